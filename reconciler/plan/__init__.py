@@ -1,0 +1,1 @@
+"""Planning: desired (resolved spec) × live state → an ordered, explained `Plan`. Pure."""

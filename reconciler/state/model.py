@@ -1,0 +1,207 @@
+"""The live-state snapshot: one `LiveResource` per Azure resource read, keyed by address.
+
+Properties are *flat*: a mapping from a field path to a normalised scalar (or a sorted
+tuple of scalars), in the vocabulary of `reconciler.state.fields`. The same vocabulary
+describes the desired side, so diffing is a comparison of two flat mappings and
+rendering never needs to know a resource's nested shape.
+
+Path conventions:
+- nested objects join with dots: ``identifier.publisher``, ``scale.fixed.dedicated``;
+- maps keep their keys as the last segment: ``tags.team``, ``metadata.team``,
+  ``startTask.environment.LICENSE_KEY``;
+- lists whose items have a natural key are keyed in brackets, so their order never
+  produces a diff: ``targetRegions[westeurope].replicas``, ``source.dataDisks[0]``,
+  ``network.inboundNatPools[ssh].backendPort``;
+- lists of scalars whose order has no meaning are sorted tuples: ``network.publicIPs``.
+
+Normalisation (done by whoever builds the mapping): locations lower-case without
+spaces (``westeurope``), resource ids lower-case, ISO-8601 durations canonical
+(``PT30M``; see `canonical_duration`), booleans as bool, counts as int, dates as
+``YYYY-MM-DD`` strings, absent optional values simply not present in the mapping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+# Ownership marks the tool writes on everything it creates. A resource without
+# them is never changed or deleted; the plan reports it and explains adoption.
+OWNER_TAG = "managed-by"
+OWNER_VALUE = "reconcile"
+OWNER_METADATA_KEY = "reconcile.managed-by"
+
+
+class Kind(StrEnum):
+    """The resource kinds the tool manages or reads; values prefix addresses."""
+
+    GALLERY = "gallery"
+    IMAGE = "image"
+    VERSION = "version"
+    MANAGED_IMAGE = "managedImage"
+    BATCH_ACCOUNT = "batchAccount"
+    POOL = "pool"
+
+
+Scalar = str | int | float | bool | tuple[str, ...] | tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionReplication:
+    """Replication of an image version to one region, as `replicationStatus` reports it."""
+
+    region: str
+    state: str  # Unknown | Replicating | Completed | Failed
+    progress: int  # percent, 0..100
+    details: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveResource:
+    """One resource as Azure reports it now.
+
+    `properties` holds only what the tool manages (flat, normalised; see module doc).
+    Status that is never diffed (provisioning, replication, allocation) is kept in
+    its own fields so apply and drift can report progress.
+    """
+
+    address: str
+    kind: Kind
+    id: str  # normalised (lower-case) Azure resource id
+    name: str
+    location: str
+    properties: Mapping[str, Scalar]
+    etag: str | None = None
+    provisioning_state: str | None = None
+    # Image versions: per-region replication.
+    replication: tuple[RegionReplication, ...] = ()
+    # Pools: allocation progress and the image they boot from.
+    allocation_state: str | None = None
+    current_dedicated: int | None = None
+    current_low_priority: int | None = None
+    resize_errors: tuple[str, ...] = ()
+    # Batch accounts: pool allocation mode (BatchService | UserSubscription).
+    pool_allocation_mode: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.properties, MappingProxyType):
+            object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
+
+    @property
+    def owned(self) -> bool:
+        """True when the tool's ownership mark is present (tag, or pool metadata)."""
+        props = self.properties
+        return (
+            props.get(f"tags.{OWNER_TAG}") == OWNER_VALUE
+            or props.get(f"metadata.{OWNER_METADATA_KEY}") == OWNER_VALUE
+        )
+
+    @property
+    def image_id(self) -> str | None:
+        """For a pool, the (normalised) id of the image it boots from."""
+        value = self.properties.get("image.id")
+        return value if isinstance(value, str) else None
+
+    def fingerprint(self) -> str:
+        """A content hash used where Azure gives no ETag (saved-plan staleness)."""
+        return fingerprint(self.properties)
+
+
+def fingerprint(properties: Mapping[str, Any]) -> str:
+    """Stable SHA-256 (first 16 hex digits) of a flat property mapping."""
+    text = json.dumps(
+        sorted((k, _jsonable(v)) for k, v in properties.items()), separators=(",", ":")
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """Everything read from Azure for one plan: resources by address, and what was read.
+
+    `scopes` names what was listed (e.g. ``gallery:/subscriptions/.../galleries/g``) so the
+    planner can tell "absent" (scope read, resource not there) from "not looked at".
+    """
+
+    resources: Mapping[str, LiveResource] = field(default_factory=dict)
+    scopes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.resources, MappingProxyType):
+            object.__setattr__(self, "resources", MappingProxyType(dict(self.resources)))
+
+    def get(self, address: str) -> LiveResource | None:
+        """The resource at `address`, or None when Azure has none."""
+        return self.resources.get(address)
+
+    def of_kind(self, kind: Kind) -> Iterator[LiveResource]:
+        """All resources of one kind, in address order (deterministic output)."""
+        for address in sorted(self.resources):
+            resource = self.resources[address]
+            if resource.kind is kind:
+                yield resource
+
+    def pools_using(self, image_id: str) -> tuple[LiveResource, ...]:
+        """Every pool read (owned or not) whose image is `image_id` (R6 protection)."""
+        wanted = image_id.lower()
+        return tuple(p for p in self.of_kind(Kind.POOL) if p.image_id == wanted)
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+def canonical_duration(value: str | timedelta) -> str:
+    """Render an ISO-8601 duration (or timedelta) canonically: ``PT1H30M`` → ``PT1H30M``, ``PT90M`` → ``PT1H30M``.
+
+    Azure echoes durations in its own spelling (``PT15M`` vs ``00:15:00``); comparing
+    canonical forms is what keeps plans free of perpetual diffs.
+    """
+    if isinstance(value, timedelta):
+        total = int(value.total_seconds())
+    else:
+        text = value.strip().upper()
+        hms = re.fullmatch(r"(?:(\d+)\.)?(\d+):(\d+):(\d+)", text)
+        if hms:
+            days, h, m, s = (int(g or 0) for g in hms.groups())
+            total = ((days * 24 + h) * 60 + m) * 60 + s
+        else:
+            match = _DURATION.fullmatch(text)
+            if not match or text in ("P", "PT"):
+                raise ValueError(f"not an ISO-8601 duration: {value!r}")
+            parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+            total = int(
+                parts["days"] * 86400
+                + parts["hours"] * 3600
+                + parts["minutes"] * 60
+                + parts["seconds"]
+            )
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    out = "P" + (f"{days}D" if days else "")
+    time = (
+        (f"{hours}H" if hours else "")
+        + (f"{minutes}M" if minutes else "")
+        + (f"{seconds}S" if seconds else "")
+    )
+    if time:
+        out += "T" + time
+    return out if out != "P" else "PT0S"
+
+
+def canonical_location(value: str) -> str:
+    """``West Europe`` / ``westeurope`` / ``WestEurope`` → ``westeurope``."""
+    return value.replace(" ", "").lower()
