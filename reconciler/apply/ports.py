@@ -1,0 +1,54 @@
+"""The seam between apply and Azure: what apply needs from the Azure layer.
+
+`reconciler.azure.operations.AzureOperations` implements it with the real SDK clients
+(against Azure or the sandbox); tests may use a small fake with hooks. Every method
+is synchronous and blocks until Azure's long-running operation (if any) has finished
+provisioning — but never waits for replication or pool allocation: apply polls `read`
+for those so it can report progress and re-issue resizes.
+
+Errors raised are from `reconciler.errors` (Transient / Permanent / Conflict), never
+SDK exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from reconciler.state.model import Kind, LiveResource
+
+
+class Operations(Protocol):
+    def read(self, *, kind: Kind, resource_id: str) -> LiveResource | None:
+        """The resource now (with replication / allocation status), or None when absent."""
+        ...
+
+    def create(
+        self, *, kind: Kind, resource_id: str, location: str, props: Mapping[str, Any]
+    ) -> LiveResource:
+        """Create from flat desired properties (secrets already resolved).
+
+        Pools are created with `If-None-Match: *`, so an existing pool raises ConflictError.
+        """
+        ...
+
+    def update(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        location: str,
+        props: Mapping[str, Any],
+        changed_paths: Sequence[str],
+        etag: str | None = None,
+    ) -> LiveResource:
+        """Bring an existing resource to `props` (the full desired flat mapping).
+
+        The implementation picks PUT or PATCH per kind and sends what `changed_paths`
+        touch; for pools it sends `If-Match: etag` when given (mismatch → ConflictError).
+        """
+        ...
+
+    def delete(self, *, kind: Kind, resource_id: str, etag: str | None = None) -> None:
+        """Delete and wait until gone; an already absent resource is not an error."""
+        ...
