@@ -1,0 +1,158 @@
+"""`reconcile sandbox`: create, inspect, reset and serve the local Azure emulator."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from reconciler.sandbox.app import DEFAULT_STATE_PATH, ENV_STATE_PATH
+
+sandbox_path_option = click.option(
+    "--sandbox",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Sandbox state file (env {ENV_STATE_PATH}; default {DEFAULT_STATE_PATH}).",
+)
+
+
+def _state_path(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    return Path(os.environ.get(ENV_STATE_PATH) or DEFAULT_STATE_PATH)
+
+
+@click.group(name="sandbox")
+def sandbox() -> None:
+    """Run and manage the local Azure emulator (state in one SQLite file)."""
+
+
+@sandbox.command()
+@sandbox_path_option
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Seed YAML (default: the seed matching the example specs).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Sandbox config YAML/JSON stored in the world.",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=None,
+    help="Simulated seconds per real second (overrides the config).",
+)
+def init(
+    state_path: Path | None, seed_file: str | None, config_file: str | None, speed: float | None
+) -> None:
+    """Create (or recreate) a world from a seed."""
+    from dataclasses import replace
+
+    from reconciler.sandbox.app import Sandbox
+    from reconciler.sandbox.config import SandboxConfig, load_config
+    from reconciler.sandbox.seed import load_seed
+
+    path = _state_path(state_path)
+    try:
+        config = load_config(config_file) if config_file else SandboxConfig()
+        if speed is not None:
+            config = replace(config, speed=speed)
+        data = load_seed(seed_file)
+    except (OSError, ValueError, TypeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    world = Sandbox(path, config=config)
+    world.save_config(config)
+    world.reset()
+    world.seed(data)
+    count = len(world.resources())
+    world.close()
+    click.echo(f"sandbox world created in {path}: {count} resources, speed ×{config.speed:g}")
+
+
+@sandbox.command()
+@sandbox_path_option
+@click.option("--json", "as_json", is_flag=True, help="Print the resources as JSON.")
+def show(state_path: Path | None, as_json: bool) -> None:
+    """Print what is in the world now."""
+    import json
+
+    from reconciler.sandbox.app import Sandbox
+
+    path = _state_path(state_path)
+    if not path.exists():
+        raise click.ClickException(f"no sandbox at {path}; run `reconcile sandbox init` first")
+    world = Sandbox(path)
+    items = world.resources()
+    world.close()
+    if as_json:
+        click.echo(json.dumps(items, indent=2, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"sandbox {path}")
+    for column in ("type", "id", "state"):
+        table.add_column(column)
+    for item in items:
+        props = item.get("properties") or {}
+        state = str(props.get("provisioningState", ""))
+        if "allocationState" in props:
+            state += (
+                f" {props['allocationState']} {props.get('currentDedicatedNodes', 0)}"
+                f"+{props.get('currentLowPriorityNodes', 0)} nodes"
+            )
+        table.add_row(str(item.get("type", "")), str(item.get("id", "")), state)
+    Console().print(table)
+
+
+@sandbox.command()
+@sandbox_path_option
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Seed YAML to load after emptying (default: the default seed).",
+)
+def reset(state_path: Path | None, seed_file: str | None) -> None:
+    """Empty the world and load the seed again (config kept)."""
+    from reconciler.sandbox.app import Sandbox
+    from reconciler.sandbox.seed import load_seed
+
+    path = _state_path(state_path)
+    world = Sandbox(path)
+    world.reset()
+    world.seed(load_seed(seed_file))
+    world.close()
+    click.echo(f"sandbox world in {path} reset")
+
+
+@sandbox.command()
+@sandbox_path_option
+@click.option("--port", type=int, default=8443, show_default=True)
+@click.option(
+    "--cert-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the local CA and server certificate live (default: the server's choice).",
+)
+def serve(state_path: Path | None, port: int, cert_dir: Path | None) -> None:
+    """Serve the world over loopback HTTPS (127.0.0.1 only)."""
+    from reconciler.sandbox.server import run_server
+
+    path = _state_path(state_path)
+    run_server(
+        state_path=path,
+        host="127.0.0.1",
+        port=port,
+        cert_dir=cert_dir,
+    )

@@ -1,0 +1,951 @@
+"""Microsoft.Compute: galleries, gallery image definitions and versions, managed images,
+snapshots (seeded, read-only) and virtual machines (seeded, read-only).
+
+Wire format follows GalleryRP 2026-03-03, ComputeRP 2026-04-01 (images) and DiskRP
+2026-03-02 (snapshots): PUT/PATCH/DELETE of galleries, definitions, versions and images
+are long-running, answered with `Azure-AsyncOperation` and `Location` status monitors as
+Compute does; final state via the resource itself. Image versions replicate to each target
+region in simulated time and report it under `$expand=ReplicationStatus`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from reconciler.sandbox.arm import (
+    RENDERERS,
+    ArmError,
+    Call,
+    Result,
+    Router,
+    World,
+    bad_request,
+    get_alive,
+    is_alive,
+    is_busy,
+    mark_lro,
+    not_found,
+    paged,
+    property_change_not_allowed,
+    provisioning_state,
+    public,
+    render,
+    require_resource_group,
+    require_subscription,
+    same,
+    visible,
+)
+from reconciler.sandbox.clock import iso
+
+PROVIDER = "Microsoft.Compute"
+T_GALLERY = "Microsoft.Compute/galleries"
+T_DEFINITION = "Microsoft.Compute/galleries/images"
+T_VERSION = "Microsoft.Compute/galleries/images/versions"
+T_IMAGE = "Microsoft.Compute/images"
+T_SNAPSHOT = "Microsoft.Compute/snapshots"
+T_VM = "Microsoft.Compute/virtualMachines"
+
+RG = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
+GALLERY = RG + "/galleries/{gallery}"
+DEFINITION = GALLERY + "/images/{image}"
+VERSION = DEFINITION + "/versions/{version}"
+
+# Never described as updatable in GalleryRP: a change means a new definition.
+DEFINITION_IMMUTABLE = {
+    "osType": None,
+    "osState": None,
+    "hyperVGeneration": "V1",
+    "architecture": "x64",
+}
+
+
+def _rg_path(call: Call) -> str:
+    p = call.params
+    return f"/subscriptions/{p['sub']}/resourceGroups/{p['rg']}/providers/{PROVIDER}"
+
+
+def _location(call: Call, body: dict[str, Any], existing: dict[str, Any] | None) -> str:
+    location = body.get("location")
+    if not location:
+        if existing is not None:
+            return str(existing["location"])
+        raise bad_request("The 'location' property is required.", code="LocationRequired")
+    if existing is not None and not same(existing["location"], location):
+        raise ArmError(
+            409,
+            "InvalidResourceLocation",
+            f"The resource '{existing['name']}' already exists in location "
+            f"'{existing['location']}' in resource group '{call.params['rg']}'. A resource with "
+            f"the same name cannot be created in location '{location}'. Please select a new "
+            "resource name.",
+        )
+    return str(location)
+
+
+def _tags(body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, str]:
+    if "tags" in body and body["tags"] is not None:
+        return dict(body["tags"])
+    return dict(existing.get("tags", {})) if existing else {}
+
+
+def _require_parent(world: World, parent_id: str, kind: str, name: str) -> dict[str, Any]:
+    parent = get_alive(world, parent_id)
+    if parent is None:
+        raise ArmError(
+            404,
+            "ParentResourceNotFound",
+            f"Can not perform requested operation on nested resource. Parent resource "
+            f"'{name}' of type '{kind}' not found.",
+        )
+    return parent
+
+
+def _refuse_if_deleting(world: World, doc: dict[str, Any] | None) -> None:
+    if doc is not None and doc.get("_sys", {}).get("gone_at") is not None and is_alive(world, doc):
+        raise ArmError(
+            409,
+            "OperationNotAllowed",
+            f"The resource '{doc['name']}' is being deleted; retry when the deletion completes.",
+        )
+
+
+def _lro_response(
+    world: World,
+    call: Call,
+    doc: dict[str, Any],
+    *,
+    kind: str,
+    duration: float,
+    status: int,
+    running: str,
+) -> Result:
+    op, headers = world.start_operation(
+        call,
+        provider=PROVIDER,
+        location=str(doc.get("location", "")),
+        resource_id=doc["id"],
+        kind=kind,
+        duration=duration,
+    )
+    mark_lro(
+        world,
+        doc,
+        running=running,
+        until=float(op["end"]),
+        failed=op["failure"] is not None,
+        deleting=kind == "delete",
+    )
+    world.tx.put(doc["id"], doc["type"], _parent_of(doc["id"]), doc)
+    if kind == "delete":
+        return Result(202, None, headers)
+    return Result(status, render(world, doc, call), headers)
+
+
+def _parent_of(rid: str) -> str:
+    parts = rid.rstrip("/").split("/")
+    if len(parts) > 2 and parts[-4].lower() == "providers":
+        # top-level resource: the resource group is its parent
+        return "/".join(parts[:5])
+    return "/".join(parts[:-2])
+
+
+def _delete(world: World, call: Call, rid: str, duration: float, children_type: str | None):
+    doc = get_alive(world, rid)
+    if doc is None:
+        return Result(204)
+    if doc.get("_sys", {}).get("gone_at") is not None:
+        # Already being deleted: answer like the first request (a new monitor on the same end).
+        return Result(
+            202,
+            None,
+            world.start_operation(
+                call,
+                provider=PROVIDER,
+                location=str(doc.get("location", "")),
+                resource_id=rid,
+                kind="delete",
+                duration=max(0.0, float(doc["_sys"]["gone_at"]) - world.now),
+            )[1],
+        )
+    if children_type and [c for c in world.tx.children(rid, children_type) if is_alive(world, c)]:
+        raise ArmError(
+            409,
+            "CannotDeleteResource",
+            "Can not delete resource before nested resources are deleted.",
+        )
+    return _lro_response(
+        world, call, doc, kind="delete", duration=duration, status=202, running="Deleting"
+    )
+
+
+# -- galleries ---------------------------------------------------------------------------
+
+
+def _render_tracked(world: World, doc: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(public(doc))
+    out.setdefault("properties", {})["provisioningState"] = provisioning_state(world, doc)
+    return out
+
+
+def gallery_get(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    doc = get_alive(world, f"{_rg_path(call)}/galleries/{call.params['gallery']}")
+    if doc is None:
+        raise not_found(T_GALLERY, call.params["gallery"], call.params["rg"])
+    return Result(200, render(world, doc, call))
+
+
+def gallery_put(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    rid = f"{_rg_path(call)}/galleries/{p['gallery']}"
+    existing = get_alive(world, rid)
+    _refuse_if_deleting(world, existing)
+    location = _location(call, body, existing)
+    props = dict(body.get("properties") or {})
+    props.pop("provisioningState", None)
+    props["identifier"] = {"uniqueName": f"{p['sub']}-{p['gallery'].upper()}"}
+    doc = {
+        "id": rid,
+        "name": p["gallery"],
+        "type": T_GALLERY,
+        "location": location,
+        "tags": _tags(body, None),
+        "properties": props,
+        "_sys": {"created": existing["_sys"]["created"] if existing else world.now},
+    }
+    d = world.config.durations
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update" if existing else "create",
+        duration=d.gallery_update if existing else d.gallery_create,
+        status=200 if existing else 201,
+        running="Updating" if existing else "Creating",
+    )
+
+
+def gallery_patch(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    doc = get_alive(world, f"{_rg_path(call)}/galleries/{p['gallery']}")
+    if doc is None:
+        raise not_found(T_GALLERY, p["gallery"], p["rg"])
+    _refuse_if_deleting(world, doc)
+    doc["tags"] = _tags(body, doc)
+    for key, value in (body.get("properties") or {}).items():
+        if key not in ("provisioningState", "identifier", "sharingStatus"):
+            doc["properties"][key] = value
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update",
+        duration=world.config.durations.gallery_update,
+        status=200,
+        running="Updating",
+    )
+
+
+def gallery_delete(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    rid = f"{_rg_path(call)}/galleries/{call.params['gallery']}"
+    return _delete(world, call, rid, world.config.durations.gallery_delete, T_DEFINITION)
+
+
+def gallery_list_rg(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    docs = world.tx.of_type(T_GALLERY, call.params["sub"], call.params["rg"])
+    return paged(world, call, visible(world, docs, call))
+
+
+def gallery_list_sub(world: World, call: Call) -> Result:
+    require_subscription(world, call.params["sub"])
+    return paged(world, call, visible(world, world.tx.of_type(T_GALLERY, call.params["sub"]), call))
+
+
+# -- gallery image definitions -------------------------------------------------------------
+
+
+def _definition_id(call: Call) -> str:
+    p = call.params
+    return f"{_rg_path(call)}/galleries/{p['gallery']}/images/{p['image']}"
+
+
+def definition_get(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    doc = get_alive(world, _definition_id(call))
+    if doc is None:
+        raise not_found(
+            f"{T_GALLERY}/{call.params['gallery']}/images", call.params["image"], call.params["rg"]
+        )
+    return Result(200, render(world, doc, call))
+
+
+def _check_definition(
+    world: World,
+    call: Call,
+    props: dict[str, Any],
+    existing: dict[str, Any] | None,
+    gallery_id: str,
+) -> None:
+    for key in ("osType", "osState", "identifier"):
+        if not props.get(key):
+            raise bad_request(
+                f"Required parameter 'galleryImage.properties.{key}' is missing " "(null).",
+                target=f"galleryImage.properties.{key}",
+            )
+    ident = props["identifier"]
+    for key in ("publisher", "offer", "sku"):
+        if not ident.get(key):
+            raise bad_request(
+                f"Required parameter 'galleryImage.properties.identifier.{key}' is missing.",
+                target=f"galleryImage.properties.identifier.{key}",
+            )
+    if existing is not None:
+        old = existing["properties"]
+        for key, default in DEFINITION_IMMUTABLE.items():
+            if not same(old.get(key, default), props.get(key, default)):
+                raise property_change_not_allowed(f"galleryImage.properties.{key}")
+        for key in ("publisher", "offer", "sku"):
+            if not same(old["identifier"][key], ident[key]):
+                raise property_change_not_allowed(f"galleryImage.properties.identifier.{key}")
+    for other in world.tx.children(gallery_id, T_DEFINITION):
+        if not is_alive(world, other) or other["id"].lower() == _definition_id(call).lower():
+            continue
+        o = other["properties"]["identifier"]
+        if all(same(o[k], ident[k]) for k in ("publisher", "offer", "sku")):
+            raise ArmError(
+                409,
+                "Conflict",
+                f"Gallery image '{other['name']}' in gallery '{call.params['gallery']}' already "
+                f"uses publisher '{ident['publisher']}', offer '{ident['offer']}' and sku "
+                f"'{ident['sku']}'; the identifier of an image definition must be unique in "
+                "its gallery.",
+            )
+
+
+def _definition_defaults(props: dict[str, Any]) -> dict[str, Any]:
+    props.pop("provisioningState", None)
+    props.setdefault("hyperVGeneration", "V1")
+    props.setdefault("architecture", "x64")
+    return props
+
+
+def definition_put(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
+    _require_parent(world, gallery_id, T_GALLERY, p["gallery"])
+    rid = _definition_id(call)
+    existing = get_alive(world, rid)
+    _refuse_if_deleting(world, existing)
+    location = _location(call, body, existing)
+    props = dict(body.get("properties") or {})
+    _check_definition(world, call, props, existing, gallery_id)
+    doc = {
+        "id": rid,
+        "name": p["image"],
+        "type": T_DEFINITION,
+        "location": location,
+        "tags": _tags(body, None),
+        "properties": _definition_defaults(props),
+        "_sys": {"created": existing["_sys"]["created"] if existing else world.now},
+    }
+    d = world.config.durations
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update" if existing else "create",
+        duration=d.image_definition_update if existing else d.image_definition_create,
+        status=200 if existing else 201,
+        running="Updating" if existing else "Creating",
+    )
+
+
+def definition_patch(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
+    doc = get_alive(world, _definition_id(call))
+    if doc is None:
+        raise not_found(f"{T_GALLERY}/{p['gallery']}/images", p["image"], p["rg"])
+    _refuse_if_deleting(world, doc)
+    props = copy.deepcopy(doc["properties"])
+    for key, value in (body.get("properties") or {}).items():
+        props[key] = value
+    _check_definition(world, call, props, doc, gallery_id)
+    doc["properties"] = _definition_defaults(props)
+    doc["tags"] = _tags(body, doc)
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update",
+        duration=world.config.durations.image_definition_update,
+        status=200,
+        running="Updating",
+    )
+
+
+def definition_delete(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    return _delete(
+        world, call, _definition_id(call), world.config.durations.image_definition_delete, T_VERSION
+    )
+
+
+def definition_list(world: World, call: Call) -> Result:
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
+    if get_alive(world, gallery_id) is None:
+        raise not_found(T_GALLERY, p["gallery"], p["rg"])
+    return paged(world, call, visible(world, world.tx.children(gallery_id, T_DEFINITION), call))
+
+
+# -- gallery image versions ------------------------------------------------------------------
+
+_VERSION_NAME = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def _version_id(call: Call) -> str:
+    return f"{_definition_id(call)}/versions/{call.params['version']}"
+
+
+def version_get(world: World, call: Call) -> Result:
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    doc = get_alive(world, _version_id(call))
+    if doc is None:
+        raise not_found(
+            f"{T_GALLERY}/{p['gallery']}/images/{p['image']}/versions", p["version"], p["rg"]
+        )
+    return Result(200, render(world, doc, call))
+
+
+def _source_ids(storage: dict[str, Any]) -> list[tuple[str, str]]:
+    """(property path, resource id) of every source an image version names."""
+    out: list[tuple[str, str]] = []
+    source = storage.get("source") or {}
+    for key in ("id", "virtualMachineId"):
+        if source.get(key):
+            out.append((f"storageProfile.source.{key}", source[key]))
+    os_disk = (storage.get("osDiskImage") or {}).get("source") or {}
+    if os_disk.get("id"):
+        out.append(("storageProfile.osDiskImage.source.id", os_disk["id"]))
+    for i, disk in enumerate(storage.get("dataDiskImages") or []):
+        src = (disk or {}).get("source") or {}
+        if src.get("id"):
+            out.append((f"storageProfile.dataDiskImages[{i}].source.id", src["id"]))
+    return out
+
+
+def _check_sources(world: World, storage: dict[str, Any]) -> None:
+    sources = _source_ids(storage)
+    if not sources:
+        raise bad_request(
+            "The source of the gallery image version must be specified "
+            "(storageProfile.source.id or storageProfile.osDiskImage.source.id).",
+            target="galleryImageVersion.properties.storageProfile",
+        )
+    for path, rid in sources:
+        if get_alive(world, rid) is None:
+            raise bad_request(
+                f"The source resource '{rid}' of the gallery image version was not found.",
+                target=f"galleryImageVersion.properties.{path}",
+            )
+
+
+def _replication_time(world: World, replicas: int) -> float:
+    d = world.config.durations
+    return d.replication_per_region + d.replication_per_extra_replica * max(0, replicas - 1)
+
+
+def _normalise_profile(profile: dict[str, Any], location: str) -> dict[str, Any]:
+    profile = dict(profile)
+    profile.pop("publishedDate", None)
+    profile.setdefault("replicaCount", 1)
+    profile.setdefault("excludeFromLatest", False)
+    profile.setdefault("storageAccountType", "Standard_LRS")
+    regions = profile.get("targetRegions") or [{"name": location}]
+    normalised = []
+    for region in regions:
+        region = dict(region)
+        region.setdefault("regionalReplicaCount", profile["replicaCount"])
+        region.setdefault("storageAccountType", profile["storageAccountType"])
+        region.setdefault("excludeFromLatest", False)
+        normalised.append(region)
+    profile["targetRegions"] = normalised
+    return profile
+
+
+def _region_key(name: str) -> str:
+    return name.replace(" ", "").lower()
+
+
+def _plan_replication(
+    world: World,
+    profile: dict[str, Any],
+    old: dict[str, dict[str, Any]],
+    base_delay: float,
+) -> dict[str, dict[str, Any]]:
+    """Replication record per target region: regions that are new or gain replicas replicate
+    again (from now + base_delay); unchanged or shrinking regions keep their record."""
+    slow = world.effects.slow_factor
+    plan: dict[str, dict[str, Any]] = {}
+    for region in profile["targetRegions"]:
+        key = _region_key(region["name"])
+        replicas = int(region["regionalReplicaCount"])
+        prev = old.get(key)
+        if prev is not None and replicas <= int(prev["replicas"]):
+            plan[key] = {**prev, "name": region["name"], "replicas": replicas}
+            continue
+        start = world.now + base_delay * slow
+        plan[key] = {
+            "name": region["name"],
+            "replicas": replicas,
+            "start": start,
+            "end": start + _replication_time(world, replicas) * slow,
+        }
+    return plan
+
+
+def _start_version_lro(
+    world: World, call: Call, doc: dict[str, Any], *, existing: bool, base: float
+) -> Result:
+    regions = doc["_sys"]["regions"]
+    end = max([float(r["end"]) for r in regions.values()] + [world.now + base])
+    # the LRO lasts until every region has replicated; slow was applied to region times already
+    duration = (end - world.now) / world.effects.slow_factor
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update" if existing else "create",
+        duration=duration,
+        status=200 if existing else 201,
+        running="Updating" if existing else "Creating",
+    )
+
+
+def version_put(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    definition = _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
+    if not _VERSION_NAME.match(p["version"]):
+        raise bad_request(
+            f"The gallery image version name '{p['version']}' is invalid. It must follow the "
+            "format Major(int32).Minor(int32).Patch(int32).",
+            target="galleryImageVersionName",
+        )
+    rid = _version_id(call)
+    existing = get_alive(world, rid)
+    _refuse_if_deleting(world, existing)
+    location = _location(call, body, existing)
+    props = copy.deepcopy(body.get("properties") or {})
+    if not props.get("storageProfile"):
+        raise bad_request(
+            "Required parameter 'storageProfile' is missing (null).",
+            target="galleryImageVersion.properties.storageProfile",
+        )
+    props["publishingProfile"] = _normalise_profile(props.get("publishingProfile") or {}, location)
+    for key in ("provisioningState", "replicationStatus"):
+        props.pop(key, None)
+    return _store_version(world, call, body, props, existing, definition, location)
+
+
+def _store_version(
+    world: World,
+    call: Call,
+    body: dict[str, Any],
+    props: dict[str, Any],
+    existing: dict[str, Any] | None,
+    definition: dict[str, Any],
+    location: str,
+) -> Result:
+    d = world.config.durations
+    profile = props["publishingProfile"]
+    if existing is not None:
+        old = existing["properties"]
+        old_profile = old["publishingProfile"]
+        for key in ("storageAccountType", "replicationMode", "storageAccountStrategy"):
+            if key in profile and not same(old_profile.get(key), profile.get(key)):
+                raise property_change_not_allowed(
+                    f"galleryImageVersion.properties.publishingProfile.{key}"
+                )
+        if [s for _, s in _source_ids(old["storageProfile"])] != [
+            s for _, s in _source_ids(props["storageProfile"])
+        ] and _source_ids(props["storageProfile"]):
+            raise property_change_not_allowed("galleryImageVersion.properties.storageProfile")
+        props["storageProfile"] = old["storageProfile"]
+        removed = {_region_key(r["name"]) for r in old_profile["targetRegions"]} - {
+            _region_key(r["name"]) for r in profile["targetRegions"]
+        }
+        safety = props.get("safetyProfile") or old.get("safetyProfile") or {}
+        if removed and safety.get("allowDeletionOfReplicatedLocations") is False:
+            raise ArmError(
+                409,
+                "OperationNotAllowed",
+                "Removing replicated regions "
+                f"({', '.join(sorted(removed))}) is not allowed because "
+                "safetyProfile.allowDeletionOfReplicatedLocations is false.",
+            )
+        profile["publishedDate"] = old_profile.get("publishedDate", iso(world.now))
+        regions = _plan_replication(world, profile, existing["_sys"].get("regions", {}), 0.0)
+        base = d.image_version_update
+        created = existing["_sys"]["created"]
+    else:
+        _check_sources(world, props["storageProfile"])
+        profile["publishedDate"] = iso(world.now)
+        regions = _plan_replication(world, profile, {}, d.image_version_create)
+        base = d.image_version_create
+        created = world.now
+    del definition  # the parent only had to exist
+    doc = {
+        "id": _version_id(call),
+        "name": call.params["version"],
+        "type": T_VERSION,
+        "location": location,
+        "tags": _tags(body, existing),
+        "properties": props,
+        "_sys": {"created": created, "regions": regions},
+    }
+    return _start_version_lro(world, call, doc, existing=existing is not None, base=base)
+
+
+def version_patch(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    definition = _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
+    existing = get_alive(world, _version_id(call))
+    if existing is None:
+        raise not_found(
+            f"{T_GALLERY}/{p['gallery']}/images/{p['image']}/versions", p["version"], p["rg"]
+        )
+    _refuse_if_deleting(world, existing)
+    props = copy.deepcopy(existing["properties"])
+    patch = body.get("properties") or {}
+    for key, value in patch.items():
+        if key == "publishingProfile":
+            merged = dict(props["publishingProfile"])
+            if "targetRegions" in (value or {}):
+                merged.pop("targetRegions", None)
+            merged.update(value or {})
+            props["publishingProfile"] = merged
+        elif key not in ("provisioningState", "replicationStatus"):
+            props[key] = value
+    props["publishingProfile"] = _normalise_profile(
+        props["publishingProfile"], existing["location"]
+    )
+    merged_body = {"tags": body.get("tags")} if "tags" in body else {}
+    return _store_version(
+        world, call, merged_body, props, existing, definition, existing["location"]
+    )
+
+
+def version_delete(world: World, call: Call) -> Result:
+    # Azure lets a version that pools use be deleted; those pools fail their next resize (R6).
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    return _delete(
+        world, call, _version_id(call), world.config.durations.image_version_delete, None
+    )
+
+
+def version_list(world: World, call: Call) -> Result:
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    definition_id = _definition_id(call)
+    if get_alive(world, definition_id) is None:
+        raise not_found(f"{T_GALLERY}/{p['gallery']}/images", p["image"], p["rg"])
+    return paged(world, call, visible(world, world.tx.children(definition_id, T_VERSION), call))
+
+
+def replication_summary(world: World, doc: dict[str, Any]) -> dict[str, Any]:
+    failed = doc.get("_sys", {}).get("final") == "Failed" and not is_busy(world, doc)
+    summary = []
+    for region in doc["_sys"].get("regions", {}).values():
+        start, end = float(region["start"]), float(region["end"])
+        if failed and world.now >= float(doc["_sys"]["until"]) and world.now < end:
+            state, progress = "Failed", 0
+        elif world.now >= end:
+            state, progress = "Completed", 100
+        else:
+            state = "Replicating"
+            progress = 0 if world.now <= start else int(100 * (world.now - start) / (end - start))
+        summary.append(
+            {"region": region["name"], "state": state, "details": "", "progress": progress}
+        )
+    states = {s["state"] for s in summary}
+    if "Failed" in states:
+        aggregated = "Failed"
+    elif states <= {"Completed"}:
+        aggregated = "Completed"
+    else:
+        aggregated = "InProgress"
+    return {"aggregatedState": aggregated, "summary": summary}
+
+
+def region_replicas(world: World, doc: dict[str, Any], region: str) -> int:
+    """Replicas of a version in a region (0 when the region is not a target)."""
+    entry = doc.get("_sys", {}).get("regions", {}).get(_region_key(region))
+    return int(entry["replicas"]) if entry else 0
+
+
+def _render_version(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:
+    out = _render_tracked(world, doc)
+    expand = (call.q("$expand") if call else None) or ""
+    if expand.lower() == "replicationstatus":
+        out["properties"]["replicationStatus"] = replication_summary(world, doc)
+    return out
+
+
+# -- managed images ----------------------------------------------------------------------------
+
+
+def _image_id(call: Call) -> str:
+    return f"{_rg_path(call)}/images/{call.params['name']}"
+
+
+def image_get(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    doc = get_alive(world, _image_id(call))
+    if doc is None:
+        raise not_found(T_IMAGE, call.params["name"], call.params["rg"])
+    return Result(200, render(world, doc, call))
+
+
+def _image_props_for_compare(props: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(props)
+    out.pop("provisioningState", None)
+    out.setdefault("hyperVGeneration", "V1")
+    return out
+
+
+def image_put(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    rid = _image_id(call)
+    existing = get_alive(world, rid)
+    _refuse_if_deleting(world, existing)
+    location = _location(call, body, existing)
+    props = _image_props_for_compare(body.get("properties") or {})
+    if existing is not None:
+        if _comparable(props) != _comparable(_image_props_for_compare(existing["properties"])):
+            raise property_change_not_allowed("properties.storageProfile")
+    else:
+        _check_image_sources(world, props)
+    doc = {
+        "id": rid,
+        "name": p["name"],
+        "type": T_IMAGE,
+        "location": location,
+        "tags": _tags(body, None),
+        "properties": props,
+        "_sys": {"created": existing["_sys"]["created"] if existing else world.now},
+    }
+    d = world.config.durations
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update" if existing else "create",
+        duration=d.managed_image_update if existing else d.managed_image_create,
+        status=200 if existing else 201,
+        running="Updating" if existing else "Creating",
+    )
+
+
+def _comparable(value: Any) -> Any:
+    """Structure compared case-insensitively, as ARM compares ids and enums."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    if isinstance(value, str):
+        return value.lower()
+    return value
+
+
+def _check_image_sources(world: World, props: dict[str, Any]) -> None:
+    storage = props.get("storageProfile") or {}
+    os_disk = storage.get("osDisk")
+    vm = (props.get("sourceVirtualMachine") or {}).get("id")
+    if not os_disk and not vm:
+        raise bad_request(
+            "Either 'storageProfile.osDisk' or 'sourceVirtualMachine' is required.",
+            target="properties.storageProfile.osDisk",
+        )
+    refs: list[tuple[str, str]] = []
+    if vm:
+        refs.append(("sourceVirtualMachine.id", vm))
+    disks = [("storageProfile.osDisk", os_disk)] if os_disk else []
+    disks += [
+        (f"storageProfile.dataDisks[{i}]", d) for i, d in enumerate(storage.get("dataDisks") or [])
+    ]
+    for path, disk in disks:
+        if not disk:
+            continue
+        for key in ("snapshot", "managedDisk"):
+            rid = (disk.get(key) or {}).get("id")
+            if rid:
+                refs.append((f"{path}.{key}.id", rid))
+        if path == "storageProfile.osDisk" and not (disk.get("osType") and disk.get("osState")):
+            raise bad_request(
+                "Required parameters 'osType' and 'osState' of the OS disk are " "missing.",
+                target="properties.storageProfile.osDisk",
+            )
+    for path, rid in refs:
+        if get_alive(world, rid) is None:
+            raise ArmError(
+                404, "NotFound", f"Resource '{rid}' was not found.", target=f"properties.{path}"
+            )
+
+
+def image_patch(world: World, call: Call) -> Result:
+    body = call.json_object()
+    p = call.params
+    require_resource_group(world, p["sub"], p["rg"])
+    doc = get_alive(world, _image_id(call))
+    if doc is None:
+        raise not_found(T_IMAGE, p["name"], p["rg"])
+    _refuse_if_deleting(world, doc)
+    # A managed image cannot change after creation except for its tags.
+    wanted = body.get("properties") or {}
+    current = _image_props_for_compare(doc["properties"])
+    for key, value in wanted.items():
+        if key != "provisioningState" and _comparable(value) != _comparable(current.get(key)):
+            raise property_change_not_allowed(f"properties.{key}")
+    doc["tags"] = _tags(body, doc)
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind="update",
+        duration=world.config.durations.managed_image_update,
+        status=200,
+        running="Updating",
+    )
+
+
+def image_delete(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    return _delete(world, call, _image_id(call), world.config.durations.managed_image_delete, None)
+
+
+def image_list_rg(world: World, call: Call) -> Result:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    docs = world.tx.of_type(T_IMAGE, call.params["sub"], call.params["rg"])
+    return paged(world, call, visible(world, docs, call))
+
+
+def image_list_sub(world: World, call: Call) -> Result:
+    require_subscription(world, call.params["sub"])
+    return paged(world, call, visible(world, world.tx.of_type(T_IMAGE, call.params["sub"]), call))
+
+
+# -- seeded, read-only: snapshots and virtual machines -------------------------------------------
+
+
+def _seeded_get(rtype: str, collection: str):
+    def get(world: World, call: Call) -> Result:
+        require_resource_group(world, call.params["sub"], call.params["rg"])
+        doc = get_alive(world, f"{_rg_path(call)}/{collection}/{call.params['name']}")
+        if doc is None:
+            raise not_found(rtype, call.params["name"], call.params["rg"])
+        return Result(200, render(world, doc, call))
+
+    return get
+
+
+def _seeded_list_rg(rtype: str):
+    def list_rg(world: World, call: Call) -> Result:
+        require_resource_group(world, call.params["sub"], call.params["rg"])
+        docs = world.tx.of_type(rtype, call.params["sub"], call.params["rg"])
+        return paged(world, call, visible(world, docs, call))
+
+    return list_rg
+
+
+def _seeded_list_sub(rtype: str):
+    def list_sub(world: World, call: Call) -> Result:
+        require_subscription(world, call.params["sub"])
+        return paged(world, call, visible(world, world.tx.of_type(rtype, call.params["sub"]), call))
+
+    return list_sub
+
+
+def register(router: Router) -> None:
+    """Add the Compute routes (list routes before item routes that share a prefix)."""
+    sub = "/subscriptions/{sub}/providers/Microsoft.Compute"
+    router.add(sub + "/galleries", "Galleries_List", get=gallery_list_sub)
+    router.add(RG + "/galleries", "Galleries_ListByResourceGroup", get=gallery_list_rg)
+    router.add(
+        GALLERY,
+        "Galleries",
+        get=gallery_get,
+        put=gallery_put,
+        patch=gallery_patch,
+        delete=gallery_delete,
+    )
+    router.add(GALLERY + "/images", "GalleryImages_ListByGallery", get=definition_list)
+    router.add(
+        DEFINITION,
+        "GalleryImages",
+        get=definition_get,
+        put=definition_put,
+        patch=definition_patch,
+        delete=definition_delete,
+    )
+    router.add(
+        DEFINITION + "/versions", "GalleryImageVersions_ListByGalleryImage", get=version_list
+    )
+    router.add(
+        VERSION,
+        "GalleryImageVersions",
+        get=version_get,
+        put=version_put,
+        patch=version_patch,
+        delete=version_delete,
+    )
+    router.add(sub + "/images", "Images_List", get=image_list_sub)
+    router.add(RG + "/images", "Images_ListByResourceGroup", get=image_list_rg)
+    router.add(
+        RG + "/images/{name}",
+        "Images",
+        get=image_get,
+        put=image_put,
+        patch=image_patch,
+        delete=image_delete,
+    )
+    router.add(sub + "/snapshots", "Snapshots_List", get=_seeded_list_sub(T_SNAPSHOT))
+    router.add(RG + "/snapshots", "Snapshots_ListByResourceGroup", get=_seeded_list_rg(T_SNAPSHOT))
+    router.add(RG + "/snapshots/{name}", "Snapshots_Get", get=_seeded_get(T_SNAPSHOT, "snapshots"))
+    router.add(sub + "/virtualMachines", "VirtualMachines_ListAll", get=_seeded_list_sub(T_VM))
+    router.add(RG + "/virtualMachines", "VirtualMachines_List", get=_seeded_list_rg(T_VM))
+    router.add(
+        RG + "/virtualMachines/{name}",
+        "VirtualMachines_Get",
+        get=_seeded_get(T_VM, "virtualMachines"),
+    )
+
+
+def _render_plain(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:
+    return _render_tracked(world, doc)
+
+
+RENDERERS[T_GALLERY.lower()] = _render_plain
+RENDERERS[T_DEFINITION.lower()] = _render_plain
+RENDERERS[T_VERSION.lower()] = _render_version
+RENDERERS[T_IMAGE.lower()] = _render_plain
