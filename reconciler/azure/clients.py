@@ -1,0 +1,176 @@
+"""The real SDK clients (compute, batch) for one target, cached per subscription.
+
+Sandbox mode passes `reconciler.azure.sandbox.sandbox_client_kwargs` (in-process transport,
+static token, `polling_interval=0`); Azure mode passes the cloud's ARM endpoint and
+token scope. Either way the clients keep azure-core's retry of 408/429/5xx honouring
+`Retry-After` — bounded here in attempts and total time — and announce themselves
+with a ``reconcile/<version>`` user agent. Operation-level retries (failed LROs, 409
+"operation in progress") belong to apply, not here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.mgmt.batch import BatchManagementClient
+from azure.mgmt.compute import ComputeManagementClient
+
+from reconciler import __version__
+from reconciler.azure.target import Target
+
+USER_AGENT = f"reconcile/{__version__}"
+
+# azure-core retries 408/429/500/502/503/504 honouring Retry-After. Bound it: a few
+# attempts, backoff capped at a minute, and at most 5 minutes per call across retries,
+# after which the error reaches apply's classification (Transient) instead of stalling.
+RETRY_KWARGS: Mapping[str, Any] = {
+    "retry_total": 6,
+    "retry_backoff_factor": 0.8,
+    "retry_backoff_max": 60,
+    "timeout": 300,
+}
+
+# Reads run up to this many requests at once; the HTTP connection pool must not be the
+# bottleneck (requests' default pool keeps only 10 connections per host).
+POOL_CONNECTIONS = 32
+
+
+class RequestCounter(SansIOHTTPPolicy):
+    """Counts every HTTP attempt (retries included) by method and by status.
+
+    Installed as a per-retry policy, so it sees what goes on the wire. Benchmarks and
+    tests read it; `reconcile -v` can report it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_method: Counter[str] = Counter()
+        self.by_status: Counter[int] = Counter()
+        self.paths: list[tuple[str, str]] = []
+
+    def on_request(self, request: PipelineRequest) -> None:
+        http = request.http_request
+        with self._lock:
+            self.by_method[http.method] += 1
+            self.paths.append((http.method, http.url))
+
+    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:
+        with self._lock:
+            self.by_status[response.http_response.status_code] += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.by_method.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self.by_method.clear()
+            self.by_status.clear()
+            self.paths.clear()
+
+
+class AzureClients:
+    """Cached `ComputeManagementClient` / `BatchManagementClient` per subscription; thread-safe.
+
+    `client_kwargs` is merged last (tests inject a transport or policies). `counter`, when
+    given, is installed on every client so all HTTP attempts are counted.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        credential: Any = None,
+        counter: RequestCounter | None = None,
+        client_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.target = target
+        self.counter = counter
+        self._credential = credential
+        self._client_kwargs = dict(client_kwargs or {})
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._base: dict[str, Any] | None = None
+
+    def compute(self, subscription_id: str) -> ComputeManagementClient:
+        return self._get("compute", subscription_id, ComputeManagementClient)
+
+    def batch(self, subscription_id: str) -> BatchManagementClient:
+        return self._get("batch", subscription_id, BatchManagementClient)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._cache = list(self._cache.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> AzureClients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _get(self, family: str, subscription_id: str, factory: Callable[..., Any]) -> Any:
+        key = (family, subscription_id.lower())
+        with self._lock:
+            client = self._cache.get(key)
+            if client is None:
+                client = factory(subscription_id=subscription_id, **self._kwargs())
+                self._cache[key] = client
+            return client
+
+    def _kwargs(self) -> dict[str, Any]:
+        # Called with the lock held: the credential probe and transport run once.
+        if self._base is None:
+            self._base = self._base_kwargs()
+        kwargs = dict(self._base)
+        if self.counter is not None:
+            kwargs["per_retry_policies"] = [
+                *kwargs.get("per_retry_policies", ()),
+                self.counter,
+            ]
+        return kwargs
+
+    def _base_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {**RETRY_KWARGS, "user_agent": USER_AGENT}
+        if self.target.is_sandbox:
+            from reconciler.azure.sandbox import sandbox_client_kwargs
+
+            kwargs.update(
+                sandbox_client_kwargs(self.target.sandbox, config=self.target.sandbox_config)
+            )
+            if self._credential is not None:
+                kwargs["credential"] = self._credential
+        else:
+            from reconciler.azure.credentials import credential_for
+
+            cloud = self.target.cloud
+            kwargs.update(
+                credential=self._credential or credential_for(self.target),
+                base_url=cloud.arm_endpoint,
+                credential_scopes=[cloud.scope],
+                transport=_pooled_transport(),
+            )
+        kwargs.update(self._client_kwargs)
+        return kwargs
+
+
+def _pooled_transport() -> Any:
+    """azure-core's requests transport with a connection pool sized for concurrent reads."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_CONNECTIONS
+    )
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=True)

@@ -1,0 +1,609 @@
+"""SDK models ↔ flat, normalised state: the one place that knows each kind's nested shape.
+
+Reading: `to_live(kind, model)` turns an SDK model (or its REST JSON) into a
+`LiveResource` whose `properties` use exactly the paths of ``docs/state-vocabulary.md``,
+normalised (lower-case ids and vmSize, compact locations, canonical ISO-8601
+durations, ``YYYY-MM-DD`` dates, lists keyed by name or lun), with status kept apart
+(provisioning, replication per region, allocation, node counts, resize errors) and the
+pool's ETag.
+
+Writing: `to_body(kind, props, location=...)` builds the SDK model for a create or full
+update from a flat desired mapping; `pool_patch_body(props, changed_paths)` builds a
+Batch pool PATCH carrying only the property groups the changed paths touch (PATCH
+replaces each group it is given: metadata, scaleSettings, startTask are whole lists or
+objects), and `managed_image_patch_body` the tags-only PATCH of a managed image.
+
+The two directions are inverses on every path of the vocabulary except the write-only
+ones (`scale.fixed.nodeDeallocationOption`); a property test holds them to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from azure.mgmt.batch import models as batch_models
+from azure.mgmt.compute import models as compute_models
+
+from reconciler.state.model import (
+    Kind,
+    LiveResource,
+    RegionReplication,
+    canonical_duration,
+    canonical_location,
+)
+from reconciler.state.scope import address_for, parse_id
+
+Flat = dict[str, Any]
+Json = dict[str, Any]
+
+# Paths sent on write but never reported back (see reconciler.state.fields WRITE_ONLY).
+WRITE_ONLY = frozenset({"scale.fixed.nodeDeallocationOption"})
+
+_KEYED = re.compile(r"^(?P<head>[^\[]+)\[(?P<key>[^\]]+)\](?:\.(?P<tail>.+))?$")
+
+
+# -- small helpers ---------------------------------------------------------------------
+
+
+def _json(model: Any) -> Json:
+    """REST-shaped JSON of an SDK model (the new SDKs' models are mappings already)."""
+    if model is None:
+        return {}
+    if isinstance(model, dict):
+        return model
+    as_dict = getattr(model, "as_dict", None)
+    if callable(as_dict):
+        return as_dict()
+    return dict(model)
+
+
+def _get(doc: Mapping[str, Any], path: str) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _put(target: Json, path: str, value: Any) -> None:
+    """Set a dotted path in nested JSON, creating objects on the way; None is skipped."""
+    if value is None:
+        return
+    parts = path.split(".")
+    node = target
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _id(value: Any) -> str | None:
+    return value.lower().rstrip("/") if isinstance(value, str) and value else None
+
+
+def _date(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:10] if text else None
+
+
+def _set(flat: Flat, path: str, value: Any, cast: Callable[[Any], Any] | None = None) -> None:
+    if value is None or value == "":
+        return
+    flat[path] = cast(value) if cast else value
+
+
+def _prefixed(props: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """``{key: value}`` for every ``prefix<key>`` path (tags., metadata., ...)."""
+    return {k[len(prefix) :]: v for k, v in props.items() if k.startswith(prefix)}
+
+
+def _keyed(props: Mapping[str, Any], head: str) -> dict[str, dict[str, Any]]:
+    """``head[<key>].<field>`` paths grouped by key: ``{key: {field: value}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, value in props.items():
+        match = _KEYED.match(path)
+        if match and match["head"] == head:
+            out.setdefault(match["key"], {})[match["tail"] or ""] = value
+    return out
+
+
+def _tags_to_flat(doc: Mapping[str, Any], flat: Flat) -> None:
+    for key, value in (doc.get("tags") or {}).items():
+        flat[f"tags.{key}"] = "" if value is None else str(value)
+
+
+def _tags_from_flat(props: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in _prefixed(props, "tags.").items()}
+
+
+def _provisioning(doc: Mapping[str, Any]) -> str | None:
+    return _get(doc, "properties.provisioningState")
+
+
+# -- gallery ---------------------------------------------------------------------------
+
+
+def _gallery_flat(doc: Json) -> Flat:
+    flat: Flat = {}
+    _set(flat, "location", doc.get("location"), canonical_location)
+    _set(flat, "description", _get(doc, "properties.description"))
+    _tags_to_flat(doc, flat)
+    return flat
+
+
+def _gallery_json(props: Mapping[str, Any], location: str) -> Json:
+    body: Json = {"location": location, "properties": {}}
+    _put(body, "properties.description", props.get("description"))
+    body["tags"] = _tags_from_flat(props)
+    return body
+
+
+# -- gallery image definition ----------------------------------------------------------
+
+_IMAGE_FIELDS = ("osType", "osState", "hyperVGeneration", "architecture", "description")
+
+
+def _image_flat(doc: Json) -> Flat:
+    flat: Flat = {}
+    _set(flat, "location", doc.get("location"), canonical_location)
+    for name in _IMAGE_FIELDS:
+        _set(flat, name, _get(doc, f"properties.{name}"))
+    for name in ("publisher", "offer", "sku"):
+        _set(flat, f"identifier.{name}", _get(doc, f"properties.identifier.{name}"))
+    _tags_to_flat(doc, flat)
+    return flat
+
+
+def _image_json(props: Mapping[str, Any], location: str) -> Json:
+    body: Json = {"location": location, "properties": {}}
+    for name in _IMAGE_FIELDS:
+        _put(body, f"properties.{name}", props.get(name))
+    for name in ("publisher", "offer", "sku"):
+        _put(body, f"properties.identifier.{name}", props.get(f"identifier.{name}"))
+    body["tags"] = _tags_from_flat(props)
+    return body
+
+
+# -- gallery image version -------------------------------------------------------------
+
+# `storageProfile.source.id` names the source; its kind follows from the id's shape.
+_SOURCE_KINDS = (
+    ("galleryImageVersion", re.compile(r"/galleries/[^/]+/images/[^/]+/versions/[^/]+$")),
+    ("managedImage", re.compile(r"/providers/microsoft\.compute/images/[^/]+$")),
+    ("virtualMachine", re.compile(r"/providers/microsoft\.compute/virtualmachines/[^/]+$")),
+)
+
+
+def source_kind(resource_id: str) -> str | None:
+    """``managedImage`` / ``galleryImageVersion`` / ``virtualMachine`` for a source id."""
+    lowered = resource_id.lower()
+    for kind, pattern in _SOURCE_KINDS:
+        if pattern.search(lowered):
+            return kind
+    return None
+
+
+def _version_flat(doc: Json) -> Flat:
+    flat: Flat = {}
+    _set(flat, "location", doc.get("location"), canonical_location)
+    storage = _get(doc, "properties.storageProfile") or {}
+    source_id = _id(_get(storage, "source.id") or _get(storage, "source.virtualMachineId"))
+    if source_id:
+        flat[f"source.{source_kind(source_id) or 'managedImage'}"] = source_id
+    _set(flat, "source.snapshots.osDisk", _id(_get(storage, "osDiskImage.source.id")))
+    for disk in storage.get("dataDiskImages") or ():
+        disk_id = _id(_get(disk, "source.id"))
+        if disk_id is not None and disk.get("lun") is not None:
+            flat[f"source.snapshots.dataDisks[{int(disk['lun'])}]"] = disk_id
+    publishing = _get(doc, "properties.publishingProfile") or {}
+    default_count = publishing.get("replicaCount")
+    for region in publishing.get("targetRegions") or ():
+        name = canonical_location(region.get("name") or "")
+        if not name:
+            continue
+        count = region.get("regionalReplicaCount", default_count)
+        _set(flat, f"targetRegions[{name}].replicas", count, int)
+        _set(flat, f"targetRegions[{name}].storageAccountType", region.get("storageAccountType"))
+    _set(flat, "excludeFromLatest", publishing.get("excludeFromLatest"), bool)
+    _set(flat, "endOfLifeDate", _date(publishing.get("endOfLifeDate")))
+    _tags_to_flat(doc, flat)
+    return flat
+
+
+def _version_json(
+    props: Mapping[str, Any], location: str, *, allow_region_removal: bool = False
+) -> Json:
+    body: Json = {"location": location, "properties": {}}
+    for kind, _ in _SOURCE_KINDS:
+        _put(body, "properties.storageProfile.source.id", props.get(f"source.{kind}"))
+    _put(
+        body,
+        "properties.storageProfile.osDiskImage.source.id",
+        props.get("source.snapshots.osDisk"),
+    )
+    data_disks = [
+        {"lun": int(lun), "source": {"id": fields[""]}}
+        for lun, fields in sorted(
+            _keyed(props, "source.snapshots.dataDisks").items(), key=lambda kv: int(kv[0])
+        )
+    ]
+    if data_disks:
+        _put(body, "properties.storageProfile.dataDiskImages", data_disks)
+    regions = []
+    for name, fields in sorted(_keyed(props, "targetRegions").items()):
+        region: Json = {"name": name}
+        if "replicas" in fields:
+            region["regionalReplicaCount"] = int(fields["replicas"])
+        if "storageAccountType" in fields:
+            region["storageAccountType"] = fields["storageAccountType"]
+        regions.append(region)
+    if regions:
+        _put(body, "properties.publishingProfile.targetRegions", regions)
+    _put(body, "properties.publishingProfile.excludeFromLatest", props.get("excludeFromLatest"))
+    eol = props.get("endOfLifeDate")
+    if eol:
+        _put(body, "properties.publishingProfile.endOfLifeDate", f"{str(eol)[:10]}T00:00:00Z")
+    if allow_region_removal:
+        # Azure refuses to drop a replicated region unless the version allows it.
+        _put(body, "properties.safetyProfile.allowDeletionOfReplicatedLocations", True)
+    body["tags"] = _tags_from_flat(props)
+    return body
+
+
+def _replication(doc: Json) -> tuple[RegionReplication, ...]:
+    summary = _get(doc, "properties.replicationStatus.summary") or ()
+    out = [
+        RegionReplication(
+            region=canonical_location(item.get("region") or ""),
+            state=item.get("state") or "Unknown",
+            progress=int(item.get("progress") or 0),
+            details=item.get("details") or "",
+        )
+        for item in summary
+    ]
+    return tuple(sorted(out, key=lambda r: r.region))
+
+
+# -- managed image ---------------------------------------------------------------------
+
+
+def _managed_image_flat(doc: Json) -> Flat:
+    flat: Flat = {}
+    _set(flat, "location", doc.get("location"), canonical_location)
+    os_disk = _get(doc, "properties.storageProfile.osDisk") or {}
+    _set(flat, "osType", os_disk.get("osType"))
+    _set(flat, "hyperVGeneration", _get(doc, "properties.hyperVGeneration"))
+    _set(flat, "source.osDiskSnapshot", _id(_get(os_disk, "snapshot.id")))
+    for disk in _get(doc, "properties.storageProfile.dataDisks") or ():
+        snap = _id(_get(disk, "snapshot.id"))
+        if snap is not None and disk.get("lun") is not None:
+            flat[f"source.dataDiskSnapshots[{int(disk['lun'])}]"] = snap
+    _tags_to_flat(doc, flat)
+    return flat
+
+
+def _managed_image_json(props: Mapping[str, Any], location: str) -> Json:
+    body: Json = {"location": location, "properties": {}}
+    os_disk: Json = {
+        "osType": props.get("osType", "Linux"),
+        # Required by the API, not part of the vocabulary: Batch needs generalized images.
+        "osState": props.get("osState", "Generalized"),
+    }
+    if props.get("source.osDiskSnapshot"):
+        os_disk["snapshot"] = {"id": props["source.osDiskSnapshot"]}
+    _put(body, "properties.storageProfile.osDisk", os_disk)
+    data_disks = [
+        {"lun": int(lun), "snapshot": {"id": fields[""]}}
+        for lun, fields in sorted(
+            _keyed(props, "source.dataDiskSnapshots").items(), key=lambda kv: int(kv[0])
+        )
+    ]
+    if data_disks:
+        _put(body, "properties.storageProfile.dataDisks", data_disks)
+    _put(body, "properties.hyperVGeneration", props.get("hyperVGeneration"))
+    body["tags"] = _tags_from_flat(props)
+    return body
+
+
+# -- Batch account ---------------------------------------------------------------------
+
+
+def _account_flat(doc: Json) -> Flat:
+    flat: Flat = {}
+    _set(flat, "location", doc.get("location"), canonical_location)
+    _tags_to_flat(doc, flat)
+    return flat
+
+
+# -- Batch pool ------------------------------------------------------------------------
+
+_VMC = "properties.deploymentConfiguration.virtualMachineConfiguration"
+
+
+def _pool_flat(doc: Json) -> Flat:
+    flat: Flat = {}
+    p = doc.get("properties") or {}
+    _set(flat, "displayName", p.get("displayName"))
+    _set(flat, "vmSize", p.get("vmSize"), str.lower)
+    _set(flat, "interNodeCommunication", p.get("interNodeCommunication"))
+    _set(flat, "taskSlotsPerNode", p.get("taskSlotsPerNode"), int)
+    _set(flat, "image.id", _id(_get(doc, f"{_VMC}.imageReference.id")))
+    _set(flat, "nodeAgentSkuId", _get(doc, f"{_VMC}.nodeAgentSkuId"))
+    fixed = _get(p, "scaleSettings.fixedScale")
+    if isinstance(fixed, Mapping):
+        _set(flat, "scale.fixed.dedicated", fixed.get("targetDedicatedNodes"), int)
+        _set(flat, "scale.fixed.lowPriority", fixed.get("targetLowPriorityNodes"), int)
+        _set(flat, "scale.fixed.resizeTimeout", fixed.get("resizeTimeout"), canonical_duration)
+    auto = _get(p, "scaleSettings.autoScale")
+    if isinstance(auto, Mapping):
+        _set(flat, "scale.autoScale.formula", auto.get("formula"))
+        _set(
+            flat,
+            "scale.autoScale.evaluationInterval",
+            auto.get("evaluationInterval"),
+            canonical_duration,
+        )
+    start = p.get("startTask")
+    if isinstance(start, Mapping):
+        _set(flat, "startTask.commandLine", start.get("commandLine"))
+        _set(flat, "startTask.waitForSuccess", start.get("waitForSuccess"), bool)
+        _set(flat, "startTask.maxTaskRetryCount", start.get("maxTaskRetryCount"), int)
+        for item in start.get("environmentSettings") or ():
+            flat[f"startTask.environment.{item['name']}"] = item.get("value") or ""
+        auto_user = _get(start, "userIdentity.autoUser") or {}
+        _set(flat, "startTask.userIdentity.elevationLevel", auto_user.get("elevationLevel"))
+        _set(flat, "startTask.userIdentity.scope", auto_user.get("scope"))
+    network = p.get("networkConfiguration")
+    if isinstance(network, Mapping):
+        _set(flat, "network.subnetId", _id(network.get("subnetId")))
+        pip = network.get("publicIPAddressConfiguration") or {}
+        _set(flat, "network.publicIPAddressProvisioningType", pip.get("provision"))
+        ips = tuple(sorted(_id(i) for i in pip.get("ipAddressIds") or () if _id(i)))
+        if ips:
+            flat["network.publicIPs"] = ips
+        for nat in _get(network, "endpointConfiguration.inboundNatPools") or ():
+            head = f"network.inboundNatPools[{nat['name']}]"
+            _set(flat, f"{head}.protocol", nat.get("protocol"))
+            for name in ("backendPort", "frontendPortRangeStart", "frontendPortRangeEnd"):
+                _set(flat, f"{head}.{name}", nat.get(name), int)
+    for item in p.get("metadata") or ():
+        flat[f"metadata.{item['name']}"] = item.get("value") or ""
+    _tags_to_flat(doc, flat)
+    return flat
+
+
+def _pool_scale_json(props: Mapping[str, Any]) -> Json | None:
+    scale: Json = {}
+    if any(k.startswith("scale.autoScale.") for k in props):
+        _put(scale, "autoScale.formula", props.get("scale.autoScale.formula"))
+        _put(scale, "autoScale.evaluationInterval", props.get("scale.autoScale.evaluationInterval"))
+    elif any(k.startswith("scale.fixed.") for k in props):
+        fixed: Json = {}
+        _put(fixed, "targetDedicatedNodes", props.get("scale.fixed.dedicated"))
+        _put(fixed, "targetLowPriorityNodes", props.get("scale.fixed.lowPriority"))
+        _put(fixed, "resizeTimeout", props.get("scale.fixed.resizeTimeout"))
+        _put(fixed, "nodeDeallocationOption", props.get("scale.fixed.nodeDeallocationOption"))
+        scale["fixedScale"] = fixed
+    return scale or None
+
+
+def _pool_start_task_json(props: Mapping[str, Any]) -> Json:
+    """The startTask object; ``{}`` when no startTask paths are desired (PATCH: remove it)."""
+    start: Json = {}
+    _put(start, "commandLine", props.get("startTask.commandLine"))
+    _put(start, "waitForSuccess", props.get("startTask.waitForSuccess"))
+    _put(start, "maxTaskRetryCount", props.get("startTask.maxTaskRetryCount"))
+    env = _prefixed(props, "startTask.environment.")
+    if env:
+        start["environmentSettings"] = [
+            {"name": name, "value": str(value)} for name, value in sorted(env.items())
+        ]
+    _put(
+        start,
+        "userIdentity.autoUser.elevationLevel",
+        props.get("startTask.userIdentity.elevationLevel"),
+    )
+    _put(start, "userIdentity.autoUser.scope", props.get("startTask.userIdentity.scope"))
+    return start
+
+
+def _pool_network_json(props: Mapping[str, Any]) -> Json | None:
+    network: Json = {}
+    _put(network, "subnetId", props.get("network.subnetId"))
+    _put(
+        network,
+        "publicIPAddressConfiguration.provision",
+        props.get("network.publicIPAddressProvisioningType"),
+    )
+    ips = props.get("network.publicIPs")
+    if ips:
+        _put(network, "publicIPAddressConfiguration.ipAddressIds", list(ips))
+    nats = []
+    for name, fields in sorted(_keyed(props, "network.inboundNatPools").items()):
+        nat: Json = {"name": name}
+        for key in ("protocol", "backendPort", "frontendPortRangeStart", "frontendPortRangeEnd"):
+            if key in fields:
+                nat[key] = fields[key]
+        nats.append(nat)
+    if nats:
+        _put(network, "endpointConfiguration.inboundNatPools", nats)
+    return network or None
+
+
+def _pool_metadata_json(props: Mapping[str, Any]) -> list[Json]:
+    return [
+        {"name": name, "value": str(value)}
+        for name, value in sorted(_prefixed(props, "metadata.").items())
+    ]
+
+
+def _pool_deployment_json(props: Mapping[str, Any]) -> Json:
+    vmc: Json = {}
+    _put(vmc, "imageReference.id", props.get("image.id"))
+    _put(vmc, "nodeAgentSkuId", props.get("nodeAgentSkuId"))
+    return {"virtualMachineConfiguration": vmc}
+
+
+# The PATCH groups: which top-level pool property a flat path belongs to, and how the
+# whole group is rebuilt from the desired mapping (PATCH replaces each group it is sent).
+_POOL_GROUPS: tuple[tuple[str, str, Callable[[Mapping[str, Any]], Any]], ...] = (
+    ("scale.", "properties.scaleSettings", _pool_scale_json),
+    ("startTask.", "properties.startTask", _pool_start_task_json),
+    ("metadata.", "properties.metadata", _pool_metadata_json),
+    ("tags.", "tags", _tags_from_flat),
+    ("image.", "properties.deploymentConfiguration", _pool_deployment_json),
+    ("nodeAgentSkuId", "properties.deploymentConfiguration", _pool_deployment_json),
+    ("vmSize", "properties.vmSize", lambda p: p.get("vmSize")),
+    ("network.", "properties.networkConfiguration", _pool_network_json),
+    ("displayName", "properties.displayName", lambda p: p.get("displayName")),
+    (
+        "interNodeCommunication",
+        "properties.interNodeCommunication",
+        lambda p: p.get("interNodeCommunication"),
+    ),
+    ("taskSlotsPerNode", "properties.taskSlotsPerNode", lambda p: p.get("taskSlotsPerNode")),
+)
+
+
+_POOL_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    path: build for _, path, build in _POOL_GROUPS
+}
+
+
+def _pool_json(props: Mapping[str, Any]) -> Json:
+    body: Json = {"properties": {}, "tags": _tags_from_flat(props)}
+    for path, build in _POOL_BUILDERS.items():
+        if path != "tags":
+            _put(body, path, build(props) or None)  # on create, nothing means not sent
+    return body
+
+
+def pool_patch_groups(changed_paths: Iterable[str]) -> tuple[str, ...]:
+    """The pool property groups (REST paths) a PATCH for these changed paths must carry."""
+    groups: list[str] = []
+    for changed in changed_paths:
+        for prefix, path, _ in _POOL_GROUPS:
+            if changed.startswith(prefix):
+                if path not in groups:
+                    groups.append(path)
+                break
+    return tuple(groups)
+
+
+def pool_patch_json(props: Mapping[str, Any], changed_paths: Iterable[str]) -> Json:
+    """REST JSON of a pool PATCH that sends only (and all of) the groups the changes touch."""
+    body: Json = {}
+    for path in pool_patch_groups(changed_paths):
+        value = _POOL_BUILDERS[path](props)
+        if path == "tags":
+            body["tags"] = value
+        elif path == "properties.startTask":
+            _put(body, path, value or {})  # Pool_Update: `startTask: {}` removes it
+        elif path == "properties.metadata":
+            _put(body, path, value or [])  # an empty list clears the metadata
+        else:
+            _put(body, path, value)
+    return body
+
+
+# -- dispatch --------------------------------------------------------------------------
+
+_TO_FLAT: dict[Kind, Callable[[Json], Flat]] = {
+    Kind.GALLERY: _gallery_flat,
+    Kind.IMAGE: _image_flat,
+    Kind.VERSION: _version_flat,
+    Kind.MANAGED_IMAGE: _managed_image_flat,
+    Kind.BATCH_ACCOUNT: _account_flat,
+    Kind.POOL: _pool_flat,
+}
+
+
+def flat_properties(kind: Kind, model: Any) -> Flat:
+    """The flat, normalised properties of an SDK model (or REST JSON) of `kind`."""
+    return _TO_FLAT[kind](_json(model))
+
+
+def to_live(kind: Kind, model: Any, *, location: str | None = None) -> LiveResource:
+    """A `LiveResource` from an SDK model; `location` is the account's, for pools."""
+    doc = _json(model)
+    resource_id = _id(doc.get("id")) or ""
+    loc = doc.get("location") or location or ""
+    resize_errors: tuple[str, ...] = ()
+    if kind is Kind.POOL:
+        errors = _get(doc, "properties.resizeOperationStatus.errors") or ()
+        resize_errors = tuple(str(e.get("code") or "") for e in errors if e)
+    return LiveResource(
+        address=address_for(kind, resource_id),
+        kind=kind,
+        id=resource_id,
+        name=doc.get("name") or (parse_id(resource_id).name if resource_id else ""),
+        location=canonical_location(loc),
+        properties=_TO_FLAT[kind](doc),
+        etag=doc.get("etag") if kind is Kind.POOL else None,
+        provisioning_state=_provisioning(doc),
+        replication=_replication(doc) if kind is Kind.VERSION else (),
+        allocation_state=_get(doc, "properties.allocationState") if kind is Kind.POOL else None,
+        current_dedicated=_get(doc, "properties.currentDedicatedNodes"),
+        current_low_priority=_get(doc, "properties.currentLowPriorityNodes"),
+        resize_errors=resize_errors,
+        pool_allocation_mode=(
+            _get(doc, "properties.poolAllocationMode") if kind is Kind.BATCH_ACCOUNT else None
+        ),
+    )
+
+
+def to_json(
+    kind: Kind,
+    props: Mapping[str, Any],
+    *,
+    location: str = "",
+    allow_region_removal: bool = False,
+) -> Json:
+    """REST JSON for a create / full update (PUT) of `kind` from flat desired properties."""
+    if kind is Kind.GALLERY:
+        return _gallery_json(props, location)
+    if kind is Kind.IMAGE:
+        return _image_json(props, location)
+    if kind is Kind.VERSION:
+        return _version_json(props, location, allow_region_removal=allow_region_removal)
+    if kind is Kind.MANAGED_IMAGE:
+        return _managed_image_json(props, location)
+    if kind is Kind.POOL:
+        return _pool_json(props)
+    raise ValueError(f"the tool never writes a {kind.value}")
+
+
+_MODELS: dict[Kind, Callable[[Json], Any]] = {
+    Kind.GALLERY: compute_models.Gallery,
+    Kind.IMAGE: compute_models.GalleryImage,
+    Kind.VERSION: compute_models.GalleryImageVersion,
+    Kind.MANAGED_IMAGE: compute_models.Image,
+    Kind.POOL: batch_models.Pool,
+}
+
+
+def to_body(
+    kind: Kind,
+    props: Mapping[str, Any],
+    *,
+    location: str = "",
+    allow_region_removal: bool = False,
+) -> Any:
+    """The SDK model to send for a create / full update of `kind`."""
+    return _MODELS[kind](
+        to_json(kind, props, location=location, allow_region_removal=allow_region_removal)
+    )
+
+
+def pool_patch_body(props: Mapping[str, Any], changed_paths: Iterable[str]) -> Any:
+    """The SDK `Pool` model for a PATCH carrying only what `changed_paths` touch."""
+    return batch_models.Pool(pool_patch_json(props, changed_paths))
+
+
+def managed_image_patch_body(props: Mapping[str, Any]) -> Any:
+    """A managed image PATCH: tags are all it can change."""
+    return compute_models.ImageUpdate({"tags": _tags_from_flat(props)})

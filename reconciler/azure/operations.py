@@ -1,0 +1,227 @@
+"""The write side: `AzureOperations` implements `reconciler.apply.ports.Operations` with the SDK.
+
+Per kind:
+- galleries, image definitions, image versions: `begin_create_or_update(...).result()` with
+  the full desired body for both create and update (all three are long-running PUTs);
+  a version update that drops a region also sets
+  `safetyProfile.allowDeletionOfReplicatedLocations`, without which Azure refuses;
+- managed images: created with `begin_create_or_update`, updated (tags, all that can
+  change) with a PATCH (`begin_update`);
+- Batch pools: `pool.create` with `If-None-Match: *` (an existing pool → `ConflictError`),
+  `pool.update` as a PATCH carrying only the groups the changed paths touch, with
+  `If-Match: <etag>` when the plan saw one; `pool.begin_delete` — the REST delete takes no
+  precondition, so with an ETag the pool is read first and a moved ETag is a conflict.
+
+Every method blocks until Azure's long-running operation has finished provisioning, but
+never waits for replication or allocation (apply polls `read` for those). Deleting an
+absent resource is quiet. Errors leave as `reconciler.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError
+
+from reconciler.azure.clients import AzureClients
+from reconciler.azure.errors import is_not_found, translated
+from reconciler.azure.mapping import (
+    managed_image_patch_body,
+    pool_patch_body,
+    to_body,
+    to_live,
+)
+from reconciler.errors import ConflictError
+from reconciler.state.model import Kind, LiveResource
+from reconciler.state.scope import ResourceId, address_for, parse_id
+
+
+class AzureOperations:
+    """Create, update, delete and read single resources through the real SDK clients."""
+
+    def __init__(self, clients: AzureClients) -> None:
+        self._clients = clients
+        self._lock = threading.Lock()
+        self._account_locations: dict[str, str] = {}
+
+    # -- read ---------------------------------------------------------------------------
+
+    def read(self, *, kind: Kind, resource_id: str) -> LiveResource | None:
+        """One GET (versions with ``$expand=ReplicationStatus``); None when absent."""
+        rid = parse_id(resource_id)
+        with translated(address=address_for(kind, resource_id)):
+            try:
+                model = self._get(kind, rid)
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+            location = self._account_location(rid) if kind is Kind.POOL else None
+            return to_live(kind, model, location=location)
+
+    # -- create / update ----------------------------------------------------------------
+
+    def create(
+        self, *, kind: Kind, resource_id: str, location: str, props: Mapping[str, Any]
+    ) -> LiveResource:
+        """Create from flat desired properties; an existing pool raises `ConflictError`."""
+        rid = parse_id(resource_id)
+        with translated(address=address_for(kind, resource_id)):
+            if kind is Kind.POOL:
+                model = self._clients.batch(rid.subscription).pool.create(
+                    rid.resource_group,
+                    rid.names[0],
+                    rid.names[1],
+                    to_body(kind, props),
+                    match_condition=MatchConditions.IfMissing,  # If-None-Match: *
+                )
+                return to_live(kind, model, location=location)
+            model = self._put(kind, rid, to_body(kind, props, location=location))
+            return to_live(kind, model)
+
+    def update(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        location: str,
+        props: Mapping[str, Any],
+        changed_paths: Sequence[str],
+        etag: str | None = None,
+    ) -> LiveResource:
+        """Bring an existing resource to `props`: full PUT, or PATCH for pools / managed images."""
+        rid = parse_id(resource_id)
+        with translated(address=address_for(kind, resource_id)):
+            if kind is Kind.POOL:
+                kwargs: dict[str, Any] = {}
+                if etag:
+                    kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+                model = self._clients.batch(rid.subscription).pool.update(
+                    rid.resource_group,
+                    rid.names[0],
+                    rid.names[1],
+                    pool_patch_body(props, changed_paths),
+                    **kwargs,
+                )
+                return to_live(kind, model, location=location)
+            if kind is Kind.MANAGED_IMAGE:
+                compute = self._clients.compute(rid.subscription)
+                model = compute.images.begin_update(
+                    rid.resource_group, rid.name, managed_image_patch_body(props)
+                ).result()
+                return to_live(kind, model)
+            body = to_body(
+                kind,
+                props,
+                location=location,
+                allow_region_removal=_removes_region(props, changed_paths),
+            )
+            return to_live(kind, self._put(kind, rid, body))
+
+    # -- delete -------------------------------------------------------------------------
+
+    def delete(self, *, kind: Kind, resource_id: str, etag: str | None = None) -> None:
+        """Delete and wait until gone; absent is fine; a pool whose ETag moved is a conflict."""
+        rid = parse_id(resource_id)
+        address = address_for(kind, resource_id)
+        with translated(address=address):
+            try:
+                if kind is Kind.POOL and etag:
+                    current = self._get(kind, rid)
+                    current_etag = getattr(current, "etag", None)
+                    if current_etag and current_etag != etag:
+                        raise ConflictError(
+                            f"pool {rid.name} changed since it was read "
+                            f"(ETag {etag} → {current_etag}); not deleting it",
+                            code="PreconditionFailed",
+                            status=412,
+                            address=address,
+                        )
+                self._begin_delete(kind, rid).result()
+            except HttpResponseError as exc:
+                if not is_not_found(exc):
+                    raise
+
+    # -- per-kind SDK calls -------------------------------------------------------------
+
+    def _get(self, kind: Kind, rid: ResourceId) -> Any:
+        rg, names = rid.resource_group, rid.names
+        if kind is Kind.POOL:
+            return self._clients.batch(rid.subscription).pool.get(rg, names[0], names[1])
+        if kind is Kind.BATCH_ACCOUNT:
+            return self._clients.batch(rid.subscription).batch_account.get(rg, names[0])
+        compute = self._clients.compute(rid.subscription)
+        if kind is Kind.GALLERY:
+            return compute.galleries.get(rg, names[0])
+        if kind is Kind.IMAGE:
+            return compute.gallery_images.get(rg, names[0], names[1])
+        if kind is Kind.VERSION:
+            return compute.gallery_image_versions.get(
+                rg, names[0], names[1], names[2], expand="ReplicationStatus"
+            )
+        if kind is Kind.MANAGED_IMAGE:
+            return compute.images.get(rg, names[0])
+        raise ValueError(f"cannot read a {kind.value}")
+
+    def _put(self, kind: Kind, rid: ResourceId, body: Any) -> Any:
+        compute = self._clients.compute(rid.subscription)
+        rg, names = rid.resource_group, rid.names
+        if kind is Kind.GALLERY:
+            poller = compute.galleries.begin_create_or_update(rg, names[0], body)
+        elif kind is Kind.IMAGE:
+            poller = compute.gallery_images.begin_create_or_update(rg, names[0], names[1], body)
+        elif kind is Kind.VERSION:
+            poller = compute.gallery_image_versions.begin_create_or_update(
+                rg, names[0], names[1], names[2], body
+            )
+        elif kind is Kind.MANAGED_IMAGE:
+            poller = compute.images.begin_create_or_update(rg, names[0], body)
+        else:
+            raise ValueError(f"cannot write a {kind.value}")
+        return poller.result()
+
+    def _begin_delete(self, kind: Kind, rid: ResourceId) -> Any:
+        rg, names = rid.resource_group, rid.names
+        if kind is Kind.POOL:
+            return self._clients.batch(rid.subscription).pool.begin_delete(rg, names[0], names[1])
+        compute = self._clients.compute(rid.subscription)
+        if kind is Kind.GALLERY:
+            return compute.galleries.begin_delete(rg, names[0])
+        if kind is Kind.IMAGE:
+            return compute.gallery_images.begin_delete(rg, names[0], names[1])
+        if kind is Kind.VERSION:
+            return compute.gallery_image_versions.begin_delete(rg, names[0], names[1], names[2])
+        if kind is Kind.MANAGED_IMAGE:
+            return compute.images.begin_delete(rg, names[0])
+        raise ValueError(f"the tool never deletes a {kind.value}")
+
+    def _account_location(self, rid: ResourceId) -> str:
+        """A pool's region is its account's; one GET per account, remembered."""
+        account_id = rid.parent_id
+        with self._lock:
+            known = self._account_locations.get(account_id)
+        if known is not None:
+            return known
+        try:
+            account = self._clients.batch(rid.subscription).batch_account.get(
+                rid.resource_group, rid.names[0]
+            )
+        except HttpResponseError as exc:
+            if is_not_found(exc):
+                return ""
+            raise
+        location = to_live(Kind.BATCH_ACCOUNT, account).location
+        with self._lock:
+            self._account_locations[account_id] = location
+        return location
+
+
+def _removes_region(props: Mapping[str, Any], changed_paths: Sequence[str]) -> bool:
+    """True when a changed ``targetRegions[<r>]`` path names a region no longer desired."""
+    desired = {p.split("]")[0] for p in props if p.startswith("targetRegions[")}
+    return any(
+        p.startswith("targetRegions[") and p.split("]")[0] not in desired for p in changed_paths
+    )

@@ -1,0 +1,215 @@
+"""Read live state for a `ReadScope`: list calls only, paged, concurrent, bounded.
+
+The resource tree is walked as a dependency-driven pipeline, not level by level: each
+listing is a task on a bounded thread pool, and a child listing (a gallery's
+definitions, a definition's versions) is submitted the moment its parent's listing
+returns. Independent roots (resource groups, Batch accounts) start at once, and an
+account's pool listing runs alongside the account's own GET. Wall time therefore
+approaches the tree's depth × one round trip (plus calls ÷ concurrency), instead of one
+round trip per resource.
+
+What is read:
+- galleries by resource group; definitions by gallery and versions by definition, for
+  every gallery that the scope names or that the tool owns (so owned galleries that
+  left the spec are found for prune);
+- managed images by resource group;
+- each Batch account (one GET: its location and pool allocation mode) and its pools.
+
+Image-version replication status needs ``$expand=ReplicationStatus``, which only the
+single-version GET supports (the list operation has no ``$expand``), so plan reads carry
+no replication status; apply asks for it per version through `AzureOperations.read`.
+
+A collection whose parent is missing (404: resource group, gallery, account) is simply
+empty — it is still recorded in `LiveState.scopes` as read. Other failures raise
+`reconciler.errors` exceptions (the first one; the rest of the walk is abandoned).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError
+
+from reconciler.azure.clients import AzureClients
+from reconciler.azure.errors import classify, is_not_found
+from reconciler.azure.mapping import to_live
+from reconciler.state.model import Kind, LiveResource, LiveState
+from reconciler.state.scope import (
+    ACCOUNTS,
+    GALLERIES_IN,
+    IMAGES_IN,
+    MANAGED_IMAGES_IN,
+    POOLS_IN,
+    VERSIONS_IN,
+    ReadScope,
+    listed,
+    parse_id,
+    rg_id,
+)
+
+DEFAULT_CONCURRENCY = 16
+
+
+def read_live_state(
+    clients: AzureClients, scope: ReadScope, *, concurrency: int = DEFAULT_CONCURRENCY
+) -> LiveState:
+    """Everything `scope` names, as one `LiveState` (see the module docstring)."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    walk = _Walk(clients, scope, concurrency)
+    return walk.run()
+
+
+class _Walk:
+    """One concurrent read: a task counter, the results, and the first error."""
+
+    def __init__(self, clients: AzureClients, scope: ReadScope, concurrency: int) -> None:
+        self._clients = clients
+        self._scope = scope
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="read")
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Event()
+        self._error: BaseException | None = None
+        self._resources: dict[str, LiveResource] = {}
+        self._scopes: set[str] = set()
+        self._account_locations: dict[str, str] = {}
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def run(self) -> LiveState:
+        self._idle.set()
+        try:
+            for sub, group in self._scope.gallery_groups:
+                self._submit(self._galleries, sub, group)
+            for sub, group in self._scope.image_groups:
+                self._submit(self._managed_images, sub, group)
+            for account_id in self._scope.batch_accounts:
+                self._submit(self._account, account_id)
+                self._submit(self._pools, account_id)
+            self._idle.wait()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._error is not None:
+            raise classify(self._error) from self._error
+        return LiveState(
+            resources=self._with_pool_locations(),
+            scopes=tuple(sorted(self._scopes)),
+        )
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            if self._error is not None:
+                return
+            self._pending += 1
+            self._idle.clear()
+        self._pool.submit(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:
+            with self._lock:
+                if self._error is None:
+                    self._error = exc
+        finally:
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    def _record(self, scope_key: str, resources: Iterable[LiveResource]) -> None:
+        with self._lock:
+            self._scopes.add(scope_key)
+            for resource in resources:
+                self._resources[resource.address] = resource
+
+    # -- listings -----------------------------------------------------------------------
+
+    def _galleries(self, sub: str, group: str) -> None:
+        compute = self._clients.compute(sub)
+        found = _list_or_empty(lambda: compute.galleries.list_by_resource_group(group))
+        galleries = [to_live(Kind.GALLERY, g) for g in found]
+        self._record(listed(GALLERIES_IN, rg_id(sub, group)), galleries)
+        for gallery in galleries:
+            if gallery.owned or gallery.id in self._scope.galleries:
+                self._submit(self._images, gallery.id)
+
+    def _images(self, gallery_id: str) -> None:
+        rid = parse_id(gallery_id)
+        compute = self._clients.compute(rid.subscription)
+        found = _list_or_empty(
+            lambda: compute.gallery_images.list_by_gallery(rid.resource_group, rid.name)
+        )
+        images = [to_live(Kind.IMAGE, i) for i in found]
+        self._record(listed(IMAGES_IN, gallery_id), images)
+        for image in images:
+            self._submit(self._versions, image.id)
+
+    def _versions(self, image_id: str) -> None:
+        rid = parse_id(image_id)
+        compute = self._clients.compute(rid.subscription)
+        gallery, image = rid.names[0], rid.names[1]
+        found = _list_or_empty(
+            lambda: compute.gallery_image_versions.list_by_gallery_image(
+                rid.resource_group, gallery, image
+            )
+        )
+        self._record(listed(VERSIONS_IN, image_id), (to_live(Kind.VERSION, v) for v in found))
+
+    def _managed_images(self, sub: str, group: str) -> None:
+        compute = self._clients.compute(sub)
+        found = _list_or_empty(lambda: compute.images.list_by_resource_group(group))
+        self._record(
+            listed(MANAGED_IMAGES_IN, rg_id(sub, group)),
+            (to_live(Kind.MANAGED_IMAGE, i) for i in found),
+        )
+
+    def _account(self, account_id: str) -> None:
+        rid = parse_id(account_id)
+        batch = self._clients.batch(rid.subscription)
+        try:
+            model = batch.batch_account.get(rid.resource_group, rid.name)
+        except HttpResponseError as exc:
+            if not is_not_found(exc):
+                raise
+            self._record(listed(ACCOUNTS, account_id), ())
+            return
+        account = to_live(Kind.BATCH_ACCOUNT, model)
+        with self._lock:
+            self._account_locations[account_id] = account.location
+        self._record(listed(ACCOUNTS, account_id), (account,))
+
+    def _pools(self, account_id: str) -> None:
+        rid = parse_id(account_id)
+        batch = self._clients.batch(rid.subscription)
+        found = _list_or_empty(
+            lambda: batch.pool.list_by_batch_account(rid.resource_group, rid.name)
+        )
+        self._record(listed(POOLS_IN, account_id), (to_live(Kind.POOL, p) for p in found))
+
+    def _with_pool_locations(self) -> dict[str, LiveResource]:
+        """Pools carry no location of their own; they live in their account's region."""
+
+        out = dict(self._resources)
+        for address, resource in self._resources.items():
+            if resource.kind is Kind.POOL and not resource.location:
+                account = parse_id(resource.id).parent_id
+                location = self._account_locations.get(account, "")
+                if location:
+                    out[address] = replace(resource, location=location)
+        return out
+
+
+def _list_or_empty(call: Callable[[], Iterable[Any]]) -> list[Any]:
+    """All pages of a list call; a missing parent (404) is an empty list, not an error."""
+    try:
+        return list(call())
+    except HttpResponseError as exc:
+        if is_not_found(exc):
+            return []
+        raise

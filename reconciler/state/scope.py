@@ -1,0 +1,203 @@
+"""What to read from Azure for one spec, and how resources are addressed — pure.
+
+`ReadScope` names the collections a plan needs listed: resource groups whose galleries
+and managed images are listed (whole groups, so owned resources that left the spec are
+still found for prune / "would delete"), galleries whose definitions and versions are
+walked, and Batch accounts whose pools are listed. `scope_for(spec)` derives it from a
+resolved spec. `reconciler.azure.read` turns a scope into a `LiveState`, recording in
+`LiveState.scopes` which collections it listed (`listed(...)` keys), so the planner can
+tell "absent" (its collection was read, it is not there) from "not looked at"
+(`was_read`).
+
+Addresses (`address_for`) are derived from resource ids alone, so a resource Azure
+returns that the spec never named still has a stable, readable address:
+``gallery.rg-images/gal``, ``image.rg-images/gal/render``,
+``version.rg-images/gal/render/1.2.0``, ``managedImage.rg-images/img-render``,
+``batchAccount.rg-batch/batchprodweu``, ``pool.rg-batch/batchprodweu/render``
+(lower-case: Azure names are case-insensitive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.state.model import Kind, LiveState
+
+# The collections `read_live_state` lists, as `LiveState.scopes` names them.
+GALLERIES_IN = "galleries"  # parent: resource group id
+MANAGED_IMAGES_IN = "managedImages"  # parent: resource group id
+IMAGES_IN = "images"  # parent: gallery id
+VERSIONS_IN = "versions"  # parent: image definition id
+POOLS_IN = "pools"  # parent: Batch account id
+ACCOUNTS = "batchAccount"  # the account itself (a GET), id
+
+# Which collection a resource of each kind is found in (and its parent's depth in the id).
+_COLLECTION = {
+    Kind.GALLERY: GALLERIES_IN,
+    Kind.MANAGED_IMAGE: MANAGED_IMAGES_IN,
+    Kind.IMAGE: IMAGES_IN,
+    Kind.VERSION: VERSIONS_IN,
+    Kind.POOL: POOLS_IN,
+    Kind.BATCH_ACCOUNT: ACCOUNTS,
+}
+
+
+def listed(collection: str, parent_id: str) -> str:
+    """The `LiveState.scopes` entry saying `collection` under `parent_id` was read in full."""
+    return f"{collection}:{parent_id.lower().rstrip('/')}"
+
+
+def rg_id(subscription: str, resource_group: str) -> str:
+    return f"/subscriptions/{subscription}/resourcegroups/{resource_group}".lower()
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceId:
+    """The parts of an ARM resource id the tool cares about (all lower-case)."""
+
+    subscription: str
+    resource_group: str
+    names: tuple[str, ...]  # resource names below the provider, outermost first
+    types: tuple[str, ...]  # their types, e.g. ("galleries", "images", "versions")
+
+    @property
+    def resource_group_id(self) -> str:
+        return rg_id(self.subscription, self.resource_group)
+
+    @property
+    def name(self) -> str:
+        return self.names[-1] if self.names else self.resource_group
+
+    @property
+    def parent_id(self) -> str:
+        """The id one level up (a version's image definition; a gallery's resource group)."""
+        if len(self.names) <= 1:
+            return self.resource_group_id
+        provider = {"galleries": "microsoft.compute", "batchaccounts": "microsoft.batch"}.get(
+            self.types[0], "microsoft.compute"
+        )
+        path = "".join(f"/{t}/{n}" for t, n in zip(self.types[:-1], self.names[:-1], strict=True))
+        return f"{self.resource_group_id}/providers/{provider}{path}"
+
+
+def parse_id(resource_id: str) -> ResourceId:
+    """Split an ARM id (``/subscriptions/s/resourceGroups/rg/providers/ns/t/n[/t/n...]``)."""
+    parts = [p for p in resource_id.strip().split("/") if p]
+    lowered = [p.lower() for p in parts]
+    try:
+        if lowered[0] != "subscriptions" or lowered[2] != "resourcegroups":
+            raise ValueError
+        subscription, group = lowered[1], lowered[3]
+        rest = lowered[6:] if len(lowered) > 4 and lowered[4] == "providers" else []
+        if len(rest) % 2:
+            raise ValueError
+    except (IndexError, ValueError):
+        raise ValueError(f"not an ARM resource id: {resource_id!r}") from None
+    return ResourceId(subscription, group, tuple(rest[1::2]), tuple(rest[0::2]))
+
+
+def address_for(kind: Kind, resource_id: str) -> str:
+    """The plan address of a resource, from its id (see the module docstring)."""
+    rid = parse_id(resource_id)
+    return f"{kind.value}.{'/'.join((rid.resource_group, *rid.names))}"
+
+
+def was_read(state: LiveState, kind: Kind, resource_id: str) -> bool:
+    """Whether `state` listed the collection a `kind` resource with this id lives in.
+
+    True means a missing resource is really absent; False means nobody looked.
+    """
+    collection = _COLLECTION[kind]
+    rid = parse_id(resource_id)
+    parent = resource_id if kind is Kind.BATCH_ACCOUNT else rid.parent_id
+    return listed(collection, parent) in state.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class ReadScope:
+    """What to list. Ids and names are stored lower-case; tuples are sorted and unique.
+
+    - `gallery_groups`: (subscription, resource group) pairs whose galleries are listed;
+      every gallery found there that is owned or named in `galleries` is walked
+      (definitions, then versions).
+    - `galleries`: gallery ids the spec names; their groups are listed too.
+    - `image_groups`: (subscription, resource group) pairs whose managed images are listed.
+    - `batch_accounts`: account ids; each account is read and its pools listed.
+    """
+
+    gallery_groups: tuple[tuple[str, str], ...] = ()
+    galleries: tuple[str, ...] = ()
+    image_groups: tuple[tuple[str, str], ...] = ()
+    batch_accounts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        galleries = _norm(self.galleries)
+        groups = {(s.lower(), g.lower()) for s, g in self.gallery_groups}
+        # A named gallery implies listing its group (that is how it is found).
+        groups |= {(r.subscription, r.resource_group) for r in map(parse_id, galleries)}
+        object.__setattr__(self, "galleries", galleries)
+        object.__setattr__(self, "gallery_groups", tuple(sorted(groups)))
+        object.__setattr__(
+            self,
+            "image_groups",
+            tuple(sorted({(s.lower(), g.lower()) for s, g in self.image_groups})),
+        )
+        object.__setattr__(self, "batch_accounts", _norm(self.batch_accounts))
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        subs = {s for s, _ in self.gallery_groups} | {s for s, _ in self.image_groups}
+        subs |= {parse_id(a).subscription for a in self.batch_accounts}
+        return tuple(sorted(subs))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.gallery_groups or self.image_groups or self.batch_accounts)
+
+    def union(self, other: ReadScope) -> ReadScope:
+        """Both scopes' collections (e.g. the spec's plus those of a previous apply's journal)."""
+        return ReadScope(
+            gallery_groups=self.gallery_groups + other.gallery_groups,
+            galleries=self.galleries + other.galleries,
+            image_groups=self.image_groups + other.image_groups,
+            batch_accounts=self.batch_accounts + other.batch_accounts,
+        )
+
+    def with_resources(self, kinds_and_ids: Iterable[tuple[Kind, str]]) -> ReadScope:
+        """This scope widened to find the given resources (e.g. owned ones no longer in the spec)."""
+        galleries: list[str] = []
+        gallery_groups: list[tuple[str, str]] = []
+        image_groups: list[tuple[str, str]] = []
+        accounts: list[str] = []
+        for kind, resource_id in kinds_and_ids:
+            rid = parse_id(resource_id)
+            if kind in (Kind.GALLERY, Kind.IMAGE, Kind.VERSION):
+                gallery_id = (
+                    f"{rid.resource_group_id}/providers/microsoft.compute/galleries/{rid.names[0]}"
+                )
+                galleries.append(gallery_id)
+            elif kind is Kind.MANAGED_IMAGE:
+                image_groups.append((rid.subscription, rid.resource_group))
+            elif kind in (Kind.BATCH_ACCOUNT, Kind.POOL):
+                accounts.append(
+                    f"{rid.resource_group_id}/providers/microsoft.batch/batchaccounts/{rid.names[0]}"
+                )
+        return self.union(
+            ReadScope(
+                gallery_groups=tuple(gallery_groups),
+                galleries=tuple(galleries),
+                image_groups=tuple(image_groups),
+                batch_accounts=tuple(accounts),
+            )
+        )
+
+
+def _norm(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({i.lower().rstrip("/") for i in ids}))
+
+
+def scope_for(spec: Any) -> ReadScope:
+    """The scope a resolved spec needs read (filled in once `reconciler.spec` lands)."""
+    raise NotImplementedError("scope_for needs reconciler.spec.ResolvedSpec")
