@@ -1,0 +1,486 @@
+"""The spec's schema: pydantic v2 models of exactly what a user may write in YAML.
+
+These models own *shape*: keys (camelCase, as Azure spells them), types, enums and
+single-field bounds taken from Microsoft's API definitions. They are strict
+(``"3"`` is not an int, ``1.0`` is not a version name) and forbid unknown keys.
+Everything that spans fields or resources (defaults, references, sizing, Batch
+rules) happens later, in `reconciler.spec.resolve` and `reconciler.spec.rules`,
+on the frozen values of `reconciler.spec.resolved`.
+
+Field names are the YAML keys on purpose: errors and the JSON Schema
+(`schemas/spec.schema.json`, written by `reconcile schema`) then use the user's words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+API_VERSION = "reconcile/v1"
+
+# --- patterns (Rust regex syntax, also valid for Python `re` / JSON Schema) ---------
+_SEG = r"[^/]+"
+_RG_PREFIX = rf"(?i)^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/"
+P_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+P_RESOURCE_GROUP = r"^[-\w.()]{0,89}[-\w()]$"
+P_LOCATION = r"^[A-Za-z0-9][A-Za-z0-9 ]*$"
+P_GALLERY = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$"
+P_DEFINITION = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9])?$"
+P_VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+$"
+P_MANAGED_IMAGE = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$"
+P_BATCH_ACCOUNT = r"^[a-z0-9]{3,24}$"
+P_POOL = r"^[A-Za-z0-9_-]{1,64}$"
+P_NAT_POOL = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,75}[A-Za-z0-9_])?$"
+P_DURATION = r"^P(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]+)?S)?)?$"
+P_SNAPSHOT_ID = _RG_PREFIX + rf"Microsoft\.Compute/snapshots/{_SEG}$"
+P_MANAGED_IMAGE_ID = _RG_PREFIX + rf"Microsoft\.Compute/images/{_SEG}$"
+P_VERSION_ID = _RG_PREFIX + rf"Microsoft\.Compute/galleries/{_SEG}/images/{_SEG}/versions/{_SEG}$"
+P_VM_ID = _RG_PREFIX + rf"Microsoft\.Compute/virtualMachines/{_SEG}$"
+P_SUBNET_ID = _RG_PREFIX + rf"Microsoft\.Network/virtualNetworks/{_SEG}/subnets/{_SEG}$"
+P_PUBLIC_IP_ID = _RG_PREFIX + rf"Microsoft\.Network/publicIPAddresses/{_SEG}$"
+P_POOL_IMAGE_ID = (
+    _RG_PREFIX
+    + rf"Microsoft\.Compute/(?:galleries/{_SEG}/images/{_SEG}/versions/{_SEG}|images/{_SEG})$"
+)
+
+#: What each pattern means, for error messages ("expected ...").
+PATTERN_HELP: dict[str, str] = {
+    P_UUID: "a subscription id (UUID, e.g. 00000000-0000-0000-0000-000000000001)",
+    P_RESOURCE_GROUP: "a resource group name (1-90 letters, digits, . _ - ( ), not ending in '.')",
+    P_LOCATION: "an Azure region name such as westeurope",
+    P_GALLERY: "a gallery name (1-80 letters, digits, '_' or '.', not starting/ending with '.' or '-')",
+    P_DEFINITION: "an image definition name (1-80 letters, digits, '_', '-', '.', starting and ending with a letter or digit)",
+    P_VERSION: "a version name X.Y.Z (three integers, e.g. 1.0.0)",
+    P_MANAGED_IMAGE: "a managed image name (1-80 letters, digits, '_', '-', '.', starting with a letter or digit)",
+    P_BATCH_ACCOUNT: "a Batch account name (3-24 lower-case letters and digits)",
+    P_POOL: "a pool name (1-64 letters, digits, '_' or '-')",
+    P_NAT_POOL: "an endpoint name (up to 77 letters, digits, '_', '.', '-')",
+    P_DURATION: "an ISO-8601 duration such as PT30M or PT1H",
+    P_SNAPSHOT_ID: "a snapshot id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/snapshots/{name}",
+    P_MANAGED_IMAGE_ID: "a managed image id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/images/{name}",
+    P_VERSION_ID: "a gallery image version id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{g}/images/{def}/versions/{ver}",
+    P_VM_ID: "a virtual machine id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
+    P_SUBNET_ID: "a subnet id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}",
+    P_PUBLIC_IP_ID: "a public IP id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
+    P_POOL_IMAGE_ID: "a gallery image version id or a managed image id",
+}
+
+INT32_MAX = 2**31 - 1
+
+Subscription = Annotated[str, Field(pattern=P_UUID, description="Subscription id (UUID).")]
+ResourceGroup = Annotated[str, Field(pattern=P_RESOURCE_GROUP, description="Resource group name.")]
+Location = Annotated[
+    str, Field(pattern=P_LOCATION, description="Azure region, e.g. westeurope (case-insensitive).")
+]
+Duration = Annotated[str, Field(pattern=P_DURATION, description="ISO-8601 duration, e.g. PT30M.")]
+Tags = Annotated[
+    dict[str, Annotated[str, Field(max_length=256)]],
+    Field(max_length=50, description="Azure resource tags (at most 50; values are strings)."),
+]
+StorageAccountType = Literal["Standard_LRS", "Standard_ZRS", "Premium_LRS", "PremiumV2_LRS"]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: strict types, unknown keys forbidden, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str) -> None:
+    given = [n for n in names if getattr(model, n) is not None]
+    if len(given) != 1:
+        got = ", ".join(given) if given else "none"
+        raise ValueError(f"{what} needs exactly one of {', '.join(names)}; got {got}")
+
+
+def _one_of_schema(*groups: tuple[str, ...]) -> dict[str, Any]:
+    return {"oneOf": [{"required": list(g)} for g in groups]}
+
+
+# --- top level ------------------------------------------------------------------
+
+
+class Settings(SpecModel):
+    """Knobs for the computed numbers; each may only make the rules stricter."""
+
+    vmsPerReplica: int = Field(
+        600,
+        ge=1,
+        le=600,
+        description="VMs one gallery replica serves (R1: at most 600; lower means more replicas).",
+    )
+    minutesPer1000Nodes: int = Field(
+        15,
+        ge=15,
+        le=1440,
+        description="resizeTimeout minutes per 1000 nodes (R2: at least 15).",
+    )
+    prune: bool = Field(
+        False, description="Delete owned resources that are no longer in the spec (plan/apply)."
+    )
+
+
+class Defaults(SpecModel):
+    """Placement inherited by every resource in the same file that does not set its own."""
+
+    subscription: Subscription | None = None
+    resourceGroup: ResourceGroup | None = None
+    location: Location | None = None
+
+
+class Placement(SpecModel):
+    """Where a top-level resource lives; unset fields come from `defaults`."""
+
+    subscription: Subscription | None = None
+    resourceGroup: ResourceGroup | None = None
+    location: Location | None = None
+
+
+# --- galleries ------------------------------------------------------------------
+
+
+class ImageIdentifier(SpecModel):
+    """Publisher/offer/sku of an image definition (unique per gallery)."""
+
+    publisher: str = Field(min_length=1, max_length=128)
+    offer: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64)
+
+
+class DataDiskSnapshot(SpecModel):
+    """A data disk snapshot and the LUN it is attached at."""
+
+    lun: int = Field(ge=0, le=63)
+    snapshot: str = Field(pattern=P_SNAPSHOT_ID)
+
+
+def _unique_luns(disks: list[DataDiskSnapshot]) -> list[DataDiskSnapshot]:
+    seen: set[int] = set()
+    for d in disks:
+        if d.lun in seen:
+            raise ValueError(f"lun {d.lun} is used twice; each data disk needs its own lun")
+        seen.add(d.lun)
+    return disks
+
+
+class SnapshotSource(SpecModel):
+    """An image version built from disk snapshots (the most reliable way, R13)."""
+
+    osDisk: str = Field(pattern=P_SNAPSHOT_ID, description="OS disk snapshot id.")
+    dataDisks: list[DataDiskSnapshot] = Field(default_factory=list)
+
+    _luns = field_validator("dataDisks")(_unique_luns)
+
+
+class VersionSource(SpecModel):
+    """What an image version is built from: exactly one of the four kinds."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_one_of_schema(
+            ("managedImage",), ("snapshots",), ("galleryImageVersion",), ("virtualMachine",)
+        )
+    )
+
+    managedImage: str | None = Field(None, pattern=P_MANAGED_IMAGE_ID)
+    snapshots: SnapshotSource | None = None
+    galleryImageVersion: str | None = Field(None, pattern=P_VERSION_ID)
+    virtualMachine: str | None = Field(None, pattern=P_VM_ID)
+
+    @model_validator(mode="after")
+    def _one(self) -> VersionSource:
+        _exactly_one(
+            self,
+            ("managedImage", "snapshots", "galleryImageVersion", "virtualMachine"),
+            "`source`",
+        )
+        return self
+
+
+class TargetRegion(SpecModel):
+    """A region the version is replicated to; `replicas` is an optional floor (headroom)."""
+
+    name: Location
+    replicas: int | None = Field(
+        None,
+        ge=1,
+        description="Minimum replicas wanted here; the computed value wins when larger.",
+    )
+    storageAccountType: StorageAccountType | None = None
+
+
+class ImageVersion(SpecModel):
+    """A gallery image version: the bits pools boot from, replicated to target regions."""
+
+    name: str = Field(pattern=P_VERSION, description="X.Y.Z, each part a 32-bit integer.")
+    source: VersionSource
+    targetRegions: list[TargetRegion] = Field(
+        default_factory=list,
+        description="Regions to replicate to; omitted means only the gallery's region.",
+    )
+    excludeFromLatest: bool = False
+    endOfLifeDate: dt.date | None = Field(None, strict=False)
+    tags: Tags = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _int32_parts(cls, value: str) -> str:
+        if any(int(part) > INT32_MAX for part in value.split(".")):
+            raise ValueError(f"each part of a version name must be at most {INT32_MAX}")
+        return value
+
+
+class ImageDefinition(SpecModel):
+    """A gallery image definition: the immutable description of an image family."""
+
+    name: str = Field(pattern=P_DEFINITION)
+    osType: Literal["Linux", "Windows"]
+    osState: Literal["Generalized", "Specialized"]
+    hyperVGeneration: Literal["V1", "V2"] | None = Field(
+        None, description="Azure's default is V1 when omitted."
+    )
+    architecture: Literal["x64", "Arm64"] | None = Field(
+        None, description="Azure's default is x64 when omitted."
+    )
+    identifier: ImageIdentifier
+    description: str | None = None
+    tags: Tags = Field(default_factory=dict)
+    versions: list[ImageVersion] = Field(default_factory=list)
+
+
+class Gallery(Placement):
+    """An Azure Compute Gallery with its image definitions."""
+
+    name: str = Field(pattern=P_GALLERY)
+    description: str | None = None
+    tags: Tags = Field(default_factory=dict)
+    images: list[ImageDefinition] = Field(default_factory=list)
+
+
+# --- managed images ---------------------------------------------------------------
+
+
+class ManagedImageSource(SpecModel):
+    """Snapshots a legacy managed image is built from."""
+
+    osDiskSnapshot: str = Field(pattern=P_SNAPSHOT_ID)
+    dataDiskSnapshots: list[DataDiskSnapshot] = Field(default_factory=list)
+
+    _luns = field_validator("dataDiskSnapshots")(_unique_luns)
+
+
+class ManagedImage(Placement):
+    """A legacy managed image (Microsoft.Compute/images) built from snapshots."""
+
+    name: str = Field(pattern=P_MANAGED_IMAGE)
+    osType: Literal["Linux", "Windows"]
+    hyperVGeneration: Literal["V1", "V2"] | None = None
+    source: ManagedImageSource
+    tags: Tags = Field(default_factory=dict)
+
+
+# --- Batch ----------------------------------------------------------------------
+
+
+class PoolImage(SpecModel):
+    """Which image a pool boots from: a gallery version, a managed image, or a raw id.
+
+    ``{gallery, definition, version}`` refers to the spec (``version`` defaults to
+    ``latest``: the highest declared version not excluded from latest, pinned);
+    ``{managedImage: name}`` to a managed image in the spec; ``{id}`` to any image.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra=_one_of_schema(("gallery", "definition"), ("managedImage",), ("id",))
+    )
+
+    gallery: str | None = Field(None, pattern=P_GALLERY)
+    definition: str | None = Field(None, pattern=P_DEFINITION)
+    version: str | None = Field(None, description="X.Y.Z or `latest` (the default).")
+    managedImage: str | None = Field(None, pattern=P_MANAGED_IMAGE)
+    id: str | None = Field(None, pattern=P_POOL_IMAGE_ID)
+
+    @model_validator(mode="after")
+    def _one(self) -> PoolImage:
+        gallery_ref = self.gallery is not None or self.definition is not None
+        kinds = [
+            name
+            for name, given in (
+                ("gallery/definition", gallery_ref),
+                ("managedImage", self.managedImage is not None),
+                ("id", self.id is not None),
+            )
+            if given
+        ]
+        if len(kinds) != 1:
+            got = ", ".join(kinds) if kinds else "none"
+            raise ValueError(
+                f"`image` needs exactly one of gallery+definition, managedImage, id; got {got}"
+            )
+        if gallery_ref and (self.gallery is None or self.definition is None):
+            raise ValueError("`image` refers to a gallery image: give both gallery and definition")
+        if self.version is not None and not gallery_ref:
+            raise ValueError("`version` only applies to a gallery image (gallery + definition)")
+        if self.version not in (None, "latest") and not re.fullmatch(P_VERSION, self.version):
+            raise ValueError(f"version {self.version!r} is neither `latest` nor X.Y.Z (e.g. 1.0.0)")
+        return self
+
+
+class FixedScale(SpecModel):
+    """A fixed number of nodes; `resizeTimeout` is computed when omitted (R2/R3)."""
+
+    dedicated: int = Field(0, ge=0, le=INT32_MAX)
+    lowPriority: int = Field(0, ge=0, le=INT32_MAX, description="Spot/low-priority nodes.")
+    resizeTimeout: Duration | None = Field(
+        None, description="At least the computed value; omitted means computed."
+    )
+    nodeDeallocationOption: (
+        Literal["Requeue", "Terminate", "TaskCompletion", "RetainedData"] | None
+    ) = None
+
+
+class AutoScale(SpecModel):
+    """Autoscale formula; `maxNodes` is the most nodes the formula can ask for (sizing)."""
+
+    formula: str = Field(min_length=1)
+    evaluationInterval: Duration | None = Field(None, description="5 minutes to 168 hours.")
+    maxNodes: int = Field(
+        ge=0, le=INT32_MAX, description="Upper bound of the formula, used to size replicas."
+    )
+    resizeTimeout: Duration | None = Field(
+        None, description="Ignored by Batch for autoscale pools (warning RC105)."
+    )
+
+
+class Scale(SpecModel):
+    """Exactly one of `fixed` or `autoScale`."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_schema(("fixed",), ("autoScale",)))
+
+    fixed: FixedScale | None = None
+    autoScale: AutoScale | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Scale:
+        _exactly_one(self, ("fixed", "autoScale"), "`scale`")
+        return self
+
+
+class UserIdentity(SpecModel):
+    """The start task's user: a named user, or the auto user with scope/elevation."""
+
+    userName: str | None = None
+    elevationLevel: Literal["NonAdmin", "Admin"] | None = None
+    scope: Literal["Task", "Pool"] | None = None
+
+    @model_validator(mode="after")
+    def _exclusive(self) -> UserIdentity:
+        if self.userName is not None and (self.elevationLevel or self.scope):
+            raise ValueError("give either userName or elevationLevel/scope (the auto user)")
+        return self
+
+
+class StartTask(SpecModel):
+    """Runs on every node as it joins; `${env:NAME}` references keep secrets out of git."""
+
+    commandLine: str = Field(min_length=1)
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment variables; use ${env:NAME} for secrets (resolved at apply).",
+    )
+    waitForSuccess: bool | None = None
+    maxTaskRetryCount: int | None = Field(None, ge=-1, le=INT32_MAX)
+    userIdentity: UserIdentity | None = None
+
+
+class InboundNatPool(SpecModel):
+    """Inbound NAT pool: addresses one port on each node from a range of public ports."""
+
+    name: str = Field(pattern=P_NAT_POOL)
+    protocol: Literal["TCP", "UDP"]
+    backendPort: int = Field(ge=1, le=65535)
+    frontendPortRangeStart: int = Field(ge=1, le=65534)
+    frontendPortRangeEnd: int = Field(ge=1, le=65534)
+
+
+class Network(SpecModel):
+    """Subnet, public IP provisioning and inbound NAT pools of a pool."""
+
+    subnetId: str | None = Field(None, pattern=P_SUBNET_ID)
+    publicIPAddressProvisioningType: (
+        Literal["BatchManaged", "UserManaged", "NoPublicIPAddresses"] | None
+    ) = None
+    publicIPs: list[Annotated[str, Field(pattern=P_PUBLIC_IP_ID)]] = Field(default_factory=list)
+    inboundNatPools: list[InboundNatPool] = Field(default_factory=list)
+
+
+class Pool(SpecModel):
+    """A Batch pool (virtual machine configuration) on a custom image."""
+
+    name: str = Field(pattern=P_POOL)
+    displayName: str | None = Field(None, max_length=1024)
+    vmSize: str = Field(min_length=1)
+    image: PoolImage
+    nodeAgentSkuId: str = Field(
+        min_length=1, description="Must match the image OS, e.g. `batch.node.ubuntu 22.04`."
+    )
+    scale: Scale
+    startTask: StartTask | None = None
+    taskSlotsPerNode: int | None = Field(None, ge=1, le=256)
+    network: Network | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    interNodeCommunication: Literal["Enabled", "Disabled"] | None = None
+
+
+class BatchAccount(Placement):
+    """An existing Batch account (never created by the tool) and the pools it should hold."""
+
+    name: str = Field(pattern=P_BATCH_ACCOUNT)
+    pools: list[Pool] = Field(default_factory=list)
+
+
+# --- a file -----------------------------------------------------------------------
+
+
+class SpecDocument(SpecModel):
+    """One spec file. Several files (or a directory of them) merge into one spec."""
+
+    model_config = ConfigDict(
+        title="reconcile spec",
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://reconcile.example/schemas/spec.schema.json",
+        },
+    )
+
+    apiVersion: Literal["reconcile/v1"]
+    settings: Settings | None = None
+    defaults: Defaults | None = None
+    galleries: list[Gallery] = Field(default_factory=list)
+    managedImages: list[ManagedImage] = Field(default_factory=list)
+    batchAccounts: list[BatchAccount] = Field(default_factory=list)
+
+
+class SpecHeader(SpecModel):
+    """`SpecDocument` with its resource lists left unvalidated.
+
+    The loader validates the header and then each top-level resource on its own, so
+    one broken gallery does not hide the problems (or the pools) of the others.
+    """
+
+    apiVersion: Literal["reconcile/v1"]
+    settings: Settings | None = None
+    defaults: Defaults | None = None
+    galleries: list[Any] = Field(default_factory=list)
+    managedImages: list[Any] = Field(default_factory=list)
+    batchAccounts: list[Any] = Field(default_factory=list)
+
+
+#: The model of each item of each top-level list.
+SECTIONS: dict[str, type[SpecModel]] = {
+    "galleries": Gallery,
+    "managedImages": ManagedImage,
+    "batchAccounts": BatchAccount,
+}

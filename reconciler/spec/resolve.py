@@ -1,0 +1,728 @@
+"""Resolution: validated file models → one `ResolvedSpec`, plus the diagnostics found on the way.
+
+Owns everything between "each file is well-formed" and "the Batch rules can run":
+merging settings across files, applying each file's `defaults`, uniqueness of
+addresses across files, resolving pool image references (including pinning
+``version: latest``), resource ids, dependency links, and sizing (replicas per
+version and region, resizeTimeout per fixed pool). The Batch rules themselves live
+in `reconciler.spec.rules` and run on the `Context` built here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.spec import ids
+from reconciler.spec import models as m
+from reconciler.spec.diagnostics import Diagnostic, diag
+from reconciler.spec.loader import FileDoc, Item, Loaded
+from reconciler.spec.resolved import (
+    AutoScale,
+    DataDisk,
+    FixedScale,
+    ImageIdentifier,
+    InboundNatPool,
+    Network,
+    PoolImageRef,
+    ResolvedBatchAccount,
+    ResolvedGallery,
+    ResolvedImage,
+    ResolvedManagedImage,
+    ResolvedPool,
+    ResolvedSpec,
+    ResolvedTargetRegion,
+    ResolvedVersion,
+    Settings,
+    SourceLocation,
+    StartTask,
+    VersionSource,
+    frozen_map,
+)
+from reconciler.spec.sizing import Contribution, size_replicas, size_resize_timeout
+from reconciler.spec.yamlpos import YMap, position_of
+
+At = tuple[str, int, int]
+
+
+@dataclass(slots=True)
+class Context:
+    """What the rules see: the resolved spec, the models, and where everything was written."""
+
+    spec: ResolvedSpec
+    today: dt.date
+    raw: dict[str, tuple[str, YMap]] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
+    # (version address, region) → contributions; includes regions not targeted (R9).
+    contributions: dict[tuple[str, str], list[Contribution]] = field(default_factory=dict)
+
+    def at(self, address: str, *path: str | int, key: bool = False) -> At | None:
+        """``(file, line, col)`` of `path` inside the resource at `address`."""
+        entry = self.raw.get(address)
+        if entry is None:
+            return None
+        file, raw = entry
+        pos = position_of(raw, path, key=key) if path else raw.pos
+        return (file, *(pos or raw.pos))
+
+
+class _Builder:
+    def __init__(self, loaded: Loaded, today: dt.date) -> None:
+        self.loaded = loaded
+        self.today = today
+        self.diags: list[Diagnostic] = []
+        self.raw: dict[str, tuple[str, YMap]] = {}
+        self.models: dict[str, Any] = {}
+        self.seen: dict[str, SourceLocation] = {}
+
+    # --- helpers ------------------------------------------------------------------
+
+    def where(self, file: str, raw: YMap, *path: str | int, key: bool = False) -> At:
+        pos = position_of(raw, path, key=key) if path else raw.pos
+        return (file, *(pos or raw.pos))
+
+    def loc(self, file: str, raw: YMap) -> SourceLocation:
+        return SourceLocation(file, *raw.pos)
+
+    def claim(self, address: str, file: str, raw: YMap, what: str) -> bool:
+        """Register an address; report a duplicate (and return False) if taken."""
+        first = self.seen.get(address)
+        if first is not None:
+            self.diags.append(
+                diag(
+                    "RC006",
+                    f"duplicate {what}: {address} is already declared",
+                    hint=f"first declared at {first}; names must be unique across all spec files",
+                    address=address,
+                    at=self.where(file, raw, "name"),
+                )
+            )
+            return False
+        self.seen[address] = self.loc(file, raw)
+        self.raw[address] = (file, raw)
+        return True
+
+    def placement(
+        self, doc: FileDoc, item: Item, address: str, *, need_location: bool = True
+    ) -> tuple[str, str, str] | None:
+        model = item.model
+        defaults = doc.header.defaults or m.Defaults()
+        values = {
+            "subscription": model.subscription or defaults.subscription,
+            "resourceGroup": model.resourceGroup or defaults.resourceGroup,
+            "location": model.location or defaults.location,
+        }
+        missing = [k for k, v in values.items() if v is None and (need_location or k != "location")]
+        for key in missing:
+            self.diags.append(
+                diag(
+                    "RC005",
+                    f"{address} has no {key}",
+                    hint=f"set `{key}:` on it, or `defaults: {{{key}: ...}}` in {doc.file}",
+                    address=address,
+                    at=self.where(item.file, item.raw),
+                )
+            )
+        if missing:
+            return None
+        return (
+            values["subscription"],
+            values["resourceGroup"],
+            ids.normalize_location(values["location"] or ""),
+        )
+
+    # --- the build ------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        chosen: dict[str, Any] = {}
+        origin: dict[str, At] = {}
+        for doc in self.loaded.docs:
+            s = doc.header.settings
+            if s is None:
+                continue
+            for name in sorted(s.model_fields_set):
+                value = getattr(s, name)
+                at = self.where(doc.file, doc.raw, "settings", name)
+                if name in chosen and chosen[name] != value:
+                    first = origin[name]
+                    self.diags.append(
+                        diag(
+                            "RC009",
+                            f"settings.{name} is {value!r} here but {chosen[name]!r} in {first[0]}",
+                            hint=f"set it once (first set at {first[0]}:{first[1]}:{first[2]}) "
+                            "or make the values agree",
+                            at=at,
+                        )
+                    )
+                    continue
+                chosen[name] = value
+                origin[name] = at
+        return Settings(
+            vms_per_replica=chosen.get("vmsPerReplica", 600),
+            minutes_per_1000_nodes=chosen.get("minutesPer1000Nodes", 15),
+            prune=chosen.get("prune", False),
+        )
+
+    def build(self) -> Context:
+        settings = self.settings()
+        galleries: dict[str, ResolvedGallery] = {}
+        images: dict[str, dict[str, Any]] = {}
+        pending_versions: list[dict[str, Any]] = []
+        managed: dict[str, ResolvedManagedImage] = {}
+        managed_kw: dict[str, dict[str, Any]] = {}
+        accounts: dict[str, dict[str, Any]] = {}
+        pool_kw: dict[str, dict[str, Any]] = {}
+
+        items = [(doc, item) for doc in self.loaded.docs for item in doc.items]
+
+        # Galleries, definitions, versions (sizing later, once pools are known).
+        for doc, item in items:
+            if item.section != "galleries":
+                continue
+            g: m.Gallery = item.model
+            g_addr = ids.gallery_address(g.name)
+            if not self.claim(g_addr, item.file, item.raw, "gallery"):
+                continue
+            place = self.placement(doc, item, g_addr)
+            if place is None:
+                continue
+            sub, rg, location = place
+            self.models[g_addr] = g
+            identifiers: dict[tuple[str, str, str], str] = {}
+            image_addrs: list[str] = []
+            for j, image in enumerate(g.images):
+                i_raw = item.raw["images"][j]
+                i_addr = ids.image_address(g.name, image.name)
+                if not self.claim(i_addr, item.file, i_raw, "image definition"):
+                    continue
+                self.models[i_addr] = image
+                ident = image.identifier
+                key = (ident.publisher.lower(), ident.offer.lower(), ident.sku.lower())
+                if key in identifiers:
+                    self.diags.append(
+                        diag(
+                            "RC211",
+                            f"{i_addr} has the same publisher/offer/sku "
+                            f"({ident.publisher}/{ident.offer}/{ident.sku}) as {identifiers[key]}",
+                            hint="Azure refuses two definitions in one gallery with the same "
+                            "identifier; change the sku (or offer/publisher) of one of them",
+                            address=i_addr,
+                            at=self.where(item.file, i_raw, "identifier"),
+                        )
+                    )
+                else:
+                    identifiers[key] = i_addr
+                image_addrs.append(i_addr)
+                version_addrs: list[str] = []
+                best: tuple[tuple[int, int, int], str] | None = None
+                for k, version in enumerate(image.versions):
+                    v_raw = i_raw["versions"][k]
+                    v_addr = ids.version_address(g.name, image.name, version.name)
+                    if not self.claim(v_addr, item.file, v_raw, "image version"):
+                        continue
+                    self.models[v_addr] = version
+                    vt = tuple(int(p) for p in version.name.split("."))
+                    version_addrs.append(v_addr)
+                    if not version.excludeFromLatest and (best is None or vt > best[0]):
+                        best = (vt, v_addr)  # type: ignore[assignment]
+                    pending_versions.append(
+                        {
+                            "model": version,
+                            "address": v_addr,
+                            "raw": v_raw,
+                            "file": item.file,
+                            "gallery": g.name,
+                            "definition": image.name,
+                            "image_address": i_addr,
+                            "id": ids.version_id(sub, rg, g.name, image.name, version.name),
+                            "subscription": sub,
+                            "resource_group": rg,
+                            "location": location,
+                            "version_tuple": vt,
+                        }
+                    )
+                images[i_addr] = {
+                    "address": i_addr,
+                    "name": image.name,
+                    "gallery": g.name,
+                    "gallery_address": g_addr,
+                    "id": ids.image_id(sub, rg, g.name, image.name),
+                    "subscription": sub,
+                    "resource_group": rg,
+                    "location": location,
+                    "os_type": image.osType,
+                    "os_state": image.osState,
+                    "hyper_v_generation": image.hyperVGeneration,
+                    "architecture": image.architecture,
+                    "identifier": ImageIdentifier(ident.publisher, ident.offer, ident.sku),
+                    "description": image.description,
+                    "tags": frozen_map(image.tags),
+                    "versions": tuple(version_addrs),
+                    "latest": best[1] if best else None,
+                    "declared_at": self.loc(item.file, i_raw),
+                }
+            galleries[g_addr] = ResolvedGallery(
+                address=g_addr,
+                name=g.name,
+                id=ids.gallery_id(sub, rg, g.name),
+                subscription=sub,
+                resource_group=rg,
+                location=location,
+                description=g.description,
+                tags=frozen_map(g.tags),
+                images=tuple(image_addrs),
+                declared_at=self.loc(item.file, item.raw),
+            )
+
+        # Managed images.
+        for doc, item in items:
+            if item.section != "managedImages":
+                continue
+            mi: m.ManagedImage = item.model
+            addr = ids.managed_image_address(mi.name)
+            if not self.claim(addr, item.file, item.raw, "managed image"):
+                continue
+            place = self.placement(doc, item, addr)
+            if place is None:
+                continue
+            sub, rg, location = place
+            self.models[addr] = mi
+            managed_kw[addr] = {
+                "address": addr,
+                "name": mi.name,
+                "id": ids.managed_image_id(sub, rg, mi.name),
+                "subscription": sub,
+                "resource_group": rg,
+                "location": location,
+                "os_type": mi.osType,
+                "hyper_v_generation": mi.hyperVGeneration,
+                "os_disk_snapshot_id": mi.source.osDiskSnapshot,
+                "data_disks": tuple(
+                    DataDisk(d.lun, d.snapshot) for d in mi.source.dataDiskSnapshots
+                ),
+                "tags": frozen_map(mi.tags),
+                "declared_at": self.loc(item.file, item.raw),
+            }
+
+        id_index: dict[str, str] = {}
+        for pv in pending_versions:
+            id_index[ids.normalize_id(pv["id"])] = pv["address"]
+        for addr, kw in managed_kw.items():
+            id_index[ids.normalize_id(kw["id"])] = addr
+
+        # Batch accounts and pools.
+        for doc, item in items:
+            if item.section != "batchAccounts":
+                continue
+            acct: m.BatchAccount = item.model
+            a_addr = ids.batch_account_address(acct.name)
+            if not self.claim(a_addr, item.file, item.raw, "Batch account"):
+                continue
+            place = self.placement(doc, item, a_addr)
+            if place is None:
+                continue
+            sub, rg, location = place
+            self.models[a_addr] = acct
+            a_id = ids.batch_account_id(sub, rg, acct.name)
+            pool_addrs: list[str] = []
+            for j, pool in enumerate(acct.pools):
+                p_raw = item.raw["pools"][j]
+                p_addr = ids.pool_address(acct.name, pool.name)
+                if not self.claim(p_addr, item.file, p_raw, "pool"):
+                    continue
+                self.models[p_addr] = pool
+                ref = self.image_ref(pool, p_addr, item.file, p_raw, images, managed_kw, id_index)
+                if ref is None:
+                    continue
+                pool_addrs.append(p_addr)
+                pool_kw[p_addr] = {
+                    "pool": pool,
+                    "address": p_addr,
+                    "account": acct.name,
+                    "account_address": a_addr,
+                    "account_id": a_id,
+                    "id": ids.pool_id(sub, rg, acct.name, pool.name),
+                    "subscription": sub,
+                    "resource_group": rg,
+                    "location": location,
+                    "image": ref,
+                    "declared_at": self.loc(item.file, p_raw),
+                }
+            accounts[a_addr] = {
+                "address": a_addr,
+                "name": acct.name,
+                "id": a_id,
+                "subscription": sub,
+                "resource_group": rg,
+                "location": location,
+                "pools": tuple(pool_addrs),
+                "declared_at": self.loc(item.file, item.raw),
+            }
+
+        # Who uses what, and how many nodes per (version, region).
+        contributions: dict[tuple[str, str], list[Contribution]] = {}
+        used_by: dict[str, list[str]] = {}
+        pools: dict[str, ResolvedPool] = {}
+        for p_addr, kw in pool_kw.items():
+            pool = kw.pop("pool")
+            resolved = self.pool(pool, kw, settings)
+            pools[p_addr] = resolved
+            target = resolved.image.address
+            if target is None:
+                continue
+            used_by.setdefault(target, []).append(p_addr)
+            if target.startswith("version:"):
+                scale = resolved.scale
+                how = (
+                    f"{scale.dedicated} dedicated + {scale.low_priority} low-priority"
+                    if isinstance(scale, FixedScale)
+                    else f"autoscale maxNodes {scale.max_nodes}"
+                )
+                contributions.setdefault((target, resolved.location), []).append(
+                    Contribution(p_addr, resolved.target_nodes, how)
+                )
+
+        versions: dict[str, ResolvedVersion] = {}
+        for pv in pending_versions:
+            versions[pv["address"]] = self.version(pv, settings, contributions, used_by, id_index)
+
+        for addr, kw in managed_kw.items():
+            managed[addr] = ResolvedManagedImage(used_by=tuple(used_by.get(addr, ())), **kw)
+
+        spec = ResolvedSpec(
+            settings=settings,
+            galleries=MappingProxyType(galleries),
+            images=MappingProxyType({a: ResolvedImage(**kw) for a, kw in images.items()}),
+            versions=MappingProxyType(versions),
+            managed_images=MappingProxyType(managed),
+            batch_accounts=MappingProxyType(
+                {a: ResolvedBatchAccount(**kw) for a, kw in accounts.items()}
+            ),
+            pools=MappingProxyType(pools),
+            files=self.loaded.files,
+            digest=self.loaded.digest,
+        )
+        return Context(
+            spec=spec,
+            today=self.today,
+            raw=self.raw,
+            models=self.models,
+            broken=self.loaded.broken,
+            contributions=contributions,
+        )
+
+    # --- pieces ---------------------------------------------------------------------
+
+    def image_ref(
+        self,
+        pool: m.Pool,
+        p_addr: str,
+        file: str,
+        p_raw: YMap,
+        images: Mapping[str, Mapping[str, Any]],
+        managed_kw: Mapping[str, Mapping[str, Any]],
+        id_index: Mapping[str, str],
+    ) -> PoolImageRef | None:
+        ref = pool.image
+        broken = self.loaded.broken
+        if ref.gallery is not None and ref.definition is not None:
+            i_addr = ids.image_address(ref.gallery, ref.definition)
+            wanted = ref.version or "latest"
+            image = images.get(i_addr)
+            if image is None:
+                if i_addr in broken or ids.gallery_address(ref.gallery) in broken:
+                    return None
+                if i_addr in self.seen:  # declared but dropped (e.g. no placement)
+                    return None
+                known = [a for a in images if a.startswith(f"image:{ref.gallery}/")]
+                if ids.gallery_address(ref.gallery) not in self.seen:
+                    what = f"gallery {ref.gallery!r}"
+                    pool_of = [a.split(":", 1)[1] for a in self.seen if a.startswith("gallery:")]
+                    guess = difflib.get_close_matches(ref.gallery, pool_of, n=1)
+                else:
+                    what = f"image definition {ref.definition!r} in gallery {ref.gallery!r}"
+                    guess = difflib.get_close_matches(
+                        ref.definition, [a.rsplit("/", 1)[1] for a in known], n=1
+                    )
+                self.diags.append(
+                    diag(
+                        "RC007",
+                        f"{p_addr} uses {what}, which no spec file declares",
+                        hint=(f"did you mean {guess[0]!r}? " if guess else "")
+                        + "declare it under `galleries:` or fix the reference",
+                        address=p_addr,
+                        at=self.where(file, p_raw, "image"),
+                    )
+                )
+                return None
+            if wanted == "latest":
+                v_addr = image["latest"]
+                if v_addr is None:
+                    self.diags.append(
+                        diag(
+                            "RC012",
+                            f"{p_addr} asks for the latest version of {i_addr}, "
+                            "but it has no version that is not excludeFromLatest",
+                            hint="declare a version (without excludeFromLatest: true) "
+                            "or pin `version: X.Y.Z`",
+                            address=p_addr,
+                            at=self.where(file, p_raw, "image"),
+                        )
+                    )
+                    return None
+            else:
+                v_addr = ids.version_address(ref.gallery, ref.definition, wanted)
+                if v_addr not in image["versions"]:
+                    if v_addr in broken or v_addr in self.seen:
+                        return None
+                    names = [a.rsplit("/", 1)[1] for a in image["versions"]]
+                    self.diags.append(
+                        diag(
+                            "RC007",
+                            f"{p_addr} uses version {wanted} of {i_addr}, which is not declared",
+                            hint=(
+                                f"declared versions: {', '.join(names)}; "
+                                if names
+                                else "no versions are declared; "
+                            )
+                            + "use one of them or `version: latest`",
+                            address=p_addr,
+                            at=self.where(file, p_raw, "image", "version"),
+                        )
+                    )
+                    return None
+            v_name = v_addr.rsplit("/", 1)[1]
+            return PoolImageRef(
+                kind="gallery",
+                image_kind="galleryImageVersion",
+                id=f"{image['id']}/versions/{v_name}",
+                address=v_addr,
+                gallery=ref.gallery,
+                definition=ref.definition,
+                declared_version=wanted,
+                pinned_from_latest=wanted == "latest",
+            )
+        if ref.managedImage is not None:
+            addr = ids.managed_image_address(ref.managedImage)
+            kw = managed_kw.get(addr)
+            if kw is None:
+                if addr in broken or addr in self.seen:
+                    return None
+                names = [a.split(":", 1)[1] for a in managed_kw]
+                guess = difflib.get_close_matches(ref.managedImage, names, n=1)
+                self.diags.append(
+                    diag(
+                        "RC007",
+                        f"{p_addr} uses managed image {ref.managedImage!r}, "
+                        "which no spec file declares",
+                        hint=(f"did you mean {guess[0]!r}? " if guess else "")
+                        + "declare it under `managedImages:` or use `image: {id: ...}` "
+                        "for an image the tool does not manage",
+                        address=p_addr,
+                        at=self.where(file, p_raw, "image", "managedImage"),
+                    )
+                )
+                return None
+            return PoolImageRef(
+                kind="managedImage",
+                image_kind="managedImage",
+                id=kw["id"],
+                address=addr,
+                managed_image=ref.managedImage,
+            )
+        raw_id = ref.id or ""
+        parsed = ids.parse_id(raw_id)
+        image_kind = (
+            "managedImage"
+            if parsed is not None and parsed.kind == ids.KIND_MANAGED_IMAGE
+            else "galleryImageVersion"
+        )
+        target = id_index.get(ids.normalize_id(raw_id))
+        return PoolImageRef(
+            kind="id",
+            image_kind=image_kind,  # type: ignore[arg-type]
+            id=raw_id,
+            address=target,
+            managed_image=parsed.name if parsed and image_kind == "managedImage" else None,
+        )
+
+    def pool(self, pool: m.Pool, kw: dict[str, Any], settings: Settings) -> ResolvedPool:
+        image: PoolImageRef = kw["image"]
+        sizing = None
+        scale: FixedScale | AutoScale
+        if pool.scale.fixed is not None:
+            f = pool.scale.fixed
+            nodes = f.dedicated + f.lowPriority
+            sizing = size_resize_timeout(
+                nodes,
+                f.resizeTimeout,
+                settings.minutes_per_1000_nodes,
+                managed_image=image.is_managed_image,
+            )
+            scale = FixedScale(
+                dedicated=f.dedicated,
+                low_priority=f.lowPriority,
+                resize_timeout=sizing.final,
+                declared_resize_timeout=f.resizeTimeout,
+                node_deallocation_option=f.nodeDeallocationOption,
+            )
+        else:
+            a = pool.scale.autoScale
+            assert a is not None  # the model guarantees exactly one
+            nodes = a.maxNodes
+            scale = AutoScale(
+                formula=a.formula, evaluation_interval=a.evaluationInterval, max_nodes=a.maxNodes
+            )
+        start = None
+        if pool.startTask is not None:
+            t = pool.startTask
+            identity = t.userIdentity
+            start = StartTask(
+                command_line=t.commandLine,
+                environment=frozen_map(t.environment),
+                wait_for_success=t.waitForSuccess,
+                max_task_retry_count=t.maxTaskRetryCount,
+                user_name=identity.userName if identity else None,
+                elevation_level=identity.elevationLevel if identity else None,
+                scope=identity.scope if identity else None,
+            )
+        network = None
+        if pool.network is not None:
+            n = pool.network
+            network = Network(
+                subnet_id=n.subnetId,
+                public_ip_address_provisioning_type=n.publicIPAddressProvisioningType,
+                public_ips=tuple(n.publicIPs),
+                inbound_nat_pools=tuple(
+                    InboundNatPool(
+                        p.name,
+                        p.protocol,
+                        p.backendPort,
+                        p.frontendPortRangeStart,
+                        p.frontendPortRangeEnd,
+                    )
+                    for p in n.inboundNatPools
+                ),
+            )
+        return ResolvedPool(
+            name=pool.name,
+            display_name=pool.displayName,
+            vm_size=pool.vmSize,
+            node_agent_sku_id=pool.nodeAgentSkuId,
+            scale=scale,
+            resize_timeout=sizing,
+            start_task=start,
+            task_slots_per_node=pool.taskSlotsPerNode,
+            network=network,
+            metadata=frozen_map(pool.metadata),
+            inter_node_communication=pool.interNodeCommunication,
+            target_nodes=nodes,
+            **kw,
+        )
+
+    def version(
+        self,
+        pv: dict[str, Any],
+        settings: Settings,
+        contributions: Mapping[tuple[str, str], list[Contribution]],
+        used_by: Mapping[str, list[str]],
+        id_index: Mapping[str, str],
+    ) -> ResolvedVersion:
+        v: m.ImageVersion = pv["model"]
+        v_addr = pv["address"]
+        file, raw = pv["file"], pv["raw"]
+        regions: dict[str, ResolvedTargetRegion] = {}
+        declared = v.targetRegions or [m.TargetRegion(name=pv["location"])]
+        for index, region in enumerate(declared):
+            name = ids.normalize_location(region.name)
+            at = (
+                self.where(file, raw, "targetRegions", index)
+                if v.targetRegions
+                else self.where(file, raw)
+            )
+            if name in regions:
+                self.diags.append(
+                    diag(
+                        "RC006",
+                        f"{v_addr} lists target region {name} twice",
+                        hint="list each region once",
+                        address=v_addr,
+                        at=at,
+                    )
+                )
+                continue
+            sizing = size_replicas(
+                name,
+                tuple(contributions.get((v_addr, name), ())),
+                region.replicas,
+                settings.vms_per_replica,
+            )
+            regions[name] = ResolvedTargetRegion(
+                name=name,
+                replicas=sizing.final,
+                declared_replicas=region.replicas,
+                storage_account_type=region.storageAccountType,
+                sizing=sizing,
+                declared_at=SourceLocation(*at),
+            )
+        src = v.source
+        if src.snapshots is not None:
+            source = VersionSource(
+                kind="snapshots",
+                os_disk_snapshot_id=src.snapshots.osDisk,
+                data_disks=tuple(DataDisk(d.lun, d.snapshot) for d in src.snapshots.dataDisks),
+            )
+        elif src.managedImage is not None:
+            source = VersionSource(
+                kind="managedImage",
+                id=src.managedImage,
+                managed_image_id=src.managedImage,
+                depends_on=id_index.get(ids.normalize_id(src.managedImage)),
+            )
+        elif src.galleryImageVersion is not None:
+            source = VersionSource(
+                kind="galleryImageVersion",
+                id=src.galleryImageVersion,
+                gallery_image_version_id=src.galleryImageVersion,
+                depends_on=id_index.get(ids.normalize_id(src.galleryImageVersion)),
+            )
+        else:
+            source = VersionSource(
+                kind="virtualMachine", id=src.virtualMachine, virtual_machine_id=src.virtualMachine
+            )
+        return ResolvedVersion(
+            address=v_addr,
+            name=v.name,
+            gallery=pv["gallery"],
+            definition=pv["definition"],
+            image_address=pv["image_address"],
+            id=pv["id"],
+            subscription=pv["subscription"],
+            resource_group=pv["resource_group"],
+            location=pv["location"],
+            source=source,
+            target_regions=MappingProxyType(regions),
+            exclude_from_latest=v.excludeFromLatest,
+            end_of_life_date=v.endOfLifeDate,
+            tags=frozen_map(v.tags),
+            version_tuple=pv["version_tuple"],
+            used_by=tuple(used_by.get(v_addr, ())),
+            declared_at=self.loc(file, raw),
+        )
+
+
+def resolve(
+    loaded: Loaded, *, today: dt.date | None = None
+) -> tuple[ResolvedSpec, list[Diagnostic]]:
+    """Build the resolved spec from validated files and run every spec rule on it."""
+    from reconciler.spec.rules import run_rules
+
+    day = today or dt.datetime.now(dt.UTC).date()
+    builder = _Builder(loaded, day)
+    ctx = builder.build()
+    return ctx.spec, [*builder.diags, *run_rules(ctx)]

@@ -1,0 +1,471 @@
+"""The resolved spec: the pure, frozen view the planner consumes.
+
+`load_spec` turns YAML files into a `ResolvedSpec`. Everything here is a value:
+frozen dataclasses, tuples, read-only mappings. Defaults are applied, references
+resolved to Azure resource ids, `version: latest` pinned, sizing computed. Nothing
+here talks to Azure or reads the environment.
+
+Every resource value carries:
+
+- ``address``  the stable name used in messages and plans (see `reconciler.spec.ids`);
+- ``id``       its Azure resource id, spelled as Azure does (compare with `normalize_id`);
+- ``subscription``, ``resource_group``, ``location`` (location normalised: ``westeurope``);
+- ``declared_at`` where it was written (`SourceLocation`: file, line, col);
+- its declared fields, in snake_case, with Azure's defaults *not* filled in
+  (``None`` means "not declared: not managed").
+
+Navigation (all keyed by address, in declaration order):
+``spec.galleries``, ``spec.images``, ``spec.versions``, ``spec.managed_images``,
+``spec.batch_accounts``, ``spec.pools``; ``spec.get(address)``;
+``spec.pools_using(address)``; ``spec.resources()`` (parents before children).
+
+Secrets: string fields that may hold ``${env:NAME}`` references (the start task's
+command line and environment values) keep the reference text; no secret value is
+ever held here. `reconciler.spec.secrets.resolve_secrets` produces the values at
+apply time, wrapped so they print as ``***``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from reconciler.spec.sizing import ReplicaSizing, ResizeTimeoutSizing
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def frozen_map(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only copy (shared empty mapping for None/empty)."""
+    if not mapping:
+        return _EMPTY
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where something was written: file as given by the user, 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """`settings:` merged over all files (defaults: 600, 15, False)."""
+
+    vms_per_replica: int = 600
+    minutes_per_1000_nodes: int = 15
+    prune: bool = False
+
+
+# --- galleries --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedGallery:
+    """A gallery. `images` lists the addresses of its definitions."""
+
+    address: str
+    name: str
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+    description: str | None
+    tags: Mapping[str, str]
+    images: tuple[str, ...]
+    declared_at: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class ImageIdentifier:
+    """publisher/offer/sku of a definition."""
+
+    publisher: str
+    offer: str
+    sku: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedImage:
+    """A gallery image definition (lives in its gallery's subscription/rg/location).
+
+    `os_type`, `os_state`, `hyper_v_generation`, `architecture`, `identifier` cannot be
+    changed in Azure: a change means a new definition. `hyper_v_generation` and
+    `architecture` are None when not declared (Azure then uses V1 / x64).
+    `versions` lists version addresses in declaration order; `latest` is the address
+    `version: latest` resolves to (None when every version is excluded or none exist).
+    """
+
+    address: str
+    name: str
+    gallery: str
+    gallery_address: str
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+    os_type: Literal["Linux", "Windows"]
+    os_state: Literal["Generalized", "Specialized"]
+    hyper_v_generation: Literal["V1", "V2"] | None
+    architecture: Literal["x64", "Arm64"] | None
+    identifier: ImageIdentifier
+    description: str | None
+    tags: Mapping[str, str]
+    versions: tuple[str, ...]
+    latest: str | None
+    declared_at: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class DataDisk:
+    """A data disk snapshot at a LUN."""
+
+    lun: int
+    snapshot_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSource:
+    """What a version is built from. `kind` says which id field is set.
+
+    kind ``managedImage`` → `managed_image_id`; ``snapshots`` → `os_disk_snapshot_id`
+    and `data_disks`; ``galleryImageVersion`` → `gallery_image_version_id`;
+    ``virtualMachine`` → `virtual_machine_id`. `id` is the one id for the first,
+    third and fourth kinds (Azure's ``storageProfile.source.id``) and None for snapshots.
+    `depends_on` is the address of the source when the spec declares it too
+    (a managed image or another version), so the planner can order creation.
+    """
+
+    kind: Literal["managedImage", "snapshots", "galleryImageVersion", "virtualMachine"]
+    id: str | None = None
+    managed_image_id: str | None = None
+    os_disk_snapshot_id: str | None = None
+    data_disks: tuple[DataDisk, ...] = ()
+    gallery_image_version_id: str | None = None
+    virtual_machine_id: str | None = None
+    depends_on: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTargetRegion:
+    """One target region of a version: declared floor, computed sizing, final replicas."""
+
+    name: str  # normalised region
+    replicas: int  # final value = sizing.final
+    declared_replicas: int | None
+    storage_account_type: str | None
+    sizing: ReplicaSizing
+    declared_at: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedVersion:
+    """A gallery image version with its computed replicas per region.
+
+    `location` is the gallery's region (where the version resource lives); it is
+    always among `target_regions`. `target_regions` is keyed by normalised region
+    name; each entry's `sizing` shows which pools contribute how many nodes.
+    `version_tuple` orders versions numerically. `used_by` lists pool addresses
+    booting this version (directly or through `latest`).
+    """
+
+    address: str
+    name: str
+    gallery: str
+    definition: str
+    image_address: str
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+    source: VersionSource
+    target_regions: Mapping[str, ResolvedTargetRegion]
+    exclude_from_latest: bool
+    end_of_life_date: dt.date | None
+    tags: Mapping[str, str]
+    version_tuple: tuple[int, int, int]
+    used_by: tuple[str, ...]
+    declared_at: SourceLocation
+
+    @property
+    def replicas(self) -> Mapping[str, int]:
+        """Final replicas per region."""
+        return MappingProxyType({k: v.replicas for k, v in self.target_regions.items()})
+
+
+# --- managed images ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedManagedImage:
+    """A legacy managed image built from snapshots; `used_by` lists pool addresses."""
+
+    address: str
+    name: str
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+    os_type: Literal["Linux", "Windows"]
+    hyper_v_generation: Literal["V1", "V2"] | None
+    os_disk_snapshot_id: str
+    data_disks: tuple[DataDisk, ...]
+    tags: Mapping[str, str]
+    used_by: tuple[str, ...]
+    declared_at: SourceLocation
+
+
+# --- Batch ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedBatchAccount:
+    """An existing Batch account (never created); `pools` lists pool addresses."""
+
+    address: str
+    name: str
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+    pools: tuple[str, ...]
+    declared_at: SourceLocation
+
+
+@dataclass(frozen=True, slots=True)
+class PoolImageRef:
+    """The image a pool boots from, as declared and as resolved.
+
+    `kind`: ``gallery`` (a spec version, via gallery/definition/version),
+    ``managedImage`` (a spec managed image), ``id`` (a raw id; if it names a spec
+    resource, `address` is filled in). `id` is the resource id the pool is created
+    with (for ``version: latest`` the pinned concrete version, never "latest").
+    `image_kind` says what `id` points at: ``galleryImageVersion`` or ``managedImage``.
+    `declared_version` is what the user wrote (``latest`` or X.Y.Z) for gallery refs;
+    `pinned_from_latest` is True when `latest` was resolved here.
+    `address` is the spec address of the version/managed image, or None when unresolved.
+    """
+
+    kind: Literal["gallery", "managedImage", "id"]
+    image_kind: Literal["galleryImageVersion", "managedImage"]
+    id: str
+    address: str | None
+    gallery: str | None = None
+    definition: str | None = None
+    declared_version: str | None = None
+    pinned_from_latest: bool = False
+    managed_image: str | None = None
+
+    @property
+    def is_managed_image(self) -> bool:
+        """True for legacy managed-image pools (R7)."""
+        return self.image_kind == "managedImage"
+
+
+@dataclass(frozen=True, slots=True)
+class FixedScale:
+    """Fixed target node counts; `resize_timeout` is the final (sized) duration."""
+
+    dedicated: int
+    low_priority: int
+    resize_timeout: str
+    declared_resize_timeout: str | None
+    node_deallocation_option: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AutoScale:
+    """Autoscale formula; `max_nodes` is its declared upper bound (used for sizing)."""
+
+    formula: str
+    evaluation_interval: str | None
+    max_nodes: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartTask:
+    """Start task. `command_line` and `environment` values keep ``${env:NAME}`` text."""
+
+    command_line: str
+    environment: Mapping[str, str]
+    wait_for_success: bool | None
+    max_task_retry_count: int | None
+    user_name: str | None
+    elevation_level: str | None
+    scope: str | None
+
+    @property
+    def secret_refs(self) -> tuple[str, ...]:
+        """Environment variable names referenced by ``${env:NAME}`` (apply needs them)."""
+        from reconciler.spec.secrets import references
+
+        names = list(references(self.command_line))
+        for value in self.environment.values():
+            names.extend(references(value))
+        return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True, slots=True)
+class InboundNatPool:
+    """An inbound NAT pool of a pool's endpoint configuration."""
+
+    name: str
+    protocol: str
+    backend_port: int
+    frontend_port_range_start: int
+    frontend_port_range_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Network configuration of a pool (None fields: not declared)."""
+
+    subnet_id: str | None
+    public_ip_address_provisioning_type: str | None
+    public_ips: tuple[str, ...]
+    inbound_nat_pools: tuple[InboundNatPool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPool:
+    """A Batch pool with its image resolved and its resizeTimeout sized.
+
+    Lives in its account's subscription/resource group/location. `target_nodes` is
+    what the pool contributes to replica sizing (dedicated + low-priority, or
+    autoscale `max_nodes`). `resize_timeout` is the sizing record for fixed pools
+    (None for autoscale); its `final` equals `scale.resize_timeout`.
+    """
+
+    address: str
+    name: str
+    account: str
+    account_address: str
+    account_id: str
+    id: str
+    subscription: str
+    resource_group: str
+    location: str
+    display_name: str | None
+    vm_size: str
+    image: PoolImageRef
+    node_agent_sku_id: str
+    scale: FixedScale | AutoScale
+    resize_timeout: ResizeTimeoutSizing | None
+    start_task: StartTask | None
+    task_slots_per_node: int | None
+    network: Network | None
+    metadata: Mapping[str, str]
+    inter_node_communication: str | None
+    target_nodes: int
+    declared_at: SourceLocation
+
+    @property
+    def is_autoscale(self) -> bool:
+        """True for autoscale pools."""
+        return isinstance(self.scale, AutoScale)
+
+
+Resource = (
+    ResolvedGallery
+    | ResolvedImage
+    | ResolvedVersion
+    | ResolvedManagedImage
+    | ResolvedBatchAccount
+    | ResolvedPool
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedSpec:
+    """All files merged and resolved. Mappings are keyed by address, in declaration order.
+
+    `files` are the files read (as given); `digest` is a SHA-256 over their contents
+    (a saved plan records it to detect a changed spec).
+    """
+
+    settings: Settings
+    galleries: Mapping[str, ResolvedGallery]
+    images: Mapping[str, ResolvedImage]
+    versions: Mapping[str, ResolvedVersion]
+    managed_images: Mapping[str, ResolvedManagedImage]
+    batch_accounts: Mapping[str, ResolvedBatchAccount]
+    pools: Mapping[str, ResolvedPool]
+    files: tuple[str, ...] = ()
+    digest: str = ""
+    _by_address: Mapping[str, Resource] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        merged: dict[str, Resource] = {}
+        for group in (
+            self.galleries,
+            self.images,
+            self.versions,
+            self.managed_images,
+            self.batch_accounts,
+            self.pools,
+        ):
+            merged.update(group)
+        object.__setattr__(self, "_by_address", MappingProxyType(merged))
+
+    def get(self, address: str) -> Resource | None:
+        """The resource at `address`, or None."""
+        return self._by_address.get(address)
+
+    def resources(self) -> Iterator[Resource]:
+        """Every resource, parents before children (galleries, images, versions,
+        managed images, accounts, pools)."""
+        return iter(self._by_address.values())
+
+    def pools_using(self, address: str) -> tuple[ResolvedPool, ...]:
+        """Pools whose image resolves to the version or managed image at `address`."""
+        return tuple(p for p in self.pools.values() if p.image.address == address)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (secret-looking literals masked; see `to_jsonable`)."""
+        return to_jsonable(self)
+
+
+_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "PASSWD", "PWD")
+
+
+def looks_secret(name: str) -> bool:
+    """True for an environment variable name such as LICENSE_KEY, DB_PASSWORD, API_TOKEN."""
+    upper = name.upper()
+    return any(word in upper for word in _SECRET_WORDS)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses → dicts (camelCase keys not applied; field names as in Python),
+    mappings → dicts, tuples → lists, dates → ISO strings. Literal values of
+    secret-looking environment variables are masked as ``***``."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in fields(value):
+            if f.name.startswith("_"):
+                continue
+            item = getattr(value, f.name)
+            if isinstance(value, StartTask) and f.name == "environment":
+                from reconciler.spec.secrets import mask_environment
+
+                item = mask_environment(item)
+            out[f.name] = to_jsonable(item)
+        for extra in ("explanation", "final", "arithmetic"):
+            if isinstance(value, ReplicaSizing | ResizeTimeoutSizing) and extra not in out:
+                out[extra] = getattr(value, extra)
+        return out
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,130 @@
+"""Secrets in the spec: ``${env:NAME}`` references, their checks, masking and resolution.
+
+The spec never holds a secret value. A start task's command line and environment
+values may contain ``${env:NAME}`` references; the resolved model keeps the reference
+text. Only `resolve_secrets` (called by apply, never by validate or plan) reads the
+environment, and it returns `Revealed` values whose ``str``/``repr`` is ``***`` so
+they cannot leak into logs, plans or JSON by accident; ``.reveal()`` gives the text
+to put in the Azure request.
+
+Reference syntax and resolution of a single string are shared with the rest of the
+tool (`reconciler.secrets`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.errors import SecretError
+from reconciler.secrets import MASK, references
+from reconciler.secrets import resolve as _resolve_one
+
+__all__ = [
+    "MASK",
+    "PoolSecrets",
+    "Revealed",
+    "malformed_references",
+    "mask_environment",
+    "references",
+    "resolve_secrets",
+]
+
+# Anything that starts like a reference; those not matching the strict form are errors.
+_LOOSE = re.compile(r"\$\{[^}]*\}?")
+_STRICT = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def malformed_references(text: str) -> tuple[str, ...]:
+    """``${...}`` fragments in `text` that are not valid ``${env:NAME}`` references."""
+    return tuple(m.group(0) for m in _LOOSE.finditer(text) if not _STRICT.fullmatch(m.group(0)))
+
+
+def mask_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """Environment for display: references shown as written, secret-looking literals ``***``."""
+    from reconciler.spec.resolved import looks_secret
+
+    return {
+        k: (MASK if looks_secret(k) and not references(v) else v) for k, v in environment.items()
+    }
+
+
+class Revealed:
+    """A resolved secret-bearing string: prints as ``***``; `reveal()` returns the text."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real text, for the Azure request body only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Revealed({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Revealed) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSecrets:
+    """A pool's start task with every reference resolved (values masked when printed)."""
+
+    pool: str
+    command_line: Revealed
+    environment: Mapping[str, Revealed]
+
+
+def resolve_secrets(
+    spec: object, *, environ: Mapping[str, str] | None = None, pools: tuple[str, ...] | None = None
+) -> dict[str, PoolSecrets]:
+    """Resolve the start-task references of every pool (or of `pools`) from `environ`.
+
+    Returns pool address → `PoolSecrets` for pools with a start task. Raises one
+    `SecretError` naming every missing variable and the pools that need it.
+    """
+    from reconciler.spec.resolved import ResolvedSpec
+
+    if not isinstance(spec, ResolvedSpec):
+        raise TypeError("resolve_secrets needs a ResolvedSpec")
+    env = os.environ if environ is None else environ
+    missing: dict[str, list[str]] = {}
+    out: dict[str, PoolSecrets] = {}
+    for address, pool in spec.pools.items():
+        if pools is not None and address not in pools:
+            continue
+        task = pool.start_task
+        if task is None:
+            continue
+        for name in task.secret_refs:
+            if name not in env:
+                missing.setdefault(name, []).append(address)
+        if missing:
+            continue
+        out[address] = PoolSecrets(
+            pool=address,
+            command_line=Revealed(_resolve_one(task.command_line, environ=env)),
+            environment={
+                k: Revealed(_resolve_one(v, environ=env)) for k, v in task.environment.items()
+            },
+        )
+    if missing:
+        names = ", ".join(
+            f"{name} (needed by {', '.join(where)})" for name, where in sorted(missing.items())
+        )
+        raise SecretError(
+            f"secret references have no value: environment variable(s) {names} not set",
+            hint="export them in the environment that runs `reconcile apply`, "
+            "e.g. from your CI secret store",
+        )
+    return out
