@@ -153,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = server.sandbox.handle(request)
         except Exception as exc:
             if _is_drop(exc):
-                self._drop()
+                self._drop(processed=bool(getattr(exc, "processed", False)))
                 return
             log.exception("sandbox failed on %s %s", self.command, self.path)
             self._answer_internal_error(exc)
@@ -168,8 +168,13 @@ class _Handler(BaseHTTPRequestHandler):
         if payload:
             self.wfile.write(payload)
 
-    def _drop(self) -> None:
+    def _drop(self, *, processed: bool) -> None:
+        """Close with a reset; after a processed request, mid-answer (a protocol error)."""
         self.close_connection = True
+        if processed:
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{")
+                self.wfile.flush()
         # Linger 0: closing sends a reset, as a dropped connection looks to a client.
         with contextlib.suppress(OSError):
             self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
