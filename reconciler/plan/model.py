@@ -3,6 +3,11 @@
 A `Plan` is what `plan` computes, `render` shows, `--out` saves and `apply` executes.
 It is a value: frozen dataclasses, tuples, read-only mappings. People read `reason`;
 code never branches on it.
+
+`Plan.observed` maps the normalised resource id of everything the plan looked at
+(declared or owned) to the resource's ETag, else its content fingerprint, else
+``ABSENT`` when Azure had none (ids, not addresses: they are what Azure matches on);
+`reconciler.plan.saved.check_stale` compares it with fresh live state.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from reconciler.state.model import Kind
 
 FORMAT_VERSION = 1
+ABSENT = "absent"  # Plan.observed token for "Azure had no such resource"
 
 
 class Action(StrEnum):
@@ -87,6 +93,8 @@ class Change:
 
 
 class Severity(StrEnum):
+    """How bad a diagnostic is: errors make `plan` exit 1 and `apply` refuse."""
+
     ERROR = "error"
     WARNING = "warning"
 
@@ -100,16 +108,35 @@ class PlanDiagnostic:
     message: str
     address: str | None = None
     hint: str = ""
+    where: str | None = None  # file:line:col for diagnostics carried over from the spec
+
+
+class DriftKind(StrEnum):
+    """How live state departs from the spec."""
+
+    CHANGED = "changed"  # exists and owned, but fields differ
+    MISSING = "missing"  # declared, not in Azure
+    UNEXPECTED = "unexpected"  # owned by the tool, in Azure, no longer declared
 
 
 @dataclass(frozen=True, slots=True)
 class DriftItem:
-    """Live state that differs from the spec although the spec did not change."""
+    """Live state that differs from the spec although the spec did not change.
+
+    `before` is what Azure reports and `after` what the spec wants, for `paths` only
+    (secret values masked), so a drift report names the field and both values.
+    """
 
     address: str
-    kind: str  # "changed" | "missing" | "unexpected"
+    kind: str  # a DriftKind value
     paths: tuple[str, ...] = ()
     message: str = ""
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "before", _freeze(self.before))
+        object.__setattr__(self, "after", _freeze(self.after))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +151,23 @@ class Plan:
     sizing: Mapping[str, Any] = field(default_factory=dict)
     observed: Mapping[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    prune: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizing", _freeze(self.sizing))
+        object.__setattr__(self, "observed", _freeze(self.observed))
+
+    def change(self, change_id: str) -> Change | None:
+        """The change with id `change_id`, or None."""
+        for change in self.changes:
+            if change.id == change_id:
+                return change
+        return None
+
+    @property
+    def destructive(self) -> tuple[Change, ...]:
+        """Changes that remove something that exists now (shown first, warned about)."""
+        return tuple(c for c in self.changes if c.action.is_destructive)
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -132,6 +176,7 @@ class Plan:
 
     @property
     def has_errors(self) -> bool:
+        """True when any diagnostic is an error (exit 1; apply refuses the plan)."""
         return any(d.severity is Severity.ERROR for d in self.diagnostics)
 
     def summary(self) -> dict[str, int]:

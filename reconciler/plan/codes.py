@@ -1,0 +1,32 @@
+"""Diagnostic codes the planner raises that the spec's registry does not list yet.
+
+The registry (`reconciler.spec.diagnostics.CODES`) owns RC501–RC505 (plan-phase rules
+R6, R7, R11, R3, R14) and the cross-resource codes the planner re-checks against live
+state (RC202–RC205 for R9/R10, RC210 for R4). The codes below are planner-only: they
+describe ownership and ordering, not a spec mistake.
+"""
+
+from __future__ import annotations
+
+IN_USE = "RC501"  # R6: image still used by a pool must not be deleted or replaced
+MANAGED_IMAGE_POOL_REFUSED = "RC502"  # R7
+RESIZE_AGAIN = "RC504"  # R3: pool missed its target within resizeTimeout
+GALLERY_OTHER_SUBSCRIPTION = "RC202"  # R9
+NO_REPLICA_IN_ACCOUNT_REGION = "RC203"  # R9
+MANAGED_IMAGE_OTHER_REGION = "RC204"  # R10
+MANAGED_IMAGE_OTHER_SUBSCRIPTION = "RC205"  # R10
+MANAGED_IMAGE_NODE_LIMIT = "RC210"  # R4
+
+NOT_OWNED = "RC506"  # exists with the spec's name but carries no ownership mark
+WOULD_DELETE = "RC507"  # owned, not in the spec, prune is off
+REPLACE_HAS_CHILDREN = "RC508"  # a replaced parent still holds children
+DELETE_KEPT = "RC509"  # an owned parent kept because it still holds what is not deleted
+CYCLE = "RC510"  # the dependency graph has a cycle
+
+PLANNER_CODES: dict[str, tuple[str, str]] = {
+    NOT_OWNED: ("error", "a resource with the spec's name exists but is not owned by reconcile"),
+    WOULD_DELETE: ("warning", "owned resource not in the spec: would be deleted with prune"),
+    REPLACE_HAS_CHILDREN: ("error", "a resource that must be replaced still holds children"),
+    DELETE_KEPT: ("warning", "owned resource kept: it still holds resources that stay"),
+    CYCLE: ("error", "the changes depend on each other in a cycle"),
+}

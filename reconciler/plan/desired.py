@@ -1,0 +1,398 @@
+"""The desired side of a plan: what the resolved spec asks Azure to hold, as flat properties.
+
+`desired_state(spec)` turns a `reconciler.spec` ResolvedSpec into one `DesiredResource`
+per address, in the flat vocabulary of `docs/state-vocabulary.md` (the same paths the
+Azure mapping produces for live state). Only what the spec declares is present, plus
+the numbers the spec computes (replicas per region, pool resizeTimeout) and the
+ownership marks the tool writes on everything it creates. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.plan.model import PlanDiagnostic
+from reconciler.state.model import (
+    OWNER_METADATA_KEY,
+    OWNER_TAG,
+    OWNER_VALUE,
+    Kind,
+    Scalar,
+    canonical_duration,
+    canonical_location,
+)
+
+
+def _ro(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping if isinstance(mapping, MappingProxyType) else MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredResource:
+    """One resource as the spec wants it.
+
+    `complete` lists the collection prefixes the spec declares completely (e.g.
+    ``targetRegions[``, ``startTask.environment.``): members Azure has under them that
+    the spec lacks are differences too. `notes` explains computed values per path
+    (sizing arithmetic) for plan reasons.
+    """
+
+    address: str
+    kind: Kind
+    id: str  # normalised (lower-case) resource id
+    name: str
+    location: str
+    properties: Mapping[str, Scalar]
+    complete: tuple[str, ...] = ()
+    parent: str | None = None  # address of the parent resource (gallery ← image ← version)
+    image_id: str | None = None  # pools: normalised id of the image they boot from
+    account_id: str | None = None  # pools: normalised id of their Batch account
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "properties", _ro(self.properties))
+        object.__setattr__(self, "notes", _ro(self.notes))
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Everything the planner needs from the spec, as plain values."""
+
+    resources: Mapping[str, DesiredResource]
+    spec_hash: str
+    prune: bool = False
+    sizing: Mapping[str, Any] = field(default_factory=dict)
+    diagnostics: tuple[PlanDiagnostic, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "resources", _ro(self.resources))
+        object.__setattr__(self, "sizing", _ro(self.sizing))
+
+
+def owner_marks(kind: Kind) -> dict[str, str]:
+    """The ownership properties the tool writes on a resource of `kind`."""
+    marks = {f"tags.{OWNER_TAG}": OWNER_VALUE}
+    if kind is Kind.POOL:
+        marks[f"metadata.{OWNER_METADATA_KEY}"] = OWNER_VALUE
+    return marks
+
+
+def content_hash(resources: Mapping[str, DesiredResource]) -> str:
+    """SHA-256 of the canonical desired content: the fallback spec hash."""
+    doc = {
+        address: {
+            "kind": r.kind.value,
+            "id": r.id,
+            "location": r.location,
+            "properties": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in r.properties.items()
+            },
+        }
+        for address, r in sorted(resources.items())
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def norm_id(value: str) -> str:
+    """The form resource ids are compared in."""
+    return value.rstrip("/").lower()
+
+
+def norm_date(value: date | str) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _short(address: str) -> str:
+    """``pool:acct/render`` → ``render`` (what people call a pool in a sentence)."""
+    return address.split(":", 1)[-1].rsplit("/", 1)[-1]
+
+
+def replica_note(sizing: Any) -> str:
+    """``pools render (2,000) + sim (900) = 2,900 nodes, 1 per 600`` (+ a kept floor)."""
+    contributions = tuple(sizing.contributions)
+    if contributions:
+        parts = " + ".join(f"{_short(c.pool)} ({_n(c.nodes)})" for c in contributions)
+        word = "pools" if len(contributions) > 1 else "pool"
+        total = f" = {_n(sizing.nodes)}" if len(contributions) > 1 else ""
+        text = f"{word} {parts}{total} nodes, 1 per {_n(sizing.vms_per_replica)}"
+    else:
+        text = "no pool in this region uses it, 1 replica minimum"
+    if sizing.declared is not None and sizing.declared > sizing.computed:
+        text += f"; declared {sizing.declared} kept (needs {sizing.computed})"
+    return text
+
+
+def timeout_note(sizing: Any) -> str:
+    """``2,000 nodes: 15 min per 1,000 → 30 min`` (+ managed-image floor or a kept value)."""
+    text = (
+        f"{_n(sizing.nodes)} nodes, {sizing.minutes_per_1000_nodes} min per 1,000 → "
+        f"{sizing.computed_minutes} min"
+    )
+    if sizing.managed_image:
+        text += " (managed image floor included)"
+    if sizing.declared is not None and (sizing.declared_minutes or 0) > sizing.computed_minutes:
+        text += f"; declared {sizing.declared} kept"
+    return text
+
+
+def desired_state(spec: Any) -> DesiredState:
+    """The desired flat resources of a `reconciler.spec.resolved.ResolvedSpec`."""
+    resources: dict[str, DesiredResource] = {}
+    for gallery in spec.galleries.values():
+        resources[gallery.address] = _gallery(gallery)
+    for image in spec.images.values():
+        resources[image.address] = _image(image)
+    for version in spec.versions.values():
+        resources[version.address] = _version(version)
+    for managed in spec.managed_images.values():
+        resources[managed.address] = _managed_image(managed)
+    for pool in spec.pools.values():
+        resources[pool.address] = _pool(pool)
+    return DesiredState(
+        resources=resources,
+        spec_hash=content_hash(resources),
+        prune=bool(spec.settings.prune),
+        sizing=sizing_of(spec),
+    )
+
+
+def _tags(kind: Kind, tags: Mapping[str, str]) -> dict[str, str]:
+    props = {f"tags.{k}": v for k, v in tags.items()}
+    props.update({k: v for k, v in owner_marks(kind).items() if k.startswith("tags.")})
+    return props
+
+
+def _gallery(g: Any) -> DesiredResource:
+    props: dict[str, Any] = {"location": canonical_location(g.location)}
+    if g.description is not None:
+        props["description"] = g.description
+    props.update(_tags(Kind.GALLERY, g.tags))
+    return DesiredResource(g.address, Kind.GALLERY, norm_id(g.id), g.name, props["location"], props)
+
+
+def _image(i: Any) -> DesiredResource:
+    props: dict[str, Any] = {
+        "location": canonical_location(i.location),
+        "osType": i.os_type,
+        "osState": i.os_state,
+        "identifier.publisher": i.identifier.publisher,
+        "identifier.offer": i.identifier.offer,
+        "identifier.sku": i.identifier.sku,
+    }
+    if i.hyper_v_generation is not None:
+        props["hyperVGeneration"] = i.hyper_v_generation
+    if i.architecture is not None:
+        props["architecture"] = i.architecture
+    if i.description is not None:
+        props["description"] = i.description
+    props.update(_tags(Kind.IMAGE, i.tags))
+    return DesiredResource(
+        i.address,
+        Kind.IMAGE,
+        norm_id(i.id),
+        i.name,
+        props["location"],
+        props,
+        parent=i.gallery_address,
+    )
+
+
+def _version(v: Any) -> DesiredResource:
+    props: dict[str, Any] = {"location": canonical_location(v.location)}
+    src = v.source
+    if src.kind == "snapshots":
+        props["source.snapshots.osDisk"] = norm_id(src.os_disk_snapshot_id)
+        for disk in src.data_disks:
+            props[f"source.snapshots.dataDisks[{disk.lun}]"] = norm_id(disk.snapshot_id)
+    else:
+        source_id = src.id or src.managed_image_id or src.gallery_image_version_id
+        source_id = source_id or src.virtual_machine_id
+        props[f"source.{src.kind}"] = norm_id(source_id)
+    notes: dict[str, str] = {}
+    for region, target in v.target_regions.items():
+        key = f"targetRegions[{canonical_location(region)}]"
+        props[f"{key}.replicas"] = int(target.replicas)
+        if target.storage_account_type is not None:
+            props[f"{key}.storageAccountType"] = target.storage_account_type
+        notes[f"{key}.replicas"] = replica_note(target.sizing)
+    props["excludeFromLatest"] = bool(v.exclude_from_latest)
+    if v.end_of_life_date is not None:
+        props["endOfLifeDate"] = norm_date(v.end_of_life_date)
+    props.update(_tags(Kind.VERSION, v.tags))
+    return DesiredResource(
+        v.address,
+        Kind.VERSION,
+        norm_id(v.id),
+        v.name,
+        props["location"],
+        props,
+        complete=("targetRegions[", "source.", "source.snapshots.dataDisks["),
+        parent=v.image_address,
+        notes=notes,
+    )
+
+
+def _managed_image(m: Any) -> DesiredResource:
+    props: dict[str, Any] = {
+        "location": canonical_location(m.location),
+        "osType": m.os_type,
+        "source.osDiskSnapshot": norm_id(m.os_disk_snapshot_id),
+    }
+    if m.hyper_v_generation is not None:
+        props["hyperVGeneration"] = m.hyper_v_generation
+    for disk in m.data_disks:
+        props[f"source.dataDiskSnapshots[{disk.lun}]"] = norm_id(disk.snapshot_id)
+    props.update(_tags(Kind.MANAGED_IMAGE, m.tags))
+    return DesiredResource(
+        m.address,
+        Kind.MANAGED_IMAGE,
+        norm_id(m.id),
+        m.name,
+        props["location"],
+        props,
+        complete=("source.", "source.dataDiskSnapshots["),
+    )
+
+
+def _pool(p: Any) -> DesiredResource:
+    props: dict[str, Any] = {
+        "vmSize": p.vm_size.lower(),
+        "image.id": norm_id(p.image.id),
+        "nodeAgentSkuId": p.node_agent_sku_id,
+    }
+    if p.display_name is not None:
+        props["displayName"] = p.display_name
+    if p.inter_node_communication is not None:
+        props["interNodeCommunication"] = p.inter_node_communication
+    if p.task_slots_per_node is not None:
+        props["taskSlotsPerNode"] = p.task_slots_per_node
+    notes: dict[str, str] = {}
+    complete = ["scale."]
+    scale = p.scale
+    if p.is_autoscale:
+        props["scale.autoScale.formula"] = scale.formula
+        if scale.evaluation_interval is not None:
+            props["scale.autoScale.evaluationInterval"] = canonical_duration(
+                scale.evaluation_interval
+            )
+    else:
+        props["scale.fixed.dedicated"] = scale.dedicated
+        props["scale.fixed.lowPriority"] = scale.low_priority
+        props["scale.fixed.resizeTimeout"] = canonical_duration(scale.resize_timeout)
+        if scale.node_deallocation_option is not None:
+            props["scale.fixed.nodeDeallocationOption"] = scale.node_deallocation_option
+        if p.resize_timeout is not None:
+            notes["scale.fixed.resizeTimeout"] = timeout_note(p.resize_timeout)
+    task = p.start_task
+    if task is not None:
+        complete += ["startTask.", "startTask.environment."]
+        props["startTask.commandLine"] = task.command_line
+        for name, value in task.environment.items():
+            props[f"startTask.environment.{name}"] = value
+        if task.wait_for_success is not None:
+            props["startTask.waitForSuccess"] = task.wait_for_success
+        if task.max_task_retry_count is not None:
+            props["startTask.maxTaskRetryCount"] = task.max_task_retry_count
+        if task.user_name is not None:
+            props["startTask.userIdentity.userName"] = task.user_name
+        if task.elevation_level is not None:
+            props["startTask.userIdentity.elevationLevel"] = task.elevation_level
+        if task.scope is not None:
+            props["startTask.userIdentity.scope"] = task.scope
+    net = p.network
+    if net is not None:
+        complete.append("network.inboundNatPools[")
+        if net.subnet_id is not None:
+            props["network.subnetId"] = norm_id(net.subnet_id)
+        if net.public_ip_address_provisioning_type is not None:
+            props["network.publicIPAddressProvisioningType"] = (
+                net.public_ip_address_provisioning_type
+            )
+        if net.public_ips:
+            props["network.publicIPs"] = tuple(sorted(norm_id(i) for i in net.public_ips))
+        for nat in net.inbound_nat_pools:
+            key = f"network.inboundNatPools[{nat.name}]"
+            props[f"{key}.protocol"] = nat.protocol
+            props[f"{key}.backendPort"] = nat.backend_port
+            props[f"{key}.frontendPortRangeStart"] = nat.frontend_port_range_start
+            props[f"{key}.frontendPortRangeEnd"] = nat.frontend_port_range_end
+    for key, value in p.metadata.items():
+        props[f"metadata.{key}"] = value
+    props.update(owner_marks(Kind.POOL))
+    return DesiredResource(
+        p.address,
+        Kind.POOL,
+        norm_id(p.id),
+        p.name,
+        canonical_location(p.location),
+        props,
+        complete=tuple(complete),
+        image_id=norm_id(p.image.id),
+        account_id=norm_id(p.account_id),
+        notes=notes,
+    )
+
+
+def sizing_of(spec: Any) -> dict[str, Any]:
+    """The computed numbers with their inputs, for the JSON `sizing` section."""
+    replicas = []
+    for version in spec.versions.values():
+        for region, target in version.target_regions.items():
+            s = target.sizing
+            replicas.append(
+                {
+                    "version": version.address,
+                    "region": canonical_location(region),
+                    "replicas": int(target.replicas),
+                    "computed": int(s.computed),
+                    "declared": s.declared,
+                    "nodes": int(s.nodes),
+                    "vms_per_replica": int(s.vms_per_replica),
+                    "pools": [
+                        {"pool": c.pool, "nodes": int(c.nodes), "how": c.how}
+                        for c in s.contributions
+                    ],
+                    "arithmetic": replica_note(s),
+                }
+            )
+    timeouts = []
+    for pool in spec.pools.values():
+        s = pool.resize_timeout
+        if s is None:
+            continue
+        timeouts.append(
+            {
+                "pool": pool.address,
+                "resize_timeout": canonical_duration(s.final),
+                "computed_minutes": int(s.computed_minutes),
+                "declared": s.declared,
+                "nodes": int(s.nodes),
+                "minutes_per_1000_nodes": int(s.minutes_per_1000_nodes),
+                "managed_image": bool(s.managed_image),
+                "arithmetic": timeout_note(s),
+            }
+        )
+    return {"replicas": replicas, "resize_timeouts": timeouts}
+
+
+__all__ = [
+    "DesiredResource",
+    "DesiredState",
+    "content_hash",
+    "desired_state",
+    "owner_marks",
+    "replica_note",
+    "sizing_of",
+    "timeout_note",
+]

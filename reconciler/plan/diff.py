@@ -1,0 +1,272 @@
+"""Diff of one desired resource against its live counterpart, limited to what the spec declares.
+
+The diff walks the *desired* paths (never the many fields Azure returns that the spec
+does not set), plus live members of collections the spec declares completely
+(``targetRegions[…]``, ``scale.…``, ``startTask.environment.…``, ``source.…``,
+``network.inboundNatPools[…]``) that the spec no longer has. Both sides are normalised
+first (location and id casing, ISO-8601 durations, enum casing, list order) and a value
+one side omits is compared with Azure's documented default, so a plan never shows a
+change that apply would not make (no perpetual diffs).
+
+Secret references (``${env:NAME}``) are compared by presence only: the live value is a
+resolved secret the plan must never carry, so both sides show ``***``.
+
+Each changed path is classified by `reconciler.state.fields.rule_for`; the action of the
+resource follows from the strongest mode among its paths.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from reconciler.plan.model import Action
+from reconciler.secrets import MASK, is_secret
+from reconciler.state.fields import UpdateMode, rule_for
+from reconciler.state.model import Kind, canonical_duration, canonical_location
+
+# Azure's documented default for a value one side omits (path regex per kind). A live
+# value equal to the default of an undeclared path is not a difference.
+DEFAULTS: dict[Kind, tuple[tuple[str, Any], ...]] = {
+    Kind.IMAGE: (("hyperVGeneration", "V1"), ("architecture", "x64")),
+    Kind.VERSION: (("excludeFromLatest", False),),
+    Kind.POOL: (
+        (r"scale\.fixed\.dedicated", 0),
+        (r"scale\.fixed\.lowPriority", 0),
+        (r"scale\.fixed\.resizeTimeout", "PT15M"),
+        (r"taskSlotsPerNode", 1),
+        (r"interNodeCommunication", "Disabled"),
+        (r"startTask\.maxTaskRetryCount", 0),
+        (r"startTask\.waitForSuccess", True),
+        (r"startTask\.userIdentity\.elevationLevel", "NonAdmin"),
+        (r"startTask\.userIdentity\.scope", "Pool"),
+        (r"scale\.autoScale\.evaluationInterval", "PT15M"),
+    ),
+}
+
+# Paths whose live values may hold resolved secrets: always shown masked.
+SECRET_PREFIXES = ("startTask.environment.",)
+
+# Enumerations Azure echoes in its own casing (``nonAdmin``, ``Standard_lrs``…).
+_CASELESS = re.compile(
+    r"(^|\.)(osType|osState|hyperVGeneration|architecture|storageAccountType|elevationLevel"
+    r"|scope|protocol|interNodeCommunication|publicIPAddressProvisioningType"
+    r"|nodeDeallocationOption|vmSize)$"
+)
+_DURATION_PATH = re.compile(r"(resizeTimeout|evaluationInterval)$")
+_ID_PATH = re.compile(
+    r"^(image\.id|source\.[A-Za-z]+(\.[A-Za-z]+)?(\[[^\]]*\])?|network\.subnetId|network\.publicIPs)$"
+)
+_LOCATION_KEY = re.compile(r"^targetRegions\[([^\]]*)\]")
+
+# Adding or removing a whole member of a keyed collection can be cheaper than changing
+# one of its fields: a new target region is an in-place update, although a region's
+# storageAccountType alone is not updatable.
+ITEM_MODES: dict[tuple[Kind, str], UpdateMode] = {
+    (Kind.VERSION, "targetRegions["): UpdateMode.IN_PLACE,
+}
+
+# How much each mode weighs when deciding a resource's action.
+_STRENGTH = {
+    UpdateMode.IN_PLACE: 1,
+    UpdateMode.RESIZE: 0,
+    UpdateMode.AT_ZERO_NODES: 2,
+    UpdateMode.REPLACE: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PathChange:
+    """One differing path: normalised values (None = absent), its mode and why."""
+
+    path: str
+    before: Any
+    after: Any
+    mode: UpdateMode
+    why: str = ""
+    secret: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDiff:
+    """The differences of one resource and the action they call for."""
+
+    kind: Kind
+    paths: tuple[PathChange, ...]
+
+    @property
+    def changed_paths(self) -> tuple[str, ...]:
+        return tuple(p.path for p in self.paths)
+
+    @property
+    def replace_paths(self) -> tuple[str, ...]:
+        return tuple(p.path for p in self.paths if p.mode is UpdateMode.REPLACE)
+
+    @property
+    def zero_paths(self) -> tuple[str, ...]:
+        return tuple(p.path for p in self.paths if p.mode is UpdateMode.AT_ZERO_NODES)
+
+    def action(self) -> Action:
+        """The action these differences need (before any pool-state refinement)."""
+        if not self.paths:
+            return Action.NOOP
+        modes = {p.mode for p in self.paths}
+        if UpdateMode.REPLACE in modes:
+            return Action.REPLACE
+        if UpdateMode.AT_ZERO_NODES in modes and self.kind is Kind.POOL:
+            return Action.SCALE_TO_ZERO_UPDATE
+        if modes == {UpdateMode.RESIZE}:
+            return Action.RESIZE
+        return Action.UPDATE
+
+
+def normalise_value(path: str, value: Any) -> Any:
+    """One value in the form it is compared in (see module doc)."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        items = [normalise_value(path, v) for v in value]
+        return tuple(sorted(items, key=str))
+    if not isinstance(value, str):
+        return value
+    if path == "location":
+        return canonical_location(value)
+    if _DURATION_PATH.search(path):
+        try:
+            return canonical_duration(value)
+        except ValueError:
+            return value
+    if _ID_PATH.match(path):
+        return value.rstrip("/").lower()
+    return value
+
+
+def normalise_path(path: str) -> str:
+    """Paths keyed by region use canonical region names (``targetRegions[westeurope]``)."""
+    match = _LOCATION_KEY.match(path)
+    if match:
+        return f"targetRegions[{canonical_location(match.group(1))}]" + path[match.end() :]
+    return path
+
+
+def normalise(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A flat property mapping with normalised paths and values (absent values dropped)."""
+    out: dict[str, Any] = {}
+    for raw_path, raw_value in props.items():
+        path = normalise_path(raw_path)
+        value = normalise_value(path, raw_value)
+        if value is not None:
+            out[path] = value
+    return out
+
+
+def default_for(kind: Kind, path: str) -> Any:
+    """Azure's default for an omitted `path`, or None when there is none."""
+    for pattern, value in DEFAULTS.get(kind, ()):
+        if re.fullmatch(pattern, path):
+            return value
+    return None
+
+
+def same(path: str, desired: Any, live: Any) -> bool:
+    """Whether two normalised values are equal for this path."""
+    if isinstance(desired, str) and isinstance(live, str) and _CASELESS.search(path):
+        return desired.casefold() == live.casefold()
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    return bool(desired == live)
+
+
+def _member(collection: str, path: str) -> str | None:
+    """The member of `collection` that `path` belongs to (``targetRegions[x]``, ``scale.fixed``)."""
+    if not path.startswith(collection):
+        return None
+    rest = path[len(collection) :]
+    if collection.endswith("["):
+        end = rest.find("]")
+        return None if end < 0 else collection + rest[: end + 1]
+    match = re.match(r"[^.\[]+", rest)
+    return None if match is None else collection + match.group(0)
+
+
+def _has_member(props: Mapping[str, Any], member: str) -> bool:
+    return any(p == member or p.startswith((member + ".", member + "[")) for p in props)
+
+
+def _mode_for(
+    kind: Kind, path: str, desired: Mapping[str, Any], live: Mapping[str, Any]
+) -> tuple[UpdateMode, str]:
+    for (item_kind, collection), mode in ITEM_MODES.items():
+        if item_kind is not kind:
+            continue
+        member = _member(collection, path)
+        if member is not None and (_has_member(desired, member) != _has_member(live, member)):
+            return mode, f"a whole {collection.rstrip('[.')} entry is added or removed"
+    rule = rule_for(kind, path)
+    return rule.mode, rule.why
+
+
+def diff_resource(
+    kind: Kind,
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    complete: tuple[str, ...] = (),
+) -> ResourceDiff:
+    """Differences between desired and live flat properties of one `kind` resource.
+
+    Both mappings may be raw; they are normalised here. `complete` names the collection
+    prefixes the spec declares completely (see module doc).
+    """
+    want = normalise(desired)
+    have = normalise(live)
+    candidates = set(want)
+    for path in have:
+        if path in want:
+            continue
+        for collection in complete:
+            member = _member(collection, path)
+            if member is not None and not _has_member(want, member):
+                candidates.add(path)
+                break
+    changes: list[PathChange] = []
+    for path in sorted(candidates):
+        mode, why = _mode_for(kind, path, want, have)
+        if not mode.diffed:
+            continue
+        after = want.get(path)
+        before = have.get(path)
+        if is_secret(after):
+            # Presence only: the live value is the resolved secret.
+            if before is None:
+                changes.append(PathChange(path, None, MASK, mode, why, secret=True))
+            continue
+        effective_after = after if after is not None else default_for(kind, path)
+        effective_before = before if before is not None else default_for(kind, path)
+        if effective_after is None and effective_before is None:
+            continue
+        if (
+            effective_after is not None
+            and effective_before is not None
+            and same(path, effective_after, effective_before)
+        ):
+            continue
+        # A live environment value may be a resolved secret (the spec may have used a
+        # reference before): never show it.
+        secret = path.startswith(SECRET_PREFIXES)
+        changes.append(
+            PathChange(
+                path,
+                MASK if secret and before is not None else before,
+                after,
+                mode,
+                why,
+                secret=secret,
+            )
+        )
+    return ResourceDiff(kind, tuple(changes))

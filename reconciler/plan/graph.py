@@ -1,0 +1,242 @@
+"""The dependency graph of a plan's changes and their deterministic order.
+
+Edges (A → B: B starts only after A finished), derived from the changes alone:
+
+- containment (a resource id nested under another's): a parent that is created or
+  replaced goes before its children; children that are deleted go before a parent
+  that is deleted;
+- image use (a pool's ``image.id`` before and after): an image version or managed
+  image that is created, replaced or *grows replicas* goes before every pool change
+  that will use it; a version that *shrinks replicas* or is deleted goes after every
+  pool change that used it (so a pool moves to a new version before the old one goes,
+  and replicas shrink only after the pools that needed them shrank).
+
+A version update that both grows some regions and shrinks others, while pools using it
+change too, is split into two steps (``<address>#grow`` and ``<address>#shrink``) so
+both rules can hold. Order is Kahn's algorithm with a stable priority (creates and
+updates parent-kind first, then deletes child-kind first, then address), so the same
+inputs always give the same plan. A cycle is reported, never silently broken.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from typing import Any
+
+from reconciler.plan.model import Action, Change
+from reconciler.state.model import Kind
+
+GROW = "#grow"
+SHRINK = "#shrink"
+
+_CREATE_RANK = {
+    Kind.GALLERY: 0,
+    Kind.IMAGE: 1,
+    Kind.MANAGED_IMAGE: 2,
+    Kind.VERSION: 3,
+    Kind.BATCH_ACCOUNT: 4,
+    Kind.POOL: 5,
+}
+_DELETE_RANK = {
+    Kind.POOL: 10,
+    Kind.BATCH_ACCOUNT: 11,
+    Kind.VERSION: 12,
+    Kind.MANAGED_IMAGE: 13,
+    Kind.IMAGE: 14,
+    Kind.GALLERY: 15,
+}
+_IMAGE_KINDS = (Kind.VERSION, Kind.MANAGED_IMAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Ordered:
+    """The result of ordering: changes with `depends_on` filled in, and any cycle found."""
+
+    changes: tuple[Change, ...]
+    cycle: tuple[str, ...] = ()
+
+
+def replica_counts(props: Mapping[str, Any] | None) -> dict[str, int]:
+    """Region → replica count from flat ``targetRegions[<region>].replicas`` paths."""
+    out: dict[str, int] = {}
+    for path, value in (props or {}).items():
+        if path.startswith("targetRegions[") and path.endswith("].replicas"):
+            out[path[len("targetRegions[") : -len("].replicas")]] = int(value)
+    return out
+
+
+def replica_direction(change: Change) -> tuple[set[str], set[str]]:
+    """Regions whose replicas grow and regions whose replicas shrink (absent counts as 0)."""
+    before = replica_counts(change.before)
+    after = replica_counts(change.after)
+    grow = {r for r in after if after[r] > before.get(r, 0)}
+    shrink = {r for r in before if before[r] > after.get(r, 0)}
+    return grow, shrink
+
+
+def _pool_images(change: Change) -> tuple[str | None, str | None]:
+    def image(props: Mapping[str, Any] | None) -> str | None:
+        value = (props or {}).get("image.id")
+        return value.lower() if isinstance(value, str) else None
+
+    before = image(change.before) if change.action is not Action.CREATE else None
+    after = image(change.after) if change.action is not Action.DELETE else None
+    return before, after
+
+
+def _base_address(change: Change) -> str:
+    return change.id.split("#", 1)[0]
+
+
+def split_version_steps(changes: Sequence[Change]) -> tuple[Change, ...]:
+    """Split version updates that both grow and shrink replicas while pools using them change."""
+    touched: set[str] = set()
+    for change in changes:
+        if change.kind is Kind.POOL and change.action is not Action.NOOP:
+            touched.update(i for i in _pool_images(change) if i)
+    out: list[Change] = []
+    for change in changes:
+        if change.kind is not Kind.VERSION or change.action is not Action.UPDATE:
+            out.append(change)
+            continue
+        grow, shrink = replica_direction(change)
+        if not grow or not shrink or change.resource_id.lower() not in touched:
+            out.append(change)
+            continue
+        out.extend(_split(change, shrink))
+    return tuple(out)
+
+
+def _split(change: Change, shrink: set[str]) -> tuple[Change, Change]:
+    before = dict(change.before or {})
+    prefixes = tuple(f"targetRegions[{r}]" for r in shrink)
+    middle = {k: v for k, v in (change.after or {}).items() if not k.startswith(prefixes)}
+    middle.update({k: v for k, v in before.items() if k.startswith(prefixes)})
+    grow_paths = tuple(p for p in change.changed_paths if not p.startswith(prefixes))
+    shrink_paths = tuple(p for p in change.changed_paths if p.startswith(prefixes))
+    grow_step = replace(
+        change,
+        id=change.id + GROW,
+        after=middle,
+        changed_paths=grow_paths,
+        reason="replicas grow first, before the pools that need them: " + change.reason,
+    )
+    shrink_step = replace(
+        change,
+        id=change.id + SHRINK,
+        before=middle,
+        changed_paths=shrink_paths,
+        reason="replicas shrink last, after the pools that used them: " + change.reason,
+        # The grow step changes the resource's ETag; apply checks the plan's observation
+        # only on the first step.
+        observed=None,
+    )
+    return grow_step, shrink_step
+
+
+def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
+    """Change id → ids of the changes it must wait for (see module doc)."""
+    active = [c for c in changes if c.action is not Action.NOOP]
+    deps: dict[str, set[str]] = {c.id: set() for c in active}
+    by_resource: dict[str, list[Change]] = {}
+    for change in active:
+        by_resource.setdefault(change.resource_id.lower(), []).append(change)
+
+    # Steps of one resource run in their listed order (grow before shrink).
+    for steps in by_resource.values():
+        for first, second in pairwise(steps):
+            deps[second.id].add(first.id)
+
+    # Containment: each change waits only for its nearest ancestor / descendants with a
+    # change (the rest follows transitively), so `depends_on` stays readable.
+    ids = {c.id: c.resource_id.lower() for c in active}
+    for child in active:
+        child_id = ids[child.id]
+        ancestors = [p for p in active if p is not child and child_id.startswith(ids[p.id] + "/")]
+        if not ancestors:
+            continue
+        depth = max(len(ids[p.id]) for p in ancestors)
+        for parent in (p for p in ancestors if len(ids[p.id]) == depth):
+            if child.action is Action.DELETE and parent.action in (Action.DELETE, Action.REPLACE):
+                deps[parent.id].add(child.id)
+            elif child.action is not Action.DELETE and parent.action in (
+                Action.CREATE,
+                Action.REPLACE,
+            ):
+                deps[child.id].add(parent.id)
+
+    # Image use.
+    images = [c for c in active if c.kind in _IMAGE_KINDS]
+    pools = [c for c in active if c.kind is Kind.POOL]
+    for image in images:
+        image_id = image.resource_id.lower()
+        provides, retires = _image_roles(image)
+        for pool in pools:
+            used_before, used_after = _pool_images(pool)
+            if provides and used_after == image_id:
+                deps[pool.id].add(image.id)
+            if retires and used_before == image_id:
+                deps[image.id].add(pool.id)
+    return deps
+
+
+def _image_roles(image: Change) -> tuple[bool, bool]:
+    """Whether an image change must come before pools using it, and after pools that used it."""
+    if image.action in (Action.CREATE, Action.REPLACE):
+        return True, image.action is Action.REPLACE
+    if image.action is Action.DELETE:
+        return False, True
+    if image.kind is Kind.VERSION:
+        grow, shrink = replica_direction(image)
+        if image.id.endswith(GROW):
+            return True, False
+        if image.id.endswith(SHRINK):
+            return False, True
+        return bool(grow), bool(shrink) and not grow
+    return False, False
+
+
+def _rank(change: Change) -> int:
+    if change.action is Action.DELETE:
+        return _DELETE_RANK.get(change.kind, 20)
+    return _CREATE_RANK.get(change.kind, 9)
+
+
+def order(changes: Sequence[Change]) -> Ordered:
+    """Split version steps, compute dependencies and return the changes in order.
+
+    Actionable changes come first in topological order; no-ops follow by address.
+    """
+    steps = split_version_steps(changes)
+    deps = dependencies(steps)
+    by_id = {c.id: c for c in steps}
+    active = [c for c in steps if c.action is not Action.NOOP]
+    waiting = {cid: set(d) for cid, d in deps.items()}
+    dependants: dict[str, set[str]] = {cid: set() for cid in deps}
+    for cid, needs in deps.items():
+        for need in needs:
+            dependants[need].add(cid)
+    heap = [(_rank(c), _base_address(c), c.id) for c in active if not waiting[c.id]]
+    heapq.heapify(heap)
+    position: dict[str, int] = {}
+    ordered: list[Change] = []
+    while heap:
+        _, _, cid = heapq.heappop(heap)
+        position[cid] = len(ordered)
+        ordered.append(by_id[cid])
+        for nxt in sorted(dependants[cid]):
+            waiting[nxt].discard(cid)
+            if not waiting[nxt]:
+                heapq.heappush(heap, (_rank(by_id[nxt]), _base_address(by_id[nxt]), nxt))
+    cycle = tuple(sorted(cid for cid in deps if cid not in position))
+    for cid in cycle:
+        position[cid] = len(ordered)
+        ordered.append(by_id[cid])
+    result = [
+        replace(c, depends_on=tuple(sorted(deps[c.id], key=lambda d: position[d]))) for c in ordered
+    ]
+    result.extend(sorted((c for c in steps if c.action is Action.NOOP), key=lambda c: c.address))
+    return Ordered(tuple(result), cycle)

@@ -1,0 +1,735 @@
+"""The planner: resolved spec × live state → an ordered, explained `Plan`. Pure.
+
+Decides, per resource, which action brings Azure to the spec and why; checks the rules
+that need live state (R4 totals including pools outside the spec, R6 images in use,
+R7 managed-image pool creation, R9/R10 image placement against the Batch account's
+real region); and reports ownership problems instead of touching what it does not own.
+Ordering is `reconciler.plan.graph`'s job, differences `reconciler.plan.diff`'s.
+
+Matching is by (normalised) resource id, never by address: the spec and the Azure
+layer name resources independently, ids are what Azure matches on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from reconciler.plan import codes
+from reconciler.plan.desired import DesiredResource, DesiredState, desired_state
+from reconciler.plan.diff import PathChange, ResourceDiff, diff_resource
+from reconciler.plan.graph import order
+from reconciler.plan.model import (
+    ABSENT,
+    Action,
+    Change,
+    DriftItem,
+    DriftKind,
+    Plan,
+    PlanDiagnostic,
+    Severity,
+)
+from reconciler.secrets import MASK, is_secret
+from reconciler.state.model import OWNER_METADATA_KEY, OWNER_TAG, OWNER_VALUE, Kind, LiveResource
+from reconciler.state.model import LiveState as LiveState
+
+# R7: creating pools from managed images stops being supported after this day.
+MANAGED_IMAGE_POOL_CUTOFF = date(2026, 3, 31)
+# R4: node limits shared by all pools built from one managed image.
+MANAGED_IMAGE_MAX_DEDICATED = 2500
+MANAGED_IMAGE_MAX_SPOT = 1000
+
+_MANAGED_KINDS = (Kind.GALLERY, Kind.IMAGE, Kind.VERSION, Kind.MANAGED_IMAGE, Kind.POOL)
+_LABEL = {
+    Kind.GALLERY: "gallery",
+    Kind.IMAGE: "image definition",
+    Kind.VERSION: "image version",
+    Kind.MANAGED_IMAGE: "managed image",
+    Kind.BATCH_ACCOUNT: "Batch account",
+    Kind.POOL: "pool",
+}
+_REGION_PATH = re.compile(r"^targetRegions\[([^\]]+)\]\.replicas$")
+_MAX_PHRASES = 4
+
+
+def make_plan(
+    spec: Any,
+    live: LiveState,
+    *,
+    target: str,
+    prune: bool | None = None,
+    now: date | None = None,
+    diagnostics: Iterable[Any] = (),
+) -> Plan:
+    """Plan the changes that bring `live` to the resolved `spec`.
+
+    `prune` overrides ``settings.prune`` when given. `now` is the day R7 is judged on
+    (default: today). `diagnostics` are the spec's own (warnings) to carry into the plan.
+    """
+    return plan_desired(
+        desired_state(spec),
+        live,
+        target=target,
+        prune=prune,
+        now=now,
+        diagnostics=diagnostics,
+    )
+
+
+def plan_desired(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    target: str,
+    prune: bool | None = None,
+    now: date | None = None,
+    diagnostics: Iterable[Any] = (),
+) -> Plan:
+    """`make_plan` on an already built `DesiredState` (tests build those directly)."""
+    return _Planner(desired, live, prune=prune, now=now).run(target, diagnostics)
+
+
+def spec_address(kind: Kind, resource_id: str) -> str:
+    """The spec-style address of a live resource (``pool:<account>/<pool>``), from its id."""
+    parts = [p for p in resource_id.split("/") if p]
+    names = parts[7::2] if len(parts) > 7 else parts[-1:]
+    if kind is Kind.POOL:
+        names = names[-2:]
+    elif kind is Kind.MANAGED_IMAGE:
+        names = names[-1:]
+    return f"{kind.value}:{'/'.join(names)}"
+
+
+def observation(resource: LiveResource | None) -> str:
+    """What a saved plan records about a resource: ETag, else fingerprint, else ABSENT."""
+    if resource is None:
+        return ABSENT
+    return resource.etag or resource.fingerprint()
+
+
+def carry_over(diagnostic: Any) -> PlanDiagnostic:
+    """A spec `Diagnostic` (or a PlanDiagnostic) as a plan diagnostic."""
+    if isinstance(diagnostic, PlanDiagnostic):
+        return diagnostic
+    where = getattr(diagnostic, "where", None)
+    return PlanDiagnostic(
+        code=diagnostic.code,
+        severity=Severity(diagnostic.severity),
+        message=diagnostic.message,
+        address=getattr(diagnostic, "address", None),
+        hint=getattr(diagnostic, "hint", "") or "",
+        where=None if where in (None, "<spec>") else where,
+    )
+
+
+def mask_live(props: Mapping[str, Any], desired: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Live properties safe to show and save: values a secret may hide become ``***``."""
+    want = desired or {}
+    out = {}
+    for path, value in props.items():
+        if path.startswith("startTask.environment.") or is_secret(want.get(path)):
+            out[path] = MASK
+        else:
+            out[path] = value
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def phrase(change: PathChange, notes: Mapping[str, str]) -> str:
+    """One changed path as people say it, with the arithmetic behind computed values."""
+    path = change.path
+    note = notes.get(path)
+    region = _REGION_PATH.match(path)
+    if region:
+        before = "none" if change.before is None else _fmt(change.before)
+        after = "removed" if change.after is None else _fmt(change.after)
+        text = f"replicas {region.group(1)} {before}→{after}"
+    elif path == "scale.fixed.dedicated":
+        text = f"dedicated nodes {_fmt(change.before or 0)}→{_fmt(change.after or 0)}"
+    elif path == "scale.fixed.lowPriority":
+        text = f"low-priority nodes {_fmt(change.before or 0)}→{_fmt(change.after or 0)}"
+    elif change.after is None:
+        text = f"{path} {_fmt(change.before)} removed"
+    elif change.before is None:
+        text = f"{path} set to {_fmt(change.after)}"
+    else:
+        text = f"{path} {_fmt(change.before)}→{_fmt(change.after)}"
+    if note:
+        text += f": {note}"
+    return text
+
+
+def _join(phrases: Sequence[str]) -> str:
+    shown = list(phrases[:_MAX_PHRASES])
+    if len(phrases) > _MAX_PHRASES:
+        shown.append(f"and {len(phrases) - _MAX_PHRASES} more")
+    return "; ".join(shown)
+
+
+class _Planner:
+    """One planning run (holds the indexes; the result is a plain `Plan`)."""
+
+    def __init__(
+        self, desired: DesiredState, live: LiveState, *, prune: bool | None, now: date | None
+    ) -> None:
+        self.desired = desired
+        self.live = live
+        self.prune = desired.prune if prune is None else bool(prune)
+        self.today = now or date.today()
+        self.live_by_id = {r.id.lower().rstrip("/"): r for r in live.resources.values()}
+        self.desired_by_id = {d.id: d for d in desired.resources.values()}
+        self.diagnostics: list[PlanDiagnostic] = []
+        self.changes: dict[str, Change] = {}  # by resource id
+        self.diffs: dict[str, ResourceDiff] = {}
+        self.observed: dict[str, str] = {}
+        self.drift: list[DriftItem] = []
+
+    # -- helpers ------------------------------------------------------------------
+
+    def diag(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        *,
+        address: str | None,
+        hint: str = "",
+    ) -> None:
+        self.diagnostics.append(PlanDiagnostic(code, severity, message, address, hint))
+
+    def address_of(self, resource: LiveResource) -> str:
+        declared = self.desired_by_id.get(resource.id.lower())
+        return declared.address if declared else spec_address(resource.kind, resource.id)
+
+    def live_pools_using(self, image_id: str) -> tuple[LiveResource, ...]:
+        return self.live.pools_using(image_id)
+
+    # -- run ------------------------------------------------------------------------
+
+    def run(self, target: str, carried: Iterable[Any]) -> Plan:
+        self.diagnostics.extend(carry_over(d) for d in carried)
+        for resource in self.desired.resources.values():
+            self.plan_declared(resource)
+        self.plan_undeclared()
+        self.protect_parents_of_replacements()
+        self.check_pool_rules()
+        ordered = order(tuple(self.changes.values()))
+        if ordered.cycle:
+            self.diag(
+                codes.CYCLE,
+                Severity.ERROR,
+                "these changes wait for each other in a cycle: " + ", ".join(ordered.cycle),
+                address=None,
+                hint="split the spec change into two plans (apply the first, then the second)",
+            )
+        return Plan(
+            spec_hash=self.desired.spec_hash,
+            target=target,
+            changes=ordered.changes,
+            drift=tuple(sorted(self.drift, key=lambda d: d.address)),
+            diagnostics=tuple(_dedupe(self.diagnostics)),
+            sizing=self.desired.sizing,
+            observed=dict(sorted(self.observed.items())),
+            prune=self.prune,
+        )
+
+    # -- declared resources -----------------------------------------------------------
+
+    def plan_declared(self, d: DesiredResource) -> None:
+        current = self.live_by_id.get(d.id)
+        self.observed[d.id] = observation(current)
+        if current is None:
+            self.drift.append(
+                DriftItem(
+                    d.address,
+                    DriftKind.MISSING.value,
+                    message=f"{_LABEL[d.kind]} {d.name} is declared but not in Azure",
+                )
+            )
+            if d.kind is Kind.POOL and self.refuses_managed_image_pool(d, "create"):
+                return
+            self.changes[d.id] = Change(
+                id=d.address,
+                address=d.address,
+                kind=d.kind,
+                action=Action.CREATE,
+                resource_id=d.id,
+                location=d.location,
+                reason=self.create_reason(d),
+                before=None,
+                after=d.properties,
+                changed_paths=tuple(sorted(d.properties)),
+                observed=ABSENT,
+            )
+            return
+        if not current.owned:
+            self.report_not_owned(d, current)
+            return
+        diff = diff_resource(d.kind, d.properties, current.properties, complete=d.complete)
+        action = diff.action()
+        if action is Action.SCALE_TO_ZERO_UPDATE and _at_zero(current):
+            action = Action.UPDATE
+        if diff.paths:
+            self.drift.append(self.drift_item(d, diff))
+        if d.kind is Kind.POOL and action is not Action.NOOP:
+            moves = "image.id" in diff.changed_paths
+            if (action is Action.REPLACE or moves) and self.refuses_managed_image_pool(
+                d, "replace" if action is Action.REPLACE else "move"
+            ):
+                return
+        if d.kind is Kind.POOL:
+            self.check_resize_again(d, current)
+        if action is Action.REPLACE and d.kind in (Kind.VERSION, Kind.MANAGED_IMAGE):
+            users = [p for p in self.live_pools_using(d.id)]
+            if users:
+                self.report_in_use(d.address, d.kind, d.id, users, "replaced")
+                return
+        self.diffs[d.id] = diff
+        self.changes[d.id] = Change(
+            id=d.address,
+            address=d.address,
+            kind=d.kind,
+            action=action,
+            resource_id=d.id,
+            location=d.location,
+            reason=self.change_reason(d, current, diff, action),
+            before=mask_live(current.properties, d.properties),
+            after=d.properties,
+            changed_paths=diff.changed_paths,
+            replace_paths=diff.replace_paths if action is Action.REPLACE else (),
+            observed=observation(current),
+        )
+
+    def drift_item(self, d: DesiredResource, diff: ResourceDiff) -> DriftItem:
+        before = {
+            p.path: MASK if p.secret and p.before is not None else p.before for p in diff.paths
+        }
+        after = {p.path: MASK if is_secret(p.after) else p.after for p in diff.paths}
+        shown = ", ".join(diff.changed_paths[:_MAX_PHRASES])
+        more = len(diff.paths) - _MAX_PHRASES
+        return DriftItem(
+            d.address,
+            DriftKind.CHANGED.value,
+            paths=diff.changed_paths,
+            message=f"differs from the spec in {shown}" + (f" and {more} more" if more > 0 else ""),
+            before=before,
+            after=after,
+        )
+
+    def report_not_owned(self, d: DesiredResource, current: LiveResource) -> None:
+        if d.kind is Kind.POOL:
+            how = (
+                f"add metadata {OWNER_METADATA_KEY}={OWNER_VALUE} to the pool "
+                f"(or tag {OWNER_TAG}={OWNER_VALUE})"
+            )
+        else:
+            how = f"add the tag {OWNER_TAG}={OWNER_VALUE} to it"
+        self.diag(
+            codes.NOT_OWNED,
+            Severity.ERROR,
+            f"{_LABEL[d.kind]} {d.name} exists in Azure but was not created by reconcile; "
+            "it is left untouched",
+            address=d.address,
+            hint=f"to adopt it, {how} (e.g. `reconcile import`, or in the portal), then plan "
+            f"again; or give the spec resource another name. Id: {current.id}",
+        )
+
+    def refuses_managed_image_pool(self, d: DesiredResource, what: str) -> bool:
+        image = d.image_id or ""
+        if "/providers/microsoft.compute/images/" not in image:
+            return False
+        if self.today <= MANAGED_IMAGE_POOL_CUTOFF:
+            return False
+        verb = {"create": "create", "replace": "re-create", "move": "move"}[what]
+        self.diag(
+            codes.MANAGED_IMAGE_POOL_REFUSED,
+            Severity.ERROR,
+            f"cannot {verb} pool {d.name} on managed image {image.rsplit('/', 1)[-1]}: Batch "
+            f"stopped supporting new managed-image pools after {MANAGED_IMAGE_POOL_CUTOFF:%-d %B %Y}",
+            address=d.address,
+            hint="publish the image to a gallery (an image version with "
+            "source.managedImage) and point the pool at that version; existing "
+            "managed-image pools keep working",
+        )
+        return True
+
+    def check_resize_again(self, d: DesiredResource, current: LiveResource) -> None:
+        timed_out = [e for e in current.resize_errors if "timedout" in e.lower()]
+        if not timed_out or (current.allocation_state or "").lower() != "steady":
+            return
+        want = int(current.properties.get("scale.fixed.dedicated", 0) or 0)
+        have = current.current_dedicated or 0
+        if have < want:
+            self.diag(
+                codes.RESIZE_AGAIN,
+                Severity.WARNING,
+                f"pool {d.name} reached {have:,} of {want:,} dedicated nodes before its "
+                f"resizeTimeout ({', '.join(timed_out)})",
+                address=d.address,
+                hint="`reconcile apply` re-issues the resize; large managed-image pools may "
+                "need several (R3)",
+            )
+
+    # -- owned resources the spec no longer has ------------------------------------------
+
+    def plan_undeclared(self) -> None:
+        candidates = [
+            r
+            for r in sorted(self.live.resources.values(), key=lambda r: r.id.lower())
+            if r.kind in _MANAGED_KINDS and r.id.lower() not in self.desired_by_id and r.owned
+        ]
+        for resource in candidates:
+            rid = resource.id.lower()
+            address = self.address_of(resource)
+            self.observed[rid] = observation(resource)
+            self.drift.append(
+                DriftItem(
+                    address,
+                    DriftKind.UNEXPECTED.value,
+                    message=f"owned {_LABEL[resource.kind]} {resource.name} is in Azure "
+                    "but not in the spec",
+                )
+            )
+        if not self.prune:
+            for resource in candidates:
+                self.diag(
+                    codes.WOULD_DELETE,
+                    Severity.WARNING,
+                    f"{_LABEL[resource.kind]} {resource.name} is owned by reconcile but no "
+                    "longer in the spec: it would be deleted with prune",
+                    address=self.address_of(resource),
+                    hint="run with --prune (or set settings.prune: true) to delete it, or "
+                    "add it back to the spec",
+                )
+            return
+        # Pools first: whether an image may go depends on which pools go.
+        by_kind = sorted(candidates, key=lambda r: _DELETE_ORDER[r.kind])
+        for resource in by_kind:
+            rid = resource.id.lower()
+            address = self.address_of(resource)
+            if resource.kind in (Kind.VERSION, Kind.MANAGED_IMAGE):
+                users = self.users_after_plan(rid)
+                if users:
+                    self.report_in_use(address, resource.kind, rid, users, "deleted")
+                    continue
+            if resource.kind in (Kind.GALLERY, Kind.IMAGE):
+                kept = self.children_staying(rid)
+                if kept:
+                    self.diag(
+                        codes.DELETE_KEPT,
+                        Severity.WARNING,
+                        f"{_LABEL[resource.kind]} {resource.name} is not deleted: it still "
+                        f"holds {', '.join(kept)}",
+                        address=address,
+                        hint="Azure deletes a gallery or image definition only when it is "
+                        "empty; it goes in a later plan once those are gone",
+                    )
+                    continue
+            self.changes[rid] = Change(
+                id=address,
+                address=address,
+                kind=resource.kind,
+                action=Action.DELETE,
+                resource_id=rid,
+                location=resource.location,
+                reason="owned by reconcile and no longer in the spec; prune is on",
+                before=mask_live(resource.properties, None),
+                after=None,
+                changed_paths=(),
+                observed=observation(resource),
+            )
+
+    def users_after_plan(self, image_id: str) -> list[LiveResource]:
+        """Live pools that will still boot `image_id` once the plan has run (R6)."""
+        users = []
+        for pool in self.live_pools_using(image_id):
+            pid = pool.id.lower()
+            change = self.changes.get(pid)
+            if change is not None and change.action is Action.DELETE:
+                continue
+            wanted = self.desired_by_id.get(pid)
+            moving = (
+                change is not None
+                and wanted is not None
+                and wanted.image_id != image_id
+                and "image.id" in change.changed_paths
+            )
+            if not moving:
+                users.append(pool)
+        return users
+
+    def children_staying(self, parent_id: str) -> list[str]:
+        prefix = parent_id + "/"
+        staying = []
+        for resource in self.live.resources.values():
+            rid = resource.id.lower()
+            if not rid.startswith(prefix):
+                continue
+            change = self.changes.get(rid)
+            if change is None or change.action is not Action.DELETE:
+                staying.append(self.address_of(resource))
+        return sorted(staying)
+
+    def report_in_use(
+        self, address: str, kind: Kind, image_id: str, users: Sequence[LiveResource], verb: str
+    ) -> None:
+        names = ", ".join(self.address_of(p) for p in users)
+        self.diag(
+            codes.IN_USE,
+            Severity.ERROR,
+            f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]} is not {verb}: pools {names} still "
+            "boot from it, and their next resize would fail with AllocationFailed (R6)",
+            address=address,
+            hint="move those pools to another image (or delete them) first; the image can go "
+            "in the same plan once no pool uses it",
+        )
+
+    def protect_parents_of_replacements(self) -> None:
+        """A gallery or definition that must be re-created may not hold anything."""
+        for rid, change in list(self.changes.items()):
+            if change.action is not Action.REPLACE or change.kind not in (
+                Kind.GALLERY,
+                Kind.IMAGE,
+            ):
+                continue
+            prefix = rid + "/"
+            children = sorted(
+                self.address_of(r)
+                for r in self.live.resources.values()
+                if r.id.lower().startswith(prefix)
+            )
+            if not children:
+                continue
+            del self.changes[rid]
+            self.diag(
+                codes.REPLACE_HAS_CHILDREN,
+                Severity.ERROR,
+                f"{_LABEL[change.kind]} {change.address} must be re-created "
+                f"({', '.join(change.replace_paths)} cannot change in place) but it holds "
+                f"{', '.join(children)}",
+                address=change.address,
+                hint="declare a new definition (a new name) with the new properties, move the "
+                "pools to its versions, then remove the old one",
+            )
+
+    # -- rules needing live state ------------------------------------------------------------
+
+    def check_pool_rules(self) -> None:
+        for d in self.desired.resources.values():
+            if d.kind is not Kind.POOL or d.image_id is None or d.account_id is None:
+                continue
+            account = self.live_by_id.get(d.account_id)
+            if account is None:
+                continue
+            account_sub = _subscription(d.account_id)
+            image_sub = _subscription(d.image_id)
+            image_name = d.image_id.rsplit("/", 1)[-1]
+            if "/versions/" in d.image_id:
+                if image_sub != account_sub:
+                    self.diag(
+                        codes.GALLERY_OTHER_SUBSCRIPTION,
+                        Severity.ERROR,
+                        f"pool {d.name} boots image version {image_name} from subscription "
+                        f"{image_sub}, but its Batch account is in {account_sub} (R9)",
+                        address=d.address,
+                        hint="publish the image in a gallery of the account's subscription",
+                    )
+                regions = self.version_regions(d.image_id)
+                if regions is not None and account.location not in regions:
+                    self.diag(
+                        codes.NO_REPLICA_IN_ACCOUNT_REGION,
+                        Severity.ERROR,
+                        f"pool {d.name} boots image version {image_name}, which has no replica "
+                        f"in {account.location}, the Batch account's region (R9); it has "
+                        f"{', '.join(sorted(regions)) or 'none'}",
+                        address=d.address,
+                        hint=f"add {account.location} to the version's targetRegions",
+                    )
+            elif "/providers/microsoft.compute/images/" in d.image_id:
+                location = self.managed_image_location(d.image_id)
+                if image_sub != account_sub:
+                    self.diag(
+                        codes.MANAGED_IMAGE_OTHER_SUBSCRIPTION,
+                        Severity.ERROR,
+                        f"pool {d.name} boots managed image {image_name} from subscription "
+                        f"{image_sub}, but its Batch account is in {account_sub} (R10)",
+                        address=d.address,
+                    )
+                if location is not None and location != account.location:
+                    self.diag(
+                        codes.MANAGED_IMAGE_OTHER_REGION,
+                        Severity.ERROR,
+                        f"pool {d.name} boots managed image {image_name} in {location}, but "
+                        f"its Batch account is in {account.location} (R10)",
+                        address=d.address,
+                        hint="build the managed image in the account's region, or move the "
+                        "pool to a gallery image version replicated there",
+                    )
+        self.check_managed_image_limits()
+
+    def version_regions(self, version_id: str) -> set[str] | None:
+        declared = self.desired_by_id.get(version_id)
+        props: Mapping[str, Any] | None = declared.properties if declared else None
+        if props is None:
+            current = self.live_by_id.get(version_id)
+            props = current.properties if current else None
+        if props is None:
+            return None
+        return {
+            m.group(1) for m in (re.match(r"^targetRegions\[([^\]]+)\]", p) for p in props) if m
+        }
+
+    def managed_image_location(self, image_id: str) -> str | None:
+        declared = self.desired_by_id.get(image_id)
+        if declared is not None:
+            return declared.location
+        current = self.live_by_id.get(image_id)
+        return current.location if current else None
+
+    def check_managed_image_limits(self) -> None:
+        """R4 with every pool in the read scope, not only those in the spec."""
+        usage: dict[str, list[tuple[str, int, int, bool]]] = {}
+        for d in self.desired.resources.values():
+            if d.kind is Kind.POOL and d.image_id and "/microsoft.compute/images/" in d.image_id:
+                usage.setdefault(d.image_id, []).append(
+                    (
+                        d.address,
+                        int(d.properties.get("scale.fixed.dedicated", 0) or 0),
+                        int(d.properties.get("scale.fixed.lowPriority", 0) or 0),
+                        True,
+                    )
+                )
+        for pool in self.live.of_kind(Kind.POOL):
+            pid = pool.id.lower()
+            change = self.changes.get(pid)
+            if pid in self.desired_by_id or (change and change.action is Action.DELETE):
+                continue
+            image = pool.image_id
+            if image and "/microsoft.compute/images/" in image:
+                usage.setdefault(image, []).append(
+                    (
+                        self.address_of(pool),
+                        int(pool.properties.get("scale.fixed.dedicated", 0) or 0),
+                        int(pool.properties.get("scale.fixed.lowPriority", 0) or 0),
+                        False,
+                    )
+                )
+        for image, pools in sorted(usage.items()):
+            if all(declared for *_, declared in pools):
+                continue  # the spec's own rules already judged these totals
+            dedicated = sum(p[1] for p in pools)
+            spot = sum(p[2] for p in pools)
+            if dedicated <= MANAGED_IMAGE_MAX_DEDICATED and spot <= MANAGED_IMAGE_MAX_SPOT:
+                continue
+            parts = " + ".join(f"{a} ({n:,})" for a, n, _, _ in pools)
+            self.diag(
+                codes.MANAGED_IMAGE_NODE_LIMIT,
+                Severity.ERROR,
+                f"pools on managed image {image.rsplit('/', 1)[-1]} share a limit of "
+                f"{MANAGED_IMAGE_MAX_DEDICATED:,} dedicated / {MANAGED_IMAGE_MAX_SPOT:,} spot "
+                f"nodes (R4): dedicated {parts} = {dedicated:,}, spot {spot:,}",
+                address=next((a for a, *_, declared in pools if declared), None),
+                hint="move some pools to a gallery image version (no shared limit)",
+            )
+
+    # -- reasons ---------------------------------------------------------------------------
+
+    def create_reason(self, d: DesiredResource) -> str:
+        head = f"{_LABEL[d.kind]} {d.name} does not exist yet"
+        notes = []
+        for path, note in d.notes.items():
+            region = _REGION_PATH.match(path)
+            value = d.properties.get(path)
+            if region:
+                notes.append(f"replicas {region.group(1)} {value}: {note}")
+            elif path == "scale.fixed.resizeTimeout":
+                notes.append(f"resizeTimeout {value}: {note}")
+        return head + (" (" + "; ".join(notes) + ")" if notes else "")
+
+    def change_reason(
+        self, d: DesiredResource, current: LiveResource, diff: ResourceDiff, action: Action
+    ) -> str:
+        if action is Action.NOOP:
+            return "matches the spec"
+        forcing = [p for p in diff.paths if p.path in diff.replace_paths]
+        others = [p for p in diff.paths if p.path not in diff.replace_paths]
+        if action is Action.REPLACE:
+            whys = sorted({p.why for p in forcing if p.why})
+            text = _join([phrase(p, d.notes) for p in forcing])
+            text += " cannot change in place" + (f" ({'; '.join(whys)})" if whys else "")
+            text += ": delete and create again"
+            if others:
+                text += "; also " + _join([phrase(p, d.notes) for p in others])
+            return text
+        if action is Action.SCALE_TO_ZERO_UPDATE:
+            zero = [p for p in diff.paths if p.path in diff.zero_paths]
+            rest = [p for p in diff.paths if p.path not in diff.zero_paths]
+            nodes = (current.current_dedicated or 0) + (current.current_low_priority or 0)
+            if current.current_dedicated is None:
+                nodes = int(current.properties.get("scale.fixed.dedicated", 0) or 0) + int(
+                    current.properties.get("scale.fixed.lowPriority", 0) or 0
+                )
+            text = _join([phrase(p, d.notes) for p in zero])
+            text += (
+                f" changes only on a pool steady at 0 nodes: scale {nodes:,}→0, update, "
+                "then scale to the target"
+            )
+            if rest:
+                text += "; also " + _join([phrase(p, d.notes) for p in rest])
+            return text
+        if action is Action.UPDATE and diff.zero_paths:
+            return _join([phrase(p, d.notes) for p in diff.paths]) + " (pool is at 0 nodes)"
+        return _join([phrase(p, d.notes) for p in diff.paths])
+
+
+_DELETE_ORDER = {
+    Kind.POOL: 0,
+    Kind.VERSION: 1,
+    Kind.MANAGED_IMAGE: 2,
+    Kind.IMAGE: 3,
+    Kind.GALLERY: 4,
+}
+
+
+def _at_zero(pool: LiveResource) -> bool:
+    """A pool Steady with no nodes and zero targets: at-zero-nodes fields change directly."""
+    props = pool.properties
+    return (
+        (pool.allocation_state or "").lower() == "steady"
+        and pool.current_dedicated == 0
+        and (pool.current_low_priority or 0) == 0
+        and int(props.get("scale.fixed.dedicated", 0) or 0) == 0
+        and int(props.get("scale.fixed.lowPriority", 0) or 0) == 0
+        and "scale.autoScale.formula" not in props
+    )
+
+
+def _subscription(resource_id: str) -> str:
+    parts = [p for p in resource_id.split("/") if p]
+    return parts[1].lower() if len(parts) > 1 else ""
+
+
+def _dedupe(diagnostics: Iterable[PlanDiagnostic]) -> list[PlanDiagnostic]:
+    """Drop a planner diagnostic the spec already reported for the same address."""
+    seen: set[tuple[str, str | None]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.code, d.address)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(d)
+    return out

@@ -1,0 +1,169 @@
+"""The plan's JSON form: one shape for `--format json` and for saved plan files.
+
+`plan_to_dict` is the contract documented by ``schemas/plan.schema.json``. Shown plans
+mask every secret reference (``***``). A saved plan (`for_file=True`) additionally keeps
+the ``${env:NAME}`` *references* in `after` (a reference names a variable, it is not a
+secret; apply resolves it from its own environment) and records what was observed.
+Live values that may be secrets are masked by the planner before they ever reach a
+`Change`, so no form carries a secret value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.plan.model import (
+    FORMAT_VERSION,
+    Action,
+    Change,
+    DriftItem,
+    Plan,
+    PlanDiagnostic,
+    Severity,
+)
+from reconciler.secrets import mask
+from reconciler.state.model import Kind
+
+PLAN_FILE_KIND = "reconcile-plan"
+
+
+def _value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _props(props: Mapping[str, Any] | None, *, masked: bool) -> dict[str, Any] | None:
+    if props is None:
+        return None
+    return {k: _value(mask(v) if masked else v) for k, v in sorted(props.items())}
+
+
+def change_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
+    """One change as JSON."""
+    out: dict[str, Any] = {
+        "id": change.id,
+        "address": change.address,
+        "kind": change.kind.value,
+        "action": change.action.value,
+        "destructive": change.action.is_destructive,
+        "reason": change.reason,
+        "resource_id": change.resource_id,
+        "location": change.location,
+        "changed_paths": list(change.changed_paths),
+        "replace_paths": list(change.replace_paths),
+        "before": _props(change.before, masked=True),
+        "after": _props(change.after, masked=not for_file),
+        "depends_on": list(change.depends_on),
+    }
+    if for_file:
+        out["observed"] = change.observed
+    return out
+
+
+def drift_to_dict(item: DriftItem) -> dict[str, Any]:
+    return {
+        "address": item.address,
+        "kind": item.kind,
+        "paths": list(item.paths),
+        "message": item.message,
+        "before": _props(item.before, masked=True),
+        "after": _props(item.after, masked=True),
+    }
+
+
+def diagnostic_to_dict(d: PlanDiagnostic) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "severity": d.severity.value,
+        "address": d.address,
+        "message": d.message,
+        "hint": d.hint,
+        "where": d.where,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
+    """The plan as JSON (see module doc); keys in a stable order."""
+    out: dict[str, Any] = {
+        "format_version": plan.format_version,
+        "target": plan.target,
+        "spec_hash": plan.spec_hash,
+        "prune": plan.prune,
+        "summary": plan.summary(),
+        "changes": [change_to_dict(c, for_file=for_file) for c in plan.changes],
+        "drift": [drift_to_dict(d) for d in plan.drift],
+        "diagnostics": [diagnostic_to_dict(d) for d in plan.diagnostics],
+        "sizing": _jsonable(plan.sizing),
+    }
+    if for_file:
+        out = {"kind": PLAN_FILE_KIND, **out, "observed": dict(plan.observed)}
+    return out
+
+
+def _tuple_props(props: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if props is None:
+        return None
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in props.items()}
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> Plan:
+    """The `Plan` a (saved) JSON form describes."""
+    changes = tuple(
+        Change(
+            id=c["id"],
+            address=c["address"],
+            kind=Kind(c["kind"]),
+            action=Action(c["action"]),
+            resource_id=c["resource_id"],
+            location=c["location"],
+            reason=c["reason"],
+            before=_tuple_props(c.get("before")),
+            after=_tuple_props(c.get("after")),
+            changed_paths=tuple(c.get("changed_paths", ())),
+            replace_paths=tuple(c.get("replace_paths", ())),
+            depends_on=tuple(c.get("depends_on", ())),
+            observed=c.get("observed"),
+        )
+        for c in data.get("changes", ())
+    )
+    drift = tuple(
+        DriftItem(
+            address=d["address"],
+            kind=d["kind"],
+            paths=tuple(d.get("paths", ())),
+            message=d.get("message", ""),
+            before=_tuple_props(d.get("before")),
+            after=_tuple_props(d.get("after")),
+        )
+        for d in data.get("drift", ())
+    )
+    diagnostics = tuple(
+        PlanDiagnostic(
+            code=d["code"],
+            severity=Severity(d["severity"]),
+            message=d["message"],
+            address=d.get("address"),
+            hint=d.get("hint", ""),
+            where=d.get("where"),
+        )
+        for d in data.get("diagnostics", ())
+    )
+    return Plan(
+        spec_hash=data["spec_hash"],
+        target=data["target"],
+        changes=changes,
+        drift=drift,
+        diagnostics=diagnostics,
+        sizing=data.get("sizing", {}),
+        observed=data.get("observed", {}),
+        format_version=int(data.get("format_version", FORMAT_VERSION)),
+        prune=bool(data.get("prune", False)),
+    )
