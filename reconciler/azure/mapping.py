@@ -530,14 +530,15 @@ def flat_properties(kind: Kind, model: Any) -> Flat:
 def to_live(kind: Kind, model: Any, *, location: str | None = None) -> LiveResource:
     """A `LiveResource` from an SDK model; `location` is the account's, for pools."""
     doc = _json(model)
-    resource_id = _id(doc.get("id")) or ""
+    raw_id = doc.get("id") or ""
+    resource_id = _id(raw_id) or ""
     loc = doc.get("location") or location or ""
     resize_errors: tuple[str, ...] = ()
     if kind is Kind.POOL:
         errors = _get(doc, "properties.resizeOperationStatus.errors") or ()
         resize_errors = tuple(str(e.get("code") or "") for e in errors if e)
     return LiveResource(
-        address=address_for(kind, resource_id),
+        address=address_for(kind, raw_id),
         kind=kind,
         id=resource_id,
         name=doc.get("name") or (parse_id(resource_id).name if resource_id else ""),

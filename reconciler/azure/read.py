@@ -75,7 +75,7 @@ class _Walk:
         self._pending = 0
         self._idle = threading.Event()
         self._error: BaseException | None = None
-        self._resources: dict[str, LiveResource] = {}
+        self._resources: list[LiveResource] = []
         self._scopes: set[str] = set()
         self._account_locations: dict[str, str] = {}
 
@@ -97,7 +97,7 @@ class _Walk:
         if self._error is not None:
             raise classify(self._error) from self._error
         return LiveState(
-            resources=self._with_pool_locations(),
+            resources=self._assemble(),
             scopes=tuple(sorted(self._scopes)),
         )
 
@@ -125,8 +125,7 @@ class _Walk:
     def _record(self, scope_key: str, resources: Iterable[LiveResource]) -> None:
         with self._lock:
             self._scopes.add(scope_key)
-            for resource in resources:
-                self._resources[resource.address] = resource
+            self._resources.extend(resources)
 
     # -- listings -----------------------------------------------------------------------
 
@@ -192,16 +191,25 @@ class _Walk:
         )
         self._record(listed(POOLS_IN, account_id), (to_live(Kind.POOL, p) for p in found))
 
-    def _with_pool_locations(self) -> dict[str, LiveResource]:
-        """Pools carry no location of their own; they live in their account's region."""
+    def _assemble(self) -> dict[str, LiveResource]:
+        """Resources by address, pools located in their account's region.
 
-        out = dict(self._resources)
-        for address, resource in self._resources.items():
+        Addresses come from names alone (the spec's format), so two resources of one kind
+        with the same names in different resource groups collide; the first by id keeps
+        the address, the others get ``@<resource group>`` appended — nothing is dropped.
+        """
+        out: dict[str, LiveResource] = {}
+        for resource in sorted(self._resources, key=lambda r: r.id):
             if resource.kind is Kind.POOL and not resource.location:
                 account = parse_id(resource.id).parent_id
                 location = self._account_locations.get(account, "")
                 if location:
-                    out[address] = replace(resource, location=location)
+                    resource = replace(resource, location=location)
+            address = resource.address
+            if address in out and out[address].id != resource.id:
+                address = f"{address}@{parse_id(resource.id).resource_group}"
+                resource = replace(resource, address=address)
+            out[address] = resource
         return out
 
 

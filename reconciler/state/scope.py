@@ -9,12 +9,11 @@ resolved spec. `reconciler.azure.read` turns a scope into a `LiveState`, recordi
 tell "absent" (its collection was read, it is not there) from "not looked at"
 (`was_read`).
 
-Addresses (`address_for`) are derived from resource ids alone, so a resource Azure
-returns that the spec never named still has a stable, readable address:
-``gallery.rg-images/gal``, ``image.rg-images/gal/render``,
-``version.rg-images/gal/render/1.2.0``, ``managedImage.rg-images/img-render``,
-``batchAccount.rg-batch/batchprodweu``, ``pool.rg-batch/batchprodweu/render``
-(lower-case: Azure names are case-insensitive).
+Addresses (`address_for`) are derived from resource ids alone, in the spec's own format
+(`reconciler.spec.ids`), so a resource Azure returns that the spec never named still has
+a stable, readable address: ``gallery:<g>``, ``image:<g>/<def>``,
+``version:<g>/<def>/<ver>``, ``managedImage:<name>``, ``batchAccount:<name>``,
+``pool:<account>/<pool>`` — names spelled as Azure returns them (as created).
 """
 
 from __future__ import annotations
@@ -100,8 +99,11 @@ def parse_id(resource_id: str) -> ResourceId:
 
 def address_for(kind: Kind, resource_id: str) -> str:
     """The plan address of a resource, from its id (see the module docstring)."""
-    rid = parse_id(resource_id)
-    return f"{kind.value}.{'/'.join((rid.resource_group, *rid.names))}"
+    parts = [p for p in resource_id.strip().strip("/").split("/") if p]
+    names = parts[7::2] if len(parts) >= 8 else [parts[3] if len(parts) > 3 else ""]
+    if not names or not all(names):
+        raise ValueError(f"not an ARM resource id: {resource_id!r}")
+    return f"{kind.value}:{'/'.join(names)}"
 
 
 def was_read(state: LiveState, kind: Kind, resource_id: str) -> bool:
@@ -199,5 +201,26 @@ def _norm(ids: Iterable[str]) -> tuple[str, ...]:
 
 
 def scope_for(spec: Any) -> ReadScope:
-    """The scope a resolved spec needs read (filled in once `reconciler.spec` lands)."""
-    raise NotImplementedError("scope_for needs reconciler.spec.ResolvedSpec")
+    """The scope a `reconciler.spec.ResolvedSpec` needs read.
+
+    Whole resource groups are listed for galleries and managed images (owned resources
+    that left the spec are found there); every declared gallery is walked; each declared
+    Batch account is read with all its pools (R6 needs every pool, owned or not). Images
+    that pools boot from by raw id are in scope too, so rules about them (R9, R10) see
+    live values.
+    """
+    galleries = [g.id for g in spec.galleries.values()]
+    image_groups = [(m.subscription, m.resource_group) for m in spec.managed_images.values()]
+    for pool in spec.pools.values():
+        image = parse_id(pool.image.id)
+        if pool.image.image_kind == "galleryImageVersion" and len(image.names) >= 1:
+            galleries.append(
+                f"{image.resource_group_id}/providers/microsoft.compute/galleries/{image.names[0]}"
+            )
+        elif pool.image.image_kind == "managedImage":
+            image_groups.append((image.subscription, image.resource_group))
+    return ReadScope(
+        galleries=tuple(galleries),
+        image_groups=tuple(image_groups),
+        batch_accounts=tuple(a.id for a in spec.batch_accounts.values()),
+    )
