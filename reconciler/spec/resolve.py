@@ -321,15 +321,39 @@ class _Builder:
                 continue
             acct: m.BatchAccount = item.model
             a_addr = ids.batch_account_address(acct.name)
-            if not self.claim(a_addr, item.file, item.raw, "Batch account"):
+            existing = accounts.get(a_addr)
+            if existing is None and not self.claim(a_addr, item.file, item.raw, "Batch account"):
                 continue
             place = self.placement(doc, item, a_addr)
             if place is None:
                 continue
             sub, rg, location = place
-            self.models[a_addr] = acct
+            if existing is not None:
+                # Accounts are references to existing resources: several files may
+                # list pools of the same account, as long as they agree where it is.
+                if place != (
+                    existing["subscription"],
+                    existing["resource_group"],
+                    existing["location"],
+                ):
+                    self.diags.append(
+                        diag(
+                            "RC006",
+                            f"{a_addr} is declared again with a different placement "
+                            f"({sub}/{rg}/{location} vs {existing['subscription']}/"
+                            f"{existing['resource_group']}/{existing['location']})",
+                            hint=f"first declared at {existing['declared_at']}; an account may "
+                            "appear in several files only with the same subscription, "
+                            "resourceGroup and location",
+                            address=a_addr,
+                            at=self.where(item.file, item.raw, "name"),
+                        )
+                    )
+                    continue
+            else:
+                self.models[a_addr] = acct
             a_id = ids.batch_account_id(sub, rg, acct.name)
-            pool_addrs: list[str] = []
+            pool_addrs: list[str] = list(existing["pools"]) if existing else []
             for j, pool in enumerate(acct.pools):
                 p_raw = item.raw["pools"][j]
                 p_addr = ids.pool_address(acct.name, pool.name)
@@ -353,6 +377,9 @@ class _Builder:
                     "image": ref,
                     "declared_at": self.loc(item.file, p_raw),
                 }
+            if existing is not None:
+                existing["pools"] = tuple(pool_addrs)
+                continue
             accounts[a_addr] = {
                 "address": a_addr,
                 "name": acct.name,
