@@ -1,0 +1,216 @@
+"""`apply_plan`: the library entry that turns a `Plan` into Azure changes.
+
+It checks what must hold before anything is touched (no plan errors, no disruptive
+change without approval, no image deleted while the plan keeps a pool on it), then walks
+the dependency graph (`scheduler`) running each change (`executor`), journalling and
+reporting every step, and returns an `ApplyResult` — it does not raise for a failed
+change: failures, their skipped dependents and what was done are all in the result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reconciler.apply.executor import ChangeExecutor, ExecutorSettings, disruptive_message
+from reconciler.apply.journal import Journal
+from reconciler.apply.model import (
+    ApplyEvent,
+    ApplyRefusedError,
+    ApplyResult,
+    ChangeOutcome,
+    DisruptiveChangeRefused,
+    EventKind,
+    OutcomeStatus,
+)
+from reconciler.apply.ports import Operations
+from reconciler.apply.progress import NullProgress, Progress
+from reconciler.apply.scheduler import CycleError, run_graph
+from reconciler.errors import ReconcileError
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.state.model import Kind
+
+
+def preflight(plan: Plan, *, allow_disruptive: bool) -> None:
+    """Refuse (raising `ApplyRefusedError`) a plan that must not start at all."""
+    if plan.has_errors:
+        errors = [d for d in plan.diagnostics if d.severity.value == "error"]
+        raise ApplyRefusedError(
+            "the plan has errors; nothing was applied:\n"
+            + "\n".join(f"  - {d.address or ''} {d.message}".rstrip() for d in errors)
+        )
+    disruptive = [c for c in plan.changes if c.action is Action.SCALE_TO_ZERO_UPDATE]
+    if disruptive and not allow_disruptive:
+        raise DisruptiveChangeRefused(disruptive_message(disruptive))
+    _check_images_outlive_pools(plan)
+
+
+def _check_images_outlive_pools(plan: Plan) -> None:
+    # R6 belt and braces: the planner never deletes an image a pool uses; should a plan
+    # (hand-edited, or from a buggy planner) do so, apply refuses before touching anything.
+    kept_pool_images: dict[str, list[str]] = {}
+    for c in plan.changes:
+        if c.kind is not Kind.POOL or c.action is Action.DELETE:
+            continue
+        for side in (c.after, c.before if c.action is Action.NOOP else None):
+            image = (side or {}).get("image.id")
+            if isinstance(image, str):
+                kept_pool_images.setdefault(image.lower(), []).append(c.address)
+    for c in plan.changes:
+        if c.kind in (Kind.VERSION, Kind.MANAGED_IMAGE) and c.action is Action.DELETE:
+            users = kept_pool_images.get(c.resource_id.lower())
+            if users:
+                raise ApplyRefusedError(
+                    f"the plan deletes {c.address} while {', '.join(sorted(set(users)))} "
+                    "still use it; a pool's image must exist for the pool's whole life (R6)"
+                )
+
+
+def apply_plan(
+    plan: Plan,
+    operations: Operations,
+    *,
+    parallelism: int = 10,
+    allow_disruptive: bool = False,
+    journal: Journal | None = None,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    settings: ExecutorSettings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ApplyResult:
+    """Carry out `plan` through `operations`, each change as soon as its dependencies are done.
+
+    Raises `ApplyRefusedError` (nothing touched) for a plan with errors, a disruptive change
+    without `allow_disruptive`, a dependency cycle, or an image deleted under a kept pool.
+    Otherwise returns the result; `result.ok` is False when anything failed or was skipped.
+    """
+    preflight(plan, allow_disruptive=allow_disruptive)
+    sink: Progress = progress if progress is not None else NullProgress()
+    settings = settings or ExecutorSettings()
+    changes = {c.id: c for c in plan.changes}
+    started_at: dict[str, float] = {}
+    finished_at: dict[str, float] = {}
+    notes: dict[str, tuple[str, ...]] = {}
+    t0 = clock()
+
+    def emit(kind: EventKind, change: Change, message: str, data: Mapping[str, Any]) -> None:
+        since = started_at.get(change.id, t0)
+        sink.emit(
+            ApplyEvent(
+                kind,
+                change.id,
+                change.address,
+                change.action.value,
+                message,
+                clock() - since,
+                data,
+            )
+        )
+
+    executor = ChangeExecutor(
+        operations,
+        settings=settings,
+        allow_disruptive=allow_disruptive,
+        emit=emit,
+        sleep=sleep,
+        clock=clock,
+        environ=environ,
+    )
+
+    def work(change_id: str) -> None:
+        change = changes[change_id]
+        if change.action is Action.NOOP:
+            return
+        started_at[change_id] = clock()
+        if journal is not None:
+            journal.change("start", change)
+        emit(EventKind.START, change, change.reason or change.action.value, {})
+        try:
+            notes[change_id] = executor.execute(change)
+        except Exception as error:
+            finished_at[change_id] = clock()
+            if journal is not None:
+                journal.change("failed", change, error=str(error), type=type(error).__name__)
+            emit(EventKind.FAILED, change, str(error), {"type": type(error).__name__})
+            raise
+        finished_at[change_id] = clock()
+        if journal is not None:
+            journal.change("done", change)
+        emit(EventKind.DONE, change, "; ".join(notes[change_id]) or "done", {})
+
+    def on_skip(change_id: str, roots: tuple[str, ...]) -> None:
+        change = changes[change_id]
+        if change.action is Action.NOOP:
+            return
+        reason = (
+            "skipped: depends on " + ", ".join(changes[r].address for r in roots) + " which failed"
+            if roots
+            else "not started: apply interrupted"
+        )
+        if journal is not None:
+            journal.change("skipped", change, blocked_by=list(roots))
+        emit(EventKind.SKIPPED, change, reason, {"blocked_by": list(roots)})
+
+    if journal is not None:
+        journal.begin(plan)
+    sink.emit(
+        ApplyEvent(
+            EventKind.APPLY_START,
+            message=f"applying {len(plan.actionable)} change(s) to {plan.target} "
+            f"(parallelism {parallelism})",
+            data={
+                "target": plan.target,
+                "spec_hash": plan.spec_hash,
+                "parallelism": parallelism,
+                "changes": [
+                    {"id": c.id, "address": c.address, "action": c.action.value}
+                    for c in plan.actionable
+                ],
+            },
+        )
+    )
+    try:
+        run = run_graph(
+            [(c.id, c.depends_on) for c in plan.changes],
+            work,
+            parallelism=parallelism,
+            on_skip=on_skip,
+        )
+    except CycleError as error:
+        if journal is not None:
+            journal.close()
+        raise ApplyRefusedError(f"the plan cannot be ordered: {error}") from error
+
+    outcomes = []
+    for c in plan.changes:
+        status = run.status[c.id]
+        if c.action is Action.NOOP:
+            status = OutcomeStatus.NOOP  # nothing to do, whatever happened around it
+        error = run.errors.get(c.id)
+        outcomes.append(
+            ChangeOutcome(
+                change_id=c.id,
+                address=c.address,
+                action=c.action,
+                status=status,
+                error=str(error) if error is not None else None,
+                error_type=type(error).__name__ if error is not None else None,
+                hint=error.hint if isinstance(error, ReconcileError) else "",
+                blocked_by=run.blocked_by.get(c.id, ()),
+                started=started_at.get(c.id),
+                finished=finished_at.get(c.id),
+                notes=notes.get(c.id, ()),
+            )
+        )
+    result = ApplyResult(tuple(outcomes), clock() - t0, interrupted=run.interrupted)
+    if journal is not None:
+        journal.end(result)
+    sink.emit(
+        ApplyEvent(
+            EventKind.APPLY_END, message="ok" if result.ok else "failed", elapsed=result.elapsed
+        )
+    )
+    sink.close(result)
+    return result

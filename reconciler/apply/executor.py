@@ -1,0 +1,505 @@
+"""Carrying out one change through the `Operations` port, and proving it happened.
+
+Per action: create (idempotent by name), update (If-Match on pools), resize, replace
+(delete, then create), delete (absent counts as done), and the disruptive
+scale-to-zero-then-update for pool vmSize/image changes. After a write:
+
+- image versions are awaited until replication is Completed in every target region, so
+  nothing that depends on them (pools, their growth) starts early;
+- pools are awaited until allocation is steady; a pool that stopped short of target with
+  resize errors (AllocationTimedOut, ...) gets the resize issued again, a bounded number
+  of times, as Microsoft advises for large pools (R3);
+- the resource is read again and every changed path compared with the plan's `after`
+  (secrets by presence only): Azure silently ignoring a field is an error, not a success.
+
+Every call goes through `call_with_retry` (transient errors only). Waiting polls `read`
+with an injected `sleep`, so one change's long wait blocks only its own worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from reconciler import secrets
+from reconciler.apply.model import (
+    DisruptiveChangeRefused,
+    EventKind,
+    ResizeExhausted,
+    VerifyError,
+    WaitError,
+)
+from reconciler.apply.ports import Operations
+from reconciler.apply.retry import RetryPolicy, call_with_retry
+from reconciler.errors import ConflictError, PermanentAzureError, TransientAzureError
+from reconciler.plan.model import Action, Change
+from reconciler.state.fields import rule_for
+from reconciler.state.model import Kind, LiveResource
+
+T = TypeVar("T")
+
+SCALE_FIXED = ("scale.fixed.dedicated", "scale.fixed.lowPriority")
+
+# emit(kind, change, message, data): the engine stamps elapsed time and forwards it.
+Emit = Callable[[EventKind, Change, str, Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSettings:
+    """Tunables of one apply; the defaults suit real Azure, tests shrink them."""
+
+    poll_interval: float = 10.0  # seconds between reads while waiting
+    resize_attempts: int = 3  # re-issued resizes after the first one (R3)
+    replication_timeout: float = 6 * 3600.0  # seconds, per image version
+    allocation_timeout: float = 2 * 3600.0  # seconds, per resize attempt
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    verify: bool = True
+
+
+def _same(want: Any, got: Any) -> bool:
+    if isinstance(want, list):
+        want = tuple(want)
+    if isinstance(got, list):
+        got = tuple(got)
+    if isinstance(want, str) and isinstance(got, str):
+        # Azure echoes many values in its own case (ids, sizes, enum spellings).
+        return want.lower() == got.lower()
+    if isinstance(want, bool) or isinstance(got, bool):
+        return want is got
+    return bool(want == got)
+
+
+def mismatches(change: Change, live: LiveResource) -> list[str]:
+    """Paths the plan changed whose live value differs from `after` (secrets: presence)."""
+    after = change.after or {}
+    if change.action in (Action.CREATE, Action.REPLACE):
+        paths: Sequence[str] = tuple(after)
+    else:
+        paths = change.changed_paths
+    out = []
+    for path in paths:
+        if not rule_for(change.kind, path).mode.diffed:
+            continue
+        want, got = after.get(path), live.properties.get(path)
+        if secrets.is_secret(want):
+            ok = got is not None  # the live value is the resolved secret (or masked)
+        elif want is None:
+            ok = got is None
+        else:
+            ok = got is not None and _same(want, got)
+        if not ok:
+            shown = secrets.mask(want)
+            out.append(f"{path}: wanted {shown!r}, Azure reports {got!r}")
+    return out
+
+
+class ChangeExecutor:
+    """Executes single changes; one instance is shared by all workers (it holds no state)."""
+
+    def __init__(
+        self,
+        operations: Operations,
+        *,
+        settings: ExecutorSettings,
+        allow_disruptive: bool,
+        emit: Emit,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.ops = operations
+        self.settings = settings
+        self.allow_disruptive = allow_disruptive
+        self.emit = emit
+        self.sleep = sleep
+        self.clock = clock
+        self.environ = environ
+
+    # -- entry point --------------------------------------------------------------------
+
+    def execute(self, change: Change) -> tuple[str, ...]:
+        """Carry out `change`; return notes worth reporting; raise on failure."""
+        notes: list[str] = []
+        handler = {
+            Action.NOOP: lambda c, n: None,
+            Action.CREATE: self._create,
+            Action.UPDATE: self._update,
+            Action.RESIZE: self._update,
+            Action.REPLACE: self._replace,
+            Action.DELETE: self._delete,
+            Action.SCALE_TO_ZERO_UPDATE: self._scale_to_zero_update,
+        }[change.action]
+        handler(change, notes)
+        return tuple(notes)
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _call(self, change: Change, what: str, fn: Callable[[], T]) -> T:
+        def on_retry(attempt: int, error: TransientAzureError, wait: float) -> None:
+            self.emit(
+                EventKind.RETRY,
+                change,
+                f"{what}: {error} — retrying in {wait:.1f}s (attempt {attempt + 1} of "
+                f"{self.settings.retry.attempts})",
+                {"attempt": attempt, "wait": round(wait, 3), "code": error.code},
+            )
+
+        return call_with_retry(
+            fn, policy=self.settings.retry, sleep=self.sleep, clock=self.clock, on_retry=on_retry
+        )
+
+    def _read(self, change: Change) -> LiveResource | None:
+        return self._call(
+            change, "read", lambda: self.ops.read(kind=change.kind, resource_id=change.resource_id)
+        )
+
+    def _props(self, change: Change) -> dict[str, Any]:
+        # Secrets are resolved here, at the last moment, and never stored or shown.
+        return secrets.resolve_all(change.after or {}, environ=self.environ)
+
+    @staticmethod
+    def _etag(change: Change) -> str | None:
+        # Only pools honour If-Match; other kinds carry a content fingerprint in `observed`.
+        return change.observed if change.kind is Kind.POOL else None
+
+    def _changed_since_plan(self, change: Change, error: ConflictError) -> ConflictError:
+        return ConflictError(
+            f"{change.address} changed since plan: Azure refused the write because the "
+            f"resource no longer matches what the plan saw ({error})",
+            code=error.code or "ConditionNotMet",
+            status=error.status,
+            address=change.address,
+            hint="run `reconcile plan` again to see the current state, then apply that plan",
+        )
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _create(self, change: Change, notes: list[str]) -> None:
+        props = self._props(change)
+        self.emit(EventKind.STEP, change, "creating", {})
+        try:
+            self._call(
+                change,
+                "create",
+                lambda: self.ops.create(
+                    kind=change.kind,
+                    resource_id=change.resource_id,
+                    location=change.location,
+                    props=props,
+                ),
+            )
+        except ConflictError as error:
+            # Creates are idempotent by name: a resource we own that already matches the
+            # plan (an earlier attempt or an interrupted apply made it) counts as created.
+            live = self._read(change)
+            if live is None or not live.owned or mismatches(change, live):
+                raise ConflictError(
+                    f"{change.address} already exists and is not the resource the plan "
+                    f"would create ({error})",
+                    code=error.code,
+                    status=error.status,
+                    address=change.address,
+                    hint="run `reconcile plan` again; import the resource if it should be managed",
+                ) from error
+            notes.append("already existed as planned (an earlier attempt created it)")
+        self._settle(change, props, notes, wrote_scale=True)
+
+    def _update(self, change: Change, notes: list[str]) -> None:
+        props = self._props(change)
+        self._write_update(change, props, change.changed_paths, self._etag(change), notes)
+        touched_scale = any(p.startswith("scale.") for p in change.changed_paths)
+        self._settle(change, props, notes, wrote_scale=touched_scale)
+
+    def _write_update(
+        self,
+        change: Change,
+        props: Mapping[str, Any],
+        paths: Sequence[str],
+        etag: str | None,
+        notes: list[str],
+        *,
+        what: str = "update",
+    ) -> LiveResource:
+        attempts = 0
+
+        def call() -> LiveResource:
+            nonlocal attempts
+            attempts += 1
+            return self.ops.update(
+                kind=change.kind,
+                resource_id=change.resource_id,
+                location=change.location,
+                props=props,
+                changed_paths=tuple(paths),
+                etag=etag,
+            )
+
+        self.emit(EventKind.STEP, change, f"{what}: {', '.join(paths) or '(no paths)'}", {})
+        try:
+            return self._call(change, what, call)
+        except ConflictError as error:
+            if attempts > 1:
+                # A retried write whose earlier attempt landed (the answer was lost) now
+                # fails If-Match against its own result: done if Azure shows our values.
+                live = self._read(change)
+                if live is not None and not _paths_differ(props, live, paths):
+                    notes.append(f"{what} had landed before its answer was lost")
+                    return live
+            raise self._changed_since_plan(change, error) from error
+
+    def _replace(self, change: Change, notes: list[str]) -> None:
+        self._delete(change, notes, verify=False)
+        notes.append("deleted the old resource")
+        self._create(change, notes)
+
+    def _delete(self, change: Change, notes: list[str], *, verify: bool = True) -> None:
+        self.emit(EventKind.STEP, change, "deleting", {})
+        try:
+            self._call(
+                change,
+                "delete",
+                lambda: self.ops.delete(
+                    kind=change.kind, resource_id=change.resource_id, etag=self._etag(change)
+                ),
+            )
+        except ConflictError as error:
+            raise self._changed_since_plan(change, error) from error
+        if verify and self.settings.verify and self._read(change) is not None:
+            raise VerifyError(
+                f"Azure did not delete {change.address}: it is still there after the delete",
+                address=change.address,
+            )
+
+    def _scale_to_zero_update(self, change: Change, notes: list[str]) -> None:
+        if not self.allow_disruptive:
+            raise DisruptiveChangeRefused(disruptive_message((change,)))
+        props = self._props(change)
+        if any(p.startswith("scale.autoScale.") for p in props):
+            raise PermanentAzureError(
+                f"{change.address}: an autoscale pool cannot be scaled to zero by apply",
+                address=change.address,
+                hint="switch the pool to fixed scale in the spec first",
+            )
+        etag = self._etag(change)
+        live = self._read(change)
+        if live is None:
+            raise PermanentAzureError(f"{change.address} no longer exists", address=change.address)
+        at_zero = not live.current_dedicated and not live.current_low_priority
+        if not (at_zero and _steady(live)):
+            zero = {**props, **dict.fromkeys(SCALE_FIXED, 0)}
+            self._write_update(change, zero, SCALE_FIXED, etag, notes, what="scale to zero nodes")
+            notes.append("scaled to zero nodes")
+            live = self._wait_allocation(change, (0, 0), None, notes, reissue=False)
+        # Our own write moved the ETag: continue from what we just read, not the plan's.
+        etag = live.etag or etag
+        at_zero_paths = tuple(p for p in change.changed_paths if not p.startswith("scale."))
+        written = self._write_update(
+            change, props, at_zero_paths, etag, notes, what="update at zero nodes"
+        )
+        scale_paths = tuple(p for p in props if p.startswith("scale.fixed."))
+        self._write_update(
+            change, props, scale_paths, written.etag or etag, notes, what="scale back to target"
+        )
+        self._settle(change, props, notes, wrote_scale=True)
+
+    # -- waiting and verifying ----------------------------------------------------------
+
+    def _settle(
+        self, change: Change, props: Mapping[str, Any], notes: list[str], *, wrote_scale: bool
+    ) -> None:
+        live: LiveResource | None = None
+        if change.kind is Kind.VERSION:
+            live = self._wait_replication(change, props)
+        elif change.kind is Kind.POOL and wrote_scale:
+            targets = _targets(props)
+            live = self._wait_allocation(change, targets, props, notes, reissue=True)
+        if self.settings.verify:
+            live = self._read(change)
+            if live is None:
+                raise VerifyError(
+                    f"Azure did not apply {change.address}: it is absent after the write",
+                    address=change.address,
+                )
+            found = mismatches(change, live)
+            if found:
+                raise VerifyError(
+                    f"Azure did not apply {change.address}: " + "; ".join(found),
+                    address=change.address,
+                    hint="Azure accepted the request but ignored these fields",
+                )
+
+    def _wait_replication(self, change: Change, props: Mapping[str, Any]) -> LiveResource:
+        wanted = sorted(
+            {
+                p[len("targetRegions[") : p.index("]")]
+                for p in props
+                if p.startswith("targetRegions[")
+            }
+        )
+        deadline = self.clock() + self.settings.replication_timeout
+        last: dict[str, Any] | None = None
+        while True:
+            live = self._read(change)
+            if live is None:
+                raise WaitError(
+                    f"{change.address} disappeared while replicating", address=change.address
+                )
+            by_region = {r.region.lower(): r for r in live.replication}
+            regions = wanted or sorted(by_region)
+            view = {
+                region: {
+                    "state": by_region[region].state if region in by_region else "Pending",
+                    "progress": by_region[region].progress if region in by_region else 0,
+                }
+                for region in regions
+            }
+            if view != last:
+                text = ", ".join(f"{r} {v['state']} {v['progress']}%" for r, v in view.items())
+                self.emit(EventKind.PROGRESS, change, f"replication: {text}", {"regions": view})
+                last = view
+            failed = [r for r in regions if view[r]["state"].lower() == "failed"]
+            if failed:
+                details = "; ".join(by_region[r].details for r in failed if by_region[r].details)
+                raise WaitError(
+                    f"replication of {change.address} failed in {', '.join(failed)}"
+                    + (f": {details}" if details else ""),
+                    address=change.address,
+                    code="ReplicationFailed",
+                )
+            if (live.provisioning_state or "").lower() == "failed":
+                raise WaitError(
+                    f"{change.address} ended in provisioning state Failed", address=change.address
+                )
+            done = all(view[r]["state"].lower() == "completed" for r in regions)
+            # Without $expand=ReplicationStatus Azure reports nothing per region; a
+            # Succeeded version has then finished replicating everywhere.
+            if done and (regions or (live.provisioning_state or "").lower() == "succeeded"):
+                return live
+            if self.clock() > deadline:
+                raise WaitError(
+                    f"{change.address} still replicating after "
+                    f"{self.settings.replication_timeout:.0f}s",
+                    address=change.address,
+                )
+            self.sleep(self.settings.poll_interval)
+
+    def _wait_allocation(
+        self,
+        change: Change,
+        targets: tuple[int, int] | None,
+        props: Mapping[str, Any] | None,
+        notes: list[str],
+        *,
+        reissue: bool,
+    ) -> LiveResource:
+        reissued = 0
+        while True:
+            live = self._poll_steady(change, targets)
+            if targets is None or _reached(live, targets):
+                return live
+            errors = ", ".join(live.resize_errors) or "no resize error reported"
+            short = f"{_nodes(live)} of {targets[0]}+{targets[1]} nodes"
+            if not reissue or props is None or reissued >= self.settings.resize_attempts:
+                raise ResizeExhausted(
+                    f"{change.address} stopped at {short} after {reissued + 1} resize(s): {errors}",
+                    address=change.address,
+                    code=live.resize_errors[0] if live.resize_errors else "ResizeIncomplete",
+                    hint="raise resizeTimeout, check quota in the region, or apply again",
+                )
+            reissued += 1
+            message = (
+                f"resize re-issued ({reissued} of {self.settings.resize_attempts}): "
+                f"stopped at {short} ({errors})"
+            )
+            notes.append(message)
+            self.emit(
+                EventKind.STEP,
+                change,
+                message,
+                {"attempt": reissued, "errors": list(live.resize_errors)},
+            )
+            self._write_update(change, props, SCALE_FIXED, live.etag, notes, what="re-issue resize")
+
+    def _poll_steady(self, change: Change, targets: tuple[int, int] | None) -> LiveResource:
+        deadline = self.clock() + self.settings.allocation_timeout
+        last: tuple[Any, ...] | None = None
+        while True:
+            live = self._read(change)
+            if live is None:
+                raise WaitError(
+                    f"{change.address} disappeared while allocating", address=change.address
+                )
+            view = (live.allocation_state, live.current_dedicated, live.current_low_priority)
+            if view != last:
+                data: dict[str, Any] = {
+                    "allocation_state": live.allocation_state,
+                    "dedicated": live.current_dedicated,
+                    "low_priority": live.current_low_priority,
+                }
+                if targets is not None:
+                    data["target_dedicated"], data["target_low_priority"] = targets
+                goal = f" of {targets[0]}+{targets[1]}" if targets is not None else ""
+                self.emit(
+                    EventKind.PROGRESS,
+                    change,
+                    f"pool {live.allocation_state or '?'}: {_nodes(live)}{goal} nodes",
+                    data,
+                )
+                last = view
+            if _steady(live):
+                return live
+            if self.clock() > deadline:
+                raise WaitError(
+                    f"{change.address} still {live.allocation_state} after "
+                    f"{self.settings.allocation_timeout:.0f}s",
+                    address=change.address,
+                )
+            self.sleep(self.settings.poll_interval)
+
+
+def _steady(live: LiveResource) -> bool:
+    return (live.allocation_state or "steady").lower() == "steady"
+
+
+def _nodes(live: LiveResource) -> str:
+    return f"{live.current_dedicated or 0}+{live.current_low_priority or 0}"
+
+
+def _targets(props: Mapping[str, Any]) -> tuple[int, int] | None:
+    if not any(p in props for p in SCALE_FIXED):
+        return None  # autoscale: Azure decides the count
+    return int(props.get(SCALE_FIXED[0], 0)), int(props.get(SCALE_FIXED[1], 0))
+
+
+def _reached(live: LiveResource, targets: tuple[int, int]) -> bool:
+    # Equality, not >=: a shrink (or scale to zero) is reached only when nodes have left.
+    return (live.current_dedicated or 0, live.current_low_priority or 0) == targets
+
+
+def _paths_differ(props: Mapping[str, Any], live: LiveResource, paths: Sequence[str]) -> bool:
+    for path in paths:
+        want, got = props.get(path), live.properties.get(path)
+        if want is None and got is None:
+            continue
+        if want is None or got is None or not _same(want, got):
+            return True
+    return False
+
+
+def disruptive_message(changes: Sequence[Change]) -> str:
+    """Why scale-to-zero changes are refused, naming each pool and what forces it."""
+    lines = [
+        "refusing to scale pools to zero nodes without --allow-disruptive: "
+        "Batch changes vmSize or the image only on a pool steady at 0 nodes, so every "
+        "running node (and its tasks) of these pools would be removed:"
+    ]
+    for c in changes:
+        paths = ", ".join(p for p in c.changed_paths if not p.startswith("scale.")) or "image"
+        lines.append(f"  - {c.address} ({paths})")
+    lines.append(
+        "re-run with --allow-disruptive once those pools can be drained, "
+        "or create a new pool beside the old one in the spec"
+    )
+    return "\n".join(lines)

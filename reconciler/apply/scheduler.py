@@ -1,0 +1,179 @@
+"""The graph walk: run every node the moment its dependencies have succeeded.
+
+Not a loop over levels — a node whose dependencies finish early starts early, so the
+wall time approaches the critical path rather than the sum of each level's slowest node.
+Work runs on a bounded thread pool (the Azure SDK is synchronous); a long wait inside one
+node occupies only that node's worker. Bookkeeping happens on the calling thread only, so
+it needs no locks.
+
+When a node fails, every node that depends on it (transitively) is skipped and remembers
+the root cause; independent branches carry on (Terraform's `dag/walk.go` does the same).
+Among ready nodes, the one heading the longest chain of dependents starts first, so a
+bounded pool spends its workers on the critical path before the leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from reconciler.apply.model import OutcomeStatus
+
+
+class CycleError(ValueError):
+    """The dependency graph has a cycle; the ids on it are named."""
+
+    def __init__(self, members: Sequence[str]) -> None:
+        super().__init__("dependency cycle among: " + ", ".join(members))
+        self.members = tuple(members)
+
+
+@dataclass(slots=True)
+class GraphRun:
+    """What happened to each node (mutable while running, read after `run_graph` returns)."""
+
+    status: dict[str, OutcomeStatus] = field(default_factory=dict)
+    errors: dict[str, BaseException] = field(default_factory=dict)
+    blocked_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def _check_acyclic(order: Sequence[str], deps: Mapping[str, tuple[str, ...]]) -> None:
+    indegree = {n: len(deps[n]) for n in order}
+    dependents: dict[str, list[str]] = {n: [] for n in order}
+    for n in order:
+        for d in deps[n]:
+            dependents[d].append(n)
+    queue = [n for n in order if indegree[n] == 0]
+    seen = 0
+    while queue:
+        n = queue.pop()
+        seen += 1
+        for m in dependents[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                queue.append(m)
+    if seen != len(order):
+        raise CycleError([n for n in order if indegree[n] > 0])
+
+
+def chain_lengths(
+    order: Sequence[str],
+    deps: Mapping[str, tuple[str, ...]],
+    weight: Callable[[str], float] = lambda _n: 1.0,
+) -> dict[str, float]:
+    """For each node, the weight of the heaviest path from it through its dependents."""
+    dependents: dict[str, list[str]] = {n: [] for n in order}
+    for n in order:
+        for d in deps[n]:
+            dependents[d].append(n)
+    memo: dict[str, float] = {}
+
+    def longest(n: str) -> float:
+        # Iterative post-order would avoid recursion limits; plans are far below them.
+        if n not in memo:
+            memo[n] = weight(n) + max((longest(m) for m in dependents[n]), default=0.0)
+        return memo[n]
+
+    return {n: longest(n) for n in order}
+
+
+def run_graph(
+    nodes: Sequence[tuple[str, Sequence[str]]],
+    work: Callable[[str], None],
+    *,
+    parallelism: int,
+    on_skip: Callable[[str, tuple[str, ...]], None] | None = None,
+    priority: Mapping[str, float] | None = None,
+) -> GraphRun:
+    """Run `work(id)` for every node after its dependencies succeeded; never raise from work.
+
+    `nodes` is (id, depends_on) in plan order; dependencies naming ids not in `nodes` are
+    treated as already satisfied (they are no part of this run). A `work` that raises marks
+    its node failed and skips its dependents, calling `on_skip(id, root_causes)` once per
+    skipped node. `priority` (higher first) orders ready nodes; by default the length of
+    the chain of dependents. Raises `CycleError` before running anything on a cycle.
+    """
+    if parallelism < 1:
+        raise ValueError("parallelism must be at least 1")
+    order = [n for n, _ in nodes]
+    if len(set(order)) != len(order):
+        raise ValueError("duplicate node ids")
+    known = set(order)
+    deps = {n: tuple(dict.fromkeys(d for d in ds if d in known)) for n, ds in nodes}
+    _check_acyclic(order, deps)
+    index = {n: i for i, n in enumerate(order)}
+    rank = dict(priority) if priority is not None else chain_lengths(order, deps)
+    dependents: dict[str, list[str]] = {n: [] for n in order}
+    for n in order:
+        for d in deps[n]:
+            dependents[d].append(n)
+
+    run = GraphRun()
+    waiting = {n: len(deps[n]) for n in order}
+    ready = [n for n in order if waiting[n] == 0]
+    running: dict[Future[None], str] = {}
+
+    def skip_from(root: str) -> None:
+        stack = list(dependents[root])
+        while stack:
+            n = stack.pop()
+            if n in run.status and run.status[n] is not OutcomeStatus.SKIPPED:
+                continue  # already ran (cannot happen for a true dependent) or failed
+            roots = run.blocked_by.get(n, ())
+            if root in roots:
+                continue
+            run.blocked_by[n] = (*roots, root)
+            if n not in run.status:
+                run.status[n] = OutcomeStatus.SKIPPED
+                if on_skip is not None:
+                    on_skip(n, run.blocked_by[n])
+            stack.extend(dependents[n])
+
+    def next_ready() -> str:
+        best = max(ready, key=lambda n: (rank.get(n, 0.0), -index[n]))
+        ready.remove(best)
+        return best
+
+    pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply")
+    try:
+        while ready or running:
+            while ready and len(running) < parallelism and not run.interrupted:
+                n = next_ready()
+                running[pool.submit(work, n)] = n
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                n = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    run.status[n] = OutcomeStatus.DONE
+                    for m in dependents[n]:
+                        waiting[m] -= 1
+                        if waiting[m] == 0 and m not in run.status:
+                            ready.append(m)
+                else:
+                    run.status[n] = OutcomeStatus.FAILED
+                    run.errors[n] = error
+                    skip_from(n)
+    except KeyboardInterrupt:
+        # Stop starting work; what is running finishes (threads cannot be cancelled) so the
+        # journal records its end, then the rest is reported as not started.
+        run.interrupted = True
+        for future in list(running):
+            try:
+                future.result()
+                run.status[running[future]] = OutcomeStatus.DONE
+            except Exception as error:  # reported, not raised: the walk is over
+                run.status[running[future]] = OutcomeStatus.FAILED
+                run.errors[running[future]] = error
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for n in order:
+        if n not in run.status:
+            run.status[n] = OutcomeStatus.SKIPPED
+            if on_skip is not None:
+                on_skip(n, run.blocked_by.get(n, ()))
+    return run

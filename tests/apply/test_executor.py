@@ -1,0 +1,320 @@
+"""Per-change execution: ETags, waits, re-issued resizes, disruption, verification, secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.apply import (
+    DisruptiveChangeRefused,
+    EventKind,
+    ExecutorSettings,
+    RecordingProgress,
+    RetryPolicy,
+    apply_plan,
+)
+from reconciler.errors import TransientAzureError
+from reconciler.plan.model import Action
+from reconciler.state.model import Kind, LiveResource
+from tests.apply.fake import (
+    OWNED,
+    FakeClock,
+    FakeOperations,
+    change,
+    live_pool,
+    plan_of,
+    pool_props,
+    rid,
+)
+
+FAST = ExecutorSettings(poll_interval=1.0, retry=RetryPolicy(initial=0.1))
+
+
+def run(plan, ops, **kwargs):  # type: ignore[no-untyped-def]
+    clock = FakeClock()
+    progress = RecordingProgress()
+    kwargs.setdefault("settings", FAST)
+    result = apply_plan(plan, ops, sleep=clock.sleep, clock=clock, progress=progress, **kwargs)
+    return result, progress
+
+
+def resize(name: str, old: int, new: int, *, observed: str | None = 'W/"seed"'):  # type: ignore[no-untyped-def]
+    return change(
+        name,
+        Kind.POOL,
+        Action.RESIZE,
+        before=pool_props(old),
+        after=pool_props(new),
+        changed_paths=["scale.fixed.dedicated"],
+        observed=observed,
+    )
+
+
+def test_pool_update_sends_the_observed_etag() -> None:
+    """A pool write carries the ETag the plan saw (If-Match)."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 2))
+    sent = []
+    ops.hooks["update"].append(lambda op, kw: sent.append(kw["etag"]))
+    result, _ = run(plan_of(resize("p", 2, 4)), ops)
+    assert result.ok
+    assert sent[0] == 'W/"seed"'
+
+
+def test_etag_conflict_stops_the_branch_with_changed_since_plan() -> None:
+    """When the pool changed after planning, the write is refused and dependents are skipped."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 2))
+    plan = plan_of(
+        resize("p", 2, 4, observed='W/"stale"'),
+        change("after-p", depends_on=["p"]),
+    )
+    result, _ = run(plan, ops)
+    assert not result.ok
+    failure = result.outcome("p")
+    assert failure.error_type == "ConflictError"
+    assert "changed since plan" in (failure.error or "")
+    assert result.outcome("after-p").status.value == "skipped"
+    assert ops.resources[rid(Kind.POOL, "p")].properties["scale.fixed.dedicated"] == 2
+
+
+def test_resize_is_reissued_when_the_pool_stops_short_and_each_attempt_is_reported() -> None:
+    """AllocationTimedOut twice, then the target: two re-issues, both in notes and events."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 0))
+    pid = rid(Kind.POOL, "p")
+    ops.short_resizes[pid] = [(300, ("AllocationTimedOut",)), (700, ("AllocationTimedOut",))]
+    result, progress = run(plan_of(resize("p", 0, 1000)), ops)
+    assert result.ok, result.failed
+    notes = result.outcome("p").notes
+    assert [n for n in notes if n.startswith("resize re-issued")] == [
+        "resize re-issued (1 of 3): stopped at 300+0 of 1000+0 nodes (AllocationTimedOut)",
+        "resize re-issued (2 of 3): stopped at 700+0 of 1000+0 nodes (AllocationTimedOut)",
+    ]
+    assert ops.resize_count[pid] == 3
+    assert ops.resources[pid].current_dedicated == 1000
+    nodes = [e.data.get("dedicated") for e in progress.of(EventKind.PROGRESS, "p")]
+    assert 300 in nodes and 1000 in nodes
+
+
+def test_reissued_resizes_are_bounded() -> None:
+    """A pool that never reaches target fails after 1 + resize_attempts resizes, naming the error."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 0))
+    pid = rid(Kind.POOL, "p")
+    ops.short_resizes[pid] = [(10, ("AllocationTimedOut",))] * 10
+    settings = ExecutorSettings(poll_interval=1.0, resize_attempts=2)
+    result, _ = run(plan_of(resize("p", 0, 50)), ops, settings=settings)
+    assert not result.ok
+    assert ops.resize_count[pid] == 3
+    error = result.outcome("p").error or ""
+    assert "stopped at 10+0 of 50+0 nodes after 3 resize(s): AllocationTimedOut" in error
+
+
+def test_scale_to_zero_is_refused_without_allow_disruptive() -> None:
+    """A vmSize change needing zero nodes is refused up front, naming the pool; nothing runs."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 5))
+    plan = plan_of(
+        change("g"),
+        change(
+            "p",
+            Kind.POOL,
+            Action.SCALE_TO_ZERO_UPDATE,
+            before=pool_props(5),
+            after=pool_props(5, vmSize="standard_d4s_v3"),
+            changed_paths=["vmSize"],
+            observed='W/"seed"',
+        ),
+    )
+    with pytest.raises(DisruptiveChangeRefused) as info:
+        run(plan, ops)
+    assert "--allow-disruptive" in str(info.value) and "pool:p (vmSize)" in str(info.value)
+    assert ops.calls == []
+
+
+def test_scale_to_zero_then_update_with_allow_disruptive() -> None:
+    """Approved: the pool goes to zero, changes vmSize at zero, and grows back to target."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 5))
+    pid = rid(Kind.POOL, "p")
+    steps: list[tuple[str, ...]] = []
+    ops.hooks["update"].append(lambda op, kw: steps.append(kw["changed_paths"]))
+    plan = plan_of(
+        change(
+            "p",
+            Kind.POOL,
+            Action.SCALE_TO_ZERO_UPDATE,
+            before=pool_props(5),
+            after=pool_props(5, vmSize="standard_d4s_v3"),
+            changed_paths=["vmSize"],
+            observed='W/"seed"',
+        )
+    )
+    result, _ = run(plan, ops, allow_disruptive=True)
+    assert result.ok, result.failed
+    assert steps[0] == ("scale.fixed.dedicated", "scale.fixed.lowPriority")
+    assert steps[1] == ("vmSize",)
+    live = ops.resources[pid]
+    assert live.properties["vmSize"] == "standard_d4s_v3" and live.current_dedicated == 5
+
+
+def test_verify_after_write_turns_an_ignored_field_into_an_error() -> None:
+    """Azure accepting a write but not applying a field is reported as 'did not apply'."""
+    ops = FakeOperations()
+    ops.ignored_paths.add("description")
+    plan = plan_of(change("g", after={"location": "westeurope", "description": "x", **OWNED}))
+    result, _ = run(plan, ops)
+    assert not result.ok
+    error = result.outcome("g").error or ""
+    assert "Azure did not apply gallery:g" in error and "description" in error
+
+
+def test_image_version_waits_for_replication_in_every_region_before_dependents() -> None:
+    """A pool depending on a version starts only after every region reports Completed."""
+    ops = FakeOperations(replication_reads=4)
+    version_after = {
+        "location": "westeurope",
+        "targetRegions[westeurope].replicas": 1,
+        "targetRegions[eastus].replicas": 2,
+        **OWNED,
+    }
+    plan = plan_of(
+        change("v", Kind.VERSION, after=version_after),
+        change("p", Kind.POOL, after=pool_props(2), depends_on=["v"]),
+    )
+    completed_when_pool_created: list[set[str]] = []
+
+    def on_pool_create(op: str, kw: dict) -> None:  # type: ignore[type-arg]
+        if kw["kind"] is Kind.POOL:
+            v = ops.resources[rid(Kind.VERSION, "v")]
+            completed_when_pool_created.append(
+                {r.region for r in v.replication if r.state == "Completed"}
+            )
+
+    ops.hooks["create"].append(on_pool_create)
+    result, progress = run(plan, ops)
+    assert result.ok, result.failed
+    assert completed_when_pool_created == [{"westeurope", "eastus"}]
+    views = [e.data["regions"] for e in progress.of(EventKind.PROGRESS, "v")]
+    assert set(views[0]) == {"eastus", "westeurope"}
+    assert views[-1]["eastus"] == {"state": "Completed", "progress": 100}
+    assert len(views) >= 3  # progress was reported along the way, per region
+
+
+def test_replication_failure_fails_the_version_and_skips_its_pools() -> None:
+    """A region reporting Failed stops the version's branch with that region named."""
+    ops = FakeOperations(replication_reads=5)
+    ops.replication_failures[rid(Kind.VERSION, "v")] = ("eastus", "disk copy failed")
+    after = {"location": "westeurope", "targetRegions[eastus].replicas": 1, **OWNED}
+    plan = plan_of(
+        change("v", Kind.VERSION, after=after),
+        change("p", Kind.POOL, after=pool_props(1), depends_on=["v"]),
+    )
+    result, _ = run(plan, ops)
+    assert "failed in eastus: disk copy failed" in (result.outcome("v").error or "")
+    assert result.outcome("p").status.value == "skipped"
+
+
+def test_create_that_landed_before_its_answer_was_lost_is_adopted_not_duplicated() -> None:
+    """A pool create whose response was lost is retried, hits If-None-Match, and is adopted."""
+    ops = FakeOperations()
+    original = ops.create
+    lost = [True]
+
+    def create_then_lose_answer(**kw):  # type: ignore[no-untyped-def]
+        live = original(**kw)
+        if lost[0]:
+            lost[0] = False
+            raise TransientAzureError("connection dropped after the write")
+        return live
+
+    ops.create = create_then_lose_answer  # type: ignore[method-assign]
+    result, _ = run(plan_of(change("p", Kind.POOL, after=pool_props(3))), ops)
+    assert result.ok, result.failed
+    assert ops.creates[rid(Kind.POOL, "p")] == 1
+    assert "already existed as planned" in result.outcome("p").notes[0]
+
+
+def test_create_over_a_foreign_resource_fails_instead_of_adopting_it() -> None:
+    """An existing pool that is not ours (no ownership mark) is a conflict, never adopted."""
+    ops = FakeOperations()
+    foreign = live_pool("p", 3)
+    props = {k: v for k, v in foreign.properties.items() if not k.startswith("metadata.")}
+    ops.seed(LiveResource(**{**_fields(foreign), "properties": props}))
+    result, _ = run(plan_of(change("p", Kind.POOL, after=pool_props(3))), ops)
+    assert not result.ok
+    assert "already exists" in (result.outcome("p").error or "")
+
+
+def _fields(live: LiveResource) -> dict:  # type: ignore[type-arg]
+    return {name: getattr(live, name) for name in live.__slots__}  # type: ignore[attr-defined]
+
+
+def test_delete_of_an_absent_resource_is_done_and_deletes_are_verified() -> None:
+    """Deleting what is already gone succeeds; a delete Azure ignores is an error."""
+    ops = FakeOperations()
+    result, _ = run(plan_of(change("gone", action=Action.DELETE)), ops)
+    assert result.ok
+
+    stubborn = FakeOperations()
+    stubborn.seed(live_pool("p", 0))
+    stubborn.delete = lambda **kw: None  # type: ignore[method-assign]
+    result, _ = run(plan_of(change("p", Kind.POOL, Action.DELETE, observed='W/"seed"')), stubborn)
+    assert "Azure did not delete pool:p" in (result.outcome("p").error or "")
+
+
+def test_replace_deletes_then_creates() -> None:
+    """A replacement is a delete of the old resource followed by a create of the new one."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    plan = plan_of(
+        change(
+            "p",
+            Kind.POOL,
+            Action.REPLACE,
+            before=pool_props(1),
+            after=pool_props(1, taskSlotsPerNode=4),
+            observed='W/"seed"',
+        )
+    )
+    result, _ = run(plan, ops)
+    assert result.ok, result.failed
+    assert [c.op for c in ops.calls] == ["delete", "create"]
+    assert ops.resources[rid(Kind.POOL, "p")].properties["taskSlotsPerNode"] == 4
+
+
+def test_secrets_are_resolved_at_apply_time_and_verified_by_presence() -> None:
+    """${env:X} is sent resolved, verified by presence only, and never shown in events."""
+    ops = FakeOperations()
+    after = pool_props(1, **{"startTask.environment.KEY": "${env:LICENSE_KEY}"})
+    progress_result, progress = run(
+        plan_of(change("p", Kind.POOL, after=after)), ops, environ={"LICENSE_KEY": "s3cr3t"}
+    )
+    assert progress_result.ok, progress_result.failed
+    live = ops.resources[rid(Kind.POOL, "p")]
+    assert live.properties["startTask.environment.KEY"] == "s3cr3t"
+    assert all("s3cr3t" not in e.message for e in progress.events)
+
+
+def test_a_missing_secret_fails_only_its_change() -> None:
+    """An unset ${env:X} fails that change with the variable named; nothing is written."""
+    ops = FakeOperations()
+    after = pool_props(1, **{"startTask.environment.KEY": "${env:LICENSE_KEY}"})
+    result, _ = run(plan_of(change("p", Kind.POOL, after=after), change("g")), ops, environ={})
+    assert "LICENSE_KEY is not set" in (result.outcome("p").error or "")
+    assert result.outcome("g").status.value == "done"
+    assert rid(Kind.POOL, "p") not in ops.resources
+
+
+def test_a_plan_deleting_an_image_a_kept_pool_uses_is_refused() -> None:
+    """R6 guard: deleting a version that a pool in the plan still boots from touches nothing."""
+    from reconciler.apply import ApplyRefusedError
+
+    ops = FakeOperations()
+    plan = plan_of(
+        change("p", Kind.POOL, Action.NOOP, before=pool_props(1), after=pool_props(1)),
+        change("v1", Kind.VERSION, Action.DELETE),
+    )
+    with pytest.raises(ApplyRefusedError, match="R6"):
+        run(plan, ops)
+    assert ops.calls == []

@@ -1,0 +1,225 @@
+"""Durability and exclusion: the journal survives a crash at any point, the lock admits one apply."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.apply import (
+    ApplyLock,
+    ApplyLockedError,
+    ExecutorSettings,
+    Journal,
+    apply_plan,
+    default_paths,
+)
+from reconciler.plan.model import Action, Change, Plan
+from reconciler.state.model import Kind, LiveResource
+from tests.apply.fake import FakeClock, FakeOperations, change, plan_of, pool_props, rid
+
+FAST = ExecutorSettings(poll_interval=1.0)
+
+
+class Crash(BaseException):
+    """Stands for SIGKILL: nothing after it is written or done."""
+
+
+class CrashingJournal(Journal):
+    """A journal whose process 'dies' while writing record number `at` (1-based)."""
+
+    def __init__(self, path: Path, at: int, dead: list[bool]) -> None:
+        super().__init__(path)
+        self.at = at
+        self.count = 0
+        self.dead = dead
+
+    def record(self, event: str, **fields: Any) -> None:
+        if self.dead[0]:
+            raise Crash
+        self.count += 1
+        if self.count == self.at:
+            self.dead[0] = True
+            raise Crash
+        super().record(event, **fields)
+
+
+# The desired world: a gallery, an image under it, two versions, two pools on them, and an
+# old version that must go once the pools moved.
+DESIRED: list[tuple[str, Kind, tuple[str, ...], Mapping[str, Any]]] = [
+    ("g", Kind.GALLERY, (), {"location": "westeurope", "tags.managed-by": "reconcile"}),
+    ("i", Kind.IMAGE, ("g",), {"location": "westeurope", "tags.managed-by": "reconcile"}),
+    ("v1", Kind.VERSION, ("i",), {"location": "westeurope", "tags.managed-by": "reconcile"}),
+    ("v2", Kind.VERSION, ("i",), {"location": "westeurope", "tags.managed-by": "reconcile"}),
+    ("p1", Kind.POOL, ("v1",), pool_props(2)),
+    ("p2", Kind.POOL, ("v2",), pool_props(3)),
+]
+OLD = ("old", Kind.VERSION)
+
+
+def replan(ops: FakeOperations) -> Plan:
+    """A tiny level-based planner: create what is absent, delete the old version if present."""
+    changes: list[Change] = []
+    present = set(ops.resources)
+    for name, kind, deps, after in DESIRED:
+        if rid(kind, name) in present:
+            continue
+        planned = {c.id for c in changes}
+        changes.append(
+            change(name, kind, depends_on=[d for d in deps if d in planned], after=after)
+        )
+    if rid(OLD[1], OLD[0]) in present:
+        pools = [c.id for c in changes if c.kind is Kind.POOL]
+        changes.append(change(OLD[0], OLD[1], Action.DELETE, depends_on=pools))
+    return plan_of(*changes)
+
+
+def world_with_old_version() -> FakeOperations:
+    ops = FakeOperations()
+    ops.seed(
+        LiveResource(
+            address="version:old",
+            kind=Kind.VERSION,
+            id=rid(Kind.VERSION, "old"),
+            name="old",
+            location="westeurope",
+            properties={"tags.managed-by": "reconcile"},
+            provisioning_state="Succeeded",
+        )
+    )
+    return ops
+
+
+@pytest.mark.parametrize("crash_at", range(1, 17))  # 16 records: every one
+def test_an_apply_killed_at_any_record_resumes_to_convergence(
+    tmp_path: Path, crash_at: int
+) -> None:
+    """Killed mid-way, the next apply re-plans from live state and converges with no duplicates."""
+    ops = world_with_old_version()
+    path = tmp_path / "journal.jsonl"
+    dead = [False]
+
+    def stop_when_dead(op: str, kw: Mapping[str, Any]) -> None:
+        if dead[0]:
+            raise Crash
+
+    ops.hooks["*"].append(stop_when_dead)
+    with pytest.raises(Crash):
+        apply_plan(
+            replan(ops),
+            ops,
+            parallelism=3,
+            journal=CrashingJournal(path, crash_at, dead),
+            sleep=FakeClock().sleep,
+            settings=FAST,
+        )
+    ops.hooks["*"].clear()
+
+    journal = Journal(path)
+    second = replan(ops)
+    result = apply_plan(
+        second, ops, parallelism=3, journal=journal, sleep=FakeClock().sleep, settings=FAST
+    )
+    assert result.ok, result.failed
+
+    assert {rid(k, n) for n, k, _, _ in DESIRED} == set(ops.resources)
+    assert all(count == 1 for count in ops.creates.values())
+    assert all(count <= 1 for count in ops.deletes.values())
+    assert replan(ops).changes == ()  # converged: nothing left to do
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    starts = [r for r in records if r["event"] == "apply-start"]
+    if len(starts) == 2:  # the crashed run had begun: its records are kept, and named
+        assert starts[1]["resumes"] == starts[0]["run"]
+    assert records[-1]["event"] == "apply-end"
+
+
+def test_journal_begin_reports_the_interrupted_run_and_what_was_in_flight(tmp_path: Path) -> None:
+    """After a crash, the next run learns which changes had started but never ended."""
+    path = tmp_path / "j.jsonl"
+    first = Journal(path)
+    plan = plan_of(change("a"), change("b"))
+    first.begin(plan)
+    first.change("start", plan.changes[0])
+    first.change("done", plan.changes[0])
+    first.change("start", plan.changes[1])
+    first.close()  # no apply-end: the process died here
+    previous = Journal(path).begin(plan)
+    assert previous is not None and not previous.complete
+    assert previous.in_flight == ("b",)
+    assert "in flight: gallery:b" in previous.describe()
+
+
+def test_a_completed_journal_is_started_afresh(tmp_path: Path) -> None:
+    """When the last run completed, the next run truncates the file instead of appending."""
+    path = tmp_path / "j.jsonl"
+    ops = FakeOperations()
+    apply_plan(plan_of(change("a")), ops, journal=Journal(path), sleep=FakeClock().sleep)
+    apply_plan(plan_of(change("b")), ops, journal=Journal(path), sleep=FakeClock().sleep)
+    events = [json.loads(line)["event"] for line in path.read_text().splitlines()]
+    assert events.count("apply-start") == 1 and events[-1] == "apply-end"
+
+
+def test_a_torn_last_line_is_ignored_when_reading(tmp_path: Path) -> None:
+    """A record cut short by the crash does not stop the journal from being read."""
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"run":"r","event":"apply-start"}\n{"run":"r","event":"sta')
+    run = Journal.read_last_run(path)
+    assert run is not None and run.run_id == "r" and not run.complete
+
+
+def test_second_apply_on_the_same_target_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
+    """The lock names the holder's pid; once released, the next apply gets it."""
+    _, lock_path = default_paths("sandbox:x", state_dir=tmp_path)
+    with ApplyLock(lock_path):
+        with pytest.raises(ApplyLockedError) as info:
+            ApplyLock(lock_path).acquire()
+        assert f"pid {os.getpid()}" in str(info.value)
+        assert "another apply holds the lock since" in str(info.value)
+    with ApplyLock(lock_path):
+        pass
+
+
+def test_a_lock_held_by_a_killed_process_is_released_by_the_kernel(tmp_path: Path) -> None:
+    """Another process holding the lock blocks us; killing it frees the lock (no stale lock)."""
+    lock_path = tmp_path / "apply.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from reconciler.apply import ApplyLock
+                lock = ApplyLock({str(lock_path)!r}); lock.acquire()
+                print("held", flush=True); time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(ApplyLockedError, match=f"pid {holder.pid}"):
+            ApplyLock(lock_path).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    with ApplyLock(lock_path):
+        pass
+
+
+def test_default_paths_are_keyed_by_target(tmp_path: Path) -> None:
+    """Journal and lock live under the state dir, named by a hash of the target."""
+    journal, lock = default_paths("sub/123", state_dir=tmp_path)
+    other, _ = default_paths("sub/456", state_dir=tmp_path)
+    assert journal.parent == tmp_path and lock.name.startswith("apply-")
+    assert journal != other
