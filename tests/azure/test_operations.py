@@ -1,0 +1,328 @@
+"""AzureOperations through the sandbox with the real SDK: every kind, ETags, absence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+from reconciler.azure.operations import AzureOperations
+from reconciler.errors import ConflictError, PermanentAzureError
+from reconciler.state.model import Kind
+from tests.azure.conftest import (
+    ACCOUNT,
+    DEFINITION,
+    GALLERY,
+    IMAGES_RG,
+    OWNED,
+    POOL,
+    SNAPSHOT,
+    SNAPSHOT_DATA,
+    VERSION,
+    World,
+    definition_props,
+    pool_props,
+    version_props,
+)
+
+
+class Recorder(SansIOHTTPPolicy):
+    """Keeps (method, url, headers, body) of every request the SDK sends."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], Any]] = []
+
+    def on_request(self, request: Any) -> None:
+        http = request.http_request
+        body = http.content if isinstance(http.content, (str, bytes)) else None
+        parsed = json.loads(body) if body else None
+        self.requests.append((http.method, http.url, dict(http.headers), parsed))
+
+
+def _gallery_tree(ops: AzureOperations) -> None:
+    ops.create(
+        kind=Kind.GALLERY,
+        resource_id=GALLERY,
+        location="westeurope",
+        props={"location": "westeurope", **OWNED},
+    )
+    ops.create(
+        kind=Kind.IMAGE, resource_id=DEFINITION, location="westeurope", props=definition_props()
+    )
+    ops.create(kind=Kind.VERSION, resource_id=VERSION, location="westeurope", props=version_props())
+
+
+def test_gallery_create_update_delete(world: World) -> None:
+    """A gallery is created, updated with a full PUT, and deleted; reads follow each step."""
+    ops = world.operations()
+    props = {"location": "westeurope", "description": "first", **OWNED}
+    created = ops.create(kind=Kind.GALLERY, resource_id=GALLERY, location="westeurope", props=props)
+    assert dict(created.properties) == props
+    assert created.address == "gallery:gal"
+    updated = ops.update(
+        kind=Kind.GALLERY,
+        resource_id=GALLERY,
+        location="westeurope",
+        props={**props, "description": "second"},
+        changed_paths=("description",),
+    )
+    assert updated.properties["description"] == "second"
+    assert ops.read(kind=Kind.GALLERY, resource_id=GALLERY).properties["description"] == "second"
+    ops.delete(kind=Kind.GALLERY, resource_id=GALLERY)
+    assert ops.read(kind=Kind.GALLERY, resource_id=GALLERY) is None
+
+
+def test_definition_and_version_lifecycle(world: World) -> None:
+    """A definition and a version are created, the version's replicas updated, then both deleted."""
+    ops = world.operations()
+    _gallery_tree(ops)
+    version = ops.read(kind=Kind.VERSION, resource_id=VERSION)
+    assert version is not None
+    assert dict(version.properties) == version_props()
+    assert [r.region for r in version.replication] == ["westeurope"]
+    assert version.replication[0].state == "Completed"
+
+    grown = version_props(
+        **{
+            "targetRegions[westeurope].replicas": 3,
+            "targetRegions[northeurope].replicas": 1,
+            "targetRegions[northeurope].storageAccountType": "Standard_LRS",
+        }
+    )
+    ops.update(
+        kind=Kind.VERSION,
+        resource_id=VERSION,
+        location="westeurope",
+        props=grown,
+        changed_paths=("targetRegions[westeurope].replicas", "targetRegions[northeurope].replicas"),
+    )
+    assert dict(ops.read(kind=Kind.VERSION, resource_id=VERSION).properties) == grown
+
+    ops.delete(kind=Kind.VERSION, resource_id=VERSION)
+    assert ops.read(kind=Kind.VERSION, resource_id=VERSION) is None
+    ops.delete(kind=Kind.IMAGE, resource_id=DEFINITION)
+    assert ops.read(kind=Kind.IMAGE, resource_id=DEFINITION) is None
+
+
+def test_version_region_removal_allows_deleting_replicated_location(world: World) -> None:
+    """Dropping a region sends safetyProfile.allowDeletionOfReplicatedLocations and succeeds."""
+    recorder = Recorder()
+    ops = AzureOperations(world.clients(client_kwargs={"per_call_policies": [recorder]}))
+    _gallery_tree(ops)
+    two = version_props(
+        **{
+            "targetRegions[northeurope].replicas": 1,
+            "targetRegions[northeurope].storageAccountType": "Standard_LRS",
+        }
+    )
+    ops.update(
+        kind=Kind.VERSION,
+        resource_id=VERSION,
+        location="westeurope",
+        props=two,
+        changed_paths=("targetRegions[northeurope].replicas",),
+    )
+    ops.update(
+        kind=Kind.VERSION,
+        resource_id=VERSION,
+        location="westeurope",
+        props=version_props(),
+        changed_paths=("targetRegions[northeurope].replicas",),
+    )
+    puts = [
+        body
+        for method, url, _, body in recorder.requests
+        if method == "PUT" and "/versions/" in url
+    ]
+    assert "safetyProfile" not in puts[1]["properties"]
+    assert puts[2]["properties"]["safetyProfile"] == {"allowDeletionOfReplicatedLocations": True}
+    assert dict(ops.read(kind=Kind.VERSION, resource_id=VERSION).properties) == version_props()
+
+
+def test_managed_image_create_tags_patch_delete(world: World) -> None:
+    """A managed image is created from snapshots, its tags changed by PATCH, then deleted."""
+    recorder = Recorder()
+    ops = AzureOperations(world.clients(client_kwargs={"per_call_policies": [recorder]}))
+    image_id = f"{IMAGES_RG}/providers/Microsoft.Compute/images/img-new"
+    props = {
+        "location": "westeurope",
+        "osType": "Linux",
+        "hyperVGeneration": "V2",
+        "source.osDiskSnapshot": SNAPSHOT.lower(),
+        "source.dataDiskSnapshots[0]": SNAPSHOT_DATA.lower(),
+        **OWNED,
+    }
+    created = ops.create(
+        kind=Kind.MANAGED_IMAGE, resource_id=image_id, location="westeurope", props=props
+    )
+    assert dict(created.properties) == props
+    tagged = {**props, "tags.team": "render"}
+    ops.update(
+        kind=Kind.MANAGED_IMAGE,
+        resource_id=image_id,
+        location="westeurope",
+        props=tagged,
+        changed_paths=("tags.team",),
+    )
+    patches = [body for method, _, _, body in recorder.requests if method == "PATCH"]
+    assert patches == [{"tags": {"managed-by": "reconcile", "team": "render"}}]
+    assert dict(ops.read(kind=Kind.MANAGED_IMAGE, resource_id=image_id).properties) == tagged
+    ops.delete(kind=Kind.MANAGED_IMAGE, resource_id=image_id)
+    assert ops.read(kind=Kind.MANAGED_IMAGE, resource_id=image_id) is None
+
+
+def test_pool_create_patch_delete(world: World) -> None:
+    """A pool is created with If-None-Match, patched with only the touched groups and If-Match, then deleted."""
+    recorder = Recorder()
+    ops = AzureOperations(world.clients(client_kwargs={"per_call_policies": [recorder]}))
+    _gallery_tree(ops)
+    created = ops.create(
+        kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props(dedicated=2)
+    )
+    assert dict(created.properties) == pool_props(dedicated=2)
+    assert created.etag
+    assert created.location == "westeurope"
+    put = next(r for r in recorder.requests if r[0] == "PUT" and "/pools/" in r[1])
+    assert put[2].get("If-None-Match") == "*"
+
+    desired = pool_props(dedicated=5, **{"metadata.team": "render"})
+    updated = ops.update(
+        kind=Kind.POOL,
+        resource_id=POOL,
+        location="westeurope",
+        props=desired,
+        changed_paths=("scale.fixed.dedicated", "metadata.team"),
+        etag=created.etag,
+    )
+    patch = next(r for r in recorder.requests if r[0] == "PATCH")
+    assert patch[2].get("If-Match") == created.etag
+    assert set(patch[3]["properties"]) == {"scaleSettings", "metadata"}
+    assert "tags" not in patch[3]
+    assert dict(updated.properties) == desired
+    assert updated.etag != created.etag
+
+    read = ops.read(kind=Kind.POOL, resource_id=POOL)
+    assert read is not None and read.location == "westeurope"
+    assert read.allocation_state in ("Resizing", "Steady")
+    ops.delete(kind=Kind.POOL, resource_id=POOL, etag=read.etag)
+    assert ops.read(kind=Kind.POOL, resource_id=POOL) is None
+
+
+def test_pool_patch_removes_start_task_with_empty_object(world: World) -> None:
+    """When no startTask paths remain desired, the PATCH sends `startTask: {}` and the task goes."""
+    recorder = Recorder()
+    ops = AzureOperations(world.clients(client_kwargs={"per_call_policies": [recorder]}))
+    _gallery_tree(ops)
+    with_task = pool_props(**{"startTask.commandLine": "echo hi", "startTask.waitForSuccess": True})
+    created = ops.create(kind=Kind.POOL, resource_id=POOL, location="westeurope", props=with_task)
+    assert created.properties["startTask.commandLine"] == "echo hi"
+    ops.update(
+        kind=Kind.POOL,
+        resource_id=POOL,
+        location="westeurope",
+        props=pool_props(),
+        changed_paths=("startTask.commandLine", "startTask.waitForSuccess"),
+        etag=created.etag,
+    )
+    patch = next(r for r in recorder.requests if r[0] == "PATCH")
+    assert patch[3] == {"properties": {"startTask": {}}}
+    assert dict(ops.read(kind=Kind.POOL, resource_id=POOL).properties) == pool_props()
+
+
+def test_pool_update_with_stale_etag_is_conflict(world: World) -> None:
+    """A pool PATCH with an ETag that no longer matches raises ConflictError and changes nothing."""
+    ops = world.operations()
+    _gallery_tree(ops)
+    created = ops.create(
+        kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props()
+    )
+    ops.update(
+        kind=Kind.POOL,
+        resource_id=POOL,
+        location="westeurope",
+        props=pool_props(**{"metadata.x": "1"}),
+        changed_paths=("metadata.x",),
+    )
+    with pytest.raises(ConflictError) as caught:
+        ops.update(
+            kind=Kind.POOL,
+            resource_id=POOL,
+            location="westeurope",
+            props=pool_props(dedicated=3),
+            changed_paths=("scale.fixed.dedicated",),
+            etag=created.etag,
+        )
+    assert caught.value.address == "pool:batchprodweu/render"
+    assert ops.read(kind=Kind.POOL, resource_id=POOL).properties["scale.fixed.dedicated"] == 0
+
+
+def test_pool_create_over_existing_pool_is_conflict(world: World) -> None:
+    """Creating a pool that exists (If-None-Match: *) raises ConflictError, never overwrites."""
+    ops = world.operations()
+    _gallery_tree(ops)
+    ops.create(kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props())
+    with pytest.raises(ConflictError):
+        ops.create(
+            kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props(dedicated=9)
+        )
+    assert ops.read(kind=Kind.POOL, resource_id=POOL).properties["scale.fixed.dedicated"] == 0
+
+
+def test_pool_delete_with_moved_etag_is_conflict(world: World) -> None:
+    """Deleting a pool whose ETag moved since it was read raises ConflictError; the pool stays."""
+    ops = world.operations()
+    _gallery_tree(ops)
+    created = ops.create(
+        kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props()
+    )
+    ops.update(
+        kind=Kind.POOL,
+        resource_id=POOL,
+        location="westeurope",
+        props=pool_props(**{"metadata.x": "1"}),
+        changed_paths=("metadata.x",),
+    )
+    with pytest.raises(ConflictError):
+        ops.delete(kind=Kind.POOL, resource_id=POOL, etag=created.etag)
+    assert ops.read(kind=Kind.POOL, resource_id=POOL) is not None
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource_id"),
+    [
+        (Kind.GALLERY, f"{IMAGES_RG}/providers/Microsoft.Compute/galleries/nope"),
+        (Kind.IMAGE, f"{GALLERY}/images/nope"),
+        (Kind.VERSION, f"{DEFINITION}/versions/9.9.9"),
+        (Kind.MANAGED_IMAGE, f"{IMAGES_RG}/providers/Microsoft.Compute/images/nope"),
+        (Kind.POOL, f"{ACCOUNT}/pools/nope"),
+        (Kind.BATCH_ACCOUNT, f"{ACCOUNT[: ACCOUNT.rindex('/')]}/nope"),
+    ],
+)
+def test_absent_resources_read_none_and_delete_quietly(
+    world: World, kind: Kind, resource_id: str
+) -> None:
+    """Reading an absent resource gives None and deleting it is not an error."""
+    ops = world.operations()
+    assert ops.read(kind=kind, resource_id=resource_id) is None
+    if kind is not Kind.BATCH_ACCOUNT:
+        ops.delete(kind=kind, resource_id=resource_id)
+
+
+def test_invalid_create_is_permanent_error(world: World) -> None:
+    """A version whose source does not exist is refused with a PermanentAzureError naming it."""
+    ops = world.operations()
+    _gallery_tree(ops)
+    bad = version_props(
+        **{"source.managedImage": f"{IMAGES_RG}/providers/microsoft.compute/images/missing".lower()}
+    )
+    with pytest.raises(PermanentAzureError) as caught:
+        ops.create(
+            kind=Kind.VERSION,
+            resource_id=f"{DEFINITION}/versions/2.0.0",
+            location="westeurope",
+            props=bad,
+        )
+    assert caught.value.address == "version:gal/render/2.0.0"
+    assert caught.value.status is not None
