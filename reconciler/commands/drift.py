@@ -1,0 +1,47 @@
+"""`reconcile drift [PATH...]`: what in Azure differs from the spec, for scheduled runs.
+
+The same plan, read as a report (`Plan.drift`): changed fields, declared resources
+that are missing, owned resources that appeared. Exit 0 no drift, 2 drift, 1 error.
+"""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.commands.plan import (
+    TargetOptions,
+    append_step_summary,
+    compute,
+    target_options,
+    use_color,
+)
+
+
+@click.command("drift")
+@click.argument("paths", nargs=-1, type=click.Path())
+@target_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, markdown for issues and job summaries.",
+)
+def drift(
+    paths: tuple[str, ...],
+    sandbox: str | None,
+    cloud: str | None,
+    endpoint: str | None,
+    fmt: str,
+) -> None:
+    """Report live state that differs from the specs in PATH... (default: specs/)."""
+    from reconciler.render import render_drift, render_drift_markdown
+
+    result = compute(paths, TargetOptions(sandbox, cloud, endpoint), prune=None)
+    click.echo(render_drift(result, fmt, color=use_color()), nl=False)
+    append_step_summary(render_drift_markdown(result))
+    if result.has_errors:
+        raise SystemExit(1)
+    if result.drift:
+        raise SystemExit(2)

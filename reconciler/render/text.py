@@ -1,0 +1,207 @@
+"""Terraform-like text view of a plan (and of drift). Pure: it decides nothing.
+
+Destructive changes are called out before anything else, then every change in plan
+order with its symbol (``+`` create, ``~`` update/resize, ``-/+`` replace, ``-/~``
+scale to zero then update, ``-`` delete), its changed paths (before → after) and its
+reason, then diagnostics, then one summary line. Colour only when the caller says so
+(the CLI decides: a TTY and no ``NO_COLOR``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.plan.model import Action, Change, DriftItem, Plan, PlanDiagnostic, Severity
+from reconciler.secrets import mask
+
+_COLOURS = {
+    "green": "\x1b[32m",
+    "yellow": "\x1b[33m",
+    "red": "\x1b[31m",
+    "magenta": "\x1b[35m",
+    "cyan": "\x1b[36m",
+    "bold": "\x1b[1m",
+    "dim": "\x1b[2m",
+}
+_RESET = "\x1b[0m"
+_ACTION_COLOUR = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.RESIZE: "yellow",
+    Action.REPLACE: "magenta",
+    Action.SCALE_TO_ZERO_UPDATE: "magenta",
+    Action.DELETE: "red",
+    Action.NOOP: "dim",
+}
+_VERB = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in place",
+    Action.RESIZE: "will be resized",
+    Action.REPLACE: "must be replaced (deleted, then created again)",
+    Action.SCALE_TO_ZERO_UPDATE: "will be scaled to 0 nodes, updated, and scaled back",
+    Action.DELETE: "will be deleted",
+    Action.NOOP: "is unchanged",
+}
+SUMMARY_WORDS = (
+    (Action.CREATE, "to create"),
+    (Action.UPDATE, "to update"),
+    (Action.RESIZE, "to resize"),
+    (Action.SCALE_TO_ZERO_UPDATE, "to scale to zero and update"),
+    (Action.REPLACE, "to replace"),
+    (Action.DELETE, "to delete"),
+)
+
+
+class _Paint:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.color or not styles:
+            return text
+        return "".join(_COLOURS[s] for s in styles) + text + _RESET
+
+
+def fmt_value(value: Any) -> str:
+    """A flat property value as shown (secrets masked, strings quoted)."""
+    value = mask(value)
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value == "***" else f'"{value}"'
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(fmt_value(v) for v in value) + "]"
+    return str(value)
+
+
+def summary_line(plan: Plan) -> str:
+    """``Plan: 2 to create, 1 to update, … 0 to delete. 3 unchanged.``"""
+    counts = plan.summary()
+    parts = [f"{counts[a.value]} {words}" for a, words in SUMMARY_WORDS]
+    return f"Plan: {', '.join(parts)}. {counts[Action.NOOP.value]} unchanged."
+
+
+def path_lines(change: Change) -> list[tuple[str, str, str, str]]:
+    """``(symbol, path, before, after)`` per changed path (all after paths for a create)."""
+    before: Mapping[str, Any] = change.before or {}
+    after: Mapping[str, Any] = change.after or {}
+    rows = []
+    paths = change.changed_paths
+    if change.action is Action.DELETE:
+        paths = tuple(sorted(before))
+    for path in paths:
+        b = before.get(path) if change.action is not Action.CREATE else None
+        a = after.get(path) if change.action is not Action.DELETE else None
+        symbol = "+" if b is None else "-" if a is None else "~"
+        rows.append((symbol, path, fmt_value(b), fmt_value(a)))
+    return rows
+
+
+def _change_block(change: Change, paint: _Paint) -> list[str]:
+    colour = _ACTION_COLOUR[change.action]
+    head = f"  # {change.address} {_VERB[change.action]}"
+    if change.id != change.address:
+        head += f" (step {change.id.split('#', 1)[1]})"
+    lines = [paint(head, "bold"), paint(f"  {change.action.symbol} {change.address}", colour)]
+    for symbol, path, before, after in path_lines(change):
+        forces = "  # forces replacement" if path in change.replace_paths else ""
+        if symbol == "+":
+            text = f"      + {path} = {after}"
+        elif symbol == "-":
+            text = f"      - {path} = {before}"
+        else:
+            text = f"      ~ {path}: {before} → {after}"
+        lines.append(paint(text, {"+": "green", "-": "red", "~": "yellow"}[symbol]) + forces)
+    lines.append(f"      reason: {change.reason}")
+    if change.depends_on:
+        lines.append(paint(f"      after: {', '.join(change.depends_on)}", "dim"))
+    return lines
+
+
+def _diagnostic_lines(d: PlanDiagnostic, paint: _Paint) -> list[str]:
+    colour = "red" if d.severity is Severity.ERROR else "yellow"
+    where = f"{d.where}: " if d.where else ""
+    at = f" [{d.address}]" if d.address else ""
+    lines = [paint(f"  {d.severity.value} {d.code}", colour) + f" {where}{d.message}{at}"]
+    if d.hint:
+        lines.append(f"    hint: {d.hint}")
+    return lines
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan as people read it in a terminal or a CI log."""
+    paint = _Paint(color)
+    out = [f"reconcile plan for {plan.target} (spec {plan.spec_hash})", ""]
+    destructive = plan.destructive
+    if destructive:
+        out.append(
+            paint(f"Warning: {len(destructive)} destructive change(s) in this plan:", "red", "bold")
+        )
+        for c in destructive:
+            out.append(paint(f"  {c.action.symbol} {c.address} ({c.action.value})", "red"))
+            out.append(f"      {c.reason}")
+        out.append("")
+    actionable = plan.actionable
+    if actionable:
+        out.append("Changes, in the order they are applied:")
+        out.append("")
+        for change in actionable:
+            out.extend(_change_block(change, paint))
+            out.append("")
+    else:
+        out.append("No changes. Azure matches the spec.")
+        out.append("")
+    if plan.diagnostics:
+        out.append("Diagnostics:")
+        for d in plan.diagnostics:
+            out.extend(_diagnostic_lines(d, paint))
+        out.append("")
+    out.append(paint(summary_line(plan), "bold"))
+    return "\n".join(out) + "\n"
+
+
+def _drift_block(item: DriftItem, paint: _Paint) -> list[str]:
+    symbol = {"changed": "~", "missing": "+", "unexpected": "-"}.get(item.kind, "?")
+    colour = {"~": "yellow", "+": "green", "-": "red"}.get(symbol, "bold")
+    lines = [paint(f"  {symbol} {item.address} ({item.kind})", colour), f"      {item.message}"]
+    before = item.before or {}
+    after = item.after or {}
+    for path in item.paths:
+        lines.append(
+            f"      ~ {path}: Azure {fmt_value(before.get(path))}, spec {fmt_value(after.get(path))}"
+        )
+    return lines
+
+
+def render_drift_text(plan: Plan, *, color: bool = False) -> str:
+    """Drift as a report: what differs from the spec, per resource."""
+    paint = _Paint(color)
+    out = [f"reconcile drift for {plan.target} (spec {plan.spec_hash})", ""]
+    if plan.drift:
+        out.append(f"{len(plan.drift)} resource(s) differ from the spec:")
+        out.append("")
+        for item in plan.drift:
+            out.extend(_drift_block(item, paint))
+            out.append("")
+    else:
+        out.append("No drift: Azure matches the spec.")
+        out.append("")
+    if plan.diagnostics:
+        out.append("Diagnostics:")
+        for d in plan.diagnostics:
+            out.extend(_diagnostic_lines(d, paint))
+        out.append("")
+    counts: dict[str, int] = {"changed": 0, "missing": 0, "unexpected": 0}
+    for item in plan.drift:
+        counts[item.kind] = counts.get(item.kind, 0) + 1
+    out.append(
+        paint(
+            f"Drift: {counts['changed']} changed, {counts['missing']} missing, "
+            f"{counts['unexpected']} unexpected.",
+            "bold",
+        )
+    )
+    return "\n".join(out) + "\n"
