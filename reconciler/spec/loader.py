@@ -34,6 +34,8 @@ from reconciler.spec.models import (
     API_VERSION,
     PATTERN_HELP,
     SECTIONS,
+    Defaults,
+    Settings,
     SpecDocument,
     SpecHeader,
     SpecModel,
@@ -92,6 +94,7 @@ class FileDoc:
     raw: YMap
     header: SpecHeader
     items: list[Item] = field(default_factory=list)
+    defaults_broken: bool = False  # `defaults:` failed validation: do not report what it lacks
 
 
 @dataclass(slots=True)
@@ -196,18 +199,21 @@ def _read_one(
     except ValidationError as exc:
         diagnostics.extend(_from_validation(exc, SpecDocument, data, (), name))
         # Salvage the resource lists when only the header is wrong.
-        header_ok = not any(
-            e["loc"] and e["loc"][0] in SECTIONS and len(e["loc"]) == 1 for e in exc.errors()
-        )
-        if not header_ok:
+        failed = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        if any(
+            section in failed for section in SECTIONS if not isinstance(data.get(section), list)
+        ):
             return None
+        # Keep what did validate so one bad header key does not cascade.
         header = SpecHeader.model_construct(
             apiVersion=API_VERSION,
-            settings=None,
-            defaults=None,
-            **{k: data.get(k) or [] for k in SECTIONS if isinstance(data.get(k) or [], list)},
+            settings=_try(Settings, data.get("settings")) if "settings" not in failed else None,
+            defaults=_try(Defaults, data.get("defaults")) if "defaults" not in failed else None,
         )
-    doc = FileDoc(name, data, header)
+        defaults_broken = "defaults" in failed
+    else:
+        defaults_broken = False
+    doc = FileDoc(name, data, header, defaults_broken=defaults_broken)
     for section, model in SECTIONS.items():
         raw_list = data.get(section)
         if not isinstance(raw_list, YList):
@@ -230,6 +236,15 @@ def _read_one(
                 continue
             doc.items.append(Item(name, section, index, validated, raw))
     return doc
+
+
+def _try(model: type[SpecModel], raw: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 def _raw_addresses(section: str, raw: YMap) -> set[str]:
@@ -391,8 +406,23 @@ def _from_validation(
     file: str,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: unknown `osStat` and missing `osState`. Report the
+    # misspelling only (its hint names the right key).
+    suggested: set[tuple[str | int, ...]] = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            loc = tuple(error["loc"])
+            parent = _model_at(model, loc[:-1])
+            if parent is not None:
+                for guess in difflib.get_close_matches(
+                    str(loc[-1]), list(parent.model_fields), 1, 0.6
+                ):
+                    suggested.add((*loc[:-1], guess))
+    for error in errors:
         loc = tuple(error["loc"])
+        if error["type"] == "missing" and loc in suggested:
+            continue
         full = prefix + loc
         address = _address_for(root, full)
         out.append(_one_error(error, model, loc, full, root, file, address))
@@ -470,6 +500,13 @@ def _one_error(
             f"wrong type for {path}: expected {expected}, got {_type_name(value)}",
             hint=hint,
             address=address,
+            at=at,
+        )
+    if kind == "literal_error" and full == ("apiVersion",):
+        return diag(
+            "RC008",
+            f"unsupported apiVersion {_type_name(value)}",
+            hint=f"this version of reconcile reads `apiVersion: {API_VERSION}`",
             at=at,
         )
     if kind in ("literal_error", "enum"):

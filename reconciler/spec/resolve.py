@@ -118,7 +118,7 @@ class _Builder:
             "location": model.location or defaults.location,
         }
         missing = [k for k, v in values.items() if v is None and (need_location or k != "location")]
-        for key in missing:
+        for key in missing if not doc.defaults_broken else ():
             self.diags.append(
                 diag(
                     "RC005",

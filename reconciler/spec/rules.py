@@ -439,7 +439,12 @@ def secrets(ctx: Context) -> Iterator[Diagnostic]:
                     address=pool.address,
                     at=at,
                 )
-            if looks_secret(key) and value and not references(value):
+            if (
+                looks_secret(key)
+                and value
+                and not references(value)
+                and not malformed_references(value)
+            ):
                 yield diag(
                     "RC301",
                     f"{pool.address}: startTask.environment.{key} looks like a secret but is "

@@ -1,0 +1,189 @@
+"""Every error category is reported as file:line:col: CODE message, with a hint, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.spec import load_spec
+
+from .world import TODAY, write
+
+HEAD = """\
+apiVersion: reconcile/v1
+defaults:
+  subscription: 00000000-0000-0000-0000-000000000001
+  resourceGroup: rg-images
+  location: westeurope
+"""
+
+GALLERY = """\
+galleries:
+  - name: g
+    images:
+      - name: lin
+        osType: Linux
+        osState: Generalized
+        identifier: {publisher: p, offer: o, sku: s}
+        versions:
+          - name: 1.0.0
+            source:
+              snapshots: {osDisk: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-images/providers/Microsoft.Compute/snapshots/s}
+"""
+
+POOLS = """\
+batchAccounts:
+  - name: acct
+    resourceGroup: rg-batch
+    pools:
+      - name: p1
+        vmSize: Standard_D2s_v5
+        image: {gallery: g, definition: lin}
+        nodeAgentSkuId: batch.node.ubuntu 22.04
+        scale:
+          fixed: {dedicated: 10}
+"""
+
+
+def _formatted(tmp: Path, *texts: str) -> list[str]:
+    paths = [write(tmp, text, f"f{i}.yaml") for i, text in enumerate(texts)]
+    result = load_spec(paths, today=TODAY)
+    return [d.format().replace(str(tmp) + "/", "") for d in result.diagnostics]
+
+
+def test_valid_pieces_are_valid(tmp_path: Path) -> None:
+    """The building blocks used below validate cleanly on their own."""
+    assert _formatted(tmp_path, HEAD + GALLERY + POOLS) == []
+
+
+def test_yaml_syntax_error_position(tmp_path: Path) -> None:
+    """A YAML syntax error names the parser's line and column and what it was parsing."""
+    out = _formatted(tmp_path, HEAD + "galleries:\n  - name: [g\n")
+    assert out[0].startswith("f0.yaml:8:1: RC001 YAML syntax error:")
+    assert "hint: while parsing a flow sequence (line 7, column 11)" in out[0]
+
+
+def test_duplicate_key_position(tmp_path: Path) -> None:
+    """A duplicate key points at the second occurrence and says where the first was."""
+    out = _formatted(
+        tmp_path, HEAD + GALLERY + POOLS.replace("vmSize:", "vmSize: x\n        vmSize:")
+    )
+    assert out == [
+        "f0.yaml:23:9: RC002 duplicate key 'vmSize'\n"
+        "  hint: first defined at line 22, column 9; keep one"
+    ]
+
+
+def test_unknown_key_position_and_suggestion(tmp_path: Path) -> None:
+    """An unknown key points at the key and suggests the closest allowed one (no 'missing')."""
+    out = _formatted(tmp_path, HEAD + GALLERY.replace("osState:", "osStat:") + POOLS)
+    assert out[0].startswith(
+        "f0.yaml:11:9: RC003 unknown key 'osStat' in galleries[0].images[0] [image:g/lin]\n"
+        "  hint: did you mean 'osState'?"
+    )
+
+
+def test_wrong_type_position(tmp_path: Path) -> None:
+    """A wrong type points at the value and says what was expected."""
+    out = _formatted(tmp_path, HEAD + GALLERY + POOLS.replace("dedicated: 10", "dedicated: ten"))
+    assert out == [
+        "f0.yaml:26:30: RC004 wrong type for batchAccounts[0].pools[0].scale.fixed.dedicated: "
+        "expected an integer, got string 'ten' [pool:acct/p1]"
+    ]
+
+
+def test_number_where_a_string_is_expected_suggests_quotes(tmp_path: Path) -> None:
+    """A version name YAML reads as a number gets a hint to quote it."""
+    out = _formatted(tmp_path, HEAD + GALLERY.replace("name: 1.0.0", "name: 1.0") + POOLS)
+    assert out[0].startswith(
+        "f0.yaml:14:19: RC004 wrong type for galleries[0].images[0].versions[0].name: "
+        "expected a string, got number 1"
+    )
+    assert 'hint: quote it to make it a string: name: "1.0"' in out[0]
+
+
+def test_missing_key_position(tmp_path: Path) -> None:
+    """A missing required key points at the mapping that lacks it."""
+    out = _formatted(
+        tmp_path, HEAD + GALLERY + POOLS.replace("        vmSize: Standard_D2s_v5\n", "")
+    )
+    assert out == [
+        "f0.yaml:21:9: RC005 missing required key 'vmSize' in batchAccounts[0].pools[0] "
+        "[pool:acct/p1]\n  hint: add `vmSize:`"
+    ]
+
+
+def test_invalid_enum_value_suggests_the_right_spelling(tmp_path: Path) -> None:
+    """A wrongly cased enum value lists the choices and suggests the right one."""
+    out = _formatted(tmp_path, HEAD + GALLERY.replace("osType: Linux", "osType: linux") + POOLS)
+    assert out == [
+        "f0.yaml:10:17: RC011 invalid value string 'linux' for galleries[0].images[0].osType: "
+        "expected one of Linux, Windows [image:g/lin]\n"
+        "  hint: did you mean 'Linux'? (values are case-sensitive)"
+    ]
+
+
+def test_duplicate_name_across_files(tmp_path: Path) -> None:
+    """The same gallery in two files is reported at the second, naming the first."""
+    out = _formatted(tmp_path, HEAD + GALLERY + POOLS, HEAD + GALLERY)
+    assert out[0] == (
+        "f1.yaml:7:11: RC006 duplicate gallery: gallery:g is already declared\n"
+        f"  hint: first declared at {tmp_path}/f0.yaml:7:5; names must be unique across all "
+        "spec files".replace(str(tmp_path) + "/", "")
+    )
+
+
+def test_dangling_reference_position(tmp_path: Path) -> None:
+    """A pool naming an undeclared definition points at its image and suggests a name."""
+    out = _formatted(tmp_path, HEAD + GALLERY + POOLS.replace("definition: lin", "definition: lyn"))
+    assert out == [
+        "f0.yaml:23:16: RC007 pool:acct/p1 uses image definition 'lyn' in gallery 'g', which no "
+        "spec file declares\n  hint: did you mean 'lin'? declare it under `galleries:` or fix "
+        "the reference"
+    ]
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    """Problems in different resources and files are all reported, in file/line order."""
+    bad_gallery = GALLERY.replace("osType: Linux", "osType: Linuks")
+    bad_pools = POOLS.replace("dedicated: 10", "dedicated: -1").replace(
+        "name: p1", "name: p1\n        colour: red"
+    )
+    out = _formatted(tmp_path, HEAD + bad_gallery, HEAD + bad_pools)
+    codes = [line.split(" ")[1] for line in out]
+    assert codes == ["RC011", "RC003", "RC011"]
+    assert [line.split(":")[0] for line in out] == ["f0.yaml", "f1.yaml", "f1.yaml"]
+
+
+def test_broken_resource_does_not_cause_knock_on_errors(tmp_path: Path) -> None:
+    """A pool referencing a gallery that failed validation gets no extra dangling error."""
+    out = _formatted(tmp_path, HEAD + GALLERY.replace("osState: Generalized", "osState: 3") + POOLS)
+    assert len(out) == 1 and " RC011 " in out[0]
+
+
+def test_no_traceback_for_non_mapping_documents(tmp_path: Path) -> None:
+    """A file that is a list, or whose resources are scalars, is a typed error."""
+    assert _formatted(tmp_path, "- a\n- b\n")[0].startswith("f0.yaml:1:1: RC004 expected a mapping")
+    out = _formatted(tmp_path, HEAD + "galleries: [3]\n")
+    assert out[0].startswith("f0.yaml:6:13: RC004 expected a mapping for galleries[0]")
+
+
+def test_merge_keys_and_anchors_are_supported(tmp_path: Path) -> None:
+    """YAML anchors and `<<` merges work; explicit keys win over merged ones."""
+    text = (
+        HEAD
+        + GALLERY
+        + POOLS.replace(
+            "      - name: p1\n",
+            "      - &base\n        name: p0\n        vmSize: Standard_D2s_v5\n"
+            "        image: {gallery: g, definition: lin}\n"
+            "        nodeAgentSkuId: batch.node.ubuntu 22.04\n"
+            "        scale: {fixed: {dedicated: 1}}\n"
+            "      - <<: *base\n        name: p1\n",
+        ).replace(
+            "        vmSize: Standard_D2s_v5\n        image: {gallery: g, definition: lin}\n        nodeAgentSkuId: batch.node.ubuntu 22.04\n        scale:\n          fixed: {dedicated: 10}\n",
+            "",
+        )
+    )
+    result = load_spec([write(tmp_path, text)], today=TODAY)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert list(result.spec.pools) == ["pool:acct/p0", "pool:acct/p1"]
