@@ -8,8 +8,10 @@ any work starts, as one sentence naming what was tried and how to fix it.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -60,7 +62,10 @@ def credential_for(
         process_timeout=process_timeout,
     )
     if probe:
-        probe_credential(credential, cloud=target.cloud)
+        tried = tuple(
+            t for t in TRIED if not (exclude_managed_identity and t == "managed identity")
+        )
+        probe_credential(credential, cloud=target.cloud, tried=tried)
     return credential
 
 
@@ -69,30 +74,47 @@ def probe_credential(
     *,
     cloud: Cloud,
     environ: Mapping[str, str] | None = None,
+    tried: tuple[str, ...] = TRIED,
 ) -> None:
     """Get one token for `cloud`'s ARM scope; failure becomes a one-sentence `CredentialError`."""
     try:
-        credential.get_token(cloud.scope)
+        with _quiet_identity_logs():
+            credential.get_token(cloud.scope)
     except ClientAuthenticationError as exc:
-        raise credential_error(exc, cloud=cloud, environ=environ) from exc
+        raise credential_error(exc, cloud=cloud, environ=environ, tried=tried) from exc
+
+
+@contextmanager
+def _quiet_identity_logs() -> Iterator[None]:
+    """azure-identity logs a page per failed chain; the person gets our one sentence instead."""
+    logger = logging.getLogger("azure.identity")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def credential_error(
-    exc: BaseException, *, cloud: Cloud, environ: Mapping[str, str] | None = None
+    exc: BaseException,
+    *,
+    cloud: Cloud,
+    environ: Mapping[str, str] | None = None,
+    tried: tuple[str, ...] = TRIED,
 ) -> CredentialError:
     """One sentence: what was tried, what was configured but failed, how to fix it."""
     env = os.environ if environ is None else environ
-    configured = _configured(env)
+    configured, credential_class = _configured(env)
     where = f"for {cloud.name}" if not cloud.custom else f"for {cloud.arm_endpoint}"
     if configured:
-        first = _first_line(exc)
         sentence = (
             f"No Azure credential {where}: {configured} is configured but could not get a "
-            f"token ({first}); check those settings, or run `az login`."
+            f"token ({_reason(exc, credential_class)}); check those settings, or run `az login`."
         )
     else:
         sentence = (
-            f"No Azure credential {where}: tried {', '.join(TRIED[:-1])} and {TRIED[-1]}, "
+            f"No Azure credential {where}: tried {', '.join(tried[:-1])} and {tried[-1]}, "
             f"and none could sign in; {_FIX}."
         )
     return CredentialError(
@@ -100,21 +122,32 @@ def credential_error(
     )
 
 
-def _configured(env: Mapping[str, str]) -> str:
-    """The credential the environment explicitly asks for, if any (people debug that one)."""
+def _configured(env: Mapping[str, str]) -> tuple[str, str]:
+    """The credential the environment explicitly asks for, if any (people debug that one):
+    (how people name it, the azure-identity class whose failure line explains it)."""
     if env.get("AZURE_FEDERATED_TOKEN_FILE"):
-        return "workload identity (AZURE_FEDERATED_TOKEN_FILE)"
+        return "workload identity (AZURE_FEDERATED_TOKEN_FILE)", "WorkloadIdentityCredential"
     if env.get("AZURE_CLIENT_SECRET"):
-        return "a service principal (AZURE_CLIENT_SECRET)"
+        return "a service principal (AZURE_CLIENT_SECRET)", "EnvironmentCredential"
     if env.get("AZURE_CLIENT_CERTIFICATE_PATH"):
-        return "a service principal certificate (AZURE_CLIENT_CERTIFICATE_PATH)"
-    return ""
+        return (
+            "a service principal certificate (AZURE_CLIENT_CERTIFICATE_PATH)",
+            "EnvironmentCredential",
+        )
+    return "", ""
 
 
-def _first_line(exc: BaseException) -> str:
+_NOISE = ("defaultazurecredential failed", "attempted credentials", "to mitigate", "visit ")
+
+
+def _reason(exc: BaseException, credential_class: str) -> str:
+    """The failure line of `credential_class` in DefaultAzureCredential's report, else the first."""
     text: Any = getattr(exc, "message", None) or str(exc)
-    for line in str(text).splitlines():
-        line = line.strip().rstrip(".")
-        if line and not line.lower().startswith("defaultazurecredential failed"):
-            return line[:200]
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    for line in lines:
+        if credential_class and line.startswith(f"{credential_class}:"):
+            return line.split(":", 1)[1].strip().rstrip(".")[:200]
+    for line in lines:
+        if not line.lower().startswith(_NOISE):
+            return line.rstrip(".")[:200]
     return type(exc).__name__

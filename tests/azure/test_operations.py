@@ -36,7 +36,7 @@ class Recorder(SansIOHTTPPolicy):
 
     def on_request(self, request: Any) -> None:
         http = request.http_request
-        body = http.content if isinstance(http.content, (str, bytes)) else None
+        body = http.content if isinstance(http.content, str | bytes) else None
         parsed = json.loads(body) if body else None
         self.requests.append((http.method, http.url, dict(http.headers), parsed))
 
