@@ -124,12 +124,11 @@ def replica_note(sizing: Any) -> str:
     if contributions:
         parts = " + ".join(f"{_short(c.pool)} ({_n(c.nodes)})" for c in contributions)
         word = "pools" if len(contributions) > 1 else "pool"
-        total = f" = {_n(sizing.nodes)}" if len(contributions) > 1 else ""
-        text = f"{word} {parts}{total} nodes, 1 per {_n(sizing.vms_per_replica)}"
+        text = f"{word} {parts} = {_n(sizing.nodes)} nodes, 1 per {_n(sizing.vms_per_replica)}"
     else:
         text = "no pool in this region uses it, 1 replica minimum"
     if sizing.declared is not None and sizing.declared > sizing.computed:
-        text += f"; declared {sizing.declared} kept (needs {sizing.computed})"
+        text += f", declared {sizing.declared} kept (needs {sizing.computed})"
     return text
 
 
@@ -142,7 +141,7 @@ def timeout_note(sizing: Any) -> str:
     if sizing.managed_image:
         text += " (managed image floor included)"
     if sizing.declared is not None and (sizing.declared_minutes or 0) > sizing.computed_minutes:
-        text += f"; declared {sizing.declared} kept"
+        text += f", declared {sizing.declared} kept"
     return text
 
 

@@ -117,19 +117,25 @@ def _split(change: Change, shrink: set[str]) -> tuple[Change, Change]:
     middle.update({k: v for k, v in before.items() if k.startswith(prefixes)})
     grow_paths = tuple(p for p in change.changed_paths if not p.startswith(prefixes))
     shrink_paths = tuple(p for p in change.changed_paths if p.startswith(prefixes))
+    # The planner joins one phrase per path with "; " (replica phrases start with
+    # "replicas <region> "): give each step the phrases of its own regions.
+    phrases = change.reason.split("; ")
+    shrinking = tuple(f"replicas {r} " for r in shrink)
+    grow_reason = "; ".join(p for p in phrases if not p.startswith(shrinking)) or change.reason
+    shrink_reason = "; ".join(p for p in phrases if p.startswith(shrinking)) or change.reason
     grow_step = replace(
         change,
         id=change.id + GROW,
         after=middle,
         changed_paths=grow_paths,
-        reason="replicas grow first, before the pools that need them: " + change.reason,
+        reason="replicas grow first, before the pools that need them: " + grow_reason,
     )
     shrink_step = replace(
         change,
         id=change.id + SHRINK,
         before=middle,
         changed_paths=shrink_paths,
-        reason="replicas shrink last, after the pools that used them: " + change.reason,
+        reason="replicas shrink last, after the pools that used them: " + shrink_reason,
         # The grow step changes the resource's ETag; apply checks the plan's observation
         # only on the first step.
         observed=None,
@@ -168,35 +174,49 @@ def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
             ):
                 deps[child.id].add(parent.id)
 
-    # Image use.
+    # Image use (per region for version updates: a pool waits only for growth in its
+    # own region, and only shrinking in a pool's region waits for that pool).
     images = [c for c in active if c.kind in _IMAGE_KINDS]
     pools = [c for c in active if c.kind is Kind.POOL]
     for image in images:
         image_id = image.resource_id.lower()
-        provides, retires = _image_roles(image)
         for pool in pools:
             used_before, used_after = _pool_images(pool)
-            if provides and used_after == image_id:
+            region = pool.location.lower()
+            if used_after == image_id and _provides(image, region):
                 deps[pool.id].add(image.id)
-            if retires and used_before == image_id:
+            if used_before == image_id and _retires(image, region):
                 deps[image.id].add(pool.id)
     return deps
 
 
-def _image_roles(image: Change) -> tuple[bool, bool]:
-    """Whether an image change must come before pools using it, and after pools that used it."""
+def _in(regions: set[str], region: str) -> bool:
+    # A pool whose region is unknown is ordered conservatively.
+    return bool(regions) and (not region or region in regions)
+
+
+def _provides(image: Change, region: str) -> bool:
+    """Whether pools in `region` that will use this image must wait for this change."""
     if image.action in (Action.CREATE, Action.REPLACE):
-        return True, image.action is Action.REPLACE
-    if image.action is Action.DELETE:
-        return False, True
-    if image.kind is Kind.VERSION:
-        grow, shrink = replica_direction(image)
-        if image.id.endswith(GROW):
-            return True, False
-        if image.id.endswith(SHRINK):
-            return False, True
-        return bool(grow), bool(shrink) and not grow
-    return False, False
+        return True
+    if image.kind is not Kind.VERSION or image.action is not Action.UPDATE:
+        return False
+    if image.id.endswith(SHRINK):
+        return False
+    grow, _ = replica_direction(image)
+    return _in(grow, region)
+
+
+def _retires(image: Change, region: str) -> bool:
+    """Whether this change must wait for pools in `region` that used this image."""
+    if image.action in (Action.DELETE, Action.REPLACE):
+        return True
+    if image.kind is not Kind.VERSION or image.action is not Action.UPDATE:
+        return False
+    if image.id.endswith(GROW):
+        return False
+    _, shrink = replica_direction(image)
+    return _in(shrink, region)
 
 
 def _rank(change: Change) -> int:

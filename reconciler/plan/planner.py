@@ -136,9 +136,19 @@ def mask_live(props: Mapping[str, Any], desired: Mapping[str, Any] | None) -> di
     return out
 
 
+_ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/", re.IGNORECASE)
+
+
+def short_id(value: str) -> str:
+    """An ARM id as people name it in a sentence: its last name (``snap-render-os``)."""
+    return value.rstrip("/").rsplit("/", 1)[-1] if _ARM_ID.match(value) else value
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "(none)"
+    if isinstance(value, str):
+        return short_id(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -161,6 +171,8 @@ def phrase(change: PathChange, notes: Mapping[str, str]) -> str:
         text = f"dedicated nodes {_fmt(change.before or 0)}→{_fmt(change.after or 0)}"
     elif path == "scale.fixed.lowPriority":
         text = f"low-priority nodes {_fmt(change.before or 0)}→{_fmt(change.after or 0)}"
+    elif path == "scale.fixed.resizeTimeout":
+        text = f"resizeTimeout {_fmt(change.before or 'PT15M')}→{_fmt(change.after)}"
     elif change.after is None:
         text = f"{path} {_fmt(change.before)} removed"
     elif change.before is None:
@@ -343,8 +355,8 @@ class _Planner:
             f"{_LABEL[d.kind]} {d.name} exists in Azure but was not created by reconcile; "
             "it is left untouched",
             address=d.address,
-            hint=f"to adopt it, {how} (e.g. `reconcile import`, or in the portal), then plan "
-            f"again; or give the spec resource another name. Id: {current.id}",
+            hint=f"to adopt it, {how} (portal, az CLI or ARM), then plan again; or give the "
+            f"spec resource another name. Id: {current.id}",
         )
 
     def refuses_managed_image_pool(self, d: DesiredResource, what: str) -> bool:
@@ -487,11 +499,12 @@ class _Planner:
         self, address: str, kind: Kind, image_id: str, users: Sequence[LiveResource], verb: str
     ) -> None:
         names = ", ".join(self.address_of(p) for p in users)
+        who = f"pool {names} still boots" if len(users) == 1 else f"pools {names} still boot"
         self.diag(
             codes.IN_USE,
             Severity.ERROR,
-            f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]} is not {verb}: pools {names} still "
-            "boot from it, and their next resize would fail with AllocationFailed (R6)",
+            f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]} is not {verb}: {who} from it, and "
+            "a resize would fail with AllocationFailed (R6)",
             address=address,
             hint="move those pools to another image (or delete them) first; the image can go "
             "in the same plan once no pool uses it",

@@ -160,7 +160,7 @@ def _assemble(plan: Plan, detailed: int, listed: int, *, drift_only: bool) -> st
         actionable = plan.actionable
         out += ["### Changes", ""]
         if not actionable:
-            out += ["No changes. Azure matches the spec.", ""]
+            out += ["No changes to make.", ""]
         for change in actionable[:detailed]:
             out += _details(change)
         rest = actionable[detailed:]

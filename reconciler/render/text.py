@@ -152,7 +152,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             out.extend(_change_block(change, paint))
             out.append("")
     else:
-        out.append("No changes. Azure matches the spec.")
+        out.append("No changes to make.")
         out.append("")
     if plan.diagnostics:
         out.append("Diagnostics:")
