@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from reconciler.spec import LoadResult, ResolvedSpec, load_spec
+from reconciler.spec.loader import gc_paused
 from reconciler.spec.resolved import AutoScale
 
 DEFAULT_PATH = "specs/"
@@ -153,9 +154,11 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     """
     result = load_spec(list(paths) or [DEFAULT_PATH])
     out = sys.stdout
-    if fmt == "json":
-        out.write(json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n")
-    else:
-        out.write(render_text(result, colour=_colour_enabled(out)))
+    with gc_paused():
+        if fmt == "json":
+            text = json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = render_text(result, colour=_colour_enabled(out))
+    out.write(text)
     out.flush()
     sys.exit(0 if result.ok else 1)

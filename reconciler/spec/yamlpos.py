@@ -73,130 +73,232 @@ class YamlProblem:
 
 
 _scalar_constructor = yaml.SafeLoader("")  # only its scalar methods are used
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+_CONSTRUCT = {
+    _INT: _scalar_constructor.construct_yaml_int,
+    _BOOL: _scalar_constructor.construct_yaml_bool,
+    _FLOAT: _scalar_constructor.construct_yaml_float,
+    _TIMESTAMP: _scalar_constructor.construct_yaml_timestamp,
+}
 
 
-def _pos(node: yaml.Node) -> Pos:
-    mark = node.start_mark
-    return (mark.line + 1, mark.column + 1)
+def _resolve_plain(value: str) -> str:
+    """The implicit tag of a plain scalar (YAML 1.1, as PyYAML resolves it)."""
+    for tag, regexp in _IMPLICIT.get(value[:1], ()):
+        if regexp.match(value):
+            return tag
+    return _STR
 
 
 class _Builder:
-    """Turns one composed node tree into YMap/YList/scalars, collecting problems."""
+    """Builds YMap/YList/scalars straight from the parser's events.
+
+    Skipping PyYAML's node graph and its per-node Python resolver roughly halves the
+    cost of reading large specs; plain scalars are resolved once per distinct text.
+    """
 
     def __init__(self) -> None:
         self.problems: list[YamlProblem] = []
-        self._memo: dict[int, Any] = {}
+        self.anchors: dict[str, Any] = {}
+        self._plain: dict[str, Any] = {}
+        self.ended = False  # the stream ended with no document at all
 
-    def build(self, node: yaml.Node) -> Any:
-        # Aliases share node objects: build once, reuse (also stops recursive anchors).
-        key = id(node)
-        if key in self._memo:
-            return self._memo[key]
-        if isinstance(node, yaml.MappingNode):
-            result: Any = YMap(_pos(node))
-            self._memo[key] = result
-            self._fill_map(result, node)
+    def scalar(self, event: Any) -> Any:
+        tag = event.tag
+        value = event.value
+        if tag is None or tag == "!":
+            if event.style or not event.implicit[0]:
+                return value  # quoted (or explicitly non-specific): a string
+            try:
+                return self._plain[value]
+            except KeyError:
+                pass
+            tag = _resolve_plain(value)
+            if tag in (_STR, _MERGE):
+                result: Any = value
+            elif tag == _NULL:
+                result = None
+            else:
+                result = _CONSTRUCT[tag](yaml.ScalarNode(tag, value))
+            self._plain[value] = result
             return result
-        if isinstance(node, yaml.SequenceNode):
-            seq = YList(_pos(node))
-            self._memo[key] = seq
-            for item in node.value:
-                seq.append(self.build(item))
-                seq.item_pos.append(_pos(item))
-            return seq
-        value = self._scalar(node)
-        self._memo[key] = value
-        return value
-
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        tag = node.tag
         if tag == _STR:
-            return node.value
+            return value
         if tag == _NULL:
             return None
-        if tag == _INT:
-            return _scalar_constructor.construct_yaml_int(node)
-        if tag == _BOOL:
-            return _scalar_constructor.construct_yaml_bool(node)
-        if tag == _FLOAT:
-            return _scalar_constructor.construct_yaml_float(node)
-        if tag == _TIMESTAMP:
-            return _scalar_constructor.construct_yaml_timestamp(node)
+        constructor = _CONSTRUCT.get(tag)
+        if constructor is not None:
+            return constructor(yaml.ScalarNode(tag, value))
         self.problems.append(
             YamlProblem(
                 "tag",
                 f"unsupported YAML tag {tag!r}",
-                _pos(node),
+                _mark(event.start_mark),
                 "remove the tag; the spec uses plain strings, numbers, booleans and dates",
             )
         )
-        return node.value
+        return value
 
-    def _fill_map(self, target: YMap, node: yaml.MappingNode) -> None:
-        merges: list[yaml.Node] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                merges.append(value_node)
+    def run(self, loader: Any) -> Any:
+        """Consume one document's events; return its root value (None when empty)."""
+        get = loader.get_event
+        event = get()  # StreamStart
+        event = get()
+        if isinstance(event, yaml.StreamEndEvent):
+            self.ended = True
+            return None
+        # DocumentStart
+        root: Any = None
+        # Stack entries: [container, pending key or None, key mark, merges, is_map]
+        stack: list[list[Any]] = []
+        while True:
+            event = get()
+            cls = type(event)
+            if cls is yaml.DocumentEndEvent:
+                break
+            pos = _mark(event.start_mark)
+            value: Any
+            if cls is yaml.ScalarEvent:
+                value = self.scalar(event)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = value
+                is_merge_key = event.value == "<<" and not event.style and event.tag is None
+            elif cls is yaml.AliasEvent:
+                if event.anchor not in self.anchors:
+                    self.problems.append(
+                        YamlProblem("syntax", f"unknown alias *{event.anchor}", pos)
+                    )
+                value = self.anchors.get(event.anchor)
+                is_merge_key = False
+            elif cls is yaml.MappingStartEvent:
+                container = YMap(pos)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = container
+                stack.append([container, _NO_KEY, None, [], True])
                 continue
-            key = self.build(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
+            elif cls is yaml.SequenceStartEvent:
+                container = YList(pos)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = container
+                stack.append([container, _NO_KEY, None, [], False])
+                continue
+            elif cls is yaml.MappingEndEvent:
+                entry = stack.pop()
+                value = entry[0]
+                self._merge(value, entry[3])
+                pos = value.pos
+                is_merge_key = False
+            elif cls is yaml.SequenceEndEvent:
+                value = stack.pop()[0]
+                pos = value.pos
+                is_merge_key = False
+            else:  # pragma: no cover - no other events inside a document
+                continue
+            if not stack:
+                root = value
+                continue
+            self._add(stack[-1], value, pos, is_merge_key)
+        return root
+
+    def _add(self, entry: list[Any], value: Any, pos: Pos, is_merge_key: bool) -> None:
+        container = entry[0]
+        if not entry[4]:
+            container.append(value)
+            container.item_pos.append(pos)
+            return
+        if entry[1] is _NO_KEY:
+            if is_merge_key:
+                entry[1] = _MERGE_KEY
+            elif not isinstance(value, str):
                 self.problems.append(
                     YamlProblem(
                         "key-type",
-                        f"mapping key must be a string, got {_describe(key_node)}",
-                        _pos(key_node),
+                        f"mapping key must be a string, got {_describe(value)}",
+                        pos,
                         "quote the key",
                     )
                 )
-                continue
-            if key in target:
-                first = target.key_pos[key]
-                self.problems.append(
-                    YamlProblem(
-                        "duplicate-key",
-                        f"duplicate key {key!r}",
-                        _pos(key_node),
-                        f"first defined at line {first[0]}, column {first[1]}; keep one",
-                    )
+                entry[1] = _BAD_KEY
+            else:
+                entry[1] = value
+            entry[2] = pos
+            return
+        key, key_pos = entry[1], entry[2]
+        entry[1] = _NO_KEY
+        if key is _BAD_KEY:
+            return
+        if key is _MERGE_KEY:
+            entry[3].append((value, pos))
+            return
+        if key in container:
+            first = container.key_pos[key]
+            self.problems.append(
+                YamlProblem(
+                    "duplicate-key",
+                    f"duplicate key {key!r}",
+                    key_pos,
+                    f"first defined at line {first[0]}, column {first[1]}; keep one",
                 )
-                continue
-            target[key] = self.build(value_node)
-            target.key_pos[key] = _pos(key_node)
-            target.value_pos[key] = _pos(value_node)
+            )
+            return
+        container[key] = value
+        container.key_pos[key] = key_pos
+        container.value_pos[key] = pos
+
+    def _merge(self, target: YMap, merges: list[tuple[Any, Pos]]) -> None:
         # Merged keys never override keys written in the mapping itself.
-        for merge in merges:
-            sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+        for value, pos in merges:
+            sources = value if isinstance(value, YList) else [value]
             for source in sources:
-                built = self.build(source)
-                if not isinstance(built, YMap):
-                    self.problems.append(
-                        YamlProblem("tag", "`<<` must merge a mapping", _pos(source))
-                    )
+                if not isinstance(source, YMap):
+                    self.problems.append(YamlProblem("tag", "`<<` must merge a mapping", pos))
                     continue
-                for k, v in built.items():
+                for k, v in source.items():
                     if k not in target:
                         target[k] = v
-                        target.key_pos[k] = built.key_pos[k]
-                        target.value_pos[k] = built.value_pos[k]
+                        target.key_pos[k] = source.key_pos[k]
+                        target.value_pos[k] = source.value_pos[k]
 
 
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
+_NO_KEY = object()
+_MERGE_KEY = object()
+_BAD_KEY = object()
+
+
+def _mark(mark: Any) -> Pos:
+    return (mark.line + 1, mark.column + 1)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
         return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
+    if isinstance(value, list):
         return "a list"
-    return repr(node.value)
+    return repr(value)
 
 
 def load_yaml(text: str, name: str = "<string>") -> tuple[Any, list[YamlProblem]]:
     """Parse one YAML document into position-aware data.
 
     Returns ``(data, problems)``. A syntax error yields ``(None, [problem])``; other
-    problems (duplicate keys, unsupported tags) still return the data read.
+    problems (duplicate keys, unsupported tags) still return the data read. A second
+    document in the same file is a syntax error.
     """
     loader = _Loader(text)
+    builder = _Builder()
     try:
-        node = loader.get_single_node()
+        data = builder.run(loader)
+        if not builder.ended:
+            event = loader.get_event()
+            if not isinstance(event, yaml.StreamEndEvent):
+                return None, [
+                    YamlProblem(
+                        "syntax",
+                        "YAML syntax error: expected a single document in the file",
+                        _mark(event.start_mark),
+                        "split the documents into separate files",
+                    )
+                ]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -211,10 +313,6 @@ def load_yaml(text: str, name: str = "<string>") -> tuple[Any, list[YamlProblem]
         return None, [YamlProblem("syntax", f"YAML error: {exc}", (1, 1))]
     finally:
         loader.dispose()
-    if node is None:
-        return None, []
-    builder = _Builder()
-    data = builder.build(node)
     return data, builder.problems
 
 
