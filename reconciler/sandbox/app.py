@@ -218,6 +218,8 @@ class Sandbox:
         base_headers[HEADER[cls]] = str(remaining)
         if drop is not None:
             raise ConnectionDropped(processed=drop)
+        if result.pace > 0:
+            time.sleep(result.pace)
         return self._respond(result, base_headers)
 
     def _process(

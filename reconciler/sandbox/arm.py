@@ -99,6 +99,8 @@ class Result:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Real seconds to wait (outside the transaction) before answering; see poll_pacing.
+    pace: float = 0.0
 
 
 @dataclass
@@ -250,9 +252,13 @@ def operation_status(world: World, call: Call) -> Result:
         raise ArmError(404, "OperationNotFound", f"Operation '{call.params['op']}' not found.")
     done = world.op_finished(op)
     failure = op.get("failure")
+    pace = 0.0
+    if not done:
+        remaining_real = (float(op["end"]) - world.now) / world.config.speed
+        pace = max(0.0, min(world.config.poll_pacing, remaining_real))
     if (call.q("monitor") or "").lower() == "true":
         if not done:
-            return Result(202, None, {"Location": call.url_with(), "Retry-After": "0"})
+            return Result(202, None, {"Location": call.url_with(), "Retry-After": "0"}, pace)
         if failure:
             raise ArmError(400, failure[0], failure[1])
         if op["kind"] in ("create", "update"):
@@ -268,7 +274,7 @@ def operation_status(world: World, call: Call) -> Result:
         body["status"] = "Failed" if failure else "Succeeded"
         if failure:
             body["error"] = {"code": failure[0], "message": failure[1]}
-    return Result(200, body)
+    return Result(200, body, {}, pace)
 
 
 # -- resource documents ----------------------------------------------------------------

@@ -10,6 +10,7 @@ File format (every key optional)::
     speed: 600            # simulated seconds per real second
     latency: 0.0          # real seconds slept per request (benchmarks)
     page_size: 100        # items per page of every list operation
+    poll_pacing: 0.05     # real seconds an in-progress LRO monitor waits before answering
     seed: 0               # seeds the fault dice
     durations:            # simulated seconds
       gallery_create: 60
@@ -141,6 +142,10 @@ class SandboxConfig:
     latency: float = 0.0
     page_size: int = 100
     seed: int = 0
+    # An in-progress status monitor answers after waiting up to this many real seconds (or
+    # until the operation ends, if sooner). SDK pollers run with polling_interval=0 against
+    # the sandbox; without pacing they would spin and drain the read bucket.
+    poll_pacing: float = 0.05
     durations: Durations = field(default_factory=Durations)
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     faults: tuple[FaultRule, ...] = ()
@@ -169,7 +174,7 @@ class SandboxConfig:
         if unknown:
             raise ValueError(f"unknown sandbox config keys: {sorted(unknown)}")
         kwargs: dict[str, Any] = {}
-        for key in ("speed", "latency", "page_size", "seed"):
+        for key in ("speed", "latency", "page_size", "seed", "poll_pacing"):
             if key in data:
                 kwargs[key] = type(getattr(cls(), key))(data[key])
         if "durations" in data:
