@@ -27,8 +27,14 @@ RG = f"/subscriptions/{SUB}/resourceGroups"
 SNAP = f"{RG}/rg-images/providers/Microsoft.Compute/snapshots"
 GAL = f"{RG}/rg-images/providers/Microsoft.Compute/galleries"
 ACCOUNTS = {
-    "batchprodweu": ("westeurope", f"{RG}/rg-batch/providers/Microsoft.Batch/batchAccounts/batchprodweu"),
-    "batchprodeus": ("eastus", f"{RG}/rg-batch/providers/Microsoft.Batch/batchAccounts/batchprodeus"),
+    "batchprodweu": (
+        "westeurope",
+        f"{RG}/rg-batch/providers/Microsoft.Batch/batchAccounts/batchprodweu",
+    ),
+    "batchprodeus": (
+        "eastus",
+        f"{RG}/rg-batch/providers/Microsoft.Batch/batchAccounts/batchprodeus",
+    ),
 }
 SECRET_VALUE = "live-secret-value-9f2c"  # what Azure holds for ${env:LICENSE_KEY}
 
@@ -48,11 +54,17 @@ def base_spec() -> dict[str, Any]:
                         "osType": "Linux",
                         "osState": "Generalized",
                         "hyperVGeneration": "V2",
-                        "identifier": {"publisher": "contoso", "offer": "render", "sku": "ubuntu-22-04"},
+                        "identifier": {
+                            "publisher": "contoso",
+                            "offer": "render",
+                            "sku": "ubuntu-22-04",
+                        },
                         "versions": [
                             {
                                 "name": "1.0.0",
-                                "source": {"snapshots": {"osDisk": f"{SNAP}/snap-render-os-2026-10"}},
+                                "source": {
+                                    "snapshots": {"osDisk": f"{SNAP}/snap-render-os-2026-10"}
+                                },
                                 "targetRegions": [{"name": "westeurope"}],
                             }
                         ],
@@ -135,7 +147,9 @@ def applied(spec: dict[str, Any]) -> dict[str, Any]:
         if d.kind is Kind.VERSION:
             for path_ in list(props):
                 if path_.endswith("].replicas"):
-                    props.setdefault(path_.replace(".replicas", ".storageAccountType"), "Standard_LRS")
+                    props.setdefault(
+                        path_.replace(".replicas", ".storageAccountType"), "Standard_LRS"
+                    )
         if d.kind is Kind.POOL:
             props.setdefault("interNodeCommunication", "Disabled")
             props.setdefault("taskSlotsPerNode", 1)
@@ -240,7 +254,9 @@ def replace_forced_by_immutable_fields():
         }
     )
     pool = pool_of(spec, "batchprodweu", "render")
-    pool["network"] = {"subnetId": f"{RG}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/batch-b"}
+    pool["network"] = {
+        "subnetId": f"{RG}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/batch-b"
+    }
     spec["galleries"][0]["images"][0]["versions"].append(
         {
             "name": "0.9.0",
@@ -349,7 +365,11 @@ def scale_to_zero_for_vm_size():
 
 def _old_gallery(live: dict[str, Any], *, owned: bool = True) -> None:
     extra = copy.deepcopy(
-        [r for r in applied(base_spec())["resources"] if r["kind"] in ("gallery", "image", "version")]
+        [
+            r
+            for r in applied(base_spec())["resources"]
+            if r["kind"] in ("gallery", "image", "version")
+        ]
     )
     for r in extra:
         r["id"] = r["id"].replace("/galleries/gal", "/galleries/oldgal")

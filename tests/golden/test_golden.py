@@ -60,9 +60,9 @@ def test_golden_case(case: str, monkeypatch: pytest.MonkeyPatch, update_golden: 
             path.write_text(text, encoding="utf-8")
             continue
         assert path.exists(), f"{case}/{name} missing: run with UPDATE_GOLDEN=1 and review"
-        assert text == path.read_text(encoding="utf-8"), (
-            f"{case}/{name} differs; if intended, regenerate with UPDATE_GOLDEN=1 and review the diff"
-        )
+        assert (
+            text == path.read_text(encoding="utf-8")
+        ), f"{case}/{name} differs; if intended, regenerate with UPDATE_GOLDEN=1 and review the diff"
 
 
 def test_golden_cases_exist() -> None:

@@ -1,0 +1,121 @@
+"""`reconcile plan` and `reconcile drift`: output formats, exit codes, plan files, CI summaries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.errors import CredentialError
+from reconciler.plan.snapshot import load_live_state
+from tests.golden.test_golden import HERE
+
+
+@pytest.fixture
+def world(monkeypatch):
+    """Point the commands at a golden case: its folder as cwd, its live.json as Azure."""
+
+    def use(case: str) -> None:
+        monkeypatch.chdir(HERE / case)
+        live = load_live_state(HERE / case / "live.json")
+        monkeypatch.setattr("reconciler.commands.plan.read_live", lambda target, spec: live)
+
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("RECONCILE_SANDBOX", raising=False)
+    return use
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_plan_exit_codes_follow_detailed_exitcode(world):
+    """Changes exit 0 without the flag and 2 with it; no changes exit 0 either way."""
+    world("grow_replicas_before_pools")
+    assert run("plan", "spec.yaml", "--sandbox", "w.sqlite").exit_code == 0
+    result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode")
+    assert result.exit_code == 2
+    assert "Plan: 0 to create, 2 to update, 1 to resize" in result.output
+    world("no_changes")
+    assert run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode").exit_code == 0
+
+
+def test_plan_with_errors_exits_1(world):
+    """A plan with error diagnostics (here: not owned) exits 1 after showing them."""
+    world("not_owned_is_reported")
+    result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode")
+    assert result.exit_code == 1 and "RC506" in result.output
+
+
+def test_plan_json_and_markdown_formats(world):
+    """--format json prints the contract; --format markdown the PR comment."""
+    world("split_grow_and_shrink")
+    data = json.loads(run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", "json").output)
+    assert data["format_version"] == 1 and len(data["changes"]) == 6
+    md = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", "markdown").output
+    assert md.startswith("## reconcile plan")
+
+
+def test_plan_out_saves_a_loadable_plan(world, tmp_path):
+    """--out writes a plan file that load_plan reads back."""
+    from reconciler.plan import load_plan
+
+    world("grow_replicas_before_pools")
+    out = tmp_path / "p.json"
+    assert run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--out", str(out)).exit_code == 0
+    assert len(load_plan(out).actionable) == 3
+
+
+def test_plan_appends_markdown_to_the_github_step_summary(world, tmp_path, monkeypatch):
+    """With GITHUB_STEP_SUMMARY set, the Markdown is appended there too."""
+    world("grow_replicas_before_pools")
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run("plan", "spec.yaml", "--sandbox", "w.sqlite")
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and "## reconcile plan" in text
+
+
+def test_spec_errors_are_diagnostics_not_tracebacks(tmp_path, monkeypatch):
+    """A broken spec prints file:line diagnostics and exits 1 without reading Azure."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text(
+        "apiVersion: reconcile/v1\ngalleries: [{name: 'bad name!'}]\n"
+    )
+
+    def boom(target, spec):
+        raise AssertionError("must not read live state")
+
+    monkeypatch.setattr("reconciler.commands.plan.read_live", boom)
+    result = CliRunner().invoke(cli, ["plan", "bad.yaml", "--sandbox", "w.sqlite"])
+    assert result.exit_code == 1
+    assert "bad.yaml:" in result.output and "Traceback" not in result.output
+
+
+def test_credential_errors_are_one_sentence(world, monkeypatch):
+    """A missing credential is one line (plus hint) and exit 1."""
+    world("no_changes")
+
+    def no_credential(target, spec):
+        raise CredentialError("no Azure credential worked", hint="run `az login`")
+
+    monkeypatch.setattr("reconciler.commands.plan.read_live", no_credential)
+    result = CliRunner().invoke(cli, ["plan", "spec.yaml"])
+    assert result.exit_code == 1
+    assert "error: no Azure credential worked" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_drift_exit_codes(world):
+    """drift exits 2 and names the field when live differs, 0 when it does not."""
+    world("update_in_place")
+    result = run("drift", "spec.yaml", "--sandbox", "w.sqlite")
+    assert result.exit_code == 2
+    assert "metadata.team" in result.output and "render-ops" in result.output
+    world("no_changes")
+    assert run("drift", "spec.yaml", "--sandbox", "w.sqlite").exit_code == 0
+    data = json.loads(run("drift", "spec.yaml", "--sandbox", "w.sqlite", "--format", "json").output)
+    assert data["drift"] == []

@@ -1,0 +1,192 @@
+"""Dependency graph and order: parents first on create, children first on delete, replicas around pools."""
+
+from __future__ import annotations
+
+import random
+
+from reconciler.plan.graph import GROW, SHRINK, order
+from reconciler.plan.model import Action
+from reconciler.state.model import Kind
+from tests.plan.builders import (
+    ACCOUNT_EUS,
+    change,
+    gallery_id,
+    image_id,
+    pool_id,
+    version_id,
+)
+
+V1, V2 = version_id("1.0.0"), version_id("2.0.0")
+
+
+def ids(changes) -> list[str]:
+    return [c.id for c in changes]
+
+
+def test_creates_go_parent_first_whatever_the_input_order():
+    """gallery → definition → version → pool, each depending on its nearest parent only."""
+    changes = [
+        change("pool", Kind.POOL, Action.CREATE, pool_id("p"), after={"image.id": V1}),
+        change("version", Kind.VERSION, Action.CREATE, V1),
+        change("gallery", Kind.GALLERY, Action.CREATE, gallery_id()),
+        change("image", Kind.IMAGE, Action.CREATE, image_id()),
+    ]
+    for seed in range(5):
+        random.Random(seed).shuffle(changes)
+        result = order(changes)
+        assert ids(result.changes) == ["gallery", "image", "version", "pool"]
+        by_id = {c.id: c for c in result.changes}
+        assert by_id["version"].depends_on == ("image",)
+        assert by_id["pool"].depends_on == ("version",)
+
+
+def test_deletes_go_child_first():
+    """pool → version → definition → gallery when everything goes."""
+    changes = [
+        change("gallery", Kind.GALLERY, Action.DELETE, gallery_id()),
+        change("image", Kind.IMAGE, Action.DELETE, image_id()),
+        change("version", Kind.VERSION, Action.DELETE, V1),
+        change("pool", Kind.POOL, Action.DELETE, pool_id("p"), before={"image.id": V1}),
+    ]
+    result = order(changes)
+    assert ids(result.changes) == ["pool", "version", "image", "gallery"]
+
+
+def _replicas(**regions: int) -> dict[str, int]:
+    return {f"targetRegions[{r}].replicas": n for r, n in regions.items()}
+
+
+def test_replicas_grow_before_the_pools_of_that_region_grow():
+    """A pool growing in westeurope waits for the replica growth there; a pool elsewhere does not."""
+    grow = change(
+        "v",
+        Kind.VERSION,
+        Action.UPDATE,
+        V1,
+        before=_replicas(westeurope=1, eastus=1),
+        after=_replicas(westeurope=3, eastus=1),
+    )
+    weu = change(
+        "weu",
+        Kind.POOL,
+        Action.RESIZE,
+        pool_id("weu"),
+        before={"image.id": V1},
+        after={"image.id": V1},
+    )
+    eus = change(
+        "eus",
+        Kind.POOL,
+        Action.RESIZE,
+        pool_id("eus", ACCOUNT_EUS),
+        before={"image.id": V1},
+        after={"image.id": V1},
+        location="eastus",
+    )
+    result = {c.id: c for c in order([weu, eus, grow]).changes}
+    assert result["weu"].depends_on == ("v",)
+    assert result["eus"].depends_on == ()
+
+
+def test_replicas_shrink_only_after_the_pools_shrank():
+    """A version shrinking replicas waits for the pools that used it."""
+    shrink = change(
+        "v",
+        Kind.VERSION,
+        Action.UPDATE,
+        V1,
+        before=_replicas(westeurope=3),
+        after=_replicas(westeurope=1),
+    )
+    pool = change(
+        "p", Kind.POOL, Action.RESIZE, pool_id("p"), before={"image.id": V1}, after={"image.id": V1}
+    )
+    result = order([shrink, pool])
+    assert ids(result.changes) == ["p", "v"]
+    assert result.changes[1].depends_on == ("p",)
+
+
+def test_a_version_that_grows_and_shrinks_is_split_around_its_pools():
+    """Growth in one region and shrinking in another become #grow → pools → #shrink."""
+    both = change(
+        "v",
+        Kind.VERSION,
+        Action.UPDATE,
+        V1,
+        before=_replicas(westeurope=1, eastus=3),
+        after=_replicas(westeurope=3, eastus=1),
+        paths=("targetRegions[eastus].replicas", "targetRegions[westeurope].replicas"),
+    )
+    weu = change(
+        "weu",
+        Kind.POOL,
+        Action.UPDATE,
+        pool_id("weu"),
+        before={"image.id": V1},
+        after={"image.id": V1},
+    )
+    eus = change(
+        "eus",
+        Kind.POOL,
+        Action.UPDATE,
+        pool_id("eus", ACCOUNT_EUS),
+        before={"image.id": V1},
+        after={"image.id": V1},
+        location="eastus",
+    )
+    result = {c.id: c for c in order([both, weu, eus]).changes}
+    grow, shrink = result["v" + GROW], result["v" + SHRINK]
+    assert grow.changed_paths == ("targetRegions[westeurope].replicas",)
+    assert shrink.changed_paths == ("targetRegions[eastus].replicas",)
+    # The grow step keeps eastus at its old count; the shrink step starts from there.
+    assert grow.after["targetRegions[eastus].replicas"] == 3
+    assert shrink.before == grow.after and shrink.after["targetRegions[eastus].replicas"] == 1
+    assert result["weu"].depends_on == ("v" + GROW,)
+    assert set(shrink.depends_on) == {"v" + GROW, "eus"}
+    assert shrink.observed is None  # the grow step moved the ETag
+
+
+def test_a_pool_moves_to_the_new_version_before_the_old_one_is_deleted():
+    """create new version → pool update → delete old version."""
+    changes = [
+        change("old", Kind.VERSION, Action.DELETE, V1),
+        change(
+            "pool",
+            Kind.POOL,
+            Action.SCALE_TO_ZERO_UPDATE,
+            pool_id("p"),
+            before={"image.id": V1},
+            after={"image.id": V2},
+        ),
+        change("new", Kind.VERSION, Action.CREATE, V2),
+    ]
+    result = order(changes)
+    assert ids(result.changes) == ["new", "pool", "old"]
+    assert result.changes[2].depends_on == ("pool",)
+
+
+def test_no_ops_follow_the_actionable_changes():
+    """No-ops carry no dependencies and come last, by address."""
+    changes = [
+        change("b-noop", Kind.GALLERY, Action.NOOP, gallery_id("b")),
+        change("a-create", Kind.GALLERY, Action.CREATE, gallery_id("a")),
+    ]
+    assert ids(order(changes).changes) == ["a-create", "b-noop"]
+
+
+def test_a_cycle_is_reported_not_broken_silently():
+    """Replacing a version a pool uses before and after cannot be ordered: the cycle is named."""
+    changes = [
+        change("v", Kind.VERSION, Action.REPLACE, V1),
+        change(
+            "p",
+            Kind.POOL,
+            Action.UPDATE,
+            pool_id("p"),
+            before={"image.id": V1},
+            after={"image.id": V1},
+        ),
+    ]
+    result = order(changes)
+    assert result.cycle == ("p", "v")
+    assert sorted(ids(result.changes)) == ["p", "v"]

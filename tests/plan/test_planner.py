@@ -1,0 +1,127 @@
+"""Planner decisions beyond the golden cases: prune switches, R7's date, ownership, drift kinds."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from reconciler.plan import Action, DriftKind, plan_desired
+from reconciler.state.model import Kind
+from tests.plan.builders import (
+    ACCOUNT_WEU,
+    RG_IMAGES,
+    desired,
+    desired_state,
+    gallery_id,
+    live,
+    pool_id,
+    state,
+    version_id,
+)
+
+MANAGED = f"{RG_IMAGES}/images/img-legacy"
+ACCOUNT = live("batchAccount:weu", Kind.BATCH_ACCOUNT, ACCOUNT_WEU, {}, owned=False)
+
+
+def _pool(image: str = MANAGED) -> object:
+    return desired(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        {"image.id": image, "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 2},
+        image=image,
+        account=ACCOUNT_WEU,
+    )
+
+
+def test_settings_prune_applies_unless_the_flag_overrides_it():
+    """settings.prune deletes; an explicit prune=False only warns; prune=True deletes."""
+    orphan = live("gallery:old", Kind.GALLERY, gallery_id("old"), {"location": "westeurope"})
+    with_setting = desired_state(prune=True)
+    plan = plan_desired(with_setting, state(orphan), target="t")
+    assert [c.action for c in plan.actionable] == [Action.DELETE]
+    plan = plan_desired(with_setting, state(orphan), target="t", prune=False)
+    assert plan.actionable == () and [d.code for d in plan.diagnostics] == ["RC507"]
+    plan = plan_desired(desired_state(), state(orphan), target="t", prune=True)
+    assert [c.action for c in plan.actionable] == [Action.DELETE]
+
+
+def test_resources_without_the_ownership_mark_are_never_deleted():
+    """Prune only considers owned resources; others in the same scope are ignored."""
+    stranger = live("gallery:x", Kind.GALLERY, gallery_id("x"), {}, owned=False)
+    plan = plan_desired(desired_state(), state(stranger), target="t", prune=True)
+    assert plan.changes == () and plan.diagnostics == ()
+
+
+def test_managed_image_pools_may_be_created_until_the_cutoff():
+    """R7 is judged on `now`: creating on 2026-03-31 is allowed, on 2026-04-01 refused."""
+    spec = desired_state(_pool())
+    before = plan_desired(spec, state(ACCOUNT), target="t", now=date(2026, 3, 31))
+    assert [c.action for c in before.actionable] == [Action.CREATE]
+    after = plan_desired(spec, state(ACCOUNT), target="t", now=date(2026, 4, 1))
+    assert after.actionable == ()
+    assert [d.code for d in after.diagnostics] == ["RC502"]
+
+
+def test_existing_managed_image_pools_are_kept_and_resized():
+    """R7 refuses creation only: an existing managed-image pool still resizes."""
+    current = live(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        {"image.id": MANAGED, "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 1},
+    )
+    plan = plan_desired(
+        desired_state(_pool()), state(ACCOUNT, current), target="t", now=date(2026, 11, 1)
+    )
+    assert [c.action for c in plan.actionable] == [Action.RESIZE]
+    assert not plan.has_errors
+
+
+def test_drift_names_changed_missing_and_unexpected_resources():
+    """Drift lists each differing resource once, with the paths and both values."""
+    g = desired("gallery:gal", Kind.GALLERY, gallery_id(), {"description": "new"})
+    v = desired("version:gal/render/1.0.0", Kind.VERSION, version_id(), {"location": "westeurope"})
+    current_g = live("gallery:gal", Kind.GALLERY, gallery_id(), {"description": "old"})
+    extra = live("gallery:extra", Kind.GALLERY, gallery_id("extra"), {})
+    plan = plan_desired(desired_state(g, v), state(current_g, extra), target="t")
+    kinds = {d.address: d for d in plan.drift}
+    assert kinds["gallery:gal"].kind == DriftKind.CHANGED
+    assert kinds["gallery:gal"].paths == ("description",)
+    assert (
+        kinds["gallery:gal"].before["description"],
+        kinds["gallery:gal"].after["description"],
+    ) == ("old", "new")
+    assert kinds["version:gal/render/1.0.0"].kind == DriftKind.MISSING
+    assert kinds["gallery:extra"].kind == DriftKind.UNEXPECTED
+
+
+def test_live_env_values_never_reach_the_plan():
+    """A resolved secret Azure holds appears nowhere in the plan's before/after or drift."""
+    props = {
+        "startTask.commandLine": "run",
+        "startTask.environment.KEY": "${env:KEY}",
+        "startTask.environment.MODE": "a",
+    }
+    want = desired(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        props,
+        complete=("startTask.environment.",),
+        account=ACCOUNT_WEU,
+    )
+    current = live(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        {
+            "startTask.commandLine": "run",
+            "startTask.environment.KEY": "hunter2",
+            "startTask.environment.MODE": "b",
+        },
+    )
+    plan = plan_desired(desired_state(want), state(current), target="t")
+    assert "hunter2" not in repr(plan)
+    (update,) = plan.actionable
+    assert update.changed_paths == ("startTask.environment.MODE",)
+    assert update.after["startTask.environment.KEY"] == "${env:KEY}"  # the reference, for apply
