@@ -377,7 +377,12 @@ def _invalid(message: str, target: str) -> ArmError:
     return ArmError(400, "InvalidPropertyValue", message, target=target)
 
 
-def _validate(world: World, props: dict[str, Any], account: dict[str, Any]) -> None:
+def _validate(
+    world: World,
+    props: dict[str, Any],
+    account: dict[str, Any],
+    old: dict[str, Any] | None = None,
+) -> None:
     if not props.get("vmSize"):
         raise ArmError(
             400,
@@ -432,7 +437,9 @@ def _validate(world: World, props: dict[str, Any], account: dict[str, Any]) -> N
     for value in targets_of(props):
         if value < 0:
             raise _invalid("Target node counts must not be negative.", "properties.scaleSettings")
-    _validate_image(world, image_id_of(props), account)
+    # The image is checked when it is chosen; once it is gone, only resizes fail (R6).
+    if old is None or not same(image_id_of(old) or "", image_id_of(props) or ""):
+        _validate_image(world, image_id_of(props), account)
 
 
 def _validate_image(world: World, image_id: str | None, account: dict[str, Any]) -> None:
@@ -566,7 +573,7 @@ def pool_put(world: World, call: Call) -> Result:
     _check_preconditions(call, existing)
     _refuse_if_deleting(world, existing)
     props = _normalise(dict(body.get("properties") or {}))
-    _validate(world, props, account)
+    _validate(world, props, account, existing["properties"] if existing else None)
     if existing is not None:
         old = existing["properties"]
         _check_changes(world, old, props, existing, set(old) | set(props))
@@ -607,7 +614,7 @@ def pool_patch(world: World, call: Call) -> Result:
         # a PATCH of scaleSettings replaces the scale mode it names
         merged["scaleSettings"] = given["scaleSettings"]
     props = _normalise(merged)
-    _validate(world, props, account)
+    _validate(world, props, account, old)
     _check_changes(world, old, props, existing, set(given))
     existing["properties"] = props
     if "tags" in body and body["tags"] is not None:

@@ -1,0 +1,302 @@
+"""Batch accounts and pools, and the allocation model, through the real azure-mgmt-batch client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+
+from reconciler.sandbox import Sandbox
+from tests.sandbox.conftest import (
+    ACCOUNT,
+    MANAGED_IMAGE,
+    RG_BATCH,
+    RG_IMAGES,
+    SUB,
+    batch_client,
+    compute_client,
+    definition_body,
+    make_version,
+    pool_body,
+    version_body,
+)
+
+
+def frozen_version(sandbox: Sandbox, regions: dict[str, int], version: str = "1.0.0") -> str:
+    """Create gallery → definition → version in a frozen-clock world; returns the version id."""
+    compute = compute_client(sandbox)
+    if version == "1.0.0":
+        compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
+        sandbox.advance(3600)
+        compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
+        sandbox.advance(3600)
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG_IMAGES, "gal", "render", version, version_body(regions)
+    )
+    sandbox.advance(4 * 3600)
+    return poller.result().id
+
+
+def nodes(pool: Any) -> tuple[str, int, list[str]]:
+    errors = (pool.resize_operation_status.errors or []) if pool.resize_operation_status else []
+    return pool.allocation_state, pool.current_dedicated_nodes, [e.code for e in errors]
+
+
+def test_batch_accounts_are_seeded(batch):
+    """Seeded Batch accounts can be read and listed with their region and allocation mode."""
+    account = batch.batch_account.get(RG_BATCH, ACCOUNT)
+    assert account.location == "westeurope"
+    assert account.pool_allocation_mode == "BatchService"
+    assert {a.name for a in batch.batch_account.list_by_resource_group(RG_BATCH)} == {
+        "batchprodweu",
+        "batchprodeus",
+    }
+    assert len(list(batch.batch_account.list())) == 3
+    with pytest.raises(ResourceNotFoundError):
+        batch.batch_account.get(RG_BATCH, "nope")
+
+
+def test_pool_life_cycle(sandbox, compute, batch):
+    """A pool is created, read with its ETag, listed in pages, patched, replaced and deleted."""
+    image = make_version(compute, {"westeurope": 1}).id
+    for name in ("p1", "p2", "p3"):
+        created = batch.pool.create(RG_BATCH, ACCOUNT, name, pool_body(image, 2))
+        assert created.etag and created.provisioning_state == "Succeeded"
+    got = batch.pool.get(RG_BATCH, ACCOUNT, "p1")
+    assert got.vm_size == "Standard_D4s_v5"
+    assert got.deployment_configuration.virtual_machine_configuration.image_reference.id == image
+    pages = list(batch.pool.list_by_batch_account(RG_BATCH, ACCOUNT).by_page())
+    assert [[p.name for p in page] for page in pages] == [["p1", "p2"], ["p3"]]
+    patched = batch.pool.update(
+        RG_BATCH, ACCOUNT, "p1", {"properties": {"metadata": [{"name": "k", "value": "v"}]}}
+    )
+    assert patched.metadata[0].name == "k"
+    assert patched.vm_size == "Standard_D4s_v5"  # PATCH keeps what it was not given
+    assert patched.etag != got.etag
+    replaced = batch.pool.create(RG_BATCH, ACCOUNT, "p1", pool_body(image, 2))
+    assert replaced.metadata is None  # PUT replaces the whole pool
+    batch.pool.begin_delete(RG_BATCH, ACCOUNT, "p1").result()
+    with pytest.raises(ResourceNotFoundError) as caught:
+        batch.pool.get(RG_BATCH, ACCOUNT, "p1")
+    assert caught.value.error.code == "PoolNotFound"
+    assert [p.name for p in batch.pool.list_by_batch_account(RG_BATCH, ACCOUNT)] == ["p2", "p3"]
+
+
+def test_pool_etags_and_conditions(compute, batch):
+    """If-Match with a stale ETag and If-None-Match on an existing pool are refused with 412."""
+    image = make_version(compute).id
+    first = batch.pool.create(
+        RG_BATCH, ACCOUNT, "p", pool_body(image), match_condition=MatchConditions.IfMissing
+    )
+    with pytest.raises(ResourceExistsError):
+        batch.pool.create(
+            RG_BATCH, ACCOUNT, "p", pool_body(image), match_condition=MatchConditions.IfMissing
+        )
+    second = batch.pool.update(
+        RG_BATCH,
+        ACCOUNT,
+        "p",
+        {"properties": {"metadata": [{"name": "a", "value": "1"}]}},
+        etag=first.etag,
+        match_condition=MatchConditions.IfNotModified,
+    )
+    with pytest.raises(ResourceModifiedError) as caught:
+        batch.pool.update(
+            RG_BATCH,
+            ACCOUNT,
+            "p",
+            {"properties": {"metadata": []}},
+            etag=first.etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
+    assert caught.value.status_code == 412
+    assert batch.pool.get(RG_BATCH, ACCOUNT, "p").etag == second.etag
+
+
+def test_resize_progresses_over_simulated_time(frozen: Sandbox):
+    """A resize to 1000 nodes takes 15 simulated minutes, nodes arriving linearly."""
+    image = frozen_version(frozen, {"westeurope": 2})
+    batch = batch_client(frozen)
+    pool = batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 1000))
+    assert nodes(pool) == ("Resizing", 0, [])
+    frozen.advance(450)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Resizing", 500, [])
+    frozen.advance(450)
+    pool = batch.pool.get(RG_BATCH, ACCOUNT, "p")
+    assert nodes(pool) == ("Steady", 1000, [])
+    assert pool.resize_operation_status.target_dedicated_nodes == 1000
+
+
+def test_short_resize_timeout_stops_with_allocation_timed_out(frozen: Sandbox):
+    """2000 nodes under PT15M stop at 1000 with AllocationTimedOut; a PT30M resize finishes."""
+    image = frozen_version(frozen, {"westeurope": 4})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 2000, "PT15M"))
+    frozen.advance(900)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 1000, ["AllocationTimedOut"])
+    batch.pool.update(
+        RG_BATCH,
+        ACCOUNT,
+        "p",
+        {
+            "properties": {
+                "scaleSettings": {
+                    "fixedScale": {"targetDedicatedNodes": 2000, "resizeTimeout": "PT30M"}
+                }
+            }
+        },
+    )
+    frozen.advance(899)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p"))[0] == "Resizing"
+    frozen.advance(1)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 2000, [])
+
+
+@pytest.mark.parametrize(
+    ("replicas", "expected"),
+    [(1, ("Steady", 1000, ["AllocationTimedOut"])), (2, ("Steady", 1200, []))],
+)
+def test_too_few_replicas_slow_allocation(frozen: Sandbox, replicas, expected):
+    """1200 nodes need 2 replicas (1 per 600 VMs); with 1 they stop short at the PT30M timeout."""
+    image = frozen_version(frozen, {"westeurope": replicas})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 1200, "PT30M"))
+    frozen.advance(1800)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == expected
+
+
+def test_replicas_are_shared_by_pools_in_a_region(frozen: Sandbox):
+    """Pools on one version in one region share its replicas: the second pool is slowed."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "a", pool_body(image, 600))
+    batch.pool.create(RG_BATCH, ACCOUNT, "b", pool_body(image, 600))
+    frozen.advance(900)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "a")) == ("Steady", 600, [])
+    # b: Nv = 1200 on 1 replica → twice as slow: 600 × 900 / 1080 = 500 nodes at PT15M
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "b")) == ("Steady", 500, ["AllocationTimedOut"])
+
+
+def test_deleted_image_version_fails_next_resize(frozen: Sandbox):
+    """Deleting a version a pool uses succeeds; the pool's next resize fails with AllocationFailed."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    compute = compute_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 100))
+    frozen.advance(900)
+    poller = compute.gallery_image_versions.begin_delete(RG_IMAGES, "gal", "render", "1.0.0")
+    frozen.advance(3600)
+    poller.result()
+    batch.pool.update(
+        RG_BATCH,
+        ACCOUNT,
+        "p",
+        {"properties": {"scaleSettings": {"fixedScale": {"targetDedicatedNodes": 200}}}},
+    )
+    frozen.advance(900)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 100, ["AllocationFailed"])
+
+
+def test_version_without_replica_in_account_region_is_refused(compute, batch):
+    """A pool cannot use a version that has no replica in the Batch account's region (R9)."""
+    image = make_version(compute, {"eastus": 1}).id
+    with pytest.raises(HttpResponseError) as caught:
+        batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 1))
+    assert caught.value.status_code == 400
+    assert caught.value.error.code == "InvalidPropertyValue"
+
+
+def test_managed_image_pool_needs_at_least_twenty_minutes(frozen: Sandbox):
+    """A managed-image pool of 100 nodes misses a PT15M timeout but makes PT20M (R3)."""
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "short", pool_body(MANAGED_IMAGE, 100, "PT15M"))
+    batch.pool.create(RG_BATCH, ACCOUNT, "long", pool_body(MANAGED_IMAGE, 100, "PT20M"))
+    frozen.advance(1200)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "short")) == (
+        "Steady",
+        75,
+        ["AllocationTimedOut"],
+    )
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "long")) == ("Steady", 100, [])
+
+
+def test_vm_size_changes_only_at_zero_nodes(frozen: Sandbox):
+    """vmSize can change only when the pool is Steady at zero nodes."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
+    frozen.advance(900)
+    change = {"properties": {"vmSize": "Standard_D8s_v5"}}
+    with pytest.raises(ResourceExistsError) as caught:
+        batch.pool.update(RG_BATCH, ACCOUNT, "p", change)
+    assert caught.value.error.code == "PropertyCannotBeUpdated"
+    batch.pool.update(
+        RG_BATCH,
+        ACCOUNT,
+        "p",
+        {"properties": {"scaleSettings": {"fixedScale": {"targetDedicatedNodes": 0}}}},
+    )
+    frozen.advance(frozen.config.durations.node_removal)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 0, [])
+    assert batch.pool.update(RG_BATCH, ACCOUNT, "p", change).vm_size == "Standard_D8s_v5"
+
+
+def test_resize_timeout_under_five_minutes_is_rejected(compute, batch):
+    """resizeTimeout below PT5M is a 400."""
+    image = make_version(compute).id
+    with pytest.raises(HttpResponseError) as caught:
+        batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 1, "PT4M"))
+    assert caught.value.status_code == 400
+
+
+def test_changing_targets_while_resizing_is_refused(frozen: Sandbox):
+    """A new target while the pool is still resizing is refused with PoolBeingResized."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 100))
+    with pytest.raises(ResourceExistsError) as caught:
+        batch.pool.update(
+            RG_BATCH,
+            ACCOUNT,
+            "p",
+            {"properties": {"scaleSettings": {"fixedScale": {"targetDedicatedNodes": 50}}}},
+        )
+    assert caught.value.error.code == "PoolBeingResized"
+    stopped = batch.pool.stop_resize(RG_BATCH, ACCOUNT, "p")
+    assert nodes(stopped) == ("Steady", 0, ["ResizeStopped"])
+
+
+def test_autoscale_pool_allocates_its_literal_target(frozen: Sandbox):
+    """An autoscale pool allocates the literal $TargetDedicatedNodes of its formula."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    body = pool_body(image)
+    body["properties"]["scaleSettings"] = {
+        "autoScale": {"formula": "$TargetDedicatedNodes = 40;", "evaluationInterval": "PT5M"}
+    }
+    pool = batch.pool.create(RG_BATCH, ACCOUNT, "auto", body)
+    assert "$TargetDedicatedNodes=40" in pool.auto_scale_run.results
+    frozen.advance(900)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "auto")) == ("Steady", 40, [])
+    fixed = batch.pool.disable_auto_scale(RG_BATCH, ACCOUNT, "auto")
+    assert fixed.scale_settings.fixed_scale.target_dedicated_nodes == 40
+
+
+def test_pool_in_missing_account_is_not_found(batch):
+    """Creating a pool in an account that does not exist is a 404."""
+    with pytest.raises(ResourceNotFoundError):
+        batch.pool.create(RG_BATCH, "nosuchaccount", "p", pool_body(MANAGED_IMAGE))
+
+
+def test_subscription_two_is_separate(sandbox):
+    """Each seeded subscription sees only its own accounts."""
+    other = batch_client(sandbox, "00000000-0000-0000-0000-000000000002")
+    assert [a.name for a in other.batch_account.list()] == ["batchresearch"]
+    assert SUB not in other.batch_account.list().next().id
