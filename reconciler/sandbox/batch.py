@@ -534,26 +534,33 @@ def _write_pool(
     pool: dict[str, Any],
     account: dict[str, Any],
     old_props: dict[str, Any] | None,
+    *,
+    scale_given: bool = False,
 ) -> Result:
+    """Store a created/updated pool; a request carrying scaleSettings resizes it.
+
+    Like Azure's Pool_Update, any fixedScale sent to a Steady pool that is not at its
+    targets starts a resize (this is how a pool that stopped short is re-issued); sending
+    new targets while it is still Resizing is refused.
+    """
     props = pool["properties"]
     old_targets = targets_of(old_props) if old_props is not None else None
     current = allocation_now(world, pool["_sys"].get("alloc"))
     new_targets = targets_of(props)
-    scale_changed = old_props is None or old_props.get("scaleSettings") != props.get(
-        "scaleSettings"
-    )
-    if scale_changed:
-        if current["state"] == "Resizing" and new_targets != old_targets:
-            raise ArmError(
-                409,
-                "PoolBeingResized",
-                "The specified pool is currently being resized; wait for the resize "
-                "to complete or stop it before resizing again.",
-            )
-        if (props.get("scaleSettings") or {}).get("autoScale"):
-            pool["_sys"]["autoscale_at"] = world.now
-        if old_props is None or new_targets != (current["dedicated"], current["low"]):
-            _start_resize(world, pool, account)
+    if old_props is None or scale_given:
+        if current["state"] == "Resizing" and old_props is not None:
+            if new_targets != old_targets:
+                raise ArmError(
+                    409,
+                    "PoolBeingResized",
+                    "The specified pool is currently being resized; wait for the resize "
+                    "to complete or stop it before resizing again.",
+                )
+        else:
+            if (props.get("scaleSettings") or {}).get("autoScale"):
+                pool["_sys"]["autoscale_at"] = world.now
+            if old_props is None or new_targets != (current["dedicated"], current["low"]):
+                _start_resize(world, pool, account)
     counter = world.tx.bump("etag")
     pool["etag"] = _etag(counter)
     pool["_sys"]["modified"] = world.now
@@ -583,7 +590,7 @@ def pool_put(world: World, call: Call) -> Result:
             pool["tags"] = body["tags"] or {}
         else:
             pool.pop("tags", None)
-        return _write_pool(world, call, pool, account, old)
+        return _write_pool(world, call, pool, account, old, scale_given=True)
     pool = {
         "id": _pool_id(call),
         "name": call.params["pool"],
@@ -619,7 +626,7 @@ def pool_patch(world: World, call: Call) -> Result:
     existing["properties"] = props
     if "tags" in body and body["tags"] is not None:
         existing["tags"] = body["tags"]
-    return _write_pool(world, call, existing, account, old)
+    return _write_pool(world, call, existing, account, old, scale_given="scaleSettings" in given)
 
 
 def pool_delete(world: World, call: Call) -> Result:

@@ -300,3 +300,17 @@ def test_subscription_two_is_separate(sandbox):
     other = batch_client(sandbox, "00000000-0000-0000-0000-000000000002")
     assert [a.name for a in other.batch_account.list()] == ["batchresearch"]
     assert SUB not in other.batch_account.list().next().id
+
+
+def test_resending_the_same_targets_reissues_a_stopped_resize(frozen: Sandbox):
+    """A pool that stopped short resizes again when the same fixedScale is sent again."""
+    image = frozen_version(frozen, {"westeurope": 4})
+    batch = batch_client(frozen)
+    body = pool_body(image, 2000, "PT15M")
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", body)
+    frozen.advance(900)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 1000, ["AllocationTimedOut"])
+    same = {"properties": {"scaleSettings": body["properties"]["scaleSettings"]}}
+    assert nodes(batch.pool.update(RG_BATCH, ACCOUNT, "p", same)) == ("Resizing", 1000, [])
+    frozen.advance(900)  # the remaining 1000 nodes need 30 min × 1000/2000
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 2000, [])
