@@ -303,8 +303,8 @@ def _pool(p: Any) -> DesiredResource:
             props["startTask.waitForSuccess"] = task.wait_for_success
         if task.max_task_retry_count is not None:
             props["startTask.maxTaskRetryCount"] = task.max_task_retry_count
-        if task.user_name is not None:
-            props["startTask.userIdentity.userName"] = task.user_name
+        # A named start-task user (`userName`) has no path in the shared vocabulary yet:
+        # the Azure mapping neither reads nor writes it, so diffing it would never settle.
         if task.elevation_level is not None:
             props["startTask.userIdentity.elevationLevel"] = task.elevation_level
         if task.scope is not None:

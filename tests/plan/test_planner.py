@@ -125,3 +125,42 @@ def test_live_env_values_never_reach_the_plan():
     (update,) = plan.actionable
     assert update.changed_paths == ("startTask.environment.MODE",)
     assert update.after["startTask.environment.KEY"] == "${env:KEY}"  # the reference, for apply
+
+
+def test_a_definition_that_must_be_recreated_while_holding_versions_is_refused():
+    """An osType change on a definition with versions is an error with a way out, not a replace."""
+    from tests.plan.builders import image_id
+
+    want = desired("image:gal/render", Kind.IMAGE, image_id(), {"osType": "Windows"})
+    current = live("image:gal/render", Kind.IMAGE, image_id(), {"osType": "Linux"})
+    child = live("version:gal/render/1.0.0", Kind.VERSION, version_id(), {})
+    plan = plan_desired(desired_state(want), state(current, child), target="t")
+    assert plan.actionable == ()
+    (error,) = [d for d in plan.diagnostics if d.code == "RC508"]
+    assert "version:gal/render/1.0.0" in error.message and "new name" in error.hint
+
+
+def test_a_pool_that_timed_out_short_of_its_target_is_flagged():
+    """R3: a steady pool below target with a timeout error gets a resize-again warning."""
+    want = _pool(version_id())
+    current = live(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 2},
+        allocation_state="Steady",
+        current_dedicated=1,
+        resize_errors=("AllocationTimedout",),
+    )
+    plan = plan_desired(desired_state(want), state(ACCOUNT, current), target="t")
+    assert [d.code for d in plan.diagnostics] == ["RC504"]
+
+
+def test_the_public_surface_is_what_it_says():
+    """Every name in reconciler.plan.__all__ and reconciler.render.__all__ resolves."""
+    import reconciler.plan
+    import reconciler.render
+
+    for module in (reconciler.plan, reconciler.render):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
