@@ -22,6 +22,7 @@ import os
 import socket
 import ssl
 import struct
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -233,6 +234,15 @@ def _build(
     return server, certs, url
 
 
+def _announce(running: RunningServer) -> None:
+    """Tell a person at a terminal how to reach the server (stderr; stdout stays clean)."""
+    print(
+        f"sandbox: serving {running.url} (CA certificate: {running.ca_path}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def run_server(
     *,
     state_path: str | os.PathLike[str],
@@ -244,8 +254,9 @@ def run_server(
 ) -> None:
     """Serve the sandbox at `state_path` over HTTPS on loopback until interrupted.
 
-    `ready`, if given, is called once the socket listens, with a `RunningServer` whose
-    ``url`` and ``ca_path`` tell a client how to connect (``port=0`` picks a free port).
+    `ready` is called once the socket listens, with a `RunningServer` whose ``url`` and
+    ``ca_path`` tell a client how to connect (``port=0`` picks a free port); without it,
+    one line saying the same goes to stderr.
     """
     server, certs, url = _build(state_path, host, port, cert_dir, config)
     running = RunningServer(
@@ -258,8 +269,7 @@ def run_server(
         _server=server,
         _thread=threading.current_thread(),
     )
-    if ready is not None:
-        ready(running)
+    (ready or _announce)(running)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
