@@ -118,12 +118,12 @@ def mermaid(plan: Plan, *, max_nodes: int = MERMAID_MAX_NODES) -> list[str]:
     return [*lines, ""]
 
 
-def _drift(items: tuple[DriftItem, ...]) -> list[str]:
+def _drift(items: tuple[DriftItem, ...], rows: int) -> list[str]:
     lines = ["### Drift", ""]
     if not items:
         return [*lines, "No drift: Azure matches the spec.", ""]
     lines += ["| resource | drift | fields (Azure → spec) |", "|---|---|---|"]
-    for item in items:
+    for item in items[:rows]:
         before = item.before or {}
         after = item.after or {}
         fields = "<br>".join(
@@ -131,6 +131,12 @@ def _drift(items: tuple[DriftItem, ...]) -> list[str]:
             for p in item.paths
         )
         lines.append(f"| `{item.address}` | {item.kind} | {fields or _cell(item.message)} |")
+    if len(items) > rows:
+        lines += [
+            "",
+            f"_… and {len(items) - rows} more drifted resource(s), summarised to stay under "
+            "GitHub's comment limit; see `reconcile drift --format json`._",
+        ]
     return [*lines, ""]
 
 
@@ -147,7 +153,9 @@ def _diagnostics(plan: Plan) -> list[str]:
     return [*lines, ""]
 
 
-def _assemble(plan: Plan, detailed: int, listed: int, *, drift_only: bool) -> str:
+def _assemble(
+    plan: Plan, detailed: int, listed: int, *, drift_only: bool, drift_rows: int | None = None
+) -> str:
     title = "reconcile drift" if drift_only else "reconcile plan"
     out = [
         f"## {title}: `{plan.target}`",
@@ -176,7 +184,7 @@ def _assemble(plan: Plan, detailed: int, listed: int, *, drift_only: bool) -> st
             out.append("")
         if actionable:
             out += ["### Order", "", *mermaid(plan)]
-    out += _drift(plan.drift)
+    out += _drift(plan.drift, len(plan.drift) if drift_rows is None else drift_rows)
     out += _diagnostics(plan)
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -198,10 +206,15 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, drift_only: bool 
     text = _assemble(plan, lo, n, drift_only=drift_only)
     if len(text) <= limit:
         return text
+    # Then the drift table (changes matter more in a plan comment), then the one-liners.
+    rows = len(plan.drift)
+    while rows > 0 and len(text) > limit:
+        rows //= 2
+        text = _assemble(plan, 0, n, drift_only=drift_only, drift_rows=rows)
     listed = n
     while listed > 0 and len(text) > limit:
         listed //= 2
-        text = _assemble(plan, 0, listed, drift_only=drift_only)
+        text = _assemble(plan, 0, listed, drift_only=drift_only, drift_rows=rows)
     if len(text) > limit:
         cut = text[: limit - 80].rsplit("\n", 1)[0]
         text = cut + "\n\n_… truncated to stay under GitHub's comment limit._\n"

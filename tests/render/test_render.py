@@ -81,6 +81,27 @@ def test_markdown_stays_under_githubs_limit_and_says_so(n):
     assert md.count("<details>") < n
 
 
+def test_huge_drift_is_summarised_too():
+    """Thousands of drifted resources still fit one comment, with a note saying so."""
+    from reconciler.plan import DriftItem
+
+    drift = tuple(
+        DriftItem(
+            f"pool:acct/p{i:05d}",
+            "changed",
+            ("metadata.team",),
+            "differs",
+            {"metadata.team": "a"},
+            {"metadata.team": "b"},
+        )
+        for i in range(5000)
+    )
+    plan = Plan(spec_hash="sha256:" + "0" * 64, target="t", drift=drift)
+    for md in (render_markdown(plan), render_drift(plan, "markdown")):
+        assert len(md) < GITHUB_COMMENT_LIMIT
+        assert "more drifted resource(s), summarised" in md
+
+
 def test_small_plans_are_not_summarised(monkeypatch):
     """Nothing is summarised when the comment fits."""
     md = render_markdown(plan_for("create_from_empty_world", monkeypatch))
