@@ -19,6 +19,7 @@ GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own wrapper text around the comment.
 DEFAULT_LIMIT = GITHUB_COMMENT_LIMIT - 1_536
 MERMAID_MAX_NODES = 60
+PLAN_DRIFT_ROWS = 100
 
 _ICON = {
     Action.CREATE: "➕",
@@ -184,7 +185,10 @@ def _assemble(
             out.append("")
         if actionable:
             out += ["### Order", "", *mermaid(plan)]
-    out += _drift(plan.drift, len(plan.drift) if drift_rows is None else drift_rows)
+    if drift_rows is None:
+        # In a plan comment the changes come first: drift gets a bounded table.
+        drift_rows = len(plan.drift) if drift_only else min(len(plan.drift), PLAN_DRIFT_ROWS)
+    out += _drift(plan.drift, drift_rows)
     out += _diagnostics(plan)
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -207,7 +211,7 @@ def render_markdown(plan: Plan, *, limit: int = DEFAULT_LIMIT, drift_only: bool 
     if len(text) <= limit:
         return text
     # Then the drift table (changes matter more in a plan comment), then the one-liners.
-    rows = len(plan.drift)
+    rows = len(plan.drift) if drift_only else min(len(plan.drift), PLAN_DRIFT_ROWS)
     while rows > 0 and len(text) > limit:
         rows //= 2
         text = _assemble(plan, 0, n, drift_only=drift_only, drift_rows=rows)
