@@ -22,6 +22,7 @@ WOULD_DELETE = "RC507"  # owned, not in the spec, prune is off
 REPLACE_HAS_CHILDREN = "RC508"  # a replaced parent still holds children
 DELETE_KEPT = "RC509"  # an owned parent kept because it still holds what is not deleted
 CYCLE = "RC510"  # the dependency graph has a cycle
+OUTSIDE_POOLS_NEED_REPLICAS = "RC511"  # R1 counting pools outside the spec too
 
 PLANNER_CODES: dict[str, tuple[str, str]] = {
     NOT_OWNED: ("error", "a resource with the spec's name exists but is not owned by reconcile"),
@@ -29,4 +30,8 @@ PLANNER_CODES: dict[str, tuple[str, str]] = {
     REPLACE_HAS_CHILDREN: ("error", "a resource that must be replaced still holds children"),
     DELETE_KEPT: ("warning", "owned resource kept: it still holds resources that stay"),
     CYCLE: ("error", "the changes depend on each other in a cycle"),
+    OUTSIDE_POOLS_NEED_REPLICAS: (
+        "warning",
+        "pools outside the spec boot a version: its replicas are below R1 counting them",
+    ),
 }

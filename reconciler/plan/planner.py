@@ -592,6 +592,50 @@ class _Planner:
                         "pool to a gallery image version replicated there",
                     )
         self.check_managed_image_limits()
+        self.check_replicas_for_outside_pools()
+
+    def check_replicas_for_outside_pools(self) -> None:
+        """R1 counts every pool booting a version; pools outside the spec count too."""
+        sized = {
+            (row["version"], row["region"]): row
+            for row in self.desired.sizing.get("replicas", ())
+            if isinstance(row, Mapping)
+        }
+        for d in self.desired.resources.values():
+            if d.kind is not Kind.VERSION:
+                continue
+            outside: dict[str, list[tuple[str, int]]] = {}
+            for pool in self.live_pools_using(d.id):
+                pid = pool.id.lower()
+                change = self.changes.get(pid)
+                if pid in self.desired_by_id or (change and change.action is Action.DELETE):
+                    continue
+                if "scale.autoScale.formula" in pool.properties:
+                    continue  # its maximum is unknown outside the spec
+                nodes = int(pool.properties.get("scale.fixed.dedicated", 0) or 0) + int(
+                    pool.properties.get("scale.fixed.lowPriority", 0) or 0
+                )
+                outside.setdefault(pool.location, []).append((self.address_of(pool), nodes))
+            for region, pools in sorted(outside.items()):
+                row = sized.get((d.address, region), {})
+                per = int(row.get("vms_per_replica", 600) or 600)
+                inside = int(row.get("nodes", 0) or 0)
+                total = inside + sum(n for _, n in pools)
+                need = max(1, -(-total // per))
+                have = int(d.properties.get(f"targetRegions[{region}].replicas", 0) or 0)
+                if have >= need:
+                    continue
+                parts = " + ".join(f"{a} ({n:,})" for a, n in pools)
+                self.diag(
+                    codes.OUTSIDE_POOLS_NEED_REPLICAS,
+                    Severity.WARNING,
+                    f"{d.address} has {have} replica(s) in {region}, but pools outside the spec "
+                    f"boot it too: spec pools ({inside:,}) + {parts} = {total:,} nodes, "
+                    f"1 per {per} → {need} (R1)",
+                    address=d.address,
+                    hint=f"declare replicas: {need} for {region} in the version's targetRegions "
+                    "(headroom is allowed), or move those pools to another version",
+                )
 
     def version_regions(self, version_id: str) -> set[str] | None:
         declared = self.desired_by_id.get(version_id)

@@ -164,3 +164,35 @@ def test_the_public_surface_is_what_it_says():
     for module in (reconciler.plan, reconciler.render):
         for name in module.__all__:
             assert getattr(module, name) is not None, name
+
+
+def test_pools_outside_the_spec_count_towards_replicas():
+    """R1 with live state: a foreign pool on a spec version makes 1 replica too few (warning)."""
+    from reconciler.plan.desired import DesiredState
+
+    v = desired(
+        "version:gal/render/1.0.0",
+        Kind.VERSION,
+        version_id(),
+        {"targetRegions[westeurope].replicas": 1},
+    )
+    foreign = live(
+        "pool:weu/other",
+        Kind.POOL,
+        pool_id("other"),
+        {"image.id": version_id(), "scale.fixed.dedicated": 900},
+        owned=False,
+    )
+    spec = DesiredState(
+        resources={v.address: v},
+        spec_hash="sha256:" + "0" * 64,
+        sizing={
+            "replicas": [
+                {"version": v.address, "region": "westeurope", "nodes": 200, "vms_per_replica": 600}
+            ]
+        },
+    )
+    plan = plan_desired(spec, state(foreign), target="t")
+    (warning,) = plan.diagnostics
+    assert warning.code == "RC511"
+    assert "pool:weu/other (900) = 1,100 nodes" in warning.message and "→ 2" in warning.message
