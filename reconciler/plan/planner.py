@@ -148,7 +148,8 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "(none)"
     if isinstance(value, str):
-        return short_id(value)
+        text = short_id(value)
+        return f'"{text}"' if " " in text else text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -174,11 +175,11 @@ def phrase(change: PathChange, notes: Mapping[str, str]) -> str:
     elif path == "scale.fixed.resizeTimeout":
         text = f"resizeTimeout {_fmt(change.before or 'PT15M')}→{_fmt(change.after)}"
     elif change.after is None:
-        text = f"{path} {_fmt(change.before)} removed"
+        text = f"{path}: {_fmt(change.before)} removed"
     elif change.before is None:
-        text = f"{path} set to {_fmt(change.after)}"
+        text = f"{path}: set to {_fmt(change.after)}"
     else:
-        text = f"{path} {_fmt(change.before)}→{_fmt(change.after)}"
+        text = f"{path}: {_fmt(change.before)} → {_fmt(change.after)}"
     if note:
         text += f": {note}"
     return text
