@@ -317,3 +317,29 @@ def test_non_404_errors_are_classified(tmp_path: Path) -> None:
         assert caught.value.status == 403
     finally:
         world.close()
+
+
+def test_listing_urls_and_api_versions_match_the_sdk(world: World) -> None:
+    """The JSON listings request exactly the URLs and api-versions of the SDK's typed list operations."""
+    from reconciler.azure import read
+
+    seen: list[str] = []
+    hook = {"raw_request_hook": lambda r: seen.append(r.http_request.url)}
+    compute, batch = _sdk(world)
+    list(compute.galleries.list_by_resource_group("rg-images", **hook))
+    list(compute.images.list_by_resource_group("rg-images", **hook))
+    list(batch.pool.list_by_batch_account("rg-batch", "batchprodweu", **hook))
+    counter = RequestCounter()
+    read_live_state(
+        world.clients(counter),
+        ReadScope(
+            gallery_groups=((SUB, "rg-images"),),
+            image_groups=((SUB, "rg-images"),),
+            batch_accounts=(ACCOUNT,),
+        ),
+    )
+    ours = {url for method, url in counter.paths if not url.split("?")[0].endswith("batchprodweu")}
+    assert set(seen) == ours
+    assert f"api-version={read.GALLERY_API}" in seen[0]
+    assert f"api-version={read.IMAGES_API}" in seen[1]
+    assert f"api-version={read.BATCH_API}" in seen[2]
