@@ -29,6 +29,33 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """One line on how much sandbox traffic was held to the specs.
+
+    Set RECONCILE_OPENAPI_REPORT=1 to list the operations validated and the URLs that were not.
+    """
+    import os
+    import sys
+
+    openapi = sys.modules.get("tests.support.openapi")
+    if openapi is None:
+        return
+    stats = openapi.STATS
+    validated = sum(stats.validated.values())
+    unvalidated = sum(stats.unvalidated.values())
+    if not validated and not unvalidated:
+        return
+    terminalreporter.write_line(
+        f"Azure OpenAPI: {validated} responses validated across {len(stats.validated)} "
+        f"operations; {unvalidated} responses on URLs no swagger describes"
+    )
+    if os.environ.get("RECONCILE_OPENAPI_REPORT"):
+        for name, count in sorted(stats.validated.items()):
+            terminalreporter.write_line(f"  validated   {count:6d}  {name}")
+        for name, count in sorted(stats.unvalidated.items(), key=lambda kv: -kv[1])[:20]:
+            terminalreporter.write_line(f"  unvalidated {count:6d}  {name}")
+
+
 def _sandbox_class() -> type | None:
     try:
         module = importlib.import_module("reconciler.sandbox.app")
