@@ -99,9 +99,7 @@ def show(state_path: Path | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"sandbox {path}")
-    for column in ("type", "id", "state"):
-        table.add_column(column)
+    tables: dict[str, Table] = {}
     for item in items:
         props = item.get("properties") or {}
         state = str(props.get("provisioningState", ""))
@@ -110,8 +108,19 @@ def show(state_path: Path | None, as_json: bool) -> None:
                 f" {props['allocationState']} {props.get('currentDedicatedNodes', 0)}"
                 f"+{props.get('currentLowPriorityNodes', 0)} nodes"
             )
-        table.add_row(str(item.get("type", "")), str(item.get("id", "")), state)
-    Console().print(table)
+        sub, group, resource = _split_id(str(item.get("id", "")))
+        if sub not in tables:
+            tables[sub] = Table(title=f"subscription {sub}")
+            for column in ("resource group", "resource", "state"):
+                tables[sub].add_column(column, overflow="fold")
+        if resource:
+            tables[sub].add_row(group, resource, state)
+        elif group:
+            tables[sub].add_row(group, "", state)
+    console = Console()
+    console.print(f"sandbox {path}")
+    for table in tables.values():
+        console.print(table)
 
 
 @sandbox.command()
@@ -156,3 +165,14 @@ def serve(state_path: Path | None, port: int, cert_dir: Path | None) -> None:
         port=port,
         cert_dir=cert_dir,
     )
+
+
+def _split_id(rid: str) -> tuple[str, str, str]:
+    """(subscription, resource group, provider path) of an ARM id, for display."""
+    parts = rid.strip("/").split("/")
+    sub = parts[1] if len(parts) > 1 else ""
+    group = parts[3] if len(parts) > 3 and parts[2].lower() == "resourcegroups" else ""
+    if "providers" in parts:
+        # drop the namespace (Microsoft.Compute/...): the resource type says enough
+        return sub, group, "/".join(parts[parts.index("providers") + 2 :])
+    return sub, group, ""

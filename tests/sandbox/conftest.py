@@ -25,9 +25,9 @@ COMPUTE = f"/subscriptions/{SUB}/resourceGroups/{RG_IMAGES}/providers/Microsoft.
 MANAGED_IMAGE = f"{COMPUTE}/images/img-build-render-2026-10"
 SNAPSHOT = f"{COMPUTE}/snapshots/snap-render-os-2026-10"
 
-# Fast: a 40-minute replication takes 0.2 s; small pages so paging is exercised.
+# Fast: a 40-minute replication takes 50 ms; small pages so paging is exercised.
 FAST = SandboxConfig(
-    speed=12000,
+    speed=48000,
     page_size=2,
     poll_pacing=0.005,
     throttle=ThrottleConfig(fractional_retry_after=True),
