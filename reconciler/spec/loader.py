@@ -262,7 +262,6 @@ def _raw_addresses(section: str, raw: YMap) -> set[str]:
         for image in raw.get("images") or []:
             if isinstance(image, dict) and isinstance(image.get("name"), str):
                 out.add(ids.image_address(name, image["name"]))
-                out.add(ids.image_address(name, image["name"]) + "/*")
                 for version in image.get("versions") or []:
                     if isinstance(version, dict) and isinstance(version.get("name"), str):
                         out.add(ids.version_address(name, image["name"], version["name"]))

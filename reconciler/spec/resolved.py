@@ -291,9 +291,13 @@ class AutoScale:
     max_nodes: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class StartTask:
-    """Start task. `command_line` and `environment` values keep ``${env:NAME}`` text."""
+    """Start task. `command_line` and `environment` values keep ``${env:NAME}`` text.
+
+    Its repr (and `to_jsonable`) masks values holding references and literal values
+    of secret-looking variables as ``***``; read the fields for the real text.
+    """
 
     command_line: str
     environment: Mapping[str, str]
@@ -312,6 +316,24 @@ class StartTask:
         for value in self.environment.values():
             names.extend(references(value))
         return tuple(dict.fromkeys(names))
+
+    def masked(self) -> dict[str, Any]:
+        """Command line and environment as they may be shown (see class doc)."""
+        from reconciler.spec.secrets import mask_environment, mask_text
+
+        return {
+            "command_line": mask_text(self.command_line),
+            "environment": mask_environment(self.environment),
+        }
+
+    def __repr__(self) -> str:
+        shown = self.masked()
+        return (
+            f"StartTask(command_line={shown['command_line']!r}, "
+            f"environment={shown['environment']!r}, wait_for_success={self.wait_for_success!r}, "
+            f"max_task_retry_count={self.max_task_retry_count!r}, user_name={self.user_name!r}, "
+            f"elevation_level={self.elevation_level!r}, scope={self.scope!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,19 +466,17 @@ def looks_secret(name: str) -> bool:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses → dicts (camelCase keys not applied; field names as in Python),
-    mappings → dicts, tuples → lists, dates → ISO strings. Literal values of
-    secret-looking environment variables are masked as ``***``."""
+    """Dataclasses → dicts (field names as in Python), mappings → dicts, tuples →
+    lists, dates → ISO strings. Start-task values holding ``${env:...}`` references
+    and literal values of secret-looking variables are masked as ``***``."""
     if is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
         for f in fields(value):
             if f.name.startswith("_"):
                 continue
             item = getattr(value, f.name)
-            if isinstance(value, StartTask) and f.name == "environment":
-                from reconciler.spec.secrets import mask_environment
-
-                item = mask_environment(item)
+            if isinstance(value, StartTask) and f.name in ("environment", "command_line"):
+                item = value.masked()[f.name]
             out[f.name] = to_jsonable(item)
         for extra in ("explanation", "final", "arithmetic"):
             if isinstance(value, ReplicaSizing | ResizeTimeoutSizing) and extra not in out:

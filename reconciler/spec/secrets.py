@@ -28,6 +28,7 @@ __all__ = [
     "Revealed",
     "malformed_references",
     "mask_environment",
+    "mask_text",
     "references",
     "resolve_secrets",
 ]
@@ -43,12 +44,17 @@ def malformed_references(text: str) -> tuple[str, ...]:
 
 
 def mask_environment(environment: Mapping[str, str]) -> dict[str, str]:
-    """Environment for display: references shown as written, secret-looking literals ``***``."""
+    """Environment for display: ``***`` for values holding references (as
+    `reconciler.secrets.mask` shows them everywhere) and for literal values of
+    secret-looking variables (LICENSE_KEY: abc → ***); other values as written."""
     from reconciler.spec.resolved import looks_secret
 
-    return {
-        k: (MASK if looks_secret(k) and not references(v) else v) for k, v in environment.items()
-    }
+    return {k: (MASK if references(v) or looks_secret(k) else v) for k, v in environment.items()}
+
+
+def mask_text(text: str) -> str:
+    """A command line for display: ``***`` when it holds a reference, else as written."""
+    return MASK if references(text) else text
 
 
 class Revealed:

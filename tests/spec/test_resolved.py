@@ -128,7 +128,7 @@ def test_missing_secret_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_json_form_masks_secret_looking_literals(tmp_path: Path) -> None:
-    """to_dict() keeps references but masks literal values of secret-looking variables."""
+    """to_dict() and repr mask references and literal values of secret-looking variables."""
 
     def mutate(d: dict) -> None:
         pool(d)["startTask"] = {
@@ -137,8 +137,10 @@ def test_json_form_masks_secret_looking_literals(tmp_path: Path) -> None:
         }
 
     result = load(tmp_path, world(mutate))
-    text = json.dumps(result.spec.to_dict())
-    assert "hunter2" not in text and "***" in text and "${env:K}" in text
+    task = result.spec.pools["pool:acct/p1"].start_task
+    for text in (json.dumps(result.spec.to_dict()), repr(result.spec)):
+        assert "hunter2" not in text and "${env:K}" not in text and "***" in text
+    assert task.environment["REF_KEY"] == "${env:K}"  # the model itself keeps the reference
 
 
 def test_duplicate_accounts_merge_when_placement_agrees(tmp_path: Path) -> None:
