@@ -314,3 +314,47 @@ def test_resending_the_same_targets_reissues_a_stopped_resize(frozen: Sandbox):
     assert nodes(batch.pool.update(RG_BATCH, ACCOUNT, "p", same)) == ("Resizing", 1000, [])
     frozen.advance(900)  # the remaining 1000 nodes need 30 min × 1000/2000
     assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 2000, [])
+
+
+def test_specialized_gallery_image_is_refused_for_pools(frozen: Sandbox):
+    """Only generalized gallery images can back a pool (R8)."""
+    compute = compute_client(frozen)
+    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
+    frozen.advance(3600)
+    compute.gallery_images.begin_create_or_update(
+        RG_IMAGES, "gal", "spec", definition_body("spec", os_state="Specialized")
+    )
+    frozen.advance(3600)
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG_IMAGES, "gal", "spec", "1.0.0", version_body({"westeurope": 1})
+    )
+    frozen.advance(4 * 3600)
+    image = poller.result().id
+    with pytest.raises(HttpResponseError) as caught:
+        batch_client(frozen).pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 1))
+    assert caught.value.error.code == "InvalidPropertyValue"
+    assert "generalized" in caught.value.error.message
+
+
+def test_managed_image_in_another_region_is_refused(batch):
+    """A managed image must be in the Batch account's region (R10)."""
+    with pytest.raises(HttpResponseError) as caught:
+        batch.pool.create(RG_BATCH, "batchprodeus", "p", pool_body(MANAGED_IMAGE, 1))
+    assert caught.value.error.code == "InvalidPropertyValue"
+
+
+def test_low_priority_nodes_allocate_with_dedicated(frozen: Sandbox):
+    """Dedicated and low-priority targets are allocated together over the same resize."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    body = pool_body(image)
+    body["properties"]["scaleSettings"]["fixedScale"].update(
+        {"targetDedicatedNodes": 200, "targetLowPriorityNodes": 200}
+    )
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", body)
+    frozen.advance(180)
+    pool = batch.pool.get(RG_BATCH, ACCOUNT, "p")
+    assert (pool.current_dedicated_nodes, pool.current_low_priority_nodes) == (100, 100)
+    frozen.advance(180)
+    pool = batch.pool.get(RG_BATCH, ACCOUNT, "p")
+    assert (pool.allocation_state, pool.current_low_priority_nodes) == ("Steady", 200)

@@ -394,3 +394,16 @@ def test_cli_init_show_and_reset(tmp_path: Path):
     assert table.exit_code == 0 and "galleries/g" in table.output
     assert runner.invoke(cli, ["sandbox", "reset", "--sandbox", str(path)]).exit_code == 0
     assert get(Sandbox(path), f"{GALLERIES}/g?api-version=2026-03-03").status == 404
+
+
+def test_sandbox_package_never_imports_the_azure_sdk():
+    """Importing every sandbox module loads no `azure.*` module."""
+    code = (
+        "import sys, pkgutil, importlib\n"
+        "import reconciler.sandbox as pkg\n"
+        "for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "    importlib.import_module('reconciler.sandbox.' + m.name)\n"
+        "loaded = [m for m in sys.modules if m == 'azure' or m.startswith('azure.')]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
