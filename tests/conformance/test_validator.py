@@ -134,7 +134,8 @@ def test_open_enum_accepts_any_string_and_closed_enum_does_not():
     odd_state["properties"]["provisioningState"] = "SomethingNew"
     assert openapi.check_response("GET", GALLERY_URL, 200, OK_HEADERS, _body(odd_state)) == []
     pool = {"name": "p1", "properties": {"allocationState": "Sleeping"}}
-    problems = openapi.check_response("GET", POOL_URL, 200, OK_HEADERS, _body(pool))
+    headers = {**OK_HEADERS, "ETag": 'W/"1"'}
+    problems = openapi.check_response("GET", POOL_URL, 200, headers, _body(pool))
     assert any("allocationState" in p for p in problems)
 
 
@@ -143,6 +144,15 @@ def test_undeclared_status_and_missing_request_id_are_violations():
     problems = openapi.check_response("GET", GALLERY_URL, 201, {}, _body(_gallery()))
     assert any("not declared" in p for p in problems)
     assert any("x-ms-request-id" in p for p in problems)
+
+
+def test_declared_etag_header_is_required_on_success():
+    """Pool GET declares an ETag response header; a 200 without one is reported."""
+    pool = _body({"name": "p1", "properties": {"allocationState": "Steady"}})
+    problems = openapi.check_response("GET", POOL_URL, 200, OK_HEADERS, pool)
+    assert any("ETag" in p for p in problems)
+    with_etag = {**OK_HEADERS, "ETag": 'W/"0x1"'}
+    assert openapi.check_response("GET", POOL_URL, 200, with_etag, pool) == []
 
 
 def test_error_responses_use_the_default_schema():

@@ -566,11 +566,26 @@ class _Registry:
             with self._validator_lock:
                 found = self._validators.get(key)
                 if found is None:
-                    schema = {"allOf": [{"$ref": "#/definitions/" + key}]}
+                    # Refs are inlined (resolving them at validation time costs more than
+                    # the checks themselves); only recursive ones stay refs.
+                    schema = dict(self._inline(self.definitions[key], (key,)))
                     schema["definitions"] = self.definitions
                     found = jsonschema.Draft7Validator(schema)
                     self._validators[key] = found
         return found
+
+    def _inline(self, node: Any, stack: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [self._inline(item, stack) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            target = ref.removeprefix("#/definitions/")
+            if target in stack or len(stack) > 40:
+                return node
+            return self._inline(self.definitions[target], (*stack, target))
+        return {k: self._inline(v, stack) for k, v in node.items()}
 
 
 @lru_cache(maxsize=4)
@@ -769,6 +784,9 @@ def check_response(
         problems += _check_lro_headers(op, method, status, headers, label)
     if status == 204 and body.strip():
         problems.append(f"{label}: 204 with a body")
+    if "etag" in info.headers and 200 <= status < 300 and _header(headers, "ETag") is None:
+        # Declared for Batch pools: the ETag is what If-Match needs.
+        problems.append(f"{label}: no ETag header (the operation declares one)")
     if info.schema is None:
         return problems
     if not body.strip():
