@@ -449,10 +449,7 @@ class SpecDocument(SpecModel):
 
     model_config = ConfigDict(
         title="reconcile spec",
-        json_schema_extra={
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://reconcile.example/schemas/spec.schema.json",
-        },
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
 
     apiVersion: Literal["reconcile/v1"]

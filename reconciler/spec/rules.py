@@ -69,11 +69,13 @@ def replicas(ctx: Context) -> Iterator[Diagnostic]:
     """R1: declared replicas must not be below the computed ones; Azure caps a region."""
     for version in ctx.spec.versions.values():
         model = ctx.models.get(version.address)
-        declared_list = list(model.targetRegions) if model is not None else []
-        for index, (region, target) in enumerate(version.target_regions.items()):
+        declared_index: dict[str, int] = {}
+        for i, declared in enumerate(model.targetRegions if model is not None else ()):
+            declared_index.setdefault(ids.normalize_location(declared.name), i)
+        for region, target in version.target_regions.items():
             sizing = target.sizing
-            has_decl = index < len(declared_list)
-            if sizing.below_computed:
+            index = declared_index.get(region)
+            if sizing.below_computed and index is not None:
                 at = ctx.at(version.address, "targetRegions", index, "replicas")
                 yield diag(
                     "RC101",
@@ -85,7 +87,7 @@ def replicas(ctx: Context) -> Iterator[Diagnostic]:
                     at=at,
                 )
             if sizing.final > MAX_REPLICAS_PER_REGION:
-                at = ctx.at(version.address, *(("targetRegions", index) if has_decl else ()))
+                at = (target.declared_at.file, target.declared_at.line, target.declared_at.col)
                 yield diag(
                     "RC102",
                     f"{version.address} needs {sizing.final} replicas in {region}; "

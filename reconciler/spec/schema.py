@@ -20,7 +20,6 @@ def spec_json_schema() -> dict[str, Any]:
     schema = SpecDocument.model_json_schema(by_alias=True, mode="validation")
     ordered = {
         "$schema": schema.pop("$schema"),
-        "$id": schema.pop("$id"),
         "title": schema.pop("title"),
         "description": schema.pop("description", ""),
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reconciler.spec import load_spec
 
 from .world import TODAY, write
@@ -187,3 +189,58 @@ def test_merge_keys_and_anchors_are_supported(tmp_path: Path) -> None:
     result = load_spec([write(tmp_path, text)], today=TODAY)
     assert result.ok, [d.format() for d in result.diagnostics]
     assert list(result.spec.pools) == ["pool:acct/p0", "pool:acct/p1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "apiVersion: reconcile/v1\n---\napiVersion: reconcile/v1\n",
+            "f0.yaml:2:1: RC001 YAML syntax error: expected a single document",
+        ),
+        (
+            "apiVersion: reconcile/v1\nsettings: *nowhere\n",
+            "f0.yaml:2:11: RC001 unknown alias *nowhere",
+        ),
+        (
+            "apiVersion: reconcile/v1\n1: x\n",
+            "f0.yaml:2:1: RC004 mapping key must be a string, got 1",
+        ),
+        (
+            "apiVersion: reconcile/v1\nsettings: !!binary aGk=\n",
+            "f0.yaml:2:11: RC004 unsupported YAML tag",
+        ),
+        (
+            "apiVersion: reconcile/v1\nsettings: {vmsPerReplica: 601}\n",
+            "f0.yaml:2:27: RC011 invalid value integer 601 for settings.vmsPerReplica: must be at most 600",
+        ),
+    ],
+)
+def test_more_error_positions(tmp_path: Path, text: str, expected: str) -> None:
+    """Other YAML and value problems are positioned too."""
+    assert _formatted(tmp_path, text)[0].startswith(expected)
+
+
+def test_bad_pinned_version_and_duplicate_region(tmp_path: Path) -> None:
+    """A pinned version that is not X.Y.Z, and a region listed twice, are positioned errors."""
+    gallery = GALLERY + "            targetRegions: [{name: westeurope}, {name: West Europe}]\n"
+    pools = POOLS.replace("definition: lin}", "definition: lin, version: '1.0'}")
+    out = _formatted(tmp_path, HEAD + gallery + pools)
+    assert out[0].startswith(
+        "f0.yaml:17:49: RC006 version:g/lin/1.0.0 lists target region westeurope twice"
+    )
+    assert out[1].startswith(
+        "f0.yaml:24:16: RC011 batchAccounts[0].pools[0].image: version '1.0' is neither"
+    )
+
+
+def test_warning_format(tmp_path: Path) -> None:
+    """Warnings read `CODE warning: message` and still exit clean."""
+    pools = POOLS.replace(
+        "          fixed: {dedicated: 10}\n",
+        "          fixed: {dedicated: 10}\n        startTask: {commandLine: x, environment: {API_TOKEN: abc}}\n",
+    )
+    out = _formatted(tmp_path, HEAD + GALLERY + pools)
+    assert out[0].startswith(
+        "f0.yaml:27:62: RC301 warning: pool:acct/p1: startTask.environment.API_TOKEN"
+    )
