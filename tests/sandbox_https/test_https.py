@@ -169,3 +169,37 @@ def test_untrusted_client_fails_tls_verification(https_sandbox):
     """Without the sandbox CA, a client refuses the server certificate."""
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(https_sandbox.url + "/subscriptions", timeout=10)
+
+
+@pytest.mark.parametrize("kind", ["drop", "drop_after"])
+def test_dropped_connections_reset_the_socket_and_the_sdk_retries(tmp_path, kind):
+    """An injected dropped connection kills the HTTPS connection; the SDK's retry rides it out."""
+    from reconciler.sandbox.config import FaultRule
+
+    config = SandboxConfig(
+        speed=1_000_000,
+        throttle=ThrottleConfig(enabled=False),
+        faults=(
+            FaultRule(kind=kind, method="GET", path=f"/batchAccounts/{ACCOUNT}$", first_n=1),
+            FaultRule(kind=kind, method="GET", path="/pools/none$", first_n=1),
+        ),
+    )
+    state = tmp_path / "world.sqlite"
+    sandbox = Sandbox(state, config=config)
+    sandbox.seed(load_seed())
+    server = start_in_thread(state_path=state, sandbox=sandbox)
+    try:
+        client = BatchManagementClient(**_client_kwargs(server), retry_backoff_factor=0.01)
+        assert client.batch_account.get(BATCH_RG, ACCOUNT).name == ACCOUNT
+        url = (
+            f"{server.url}/subscriptions/{SUB}/resourceGroups/{BATCH_RG}/providers"
+            f"/Microsoft.Batch/batchAccounts/{ACCOUNT}/pools/none?api-version=2025-06-01"
+        )
+        broken = (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
+        with pytest.raises(broken):
+            requests.get(
+                url, headers={"Authorization": "Bearer t"}, verify=str(server.ca_path), timeout=10
+            )
+    finally:
+        server.stop()
+        sandbox.close()
