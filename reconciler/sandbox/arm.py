@@ -230,6 +230,12 @@ def paged(world: World, call: Call, items: Iterable[dict[str, Any]]) -> Result:
     except ValueError as exc:
         raise bad_request(f"Invalid $skiptoken '{token}'.") from exc
     size = world.config.page_size
+    asked = call.q("maxresults") or call.q("$top")
+    if asked:
+        try:
+            size = max(1, min(int(asked), 1000))
+        except ValueError as exc:
+            raise bad_request(f"Invalid page size '{asked}'.") from exc
     body: dict[str, Any] = {"value": items[start : start + size]}
     if start + size < len(items):
         query = {k: v for k, v in call.query.items() if k.lower() != "$skiptoken"}

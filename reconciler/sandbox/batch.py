@@ -269,6 +269,8 @@ def _start_resize(world: World, pool: dict[str, Any], account: dict[str, Any]) -
     grow = max(0, dt - d0) + max(0, lt - l0)
     if grow > 0:
         full = needed_seconds(world, pool["id"], props, account["location"], total) * grow / total
+        # a `slow` fault makes this allocation slower than the sizing rules predict
+        full *= world.effects.slow_factor
     elif (dt, lt) != (d0, l0):
         full = world.config.durations.node_removal
     else:

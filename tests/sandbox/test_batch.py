@@ -358,3 +358,12 @@ def test_low_priority_nodes_allocate_with_dedicated(frozen: Sandbox):
     frozen.advance(180)
     pool = batch.pool.get(RG_BATCH, ACCOUNT, "p")
     assert (pool.allocation_state, pool.current_low_priority_nodes) == ("Steady", 200)
+
+
+def test_pool_list_honours_maxresults(compute, batch):
+    """`maxresults` sets the page size of the pool list."""
+    image = make_version(compute).id
+    for name in ("a", "b", "c"):
+        batch.pool.create(RG_BATCH, ACCOUNT, name, pool_body(image))
+    pages = list(batch.pool.list_by_batch_account(RG_BATCH, ACCOUNT, maxresults=1).by_page())
+    assert [[p.name for p in page] for page in pages] == [["a"], ["b"], ["c"]]
