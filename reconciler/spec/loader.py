@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reconciler.spec import ids
 from reconciler.spec.diagnostics import Diagnostic, diag, sort_key
 from reconciler.spec.models import (
     API_VERSION,
@@ -251,8 +252,6 @@ def _try(model: type[SpecModel], raw: Any) -> Any:
 
 def _raw_addresses(section: str, raw: YMap) -> set[str]:
     """Addresses declared by a resource that failed validation (to avoid knock-on errors)."""
-    from reconciler.spec import ids
-
     out: set[str] = set()
     name = raw.get("name")
     if not isinstance(name, str):
@@ -359,7 +358,6 @@ def _path_text(loc: Sequence[str | int]) -> str:
 
 def _address_for(root: YMap, loc: Sequence[str | int]) -> str | None:
     """Best-effort address of the resource that contains `loc` (from raw names)."""
-    from reconciler.spec import ids
 
     def name_at(*path: str | int) -> str | None:
         node: Any = root
@@ -609,7 +607,7 @@ def load_spec(
     `today` (a `datetime.date`) is used by date-dependent rules (end-of-life
     warnings); it defaults to the current UTC date.
     """
-    from reconciler.spec.resolve import resolve
+    from reconciler.spec.resolve import resolve  # resolve imports this module
 
     with gc_paused():
         loaded = read_files(paths)

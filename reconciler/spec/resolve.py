@@ -747,7 +747,7 @@ def resolve(
     loaded: Loaded, *, today: dt.date | None = None
 ) -> tuple[ResolvedSpec, list[Diagnostic]]:
     """Build the resolved spec from validated files and run every spec rule on it."""
-    from reconciler.spec.rules import run_rules
+    from reconciler.spec.rules import run_rules  # rules imports this module
 
     day = today or dt.datetime.now(dt.UTC).date()
     builder = _Builder(loaded, day)

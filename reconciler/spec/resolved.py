@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reconciler.spec.secrets import mask_environment, mask_text, references
 from reconciler.spec.sizing import ReplicaSizing, ResizeTimeoutSizing
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -310,8 +311,6 @@ class StartTask:
     @property
     def secret_refs(self) -> tuple[str, ...]:
         """Environment variable names referenced by ``${env:NAME}`` (apply needs them)."""
-        from reconciler.spec.secrets import references
-
         names = list(references(self.command_line))
         for value in self.environment.values():
             names.extend(references(value))
@@ -319,8 +318,6 @@ class StartTask:
 
     def masked(self) -> dict[str, Any]:
         """Command line and environment as they may be shown (see class doc)."""
-        from reconciler.spec.secrets import mask_environment, mask_text
-
         return {
             "command_line": mask_text(self.command_line),
             "environment": mask_environment(self.environment),
@@ -454,15 +451,6 @@ class ResolvedSpec:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (secret-looking literals masked; see `to_jsonable`)."""
         return to_jsonable(self)
-
-
-_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "PASSWD", "PWD")
-
-
-def looks_secret(name: str) -> bool:
-    """True for an environment variable name such as LICENSE_KEY, DB_PASSWORD, API_TOKEN."""
-    upper = name.upper()
-    return any(word in upper for word in _SECRET_WORDS)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -16,13 +16,8 @@ from typing import Any
 from reconciler.spec import ids
 from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolve import Context
-from reconciler.spec.resolved import (
-    AutoScale,
-    FixedScale,
-    ResolvedPool,
-    looks_secret,
-)
-from reconciler.spec.secrets import malformed_references, references
+from reconciler.spec.resolved import AutoScale, FixedScale, ResolvedPool
+from reconciler.spec.secrets import looks_secret, malformed_references, references
 from reconciler.spec.sizing import (
     MANAGED_IMAGE_MAX_DEDICATED,
     MANAGED_IMAGE_MAX_SPOT,

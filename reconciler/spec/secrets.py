@@ -26,6 +26,7 @@ __all__ = [
     "MASK",
     "PoolSecrets",
     "Revealed",
+    "looks_secret",
     "malformed_references",
     "mask_environment",
     "mask_text",
@@ -43,12 +44,19 @@ def malformed_references(text: str) -> tuple[str, ...]:
     return tuple(m.group(0) for m in _LOOSE.finditer(text) if not _STRICT.fullmatch(m.group(0)))
 
 
+_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "PASSWD", "PWD")
+
+
+def looks_secret(name: str) -> bool:
+    """True for an environment variable name such as LICENSE_KEY, DB_PASSWORD, API_TOKEN."""
+    upper = name.upper()
+    return any(word in upper for word in _SECRET_WORDS)
+
+
 def mask_environment(environment: Mapping[str, str]) -> dict[str, str]:
     """Environment for display: ``***`` for values holding references (as
     `reconciler.secrets.mask` shows them everywhere) and for literal values of
     secret-looking variables (LICENSE_KEY: abc → ***); other values as written."""
-    from reconciler.spec.resolved import looks_secret
-
     return {k: (MASK if references(v) or looks_secret(k) else v) for k, v in environment.items()}
 
 
@@ -99,7 +107,7 @@ def resolve_secrets(
     Returns pool address → `PoolSecrets` for pools with a start task. Raises one
     `SecretError` naming every missing variable and the pools that need it.
     """
-    from reconciler.spec.resolved import ResolvedSpec
+    from reconciler.spec.resolved import ResolvedSpec  # resolved imports this module
 
     if not isinstance(spec, ResolvedSpec):
         raise TypeError("resolve_secrets needs a ResolvedSpec")
