@@ -203,3 +203,29 @@ def test_dropped_connections_reset_the_socket_and_the_sdk_retries(tmp_path, kind
     finally:
         server.stop()
         sandbox.close()
+
+
+def test_concurrent_clients_are_served_in_parallel(https_sandbox):
+    """Eight clients issuing requests at once over HTTPS all get their answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = (
+        f"{https_sandbox.url}/subscriptions/{SUB}/resourceGroups/{BATCH_RG}/providers"
+        f"/Microsoft.Batch/batchAccounts/{ACCOUNT}?api-version=2025-06-01"
+    )
+
+    def client(_: int) -> list[int]:
+        with requests.Session() as session:
+            return [
+                session.get(
+                    url,
+                    headers={"Authorization": "Bearer t"},
+                    verify=str(https_sandbox.ca_path),
+                    timeout=10,
+                ).status_code
+                for _ in range(10)
+            ]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [s for batch in pool.map(client, range(8)) for s in batch]
+    assert statuses == [200] * 80
