@@ -106,15 +106,24 @@ def address_for(kind: Kind, resource_id: str) -> str:
     return f"{kind.value}:{'/'.join(names)}"
 
 
-def was_read(state: LiveState, kind: Kind, resource_id: str) -> bool:
-    """Whether `state` listed the collection a `kind` resource with this id lives in.
+_PARENT_KIND = {Kind.IMAGE: Kind.GALLERY, Kind.VERSION: Kind.IMAGE, Kind.POOL: Kind.BATCH_ACCOUNT}
 
-    True means a missing resource is really absent; False means nobody looked.
+
+def was_read(state: LiveState, kind: Kind, resource_id: str) -> bool:
+    """Whether `state` can vouch that a `kind` resource with this id is absent when missing.
+
+    True when the collection it lives in was listed, or when its parent is known absent
+    (a missing gallery has no definitions); False means nobody looked.
     """
-    collection = _COLLECTION[kind]
     rid = parse_id(resource_id)
     parent = resource_id if kind is Kind.BATCH_ACCOUNT else rid.parent_id
-    return listed(collection, parent) in state.scopes
+    if listed(_COLLECTION[kind], parent) in state.scopes:
+        return True
+    parent_kind = _PARENT_KIND.get(kind)
+    if parent_kind is None or not was_read(state, parent_kind, parent):
+        return False
+    found = state.get(address_for(parent_kind, parent))
+    return found is None or found.id != parent.lower()
 
 
 @dataclass(frozen=True, slots=True)

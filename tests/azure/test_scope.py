@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.spec import ids, load_spec
-from reconciler.state.model import Kind, LiveState
+from reconciler.state.model import Kind, LiveResource, LiveState
 from reconciler.state.scope import (
     ReadScope,
     address_for,
@@ -108,3 +108,22 @@ def test_scope_for_example_specs(example: str) -> None:
             assert (image.subscription, image.resource_group) in scope.image_groups
         else:
             assert any(g.endswith(f"/galleries/{image.names[0]}") for g in scope.galleries)
+
+
+def test_children_of_a_parent_known_absent_are_absent() -> None:
+    """When a gallery's group was listed and the gallery is not there, its versions are known absent."""
+    version = ids.version_id(SUB, "rg", "g", "d", "1.0.0")
+    state = LiveState(scopes=(listed("galleries", rg_id(SUB, "rg")),))
+    assert was_read(state, Kind.VERSION, version)
+    # A gallery that exists but was not walked vouches for nothing below it.
+    gallery = ids.gallery_id(SUB, "rg", "g")
+    present = LiveResource(
+        address="gallery:g",
+        kind=Kind.GALLERY,
+        id=gallery.lower(),
+        name="g",
+        location="westeurope",
+        properties={},
+    )
+    walked_not = LiveState(resources={"gallery:g": present}, scopes=state.scopes)
+    assert not was_read(walked_not, Kind.VERSION, version)
