@@ -30,7 +30,7 @@ schema: $(STAMP)
 	$(BIN)/reconcile schema
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
