@@ -155,6 +155,15 @@ def test_declared_etag_header_is_required_on_success():
     assert openapi.check_response("GET", POOL_URL, 200, with_etag, pool) == []
 
 
+def test_next_link_must_be_an_absolute_url():
+    """A list's nextLink must be an absolute URL the SDK can follow."""
+    url = GALLERY_URL.replace("/galleries/g1?", "/galleries?")
+    good = _body({"value": [], "nextLink": "https://management.azure.com/x?$skiptoken=2"})
+    assert openapi.check_response("GET", url, 200, OK_HEADERS, good) == []
+    bad = _body({"value": [], "nextLink": "/x?$skiptoken=2"})
+    assert any("nextLink" in p for p in openapi.check_response("GET", url, 200, OK_HEADERS, bad))
+
+
 def test_error_responses_use_the_default_schema():
     """Errors validate against the operation's default (CloudError) schema."""
     good = {"error": {"code": "ResourceNotFound", "message": "not found"}}

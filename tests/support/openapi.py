@@ -794,6 +794,9 @@ def check_response(
     data, bad = _parse_json(body, label)
     if bad:
         return problems + bad
+    next_link = data.get("nextLink") if isinstance(data, dict) else None
+    if isinstance(next_link, str) and not re.match(r"^https?://", next_link):
+        problems.append(f"{label}: $.nextLink is not an absolute URL: {next_link!r}")
     return problems + validate_instance(info.schema, data, label)
 
 
