@@ -20,7 +20,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 
 from reconciler.azure.transport import HttpxTransport
 from reconciler.sandbox.app import Sandbox
-from reconciler.sandbox.config import SandboxConfig
+from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
 from reconciler.sandbox.httpx_transport import SandboxHttpxTransport
 
 ARM_BASE_URL = "https://management.azure.com"
@@ -50,16 +50,18 @@ class StaticTokenCredential:
         pass
 
 
-_SANDBOXES: dict[tuple[str, int], Sandbox] = {}
+_SANDBOXES: dict[tuple[str, SandboxConfig | None, str | None], Sandbox] = {}
 _LOCK = threading.Lock()
 
 
 def open_sandbox(path: str | os.PathLike[str], *, config: SandboxConfig | None = None) -> Sandbox:
     """One `Sandbox` per (file, config) in this process, shared by every client built on it."""
-    key = (str(Path(path).resolve()), id(config) if config is not None else 0)
+    # Without an explicit config the env var decides, so it is part of the key.
+    env = os.environ.get(ENV_CONFIG) if config is None else None
+    key = (str(Path(path).resolve()), config, env)
     with _LOCK:
         sandbox = _SANDBOXES.get(key)
-        if sandbox is None or (config is not None and sandbox.config is not config):
+        if sandbox is None:
             sandbox = Sandbox(path, config=config)
             _SANDBOXES[key] = sandbox
         return sandbox

@@ -206,6 +206,8 @@ class Sandbox:
             "x-ms-correlation-request-id": request_id,
         }
         headers = {k.lower(): v for k, v in request.headers.items()}
+        if "x-ms-client-request-id" in headers:
+            base_headers["x-ms-client-request-id"] = headers["x-ms-client-request-id"]
         denied = self._authenticate(headers)
         if denied is not None:
             return self._respond(Result(denied.status, denied.body(), denied.headers), base_headers)
