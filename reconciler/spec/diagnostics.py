@@ -70,6 +70,7 @@ _CODES = (
     Code("RC402", "error", "Azure", "public IP configuration cannot serve the pool size"),
     Code("RC403", "error", "Azure", "inbound NAT pools with NoPublicIPAddresses"),
     Code("RC404", "error", "Azure", "autoscale evaluationInterval outside 5 minutes..168 hours"),
+    Code("RC405", "error", "Azure", "VM size Batch does not support"),
     # Judged by the planner against live state (listed so the table is complete).
     Code("RC501", "error", "R6", "image still used by a pool must not be deleted", "plan"),
     Code("RC502", "error", "R7", "new managed-image pools are refused after 2026-03-31", "plan"),

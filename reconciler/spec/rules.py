@@ -10,6 +10,7 @@ Rules never raise on user input and never read anything but the context.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -565,4 +566,25 @@ def autoscale_interval(ctx: Context) -> Iterator[Diagnostic]:
                 hint="use a value such as PT5M or PT15M",
                 address=pool.address,
                 at=ctx.at(pool.address, "scale", "autoScale", "evaluationInterval"),
+            )
+
+
+# Batch (Pool API 2025-06-01, `vmSize`): "Batch supports all Azure VM sizes except
+# STANDARD_A0 and those with premium storage (STANDARD_GS, STANDARD_DS, and
+# STANDARD_DSV2 series)."
+_UNSUPPORTED_VM_SIZE = re.compile(r"^standard_(a0|gs\d+(-\d+)?|ds\d+(-\d+)?(_v2)?(_promo)?)$")
+
+
+@rule("RC405")
+def vm_sizes(ctx: Context) -> Iterator[Diagnostic]:
+    """Batch refuses STANDARD_A0 and the premium-storage GS, DS and DSv2 series."""
+    for pool in ctx.spec.pools.values():
+        if _UNSUPPORTED_VM_SIZE.match(pool.vm_size.lower()):
+            yield diag(
+                "RC405",
+                f"{pool.address}: Batch does not support VM size {pool.vm_size}",
+                hint="Batch supports all sizes except Standard_A0 and the GS, DS and DSv2 "
+                "series; e.g. use the Dsv5 equivalent (Standard_D4s_v5)",
+                address=pool.address,
+                at=ctx.at(pool.address, "vmSize"),
             )

@@ -213,6 +213,7 @@ CASES: dict[str, tuple[Mutation, Mutation]] = {
         _network(publicIPAddressProvisioningType="BatchManaged", inboundNatPools=[_nat()]),
     ),
     "RC404": (_autoscale(evaluationInterval="PT1M"), _autoscale(evaluationInterval="PT5M")),
+    "RC405": (_set(pool, vmSize="Standard_DS3_v2"), _set(pool, vmSize="Standard_D4s_v5")),
 }
 
 
