@@ -12,7 +12,10 @@ Every resource value carries:
 - ``subscription``, ``resource_group``, ``location`` (location normalised: ``westeurope``);
 - ``declared_at`` where it was written (`SourceLocation`: file, line, col);
 - its declared fields, in snake_case, with Azure's defaults *not* filled in
-  (``None`` means "not declared: not managed").
+  (``None`` means "not declared: not managed"). The spec's own defaults are applied:
+  placement from `defaults:`, `exclude_from_latest` False, target regions = the
+  gallery's region when none are listed, `dedicated`/`low_priority` 0, and the
+  computed replicas / resizeTimeout where none (or a smaller one) is declared.
 
 Navigation (all keyed by address, in declaration order):
 ``spec.galleries``, ``spec.images``, ``spec.versions``, ``spec.managed_images``,
