@@ -151,24 +151,24 @@ def _parent_of(rid: str) -> str:
     return "/".join(parts[:-2])
 
 
-def _delete(world: World, call: Call, rid: str, duration: float, children_type: str | None):
+def _delete(
+    world: World, call: Call, rid: str, duration: float, children_type: str | None
+) -> Result:
     doc = get_alive(world, rid)
     if doc is None:
         return Result(204)
     if doc.get("_sys", {}).get("gone_at") is not None:
-        # Already being deleted: answer like the first request (a new monitor on the same end).
-        return Result(
-            202,
-            None,
-            world.start_operation(
-                call,
-                provider=PROVIDER,
-                location=str(doc.get("location", "")),
-                resource_id=rid,
-                kind="delete",
-                duration=max(0.0, float(doc["_sys"]["gone_at"]) - world.now),
-            )[1],
+        # Already being deleted: answer like the first request, with a monitor ending when
+        # the deletion in progress ends.
+        _, headers = world.start_operation(
+            call,
+            provider=PROVIDER,
+            location=str(doc.get("location", "")),
+            resource_id=rid,
+            kind="delete",
+            duration=max(0.0, float(doc["_sys"]["gone_at"]) - world.now),
         )
+        return Result(202, None, headers)
     if children_type and [c for c in world.tx.children(rid, children_type) if is_alive(world, c)]:
         raise ArmError(
             409,
@@ -541,7 +541,7 @@ def version_put(world: World, call: Call) -> Result:
     body = call.json_object()
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
-    definition = _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
+    _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
     if not _VERSION_NAME.match(p["version"]):
         raise bad_request(
             f"The gallery image version name '{p['version']}' is invalid. It must follow the "
@@ -561,7 +561,7 @@ def version_put(world: World, call: Call) -> Result:
     props["publishingProfile"] = _normalise_profile(props.get("publishingProfile") or {}, location)
     for key in ("provisioningState", "replicationStatus"):
         props.pop(key, None)
-    return _store_version(world, call, body, props, existing, definition, location)
+    return _store_version(world, call, body, props, existing, location)
 
 
 def _store_version(
@@ -570,7 +570,6 @@ def _store_version(
     body: dict[str, Any],
     props: dict[str, Any],
     existing: dict[str, Any] | None,
-    definition: dict[str, Any],
     location: str,
 ) -> Result:
     d = world.config.durations
@@ -610,7 +609,6 @@ def _store_version(
         regions = _plan_replication(world, profile, {}, d.image_version_create)
         base = d.image_version_create
         created = world.now
-    del definition  # the parent only had to exist
     doc = {
         "id": _version_id(call),
         "name": call.params["version"],
@@ -627,7 +625,7 @@ def version_patch(world: World, call: Call) -> Result:
     body = call.json_object()
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
-    definition = _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
+    _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
     existing = get_alive(world, _version_id(call))
     if existing is None:
         raise not_found(
@@ -649,9 +647,7 @@ def version_patch(world: World, call: Call) -> Result:
         props["publishingProfile"], existing["location"]
     )
     merged_body = {"tags": body.get("tags")} if "tags" in body else {}
-    return _store_version(
-        world, call, merged_body, props, existing, definition, existing["location"]
-    )
+    return _store_version(world, call, merged_body, props, existing, existing["location"])
 
 
 def version_delete(world: World, call: Call) -> Result:
