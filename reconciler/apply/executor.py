@@ -50,7 +50,8 @@ Emit = Callable[[EventKind, Change, str, Mapping[str, Any]], None]
 class ExecutorSettings:
     """Tunables of one apply; the defaults suit real Azure, tests shrink them."""
 
-    poll_interval: float = 10.0  # seconds between reads while waiting
+    poll_interval: float = 10.0  # seconds between reads while waiting (the shortest wait)
+    max_poll_interval: float = 60.0  # longest wait when progress predicts a long way to go
     resize_attempts: int = 3  # re-issued resizes after the first one (R3)
     replication_timeout: float = 6 * 3600.0  # seconds, per image version
     allocation_timeout: float = 2 * 3600.0  # seconds, per resize attempt
@@ -316,7 +317,8 @@ class ChangeExecutor:
             targets = _targets(props)
             live = self._wait_allocation(change, targets, props, notes, reissue=True)
         if self.settings.verify:
-            live = self._read(change)
+            # The read that ended a wait is as fresh as a new one; other writes re-read.
+            live = live or self._read(change)
             if live is None:
                 raise VerifyError(
                     f"Azure did not apply {change.address}: it is absent after the write",
@@ -424,6 +426,7 @@ class ChangeExecutor:
 
     def _poll_steady(self, change: Change, targets: tuple[int, int] | None) -> LiveResource:
         deadline = self.clock() + self.settings.allocation_timeout
+        pacer = _Pacer(self.settings.poll_interval, self.settings.max_poll_interval)
         last: tuple[Any, ...] | None = None
         while True:
             live = self._read(change)
@@ -456,7 +459,43 @@ class ChangeExecutor:
                     f"{self.settings.allocation_timeout:.0f}s",
                     address=change.address,
                 )
-            self.sleep(self.settings.poll_interval)
+            self.sleep(pacer.next_wait(self.clock(), _count(live), _total(targets)))
+
+
+class _Pacer:
+    """Polling guided by observed progress.
+
+    A pool gains nodes at a roughly steady rate while it resizes; from two reads the pacer
+    estimates when the target will be reached and sleeps until just after then (never
+    more than `longest`; less than `shortest` only for the final approach). Dozens of pools waiting at once then cost a
+    few reads each instead of one per `shortest`, and the last read lands close to the
+    moment allocation finishes, which keeps the wait off the critical path.
+    """
+
+    def __init__(self, shortest: float, longest: float) -> None:
+        self.shortest = shortest
+        self.longest = max(shortest, longest)
+        self._first: tuple[float, int] | None = None
+
+    def next_wait(self, now: float, count: int, goal: int | None) -> float:
+        if self._first is None or count < self._first[1]:
+            self._first = (now, count)
+            return self.shortest
+        t0, c0 = self._first
+        if goal is None or count >= goal or now <= t0 or count == c0:
+            return self.shortest
+        rate = (count - c0) / (now - t0)
+        # Aim just past the predicted end: waking a moment early costs a whole extra wait.
+        remaining = (goal - count) / rate * 1.02 + self.shortest * 0.1
+        return min(self.longest, max(self.shortest * 0.2, remaining))
+
+
+def _count(live: LiveResource) -> int:
+    return (live.current_dedicated or 0) + (live.current_low_priority or 0)
+
+
+def _total(targets: tuple[int, int] | None) -> int | None:
+    return None if targets is None else targets[0] + targets[1]
 
 
 def _steady(live: LiveResource) -> bool:

@@ -348,13 +348,6 @@ def test_a_second_concurrent_apply_is_refused_cleanly(world: World) -> None:
 # -- resize re-issue (R3) ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="the sandbox starts a resize only when a PATCH changes scaleSettings "
-    "(reconciler/sandbox/batch.py `_write_pool`), so re-sending the same targets to a pool "
-    "that stopped short never resizes again; Azure's Pool_Update resizes on any fixedScale. "
-    "Re-issue itself is covered by tests/apply/test_executor.py.",
-    strict=False,
-)
 def test_a_pool_that_stops_short_gets_its_resize_reissued(world: World, tmp_path: Path) -> None:
     """Demand from a foreign pool on the same image slows allocation past resizeTimeout; apply re-issues."""
     assert world.apply(world.plan(SPECS / "minimal")).ok

@@ -1,0 +1,257 @@
+"""Apply benchmark: how close does `apply` come to the critical path of its plan?
+
+Generates a spec of many pools and image versions in several regions, applies it to a fresh
+sandbox world whose operations take simulated time (`reconciler.sandbox.config.Durations`),
+and reports in one run:
+
+- the critical-path lower bound: the heaviest path through the plan's dependency graph,
+  each change weighted by the simulated duration the sandbox gives it (gallery and image
+  definition creates, version create + the slowest region's replication, pool allocation
+  at 0.9 s per node), divided by the clock speed — no scheduler can beat it;
+- the wall time of `apply_plan` with enough parallelism for the graph's width, and with
+  the default parallelism (10);
+- a sequential baseline (parallelism 1) on a fresh world.
+
+Run: ``.venv/bin/python bench/bench_apply.py`` (``--help`` for sizes and speed).
+Throttling is off here: the sandbox's token buckets refill in real seconds while its clock
+runs ~1000× faster, so polling at a simulated-time-faithful cadence would be throttled in a
+way Azure never would (throttling is exercised by the fault tests instead). Every sandbox
+request is one SQLite transaction, so bursts of concurrent requests queue on its lock; that
+queueing, not the scheduler, is most of the gap to the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.apply import ExecutorSettings, RetryPolicy, apply_plan
+from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+from reconciler.plan import Plan, make_plan
+from reconciler.sandbox.app import Sandbox
+from reconciler.sandbox.config import Durations, SandboxConfig, ThrottleConfig
+from reconciler.sandbox.seed import load_seed
+from reconciler.spec import load_spec
+from reconciler.state.model import Kind
+from reconciler.state.scope import scope_for
+
+SUB = "00000000-0000-0000-0000-000000000001"
+SNAPSHOTS = (
+    "snap-render-os-2026-10",
+    "snap-render-os-2026-11",
+    "snap-sim-os-2026-10",
+    "snap-sim-os-2026-11",
+    "snap-legacy-os-2025-12",
+    "snap-minimal-os-2026-11",
+)
+# (Batch account, its region): both in the gallery's subscription (R9).
+ACCOUNTS = (("batchprodweu", "westeurope"), ("batchprodeus", "eastus"))
+EXTRA_REGION = "northeurope"  # replicated to, but no pool there: 1 replica
+
+
+def generate_spec(out: Path, *, pools: int, versions: int, definitions: int = 6) -> Path:
+    """Write a spec of `pools` pools on `versions` gallery versions; return its directory."""
+    lines = [
+        "apiVersion: reconcile/v1",
+        "defaults:",
+        f"  subscription: {SUB}",
+        "  resourceGroup: rg-images",
+        "  location: westeurope",
+        "galleries:",
+    ]
+    per_gallery = math.ceil(definitions / 2)
+    version_refs: list[tuple[str, str, str]] = []
+    for g in range(2):
+        lines += [f"  - name: benchgallery{g}", "    images:"]
+        for d in range(g * per_gallery, min(definitions, (g + 1) * per_gallery)):
+            lines += [
+                f"      - name: bench-def-{d}",
+                "        osType: Linux",
+                "        osState: Generalized",
+                "        hyperVGeneration: V2",
+                f"        identifier: {{publisher: bench, offer: def{d}, sku: ubuntu-22-04}}",
+                "        versions:",
+            ]
+            for v in range(d, versions, definitions):
+                name = f"1.0.{v}"
+                snapshot = SNAPSHOTS[v % len(SNAPSHOTS)]
+                regions = ["westeurope", "eastus"] + ([EXTRA_REGION] if v % 3 == 0 else [])
+                lines += [
+                    f"          - name: {name}",
+                    "            source:",
+                    "              snapshots:",
+                    f"                osDisk: /subscriptions/{SUB}/resourceGroups/rg-images/"
+                    f"providers/Microsoft.Compute/snapshots/{snapshot}",
+                    "            targetRegions:",
+                    *(f"              - {{name: {r}}}" for r in regions),
+                ]
+                version_refs.append((f"benchgallery{g}", f"bench-def-{d}", name))
+    lines += ["batchAccounts:"]
+    for a, (account, region) in enumerate(ACCOUNTS):
+        lines += [
+            f"  - name: {account}",
+            "    resourceGroup: rg-batch",
+            f"    location: {region}",  # the account's real region: replicas are sized per region
+            "    pools:",
+        ]
+        for p in range(a, pools, len(ACCOUNTS)):
+            gallery, definition, version = version_refs[p % len(version_refs)]
+            nodes = 20 + (p * 137) % 981  # 20..1000, spread
+            lines += [
+                f"      - name: bench-pool-{p:03d}",
+                "        vmSize: Standard_D2s_v5",
+                f"        image: {{gallery: {gallery}, definition: {definition}, version: {version}}}",
+                "        nodeAgentSkuId: batch.node.ubuntu 22.04",
+                f"        scale: {{fixed: {{dedicated: {nodes}}}}}",
+            ]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def simulated_duration(change: object, durations: Durations) -> float:
+    """Simulated seconds the sandbox spends on one create (the only action in this bench)."""
+    kind = change.kind  # type: ignore[attr-defined]
+    after = change.after or {}  # type: ignore[attr-defined]
+    if kind is Kind.GALLERY:
+        return durations.gallery_create
+    if kind is Kind.IMAGE:
+        return durations.image_definition_create
+    if kind is Kind.VERSION:
+        replicas = [int(v) for k, v in after.items() if k.endswith("].replicas")] or [1]
+        slowest = max(
+            durations.replication_per_region
+            + durations.replication_per_extra_replica * max(0, r - 1)
+            for r in replicas
+        )
+        return durations.image_version_create + slowest
+    if kind is Kind.POOL:
+        nodes = int(after.get("scale.fixed.dedicated", 0)) + int(
+            after.get("scale.fixed.lowPriority", 0)
+        )
+        # 15 min per 1,000 nodes; replicas sized by the planner keep the demand factor at 1.
+        return 900.0 * nodes / 1000.0
+    return 0.0
+
+
+def critical_path(plan: Plan, durations: Durations) -> tuple[float, list[str]]:
+    """(simulated seconds, addresses) of the heaviest dependency chain in `plan`."""
+    by_id = {c.id: c for c in plan.changes}
+    best: dict[str, tuple[float, list[str]]] = {}
+
+    def finish(cid: str) -> tuple[float, list[str]]:
+        if cid not in best:
+            change = by_id[cid]
+            before = max(
+                (finish(d) for d in change.depends_on if d in by_id),
+                key=lambda t: t[0],
+                default=(0.0, []),
+            )
+            best[cid] = (
+                before[0] + simulated_duration(change, durations),
+                [*before[1], change.address],
+            )
+        return best[cid]
+
+    return max((finish(c.id) for c in plan.changes), key=lambda t: t[0])
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    parallelism: int
+    wall: float
+    ok: bool
+    changes: int
+
+
+def fresh_world(path: Path, config: SandboxConfig) -> Target:
+    world = Sandbox(path, config=config)
+    world.save_config(config)
+    world.reset()
+    world.seed(load_seed(None))
+    world.close()
+    return Target.for_sandbox(path, config=config)
+
+
+def plan_and_apply(
+    spec_dir: Path, path: Path, config: SandboxConfig, parallelism: int, poll: float
+) -> tuple[Plan, Run]:
+    target = fresh_world(path, config)
+    loaded = load_spec([str(spec_dir)])
+    if loaded.spec is None:
+        sys.exit("\n".join(d.format() for d in loaded.diagnostics))
+    with AzureClients(target) as clients:
+        live = read_live_state(clients, scope_for(loaded.spec))
+        plan = make_plan(loaded.spec, live, target=target.describe())
+        settings = ExecutorSettings(
+            poll_interval=poll, max_poll_interval=2.0, retry=RetryPolicy(initial=0.05)
+        )
+        started = time.perf_counter()
+        result = apply_plan(
+            plan, AzureOperations(clients), parallelism=parallelism, settings=settings
+        )
+        wall = time.perf_counter() - started
+    if not result.ok:
+        for o in result.failed:
+            print(f"  failed: {o.address}: {o.error}", file=sys.stderr)
+    return plan, Run("", parallelism, wall, result.ok, len(plan.actionable))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pools", type=int, default=60)
+    parser.add_argument("--versions", type=int, default=24)
+    parser.add_argument("--speed", type=float, default=800.0, help="simulated s per real s")
+    parser.add_argument("--poll", type=float, default=0.05, help="shortest real poll interval")
+    parser.add_argument("--skip-sequential", action="store_true")
+    args = parser.parse_args(argv)
+
+    # poll_pacing: an in-progress LRO monitor answers when the operation ends (or after 1 s),
+    # so the SDK's pollers wait without hammering the world's single SQLite lock.
+    config = SandboxConfig(
+        speed=args.speed, throttle=ThrottleConfig(enabled=False), poll_pacing=1.0
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
+        base = Path(tmp)
+        spec_dir = generate_spec(base / "spec", pools=args.pools, versions=args.versions)
+        runs: list[Run] = []
+        plan, wide = plan_and_apply(spec_dir, base / "wide.sqlite", config, 200, args.poll)
+        kinds = {k: sum(1 for c in plan.actionable if c.kind is k) for k in Kind}
+        bound_sim, chain = critical_path(plan, config.durations)
+        bound = bound_sim / args.speed
+        runs.append(Run("apply, parallelism ≥ graph width", 200, wide.wall, wide.ok, wide.changes))
+        _, default = plan_and_apply(spec_dir, base / "default.sqlite", config, 10, args.poll)
+        runs.append(
+            Run("apply, default parallelism", 10, default.wall, default.ok, default.changes)
+        )
+        if not args.skip_sequential:
+            _, seq = plan_and_apply(spec_dir, base / "seq.sqlite", config, 1, args.poll)
+            runs.append(Run("sequential baseline", 1, seq.wall, seq.ok, seq.changes))
+
+    print(
+        f"plan: {len(plan.actionable)} creates — {kinds[Kind.POOL]} pools, "
+        f"{kinds[Kind.VERSION]} image versions, {kinds[Kind.IMAGE]} definitions, "
+        f"{kinds[Kind.GALLERY]} galleries; regions westeurope, eastus, {EXTRA_REGION}"
+    )
+    print(f"sandbox speed ×{args.speed:g}, poll every {args.poll:g} s (real)")
+    print(f"critical path: {' → '.join(chain)} = {bound_sim:,.0f} simulated s")
+    print()
+    print(f"| {'run':<34} | {'parallelism':>11} | {'wall (s)':>8} | {'× critical path':>15} | ok |")
+    print(f"|{'-' * 36}|{'-' * 13}|{'-' * 10}|{'-' * 17}|----|")
+    print(f"| {'critical-path lower bound':<34} | {'∞':>11} | {bound:>8.2f} | {1.0:>15.2f} |    |")
+    for run in runs:
+        print(
+            f"| {run.label:<34} | {run.parallelism:>11} | {run.wall:>8.2f} | "
+            f"{run.wall / bound:>15.2f} | {'yes' if run.ok else 'NO':>2} |"
+        )
+    return 0 if all(r.ok for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
