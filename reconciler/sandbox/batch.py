@@ -8,7 +8,8 @@ Allocation model (deterministic; it is what the product's sizing rules are check
 against). A resize to N nodes needs ``15 min × N/1000`` (a managed-image pool at least
 20 min, 30 min above 300 nodes), multiplied by ``max(1, Nv / (600 × replicas))`` where Nv
 sums the targets of every pool in the account's region using that gallery image version
-and ``replicas`` is the version's replica count there. Nodes arrive at rate N/needed, so a
+and ``replicas`` is the version's replica count there that has finished replicating
+(replicas still replicating do not serve yet; none ready → `AllocationFailed`). Nodes arrive at rate N/needed, so a
 resize continuing from k nodes takes ``needed × (N-k)/N``. When the pool's `resizeTimeout`
 is shorter, it stops at the timeout with the nodes reached so far and `AllocationTimedOut`;
 a new resize continues from there. A pool whose image no longer exists fails its next
@@ -179,7 +180,7 @@ def needed_seconds(
         needed = max(needed, 1800.0 if total > 300 else 1200.0)
     elif _is_gallery_version(image_id):
         version = get_alive(world, str(image_id))
-        replicas = region_replicas(world, version, region) if version else 0
+        replicas = region_replicas(world, version, region, ready_only=True) if version else 0
         if replicas > 0:
             demand = _version_demand(world, str(image_id), region, pool_id, total)
             needed *= max(1.0, demand / (VMS_PER_REPLICA * replicas))
@@ -277,10 +278,21 @@ def _start_resize(world: World, pool: dict[str, Any], account: dict[str, Any]) -
         full = 0.0
     image_id = image_id_of(props)
     failure = None
-    if image_id and get_alive(world, image_id) is None and grow > 0:
+    image = get_alive(world, image_id) if image_id else None
+    if grow > 0 and image_id and image is None:
         failure = (
             f"The image resource '{image_id}' of the pool no longer exists; "
             "allocation of compute nodes failed."
+        )
+    elif (
+        grow > 0
+        and image is not None
+        and _is_gallery_version(image_id)
+        and region_replicas(world, image, account["location"], ready_only=True) == 0
+    ):
+        failure = (
+            f"The gallery image version '{image_id}' has no replica ready in region "
+            f"'{account['location']}' yet; allocation of compute nodes failed."
         )
     pool["_sys"]["alloc"] = {
         "start": world.now,

@@ -507,16 +507,25 @@ def _plan_replication(
         replicas = int(region["regionalReplicaCount"])
         prev = old.get(key)
         if prev is not None and replicas <= int(prev["replicas"]):
-            plan[key] = {**prev, "name": region["name"], "replicas": replicas}
+            serving = min(replicas, int(prev.get("serving", 0)))
+            plan[key] = {**prev, "name": region["name"], "replicas": replicas, "serving": serving}
             continue
         start = world.now + base_delay * slow
         plan[key] = {
             "name": region["name"],
             "replicas": replicas,
+            # replicas that keep serving pools while the new ones replicate
+            "serving": _serving(world, prev) if prev is not None else 0,
             "start": start,
             "end": start + _replication_time(world, replicas) * slow,
         }
     return plan
+
+
+def _serving(world: World, record: dict[str, Any]) -> int:
+    if world.now >= float(record["end"]):
+        return int(record["replicas"])
+    return int(record.get("serving", 0))
 
 
 def _start_version_lro(
@@ -692,10 +701,18 @@ def replication_summary(world: World, doc: dict[str, Any]) -> dict[str, Any]:
     return {"aggregatedState": aggregated, "summary": summary}
 
 
-def region_replicas(world: World, doc: dict[str, Any], region: str) -> int:
-    """Replicas of a version in a region (0 when the region is not a target)."""
+def region_replicas(
+    world: World, doc: dict[str, Any], region: str, *, ready_only: bool = False
+) -> int:
+    """Replicas of a version in a region (0 when the region is not a target).
+
+    With `ready_only`, only replicas that have finished replicating count: while a region
+    replicates new replicas, the ones it had before keep serving.
+    """
     entry = doc.get("_sys", {}).get("regions", {}).get(_region_key(region))
-    return int(entry["replicas"]) if entry else 0
+    if not entry:
+        return 0
+    return _serving(world, entry) if ready_only else int(entry["replicas"])
 
 
 def _render_version(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:

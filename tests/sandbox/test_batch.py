@@ -367,3 +367,56 @@ def test_pool_list_honours_maxresults(compute, batch):
         batch.pool.create(RG_BATCH, ACCOUNT, name, pool_body(image))
     pages = list(batch.pool.list_by_batch_account(RG_BATCH, ACCOUNT, maxresults=1).by_page())
     assert [[p.name for p in page] for page in pages] == [["a"], ["b"], ["c"]]
+
+
+def test_replicas_still_replicating_do_not_serve_yet(frozen: Sandbox):
+    """Growing a pool before new replicas finish replicating is slowed as if they were absent."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    compute = compute_client(frozen)
+    update = compute.gallery_image_versions.begin_update(
+        RG_IMAGES,
+        "gal",
+        "render",
+        "1.0.0",
+        {
+            "properties": {
+                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
+                "publishingProfile": {
+                    "targetRegions": [{"name": "westeurope", "regionalReplicaCount": 2}]
+                },
+            }
+        },
+    )
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "early", pool_body(image, 1200, "PT30M"))
+    frozen.advance(1800)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "early")) == (
+        "Steady",
+        1000,
+        ["AllocationTimedOut"],
+    )
+    frozen.advance(4 * 3600)
+    update.result()
+    batch.pool.create(RG_BATCH, ACCOUNT, "late", pool_body(image, 1200, "PT30M"))
+    frozen.advance(1800)
+    # Nv is now 2400 on 2 replicas: still 2× slower; the early pool's demand counts too
+    late = batch.pool.get(RG_BATCH, ACCOUNT, "late")
+    assert nodes(late) == ("Steady", 1000, ["AllocationTimedOut"])
+
+
+def test_pool_on_a_version_still_replicating_to_its_region_fails_allocation(frozen: Sandbox):
+    """A pool whose version has no replica ready in its region yet fails with AllocationFailed."""
+    compute = compute_client(frozen)
+    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
+    frozen.advance(3600)
+    compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
+    frozen.advance(3600)
+    poller = compute.gallery_image_versions.begin_create_or_update(
+        RG_IMAGES, "gal", "render", "1.0.0", version_body({"westeurope": 1})
+    )
+    image = compute.gallery_image_versions.get(RG_IMAGES, "gal", "render", "1.0.0").id
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
+    frozen.advance(4 * 3600)
+    poller.result()
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 0, ["AllocationFailed"])
