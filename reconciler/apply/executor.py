@@ -291,7 +291,7 @@ class ChangeExecutor:
         if not (at_zero and _steady(live)):
             zero = {**props, **dict.fromkeys(SCALE_FIXED, 0)}
             self._write_update(change, zero, SCALE_FIXED, etag, notes, what="scale to zero nodes")
-            notes.append("scaled to zero nodes")
+            notes.append(f"scaled to zero from {_nodes(live)} nodes")
             live = self._wait_allocation(change, (0, 0), None, notes, reissue=False)
         # Our own write moved the ETag: continue from what we just read, not the plan's.
         etag = live.etag or etag
@@ -304,6 +304,11 @@ class ChangeExecutor:
             change, props, scale_paths, written.etag or etag, notes, what="scale back to target"
         )
         self._settle(change, props, notes, wrote_scale=True)
+        goal = _targets(props)
+        notes.append(
+            f"changed {', '.join(at_zero_paths)} at zero nodes"
+            + (f", back to {goal[0]}+{goal[1]} nodes" if goal else "")
+        )
 
     # -- waiting and verifying ----------------------------------------------------------
 

@@ -318,3 +318,18 @@ def test_a_plan_deleting_an_image_a_kept_pool_uses_is_refused() -> None:
     with pytest.raises(ApplyRefusedError, match="R6"):
         run(plan, ops)
     assert ops.calls == []
+
+
+def test_pool_polling_sleeps_until_the_predicted_end_of_allocation() -> None:
+    """From two reads the pacer predicts when the target is reached and waits about that long."""
+    from reconciler.apply.executor import _Pacer
+
+    pacer = _Pacer(shortest=1.0, longest=600.0)
+    assert pacer.next_wait(0.0, 0, 1000) == 1.0  # nothing known yet
+    wait = pacer.next_wait(10.0, 100, 1000)  # 10 nodes/s: 900 nodes to go
+    assert 90.0 <= wait <= 93.0
+    assert pacer.next_wait(100.0, 1000, 1000) == 1.0  # reached: back to the shortest wait
+    assert _Pacer(1.0, 30.0).next_wait(0.0, 0, 10**6) == 1.0
+    capped = _Pacer(1.0, 30.0)
+    capped.next_wait(0.0, 0, 10**6)
+    assert capped.next_wait(1.0, 1, 10**6) == 30.0  # never longer than the cap
