@@ -190,7 +190,10 @@ def plan_and_apply(
         live = read_live_state(clients, scope_for(loaded.spec))
         plan = make_plan(loaded.spec, live, target=target.describe())
         settings = ExecutorSettings(
-            poll_interval=poll, max_poll_interval=2.0, retry=RetryPolicy(initial=0.05)
+            poll_interval=poll,
+            max_poll_interval=2.0,
+            progress_interval=0.5,
+            retry=RetryPolicy(initial=0.05),
         )
         started = time.perf_counter()
         result = apply_plan(

@@ -18,8 +18,10 @@ with an injected `sleep`, so one change's long wait blocks only its own worker.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -52,6 +54,8 @@ class ExecutorSettings:
 
     poll_interval: float = 10.0  # seconds between reads while waiting (the shortest wait)
     max_poll_interval: float = 60.0  # longest wait when progress predicts a long way to go
+    # Seconds between replication reports while a version's write is in flight; 0 = none.
+    progress_interval: float = 30.0
     resize_attempts: int = 3  # re-issued resizes after the first one (R3)
     replication_timeout: float = 6 * 3600.0  # seconds, per image version
     allocation_timeout: float = 2 * 3600.0  # seconds, per resize attempt
@@ -181,16 +185,17 @@ class ChangeExecutor:
         props = self._props(change)
         self.emit(EventKind.STEP, change, "creating", {})
         try:
-            self._call(
-                change,
-                "create",
-                lambda: self.ops.create(
-                    kind=change.kind,
-                    resource_id=change.resource_id,
-                    location=change.location,
-                    props=props,
-                ),
-            )
+            with self._watching(change, props):
+                self._call(
+                    change,
+                    "create",
+                    lambda: self.ops.create(
+                        kind=change.kind,
+                        resource_id=change.resource_id,
+                        location=change.location,
+                        props=props,
+                    ),
+                )
         except ConflictError as error:
             # Creates are idempotent by name: a resource we own that already matches the
             # plan (an earlier attempt or an interrupted apply made it) counts as created.
@@ -239,7 +244,8 @@ class ChangeExecutor:
 
         self.emit(EventKind.STEP, change, f"{what}: {', '.join(paths) or '(no paths)'}", {})
         try:
-            return self._call(change, what, call)
+            with self._watching(change, props):
+                return self._call(change, what, call)
         except ConflictError as error:
             if attempts > 1:
                 # A retried write whose earlier attempt landed (the answer was lost) now
@@ -337,14 +343,52 @@ class ChangeExecutor:
                     hint="Azure accepted the request but ignored these fields",
                 )
 
+    def _emit_replication(self, change: Change, view: Mapping[str, Mapping[str, Any]]) -> None:
+        text = ", ".join(f"{r} {v['state']} {v['progress']}%" for r, v in view.items())
+        self.emit(EventKind.PROGRESS, change, f"replication: {text}", {"regions": dict(view)})
+
+    @contextmanager
+    def _watching(self, change: Change, props: Mapping[str, Any]) -> Iterator[None]:
+        """Report per-region replication while a version write is still in flight.
+
+        Azure's version PUT is a long-running operation that ends only when every region has
+        replicated, and the port blocks until then; a side thread reads the version every
+        `progress_interval` seconds so the user sees regions progress meanwhile. Best effort:
+        its reads never fail the change.
+        """
+        interval = self.settings.progress_interval
+        if change.kind is not Kind.VERSION or not interval:
+            yield
+            return
+        stop = threading.Event()
+        regions = _regions(props)
+
+        def watch() -> None:
+            last: dict[str, Any] | None = None
+            while not stop.wait(interval):
+                try:
+                    live = self.ops.read(kind=change.kind, resource_id=change.resource_id)
+                except Exception:  # progress only: the write itself reports real failures
+                    continue
+                if live is None or stop.is_set():
+                    continue
+                view = _replication_view(
+                    live, regions or sorted(r.region for r in live.replication)
+                )
+                if view and view != last:
+                    self._emit_replication(change, view)
+                    last = view
+
+        thread = threading.Thread(target=watch, name=f"watch {change.address}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     def _wait_replication(self, change: Change, props: Mapping[str, Any]) -> LiveResource:
-        wanted = sorted(
-            {
-                p[len("targetRegions[") : p.index("]")]
-                for p in props
-                if p.startswith("targetRegions[")
-            }
-        )
+        wanted = _regions(props)
         deadline = self.clock() + self.settings.replication_timeout
         last: dict[str, Any] | None = None
         while True:
@@ -355,16 +399,9 @@ class ChangeExecutor:
                 )
             by_region = {r.region.lower(): r for r in live.replication}
             regions = wanted or sorted(by_region)
-            view = {
-                region: {
-                    "state": by_region[region].state if region in by_region else "Pending",
-                    "progress": by_region[region].progress if region in by_region else 0,
-                }
-                for region in regions
-            }
+            view = _replication_view(live, regions)
             if view != last:
-                text = ", ".join(f"{r} {v['state']} {v['progress']}%" for r, v in view.items())
-                self.emit(EventKind.PROGRESS, change, f"replication: {text}", {"regions": view})
+                self._emit_replication(change, view)
                 last = view
             failed = [r for r in regions if view[r]["state"].lower() == "failed"]
             if failed:
@@ -465,6 +502,24 @@ class ChangeExecutor:
                     address=change.address,
                 )
             self.sleep(pacer.next_wait(self.clock(), _count(live), _total(targets)))
+
+
+def _regions(props: Mapping[str, Any]) -> list[str]:
+    """Target regions named by a version's flat properties."""
+    return sorted(
+        {p[len("targetRegions[") : p.index("]")] for p in props if p.startswith("targetRegions[")}
+    )
+
+
+def _replication_view(live: LiveResource, regions: Sequence[str]) -> dict[str, dict[str, Any]]:
+    by_region = {r.region.lower(): r for r in live.replication}
+    return {
+        region: {
+            "state": by_region[region].state if region in by_region else "Pending",
+            "progress": by_region[region].progress if region in by_region else 0,
+        }
+        for region in regions
+    }
 
 
 class _Pacer:

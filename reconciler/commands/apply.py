@@ -243,7 +243,11 @@ def _run(
                     click.echo("Apply cancelled; nothing was changed.")
                     return 1
             settings = (
-                ExecutorSettings(poll_interval=SANDBOX_POLL_INTERVAL)
+                ExecutorSettings(
+                    poll_interval=SANDBOX_POLL_INTERVAL,
+                    max_poll_interval=5.0,
+                    progress_interval=SANDBOX_POLL_INTERVAL,
+                )
                 if target.is_sandbox
                 else ExecutorSettings()
             )

@@ -333,3 +333,35 @@ def test_pool_polling_sleeps_until_the_predicted_end_of_allocation() -> None:
     capped = _Pacer(1.0, 30.0)
     capped.next_wait(0.0, 0, 10**6)
     assert capped.next_wait(1.0, 1, 10**6) == 30.0  # never longer than the cap
+
+
+def test_replication_progress_is_reported_while_the_version_write_is_in_flight() -> None:
+    """A version create that blocks until replication ends still shows regions progressing."""
+    import time as real_time
+
+    ops = FakeOperations(replication_reads=8)
+    original = ops.create
+
+    def slow_create(**kw):  # type: ignore[no-untyped-def]
+        live = original(**kw)
+        real_time.sleep(0.4)  # Azure's LRO lasts until every region has replicated
+        return live
+
+    ops.create = slow_create  # type: ignore[method-assign]
+    after = {"location": "westeurope", "targetRegions[eastus].replicas": 1, **OWNED}
+    clock = FakeClock()
+    progress = RecordingProgress()
+    result = apply_plan(
+        plan_of(change("v", Kind.VERSION, after=after)),
+        ops,
+        sleep=clock.sleep,
+        clock=clock,
+        progress=progress,
+        settings=ExecutorSettings(poll_interval=1.0, progress_interval=0.02),
+    )
+    assert result.ok, result.failed
+    percents = [
+        e.data["regions"]["eastus"]["progress"] for e in progress.of(EventKind.PROGRESS, "v")
+    ]
+    assert len(percents) >= 3 and percents == sorted(percents)
+    assert percents[0] < 100 and percents[-1] == 100
