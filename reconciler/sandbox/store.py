@@ -148,6 +148,17 @@ def scope_of(rid: str) -> tuple[str, str]:
     return sub, rg
 
 
+_WRITER_LOCKS: dict[Path, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.Lock:
+    """One lock per database file per process, shared by every Store opened on it."""
+    key = path.resolve()
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
 class Store:
     """The SQLite file; one connection per thread, opened lazily."""
 
@@ -155,6 +166,11 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Threads of one process queue on this lock before asking SQLite for its write
+        # lock: SQLite's busy handler backs off with sleeps of up to ~100 ms, which made
+        # concurrent in-process requests wait far longer than the work they queue behind.
+        # Other processes still serialise on SQLite's lock itself.
+        self._writer = _writer_lock(self.path)
         conn = self._connection()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
@@ -173,13 +189,14 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         """A write transaction (`BEGIN IMMEDIATE`): committed on success, rolled back on error."""
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield Tx(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._writer:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
