@@ -26,7 +26,7 @@ from reconciler.apply.model import (
 )
 from reconciler.apply.ports import Operations
 from reconciler.apply.progress import NullProgress, Progress
-from reconciler.apply.scheduler import CycleError, run_graph
+from reconciler.apply.scheduler import CycleError, Slots, run_graph
 from reconciler.errors import ReconcileError
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import Kind
@@ -109,12 +109,15 @@ def apply_plan(
             )
         )
 
+    # A change that waits on Azure (LRO, replication, allocation, retry backoff) frees its
+    # slot, so `parallelism` bounds work in flight and waiting never blocks other changes.
+    slots = Slots(parallelism)
     executor = ChangeExecutor(
         operations,
         settings=settings,
         allow_disruptive=allow_disruptive,
         emit=emit,
-        sleep=sleep,
+        sleep=slots.idle(sleep),
         clock=clock,
         environ=environ,
     )
@@ -177,6 +180,7 @@ def apply_plan(
             work,
             parallelism=parallelism,
             on_skip=on_skip,
+            slots=slots,
         )
     except CycleError as error:
         if journal is not None:

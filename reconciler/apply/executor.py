@@ -194,6 +194,7 @@ class ChangeExecutor:
                         resource_id=change.resource_id,
                         location=change.location,
                         props=props,
+                        wait=self.sleep,
                     ),
                 )
         except ConflictError as error:
@@ -240,6 +241,7 @@ class ChangeExecutor:
                 props=props,
                 changed_paths=tuple(paths),
                 etag=etag,
+                wait=self.sleep,
             )
 
         self.emit(EventKind.STEP, change, f"{what}: {', '.join(paths) or '(no paths)'}", {})
@@ -268,7 +270,10 @@ class ChangeExecutor:
                 change,
                 "delete",
                 lambda: self.ops.delete(
-                    kind=change.kind, resource_id=change.resource_id, etag=self._etag(change)
+                    kind=change.kind,
+                    resource_id=change.resource_id,
+                    etag=self._etag(change),
+                    wait=self.sleep,
                 ),
             )
         except ConflictError as error:

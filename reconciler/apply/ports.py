@@ -4,7 +4,10 @@
 (against Azure or the sandbox); tests may use a small fake with hooks. Every method
 is synchronous and blocks until Azure's long-running operation (if any) has finished
 provisioning — but never waits for replication or pool allocation: apply polls `read`
-for those so it can report progress and re-issue resizes.
+for those so it can report progress and re-issue resizes. While a long-running
+operation is in progress, writes pass time by calling `wait(seconds)` when given one:
+apply's `wait` frees the change's parallelism slot, so waiting on Azure never holds
+back independent work.
 
 Errors raised are from `reconciler.errors` (Transient / Permanent / Conflict), never
 SDK exceptions.
@@ -12,7 +15,7 @@ SDK exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from reconciler.state.model import Kind, LiveResource
@@ -24,7 +27,13 @@ class Operations(Protocol):
         ...
 
     def create(
-        self, *, kind: Kind, resource_id: str, location: str, props: Mapping[str, Any]
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        location: str,
+        props: Mapping[str, Any],
+        wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
         """Create from flat desired properties (secrets already resolved).
 
@@ -41,6 +50,7 @@ class Operations(Protocol):
         props: Mapping[str, Any],
         changed_paths: Sequence[str],
         etag: str | None = None,
+        wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
         """Bring an existing resource to `props` (the full desired flat mapping).
 
@@ -49,6 +59,13 @@ class Operations(Protocol):
         """
         ...
 
-    def delete(self, *, kind: Kind, resource_id: str, etag: str | None = None) -> None:
+    def delete(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        etag: str | None = None,
+        wait: Callable[[float], None] | None = None,
+    ) -> None:
         """Delete and wait until gone; an already absent resource is not an error."""
         ...

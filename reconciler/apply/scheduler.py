@@ -2,9 +2,12 @@
 
 Not a loop over levels — a node whose dependencies finish early starts early, so the
 wall time approaches the critical path rather than the sum of each level's slowest node.
-Work runs on a bounded thread pool (the Azure SDK is synchronous); a long wait inside one
-node occupies only that node's worker. Bookkeeping happens on the calling thread only, so
-it needs no locks.
+Work runs on a thread pool (the Azure SDK is synchronous). `parallelism` bounds how many
+nodes *work* at once, not how many wait: with `Slots`, a node that idles — polling a
+long-running operation, waiting for replication or allocation, backing off before a
+retry — gives its slot to the next ready node and takes one again to continue. Waiting on
+Azure therefore never holds back independent work. Bookkeeping happens on the calling
+thread only, so it needs no locks.
 
 When a node fails, every node that depends on it (transitively) is skipped and remembers
 the root cause; independent branches carry on (Terraform's `dag/walk.go` does the same).
@@ -14,11 +17,55 @@ bounded pool spends its workers on the critical path before the leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from reconciler.apply.model import OutcomeStatus
+
+# Threads that may exist at once while most of them idle on Azure; each costs little.
+MAX_THREADS = 256
+
+
+class Slots:
+    """At most `n` nodes work at once; a node that idles gives its slot up meanwhile."""
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError("parallelism must be at least 1")
+        self.n = n
+        self._semaphore = threading.Semaphore(n)
+        self._local = threading.local()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold a slot for the duration of the block (the calling thread's node works)."""
+        self._semaphore.acquire()
+        self._local.held = True
+        try:
+            yield
+        finally:
+            self._local.held = False
+            self._semaphore.release()
+
+    def idle(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
+        """`sleep` that frees the caller's slot while it sleeps (a no-op wrapper without one)."""
+
+        def idle_sleep(seconds: float) -> None:
+            if not getattr(self._local, "held", False):
+                sleep(seconds)
+                return
+            self._local.held = False
+            self._semaphore.release()
+            try:
+                sleep(seconds)
+            finally:
+                self._semaphore.acquire()
+                self._local.held = True
+
+        return idle_sleep
 
 
 class CycleError(ValueError):
@@ -86,6 +133,7 @@ def run_graph(
     parallelism: int,
     on_skip: Callable[[str, tuple[str, ...]], None] | None = None,
     priority: Mapping[str, float] | None = None,
+    slots: Slots | None = None,
 ) -> GraphRun:
     """Run `work(id)` for every node after its dependencies succeeded; never raise from work.
 
@@ -93,7 +141,9 @@ def run_graph(
     treated as already satisfied (they are no part of this run). A `work` that raises marks
     its node failed and skips its dependents, calling `on_skip(id, root_causes)` once per
     skipped node. `priority` (higher first) orders ready nodes; by default the length of
-    the chain of dependents. Raises `CycleError` before running anything on a cycle.
+    the chain of dependents. With `slots`, every ready node gets a thread at once (up to
+    `MAX_THREADS`) and `slots` bounds how many work at a time; without, `parallelism`
+    threads bound the nodes in flight. Raises `CycleError` before running anything on a cycle.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
@@ -136,12 +186,24 @@ def run_graph(
         ready.remove(best)
         return best
 
-    pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply")
+    if slots is not None:
+        threads = max(1, min(len(order), MAX_THREADS))
+
+        def task(n: str) -> None:
+            with slots.held():
+                work(n)
+
+    else:
+        threads = parallelism
+        task = work
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="apply")
     try:
         while ready or running:
-            while ready and len(running) < parallelism and not run.interrupted:
+            # Ready nodes are submitted highest priority first; the slots' semaphore then
+            # wakes waiters in arrival order, so priority survives the hand-off.
+            while ready and len(running) < threads and not run.interrupted:
                 n = next_ready()
-                running[pool.submit(work, n)] = n
+                running[pool.submit(task, n)] = n
             if not running:
                 break
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)

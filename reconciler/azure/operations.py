@@ -20,7 +20,7 @@ absent resource is quiet. Errors leave as `reconciler.errors` exceptions.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from azure.core import MatchConditions
@@ -65,7 +65,13 @@ class AzureOperations:
     # -- create / update ----------------------------------------------------------------
 
     def create(
-        self, *, kind: Kind, resource_id: str, location: str, props: Mapping[str, Any]
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        location: str,
+        props: Mapping[str, Any],
+        wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
         """Create from flat desired properties; an existing pool raises `ConflictError`."""
         rid = parse_id(resource_id)
@@ -79,7 +85,7 @@ class AzureOperations:
                     match_condition=MatchConditions.IfMissing,  # If-None-Match: *
                 )
                 return to_live(kind, model, location=location)
-            model = self._put(kind, rid, to_body(kind, props, location=location))
+            model = self._put(kind, rid, to_body(kind, props, location=location), wait)
             return to_live(kind, model)
 
     def update(
@@ -91,6 +97,7 @@ class AzureOperations:
         props: Mapping[str, Any],
         changed_paths: Sequence[str],
         etag: str | None = None,
+        wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
         """Bring an existing resource to `props`: full PUT, or PATCH for pools / managed images."""
         rid = parse_id(resource_id)
@@ -109,9 +116,12 @@ class AzureOperations:
                 return to_live(kind, model, location=location)
             if kind is Kind.MANAGED_IMAGE:
                 compute = self._clients.compute(rid.subscription)
-                model = compute.images.begin_update(
-                    rid.resource_group, rid.name, managed_image_patch_body(props)
-                ).result()
+                model = _finish(
+                    compute.images.begin_update(
+                        rid.resource_group, rid.name, managed_image_patch_body(props)
+                    ),
+                    wait,
+                )
                 return to_live(kind, model)
             body = to_body(
                 kind,
@@ -119,11 +129,18 @@ class AzureOperations:
                 location=location,
                 allow_region_removal=_removes_region(props, changed_paths),
             )
-            return to_live(kind, self._put(kind, rid, body))
+            return to_live(kind, self._put(kind, rid, body, wait))
 
     # -- delete -------------------------------------------------------------------------
 
-    def delete(self, *, kind: Kind, resource_id: str, etag: str | None = None) -> None:
+    def delete(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        etag: str | None = None,
+        wait: Callable[[float], None] | None = None,
+    ) -> None:
         """Delete and wait until gone; absent is fine; a pool whose ETag moved is a conflict."""
         rid = parse_id(resource_id)
         address = address_for(kind, resource_id)
@@ -140,7 +157,7 @@ class AzureOperations:
                             status=412,
                             address=address,
                         )
-                self._begin_delete(kind, rid).result()
+                _finish(self._begin_delete(kind, rid), wait)
             except HttpResponseError as exc:
                 if not is_not_found(exc):
                     raise
@@ -166,7 +183,9 @@ class AzureOperations:
             return compute.images.get(rg, names[0])
         raise ValueError(f"cannot read a {kind.value}")
 
-    def _put(self, kind: Kind, rid: ResourceId, body: Any) -> Any:
+    def _put(
+        self, kind: Kind, rid: ResourceId, body: Any, wait: Callable[[float], None] | None
+    ) -> Any:
         compute = self._clients.compute(rid.subscription)
         rg, names = rid.resource_group, rid.names
         if kind is Kind.GALLERY:
@@ -181,7 +200,7 @@ class AzureOperations:
             poller = compute.images.begin_create_or_update(rg, names[0], body)
         else:
             raise ValueError(f"cannot write a {kind.value}")
-        return poller.result()
+        return _finish(poller, wait)
 
     def _begin_delete(self, kind: Kind, rid: ResourceId) -> Any:
         rg, names = rid.resource_group, rid.names
@@ -225,3 +244,19 @@ def _removes_region(props: Mapping[str, Any], changed_paths: Sequence[str]) -> b
     return any(
         p.startswith("targetRegions[") and p.split("]")[0] not in desired for p in changed_paths
     )
+
+
+# How often a waiting caller looks at a poller: soon at first (most operations finish
+# quickly), then less often. Only `done()` is checked — the SDK's own thread polls Azure
+# at the interval Azure asks for, so this costs no requests.
+_FIRST_LOOK, _LAST_LOOK = 0.005, 0.05
+
+
+def _finish(poller: Any, wait: Callable[[float], None] | None) -> Any:
+    """The poller's result, passing time with `wait` (apply frees its slot) meanwhile."""
+    if wait is not None:
+        step = _FIRST_LOOK
+        while not poller.done():
+            wait(step)
+            step = min(step * 2, _LAST_LOOK)
+    return poller.result()

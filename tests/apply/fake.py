@@ -41,13 +41,17 @@ class FakeOperations:
         self,
         *,
         durations: Mapping[str, float] | None = None,
+        work: Mapping[str, float] | None = None,
         replication_reads: int = 2,
         allocation_reads: int = 2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.resources: dict[str, LiveResource] = {}
-        self.durations = dict(durations or {})  # op -> real seconds the write takes
+        # op -> seconds its long-running operation takes (passed through the caller's `wait`)
+        self.durations = dict(durations or {})
+        # op -> real seconds of busy work per call (the caller keeps its slot meanwhile)
+        self.work = dict(work or {})
         self.replication_reads = replication_reads
         self.allocation_reads = allocation_reads
         self.clock = clock
@@ -77,7 +81,13 @@ class FakeOperations:
     def calls_for(self, resource_id: str, op: str | None = None) -> list[Call]:
         return [c for c in self.calls if c.resource_id == resource_id and (op in (None, c.op))]
 
-    def _enter(self, op: str, resource_id: str, kwargs: Mapping[str, Any]) -> tuple[float, int]:
+    def _enter(
+        self,
+        op: str,
+        resource_id: str,
+        kwargs: Mapping[str, Any],
+        wait: Callable[[float], None] | None = None,
+    ) -> tuple[float, int]:
         for hook in list(self.hooks.get(op, ())) + list(self.hooks.get("*", ())):
             hook(op, kwargs)
         with self._lock:
@@ -87,7 +97,12 @@ class FakeOperations:
         start = self.clock()
         duration = self.durations.get(op, 0.0)
         if duration:
-            self.sleep(duration)
+            # A write's duration is its long-running operation: time passes through the
+            # caller's `wait`, as AzureOperations passes it while polling.
+            (wait or self.sleep)(duration)
+        busy = self.work.get(op, 0.0)
+        if busy:
+            time.sleep(busy)
         return start, active
 
     def _leave(self, op: str, resource_id: str, start: float, active: int) -> None:
@@ -204,10 +219,16 @@ class FakeOperations:
         return live
 
     def create(
-        self, *, kind: Kind, resource_id: str, location: str, props: Mapping[str, Any]
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        location: str,
+        props: Mapping[str, Any],
+        wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
         kwargs = {"kind": kind, "resource_id": resource_id, "location": location, "props": props}
-        start, active = self._enter("create", resource_id, kwargs)
+        start, active = self._enter("create", resource_id, kwargs, wait)
         try:
             with self._lock:
                 if kind is Kind.POOL and resource_id in self.resources:
@@ -228,6 +249,7 @@ class FakeOperations:
         props: Mapping[str, Any],
         changed_paths: Sequence[str],
         etag: str | None = None,
+        wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
         kwargs = {
             "kind": kind,
@@ -237,7 +259,7 @@ class FakeOperations:
             "changed_paths": tuple(changed_paths),
             "etag": etag,
         }
-        start, active = self._enter("update", resource_id, kwargs)
+        start, active = self._enter("update", resource_id, kwargs, wait)
         try:
             with self._lock:
                 live = self.resources.get(resource_id)
@@ -264,9 +286,16 @@ class FakeOperations:
         finally:
             self._leave("update", resource_id, start, active)
 
-    def delete(self, *, kind: Kind, resource_id: str, etag: str | None = None) -> None:
+    def delete(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        etag: str | None = None,
+        wait: Callable[[float], None] | None = None,
+    ) -> None:
         kwargs = {"kind": kind, "resource_id": resource_id, "etag": etag}
-        start, active = self._enter("delete", resource_id, kwargs)
+        start, active = self._enter("delete", resource_id, kwargs, wait)
         try:
             with self._lock:
                 live = self.resources.get(resource_id)

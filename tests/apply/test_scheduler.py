@@ -44,8 +44,8 @@ def test_changes_start_only_after_their_dependencies_finished() -> None:
 
 
 def test_independent_changes_overlap_up_to_the_bound_and_never_beyond() -> None:
-    """Twelve independent 50 ms writes with parallelism 4 run four at a time (~3 rounds)."""
-    ops = FakeOperations(durations={"create": 0.05})
+    """Twelve independent writes each busy 50 ms with parallelism 4 work four at a time."""
+    ops = FakeOperations(work={"create": 0.05})
     plan = plan_of(*(change(f"g{i}") for i in range(12)))
     started = time.monotonic()
     result = apply_plan(plan, ops, parallelism=4, sleep=FakeClock().sleep, settings=FAST)
@@ -61,6 +61,18 @@ def test_independent_changes_overlap_up_to_the_bound_and_never_beyond() -> None:
     )
     assert overlapping > 0
     assert wall < 12 * 0.05 * 0.6  # far from sequential (0.6 s)
+
+
+def test_waiting_on_azure_frees_the_slot_for_other_changes() -> None:
+    """Twelve writes that each wait 100 ms on a long-running operation all wait at once under parallelism 2."""
+    ops = FakeOperations(durations={"create": 0.1})
+    plan = plan_of(*(change(f"g{i}") for i in range(12)))
+    started = time.monotonic()
+    result = apply_plan(plan, ops, parallelism=2, sleep=time.sleep, settings=FAST)
+    wall = time.monotonic() - started
+    assert result.ok
+    assert ops.max_active == 12
+    assert wall < 12 * 0.1 / 2 / 2  # held slots would need six rounds (0.6 s)
 
 
 def test_a_change_starts_when_its_own_dependencies_finish_not_its_level() -> None:
