@@ -9,10 +9,12 @@ change: failures, their skipped dependents and what was done are all in the resu
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from reconciler import secrets
 from reconciler.apply.executor import ChangeExecutor, ExecutorSettings, disruptive_message
 from reconciler.apply.journal import Journal
 from reconciler.apply.model import (
@@ -32,7 +34,9 @@ from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import Kind
 
 
-def preflight(plan: Plan, *, allow_disruptive: bool) -> None:
+def preflight(
+    plan: Plan, *, allow_disruptive: bool, environ: Mapping[str, str] | None = None
+) -> None:
     """Refuse (raising `ApplyRefusedError`) a plan that must not start at all."""
     if plan.has_errors:
         errors = [d for d in plan.diagnostics if d.severity.value == "error"]
@@ -44,6 +48,32 @@ def preflight(plan: Plan, *, allow_disruptive: bool) -> None:
     if disruptive and not allow_disruptive:
         raise DisruptiveChangeRefused(disruptive_message(disruptive))
     _check_images_outlive_pools(plan)
+    _check_secrets_resolve(plan, environ)
+
+
+def _check_secrets_resolve(plan: Plan, environ: Mapping[str, str] | None) -> None:
+    # A secret missing from the environment would otherwise surface only when its change
+    # runs, after everything before it was applied: half a rollout. Check all of them first.
+    env = os.environ if environ is None else environ
+    missing: dict[str, list[str]] = {}
+    for change in plan.actionable:
+        for value in (change.after or {}).values():
+            if secrets.is_secret(value):
+                for name in secrets.references(value):
+                    if name not in env:
+                        missing.setdefault(name, []).append(change.address)
+    if missing:
+        lines = [
+            f"  - ${{env:{name}}} (needed by {', '.join(sorted(set(addresses)))})"
+            for name, addresses in sorted(missing.items())
+        ]
+        raise ApplyRefusedError(
+            "secret references have no value in the environment; nothing was applied:\n"
+            + "\n".join(lines)
+            + "\nexport "
+            + " ".join(f"{name}=..." for name in sorted(missing))
+            + " in the environment that runs `reconcile apply`"
+        )
 
 
 def _check_images_outlive_pools(plan: Plan) -> None:
@@ -86,7 +116,7 @@ def apply_plan(
     without `allow_disruptive`, a dependency cycle, or an image deleted under a kept pool.
     Otherwise returns the result; `result.ok` is False when anything failed or was skipped.
     """
-    preflight(plan, allow_disruptive=allow_disruptive)
+    preflight(plan, allow_disruptive=allow_disruptive, environ=environ)
     sink: Progress = progress if progress is not None else NullProgress()
     settings = settings or ExecutorSettings()
     changes = {c.id: c for c in plan.changes}

@@ -296,14 +296,18 @@ def test_secrets_are_resolved_at_apply_time_and_verified_by_presence() -> None:
     assert all("s3cr3t" not in e.message for e in progress.events)
 
 
-def test_a_missing_secret_fails_only_its_change() -> None:
-    """An unset ${env:X} fails that change with the variable named; nothing is written."""
+def test_a_missing_secret_refuses_the_whole_apply_before_anything_is_written() -> None:
+    """An unset ${env:X} anywhere in the plan stops apply up front, naming it and its change."""
+    from reconciler.apply import ApplyRefusedError
+
     ops = FakeOperations()
     after = pool_props(1, **{"startTask.environment.KEY": "${env:LICENSE_KEY}"})
-    result, _ = run(plan_of(change("p", Kind.POOL, after=after), change("g")), ops, environ={})
-    assert "LICENSE_KEY is not set" in (result.outcome("p").error or "")
-    assert result.outcome("g").status.value == "done"
-    assert rid(Kind.POOL, "p") not in ops.resources
+    plan = plan_of(change("g"), change("p", Kind.POOL, after=after, depends_on=["g"]))
+    with pytest.raises(ApplyRefusedError) as refused:
+        run(plan, ops, environ={})
+    assert "${env:LICENSE_KEY} (needed by pool:" in str(refused.value)
+    assert "export LICENSE_KEY=..." in str(refused.value)
+    assert ops.calls == []
 
 
 def test_a_plan_deleting_an_image_a_kept_pool_uses_is_refused() -> None:
