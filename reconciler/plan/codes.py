@@ -3,7 +3,8 @@
 The registry (`reconciler.spec.diagnostics.CODES`) owns RC501–RC505 (plan-phase rules
 R6, R7, R11, R3, R14) and the cross-resource codes the planner re-checks against live
 state (RC202–RC205 for R9/R10, RC210 for R4). The codes below are planner-only: they
-describe ownership and ordering, not a spec mistake.
+describe ownership, ordering and live facts the spec got wrong (RC512: the Batch
+account's real region), which only reading Azure can reveal.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ REPLACE_HAS_CHILDREN = "RC508"  # a replaced parent still holds children
 DELETE_KEPT = "RC509"  # an owned parent kept because it still holds what is not deleted
 CYCLE = "RC510"  # the dependency graph has a cycle
 OUTSIDE_POOLS_NEED_REPLICAS = "RC511"  # R1 counting pools outside the spec too
+ACCOUNT_NOT_AS_DECLARED = "RC512"  # the Batch account is in another region, or not found
 
 PLANNER_CODES: dict[str, tuple[str, str]] = {
     NOT_OWNED: ("error", "a resource with the spec's name exists but is not owned by reconcile"),
@@ -33,5 +35,9 @@ PLANNER_CODES: dict[str, tuple[str, str]] = {
     OUTSIDE_POOLS_NEED_REPLICAS: (
         "warning",
         "pools outside the spec boot a version: its replicas are below R1 counting them",
+    ),
+    ACCOUNT_NOT_AS_DECLARED: (
+        "error",
+        "the Batch account is not where the spec places it (another region, or not found)",
     ),
 }
