@@ -95,12 +95,26 @@ _CODES = (
         "managed image built by Packer in a Batch-service account",
         "plan",
     ),
-    # Planner-only: ownership and ordering (reconciler.plan.codes).
+    # Planner-only: ownership, ordering and live facts (reconciler.plan.codes).
     Code("RC506", "error", "ownership", "a resource with the spec's name is not owned", "plan"),
     Code("RC507", "warning", "ownership", "owned resource not in the spec (prune off)", "plan"),
     Code("RC508", "error", "ordering", "a resource to replace still holds children", "plan"),
     Code("RC509", "warning", "ordering", "owned parent kept: it holds resources that stay", "plan"),
     Code("RC510", "error", "ordering", "the changes depend on each other in a cycle", "plan"),
+    Code(
+        "RC511",
+        "warning",
+        "R1",
+        "a version has too few replicas once pools outside the spec that boot it count",
+        "plan",
+    ),
+    Code(
+        "RC512",
+        "error",
+        "R9/R10",
+        "the Batch account is not where the spec places it (another region, or not found)",
+        "plan",
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

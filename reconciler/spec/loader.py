@@ -452,6 +452,8 @@ def _one_error(
             lowered = {a.lower(): a for a in allowed}
             match = [lowered[unknown.lower()]] if unknown.lower() in lowered else []
         hint = f"did you mean {match[0]!r}?" if match else ""
+        if parent is not None and (parent.__name__, unknown) in _NOT_SUPPORTED:
+            hint = _NOT_SUPPORTED[(parent.__name__, unknown)]
         if allowed:
             hint = (hint + " " if hint else "") + f"allowed keys here: {', '.join(allowed)}"
         where = _path_text(full[:-1])
@@ -570,6 +572,14 @@ def _one_error(
         message = message[len("Value error, ") :]
     return diag("RC011", f"{path}: {message}", address=address, at=at)
 
+
+#: Keys Azure has but the spec deliberately leaves out, and what to write instead
+#: (a bare "unknown key" would read like a typo).
+_NOT_SUPPORTED = {
+    ("UserIdentity", "userName"): "a named user is not supported: it must be one of the "
+    "pool's user accounts, which the spec does not declare; run the start task as the "
+    "auto user with `elevationLevel: Admin` (or NonAdmin) and `scope: Pool` (or Task).",
+}
 
 _RANGE_HINTS = {
     "vmsPerReplica": "R1: one gallery replica serves at most 600 VMs; lower values add headroom",

@@ -369,17 +369,14 @@ class Scale(SpecModel):
 
 
 class UserIdentity(SpecModel):
-    """The start task's user: a named user, or the auto user with scope/elevation."""
+    """The auto user the start task runs as: its scope and elevation.
 
-    userName: str | None = None
+    There is no ``userName``: a named user must be one of the pool's user accounts,
+    which the spec does not declare, so the pool could never honour it.
+    """
+
     elevationLevel: Literal["NonAdmin", "Admin"] | None = None
     scope: Literal["Task", "Pool"] | None = None
-
-    @model_validator(mode="after")
-    def _exclusive(self) -> UserIdentity:
-        if self.userName is not None and (self.elevationLevel or self.scope):
-            raise ValueError("give either userName or elevationLevel/scope (the auto user)")
-        return self
 
 
 class StartTask(SpecModel):

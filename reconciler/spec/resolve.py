@@ -614,7 +614,6 @@ class _Builder:
                 environment=frozen_map(t.environment),
                 wait_for_success=t.waitForSuccess,
                 max_task_retry_count=t.maxTaskRetryCount,
-                user_name=identity.userName if identity else None,
                 elevation_level=identity.elevationLevel if identity else None,
                 scope=identity.scope if identity else None,
             )

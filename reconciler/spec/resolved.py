@@ -307,7 +307,6 @@ class StartTask:
     environment: Mapping[str, str]
     wait_for_success: bool | None
     max_task_retry_count: int | None
-    user_name: str | None
     elevation_level: str | None
     scope: str | None
 
@@ -331,7 +330,7 @@ class StartTask:
         return (
             f"StartTask(command_line={shown['command_line']!r}, "
             f"environment={shown['environment']!r}, wait_for_success={self.wait_for_success!r}, "
-            f"max_task_retry_count={self.max_task_retry_count!r}, user_name={self.user_name!r}, "
+            f"max_task_retry_count={self.max_task_retry_count!r}, "
             f"elevation_level={self.elevation_level!r}, scope={self.scope!r})"
         )
 

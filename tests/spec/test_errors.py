@@ -244,3 +244,17 @@ def test_warning_format(tmp_path: Path) -> None:
     assert out[0].startswith(
         "f0.yaml:27:62: RC301 warning: pool:acct/p1: startTask.environment.API_TOKEN"
     )
+
+
+def test_start_task_user_name_is_refused_with_the_auto_user_hint(tmp_path: Path) -> None:
+    """`startTask.userIdentity.userName` is an unknown key whose hint points to the auto user."""
+    pools = POOLS + "        startTask: {commandLine: x, userIdentity: {userName: alice}}\n"
+    out = _formatted(tmp_path, HEAD + GALLERY + pools)
+    assert len(out) == 1
+    assert out[0].startswith(
+        "f0.yaml:27:52: RC003 unknown key 'userName' in "
+        "batchAccounts[0].pools[0].startTask.userIdentity [pool:acct/p1]\n"
+        "  hint: a named user is not supported"
+    )
+    assert "`elevationLevel: Admin`" in out[0] and "`scope: Pool`" in out[0]
+    assert "allowed keys here: elevationLevel, scope" in out[0]

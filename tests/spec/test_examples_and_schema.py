@@ -141,3 +141,17 @@ def test_rules_doc_lists_every_code_with_its_severity_and_phase() -> None:
         if line.startswith("| RC"):
             rows[cells[0]] = (cells[1], cells[2])
     assert rows == {c.code: (c.severity, c.phase) for c in CODES.values()}
+
+
+def test_every_planner_code_is_registered_with_its_severity() -> None:
+    """Each planner-only code in reconciler.plan.codes is in CODES as a plan-phase code."""
+    import runpy
+
+    from reconciler.spec import CODES
+
+    # Read the module on its own: importing reconciler.plan would pull in the whole planner.
+    PLANNER_CODES = runpy.run_path(str(ROOT / "reconciler" / "plan" / "codes.py"))["PLANNER_CODES"]
+
+    assert {"RC511", "RC512"} <= set(PLANNER_CODES)
+    for code, (severity, _title) in PLANNER_CODES.items():
+        assert (CODES[code].severity, CODES[code].phase) == (severity, "plan"), code
