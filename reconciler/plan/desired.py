@@ -61,18 +61,39 @@ class DesiredResource:
 
 
 @dataclass(frozen=True, slots=True)
+class DesiredAccount:
+    """A Batch account the spec refers to (never created): where the spec assumes it is.
+
+    Sizing and the R9/R10 rules were computed for `location`; the planner checks it
+    against the live account before planning any change to its pools.
+    """
+
+    address: str
+    id: str  # normalised (lower-case) resource id
+    name: str
+    location: str
+    where: str | None = None  # file:line:col of its declaration
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredState:
-    """Everything the planner needs from the spec, as plain values."""
+    """Everything the planner needs from the spec, as plain values.
+
+    `accounts` are not resources to plan (the tool never writes a Batch account): they
+    are the assumptions the pools' changes rest on.
+    """
 
     resources: Mapping[str, DesiredResource]
     spec_hash: str
     prune: bool = False
     sizing: Mapping[str, Any] = field(default_factory=dict)
     diagnostics: tuple[PlanDiagnostic, ...] = ()
+    accounts: Mapping[str, DesiredAccount] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "resources", _ro(self.resources))
         object.__setattr__(self, "sizing", _ro(self.sizing))
+        object.__setattr__(self, "accounts", _ro(self.accounts))
 
 
 def owner_marks(kind: Kind) -> dict[str, str]:
@@ -163,6 +184,18 @@ def desired_state(spec: Any) -> DesiredState:
         spec_hash=content_hash(resources),
         prune=bool(spec.settings.prune),
         sizing=sizing_of(spec),
+        accounts={a.address: _account(a) for a in spec.batch_accounts.values()},
+    )
+
+
+def _account(a: Any) -> DesiredAccount:
+    where = getattr(a, "declared_at", None)
+    return DesiredAccount(
+        a.address,
+        norm_id(a.id),
+        a.name,
+        canonical_location(a.location),
+        where=str(where) if where is not None else None,
     )
 
 
@@ -386,6 +419,7 @@ def sizing_of(spec: Any) -> dict[str, Any]:
 
 
 __all__ = [
+    "DesiredAccount",
     "DesiredResource",
     "DesiredState",
     "content_hash",

@@ -3,7 +3,9 @@
 Decides, per resource, which action brings Azure to the spec and why; checks the rules
 that need live state (R4 totals including pools outside the spec, R6 images in use,
 R7 managed-image pool creation, R9/R10 image placement against the Batch account's
-real region); and reports ownership problems instead of touching what it does not own.
+real region); refuses to plan pool changes on a Batch account that is not where the spec
+places it (RC512: sizing and the rules assumed the wrong region, or it is missing); and
+reports ownership problems instead of touching what it does not own.
 Ordering is `reconciler.plan.graph`'s job, differences `reconciler.plan.diff`'s.
 
 Matching is by (normalised) resource id, never by address: the spec and the Azure
@@ -32,7 +34,14 @@ from reconciler.plan.model import (
     Severity,
 )
 from reconciler.secrets import MASK, is_secret
-from reconciler.state.model import OWNER_METADATA_KEY, OWNER_TAG, OWNER_VALUE, Kind, LiveResource
+from reconciler.state.model import (
+    OWNER_METADATA_KEY,
+    OWNER_TAG,
+    OWNER_VALUE,
+    Kind,
+    LiveResource,
+    canonical_location,
+)
 from reconciler.state.model import LiveState as LiveState
 
 # R7: creating pools from managed images stops being supported after this day.
@@ -209,6 +218,7 @@ class _Planner:
         self.diffs: dict[str, ResourceDiff] = {}
         self.observed: dict[str, str] = {}
         self.drift: list[DriftItem] = []
+        self.unsettled: set[str] = set()  # ids of accounts whose pools get no change (RC512)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -223,6 +233,16 @@ class _Planner:
     ) -> None:
         self.diagnostics.append(PlanDiagnostic(code, severity, message, address, hint))
 
+    def add(self, change: Change) -> None:
+        """Plan `change`, unless it writes to a pool of an unsettled account (RC512)."""
+        if (
+            change.kind is Kind.POOL
+            and change.action is not Action.NOOP
+            and _account_of(change.resource_id) in self.unsettled
+        ):
+            return
+        self.changes[change.resource_id] = change
+
     def address_of(self, resource: LiveResource) -> str:
         declared = self.desired_by_id.get(resource.id.lower())
         return declared.address if declared else spec_address(resource.kind, resource.id)
@@ -234,6 +254,7 @@ class _Planner:
 
     def run(self, target: str, carried: Iterable[Any]) -> Plan:
         self.diagnostics.extend(carry_over(d) for d in carried)
+        self.check_accounts()
         for resource in self.desired.resources.values():
             self.plan_declared(resource)
         self.plan_undeclared()
@@ -274,18 +295,20 @@ class _Planner:
             )
             if d.kind is Kind.POOL and self.refuses_managed_image_pool(d, "create"):
                 return
-            self.changes[d.id] = Change(
-                id=d.address,
-                address=d.address,
-                kind=d.kind,
-                action=Action.CREATE,
-                resource_id=d.id,
-                location=d.location,
-                reason=self.create_reason(d),
-                before=None,
-                after=d.properties,
-                changed_paths=tuple(sorted(d.properties)),
-                observed=ABSENT,
+            self.add(
+                Change(
+                    id=d.address,
+                    address=d.address,
+                    kind=d.kind,
+                    action=Action.CREATE,
+                    resource_id=d.id,
+                    location=d.location,
+                    reason=self.create_reason(d),
+                    before=None,
+                    after=d.properties,
+                    changed_paths=tuple(sorted(d.properties)),
+                    observed=ABSENT,
+                )
             )
             return
         if not current.owned:
@@ -311,19 +334,21 @@ class _Planner:
                 self.report_in_use(d.address, d.kind, d.id, users, "replaced")
                 return
         self.diffs[d.id] = diff
-        self.changes[d.id] = Change(
-            id=d.address,
-            address=d.address,
-            kind=d.kind,
-            action=action,
-            resource_id=d.id,
-            location=d.location,
-            reason=self.change_reason(d, current, diff, action),
-            before=mask_live(current.properties, d.properties),
-            after=d.properties,
-            changed_paths=diff.changed_paths,
-            replace_paths=diff.replace_paths if action is Action.REPLACE else (),
-            observed=observation(current),
+        self.add(
+            Change(
+                id=d.address,
+                address=d.address,
+                kind=d.kind,
+                action=action,
+                resource_id=d.id,
+                location=d.location,
+                reason=self.change_reason(d, current, diff, action),
+                before=mask_live(current.properties, d.properties),
+                after=d.properties,
+                changed_paths=diff.changed_paths,
+                replace_paths=diff.replace_paths if action is Action.REPLACE else (),
+                observed=observation(current),
+            )
         )
 
     def drift_item(self, d: DesiredResource, diff: ResourceDiff) -> DriftItem:
@@ -451,18 +476,20 @@ class _Planner:
                         "empty; it goes in a later plan once those are gone",
                     )
                     continue
-            self.changes[rid] = Change(
-                id=address,
-                address=address,
-                kind=resource.kind,
-                action=Action.DELETE,
-                resource_id=rid,
-                location=resource.location,
-                reason="owned by reconcile and no longer in the spec; prune is on",
-                before=mask_live(resource.properties, None),
-                after=None,
-                changed_paths=(),
-                observed=observation(resource),
+            self.add(
+                Change(
+                    id=address,
+                    address=address,
+                    kind=resource.kind,
+                    action=Action.DELETE,
+                    resource_id=rid,
+                    location=resource.location,
+                    reason="owned by reconcile and no longer in the spec; prune is on",
+                    before=mask_live(resource.properties, None),
+                    after=None,
+                    changed_paths=(),
+                    observed=observation(resource),
+                )
             )
 
     def users_after_plan(self, image_id: str) -> list[LiveResource]:
@@ -540,6 +567,46 @@ class _Planner:
             )
 
     # -- rules needing live state ------------------------------------------------------------
+
+    def check_accounts(self) -> None:
+        """RC512: every referenced Batch account exists, in the region the spec assumed.
+
+        Replica sizing and R9/R10 were computed for the spec's region; on another region
+        a pool write would end in AllocationTimedOut, on a missing account it fails
+        outright. Either way the account's pools get no change until the spec agrees.
+        """
+        for account in self.desired.accounts.values():
+            current = self.live_by_id.get(account.id)
+            at = f" ({account.where.rsplit(':', 1)[0]})" if account.where else ""
+            if current is None:
+                parts = [p for p in account.id.split("/") if p]
+                self.diag(
+                    codes.ACCOUNT_NOT_AS_DECLARED,
+                    Severity.ERROR,
+                    f"Batch account {account.name}{at} was not found: resource group "
+                    f"{parts[3]} of subscription {parts[1]} has no such account; no change "
+                    "to its pools is planned",
+                    address=account.address,
+                    hint="check the account's name, subscription and resourceGroup (unset, "
+                    "they come from defaults) and the credential's access; reconcile never "
+                    "creates Batch accounts",
+                )
+            elif canonical_location(current.location) != account.location:
+                live = canonical_location(current.location)
+                self.diag(
+                    codes.ACCOUNT_NOT_AS_DECLARED,
+                    Severity.ERROR,
+                    f"Batch account {account.name}{at} is in {live}, but the spec places it "
+                    f"in {account.location}: replica sizing and R9/R10 were computed for "
+                    f"{account.location}, so no change to its pools is planned",
+                    address=account.address,
+                    hint=f"set location: {live} on the account (unset, it comes from "
+                    "defaults.location) and plan again; writing pools on the wrong region's "
+                    "numbers ends in AllocationTimedOut",
+                )
+            else:
+                continue
+            self.unsettled.add(account.id)
 
     def check_pool_rules(self) -> None:
         for d in self.desired.resources.values():
@@ -773,6 +840,11 @@ def _at_zero(pool: LiveResource) -> bool:
         and int(props.get("scale.fixed.lowPriority", 0) or 0) == 0
         and "scale.autoScale.formula" not in props
     )
+
+
+def _account_of(pool_id: str) -> str:
+    """The (normalised) id of the Batch account a pool id lives under."""
+    return pool_id.lower().rsplit("/pools/", 1)[0]
 
 
 def _subscription(resource_id: str) -> str:

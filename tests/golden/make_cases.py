@@ -483,6 +483,30 @@ def account_region_from_live_state():
     return spec, live, {}
 
 
+@case
+def account_not_where_the_spec_says():
+    """RC512: an account in another region than the spec assumed, and one not found: no pool changes."""
+    spec = base_spec()
+    spec["galleries"][0]["description"] = "Render and simulation images"
+    version_of(spec, "1.0.0")["targetRegions"].append({"name": "eastus"})
+    account_of(spec, "batchprodeus")["pools"].append(
+        {
+            "name": "sim",
+            "vmSize": "Standard_E16s_v5",
+            "image": {"gallery": "gal", "definition": "render", "version": "1.0.0"},
+            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+            "scale": {"fixed": {"dedicated": 10}},
+        }
+    )
+    live = applied(spec)
+    res(live, "gallery:gal")["properties"]["description"] = "Render images"
+    account = res(live, "batchAccount:batchprodweu")
+    account["location"] = account["properties"]["location"] = "northeurope"
+    pool_of(spec, "batchprodweu", "render")["metadata"]["team"] = "render-ops"
+    drop(live, "batchAccount:batchprodeus", "pool:batchprodeus/sim")
+    return spec, live, {}
+
+
 def write(name: str, fn: Case) -> None:
     spec, live, options = fn()
     folder = HERE / name

@@ -196,3 +196,68 @@ def test_pools_outside_the_spec_count_towards_replicas():
     (warning,) = plan.diagnostics
     assert warning.code == "RC511"
     assert "pool:weu/other (900) = 1,100 nodes" in warning.message and "→ 2" in warning.message
+
+
+def _with_accounts(*resources, location="westeurope", prune=False):
+    """A desired state referring to account weu, placed in `location` by the spec."""
+    from dataclasses import replace
+
+    from reconciler.plan.desired import DesiredAccount
+
+    account = DesiredAccount("batchAccount:weu", ACCOUNT_WEU, "weu", location, "spec.yaml:12:3")
+    return replace(desired_state(*resources, prune=prune), accounts={account.address: account})
+
+
+def test_an_account_in_another_region_than_the_spec_says_gets_no_pool_changes():
+    """RC512: live account elsewhere → an error naming both regions and the file:line."""
+    want = _pool(version_id())
+    current = live(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 1},
+    )
+    orphan = live("pool:weu/old", Kind.POOL, pool_id("old"), {"image.id": version_id()})
+    moved = live(
+        "batchAccount:weu",
+        Kind.BATCH_ACCOUNT,
+        ACCOUNT_WEU,
+        {},
+        owned=False,
+        location="North Europe",
+    )
+    plan = plan_desired(_with_accounts(want, prune=True), state(moved, current, orphan), target="t")
+    assert plan.actionable == ()  # neither the resize nor the prune delete
+    (error,) = [d for d in plan.diagnostics if d.code == "RC512"]
+    assert error.severity.value == "error" and error.address == "batchAccount:weu"
+    assert "is in northeurope" in error.message and "places it in westeurope" in error.message
+    assert "(spec.yaml:12)" in error.message
+    assert "location: northeurope" in error.hint
+    assert plan.has_errors
+
+
+def test_an_account_where_the_spec_says_plans_its_pools():
+    """No RC512 when the live account's region matches the spec's (casing aside)."""
+    want = _pool(version_id())
+    current = live(
+        "pool:weu/p",
+        Kind.POOL,
+        pool_id("p"),
+        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 1},
+    )
+    here = live(
+        "batchAccount:weu", Kind.BATCH_ACCOUNT, ACCOUNT_WEU, {}, owned=False, location="WestEurope"
+    )
+    plan = plan_desired(_with_accounts(want), state(here, current), target="t")
+    assert [c.action for c in plan.actionable] == [Action.RESIZE]
+    assert not [d for d in plan.diagnostics if d.code == "RC512"]
+
+
+def test_a_missing_account_is_an_error_and_its_pools_are_not_created():
+    """RC512: a referenced account Azure does not have is named, and no pool create is planned."""
+    plan = plan_desired(_with_accounts(_pool(version_id())), state(), target="t")
+    assert plan.actionable == ()
+    (error,) = [d for d in plan.diagnostics if d.code == "RC512"]
+    assert "weu (spec.yaml:12) was not found" in error.message
+    assert "rg-batch" in error.message and "never creates Batch accounts" in error.hint
+    assert [d.kind for d in plan.drift] == [DriftKind.MISSING]  # drift still reports the pool
