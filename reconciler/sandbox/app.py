@@ -302,6 +302,7 @@ class Sandbox:
                     headers=headers,
                     body=_parse_body(request.body),
                     params=params,
+                    raw=request.body,
                 )
                 result = handler(world, call)
         except ArmError as error:

@@ -66,6 +66,7 @@ class Call:
     headers: Mapping[str, str]  # lower-cased names
     body: Any
     params: Mapping[str, str]
+    raw: bytes = b""  # the body as sent, for error positions
 
     @property
     def api_version(self) -> str:

@@ -41,6 +41,7 @@ from reconciler.sandbox.arm import (
 )
 from reconciler.sandbox.clock import format_duration, iso, parse_duration
 from reconciler.sandbox.compute import T_DEFINITION, T_IMAGE, T_VERSION, region_replicas
+from reconciler.sandbox.members import request_body
 from reconciler.sandbox.store import scope_of
 
 PROVIDER = "Microsoft.Batch"
@@ -589,7 +590,7 @@ def _refuse_if_deleting(world: World, pool: dict[str, Any] | None) -> None:
 
 def pool_put(world: World, call: Call) -> Result:
     account = _require_account(world, call)
-    body = call.json_object()
+    body = request_body(call, "Pool_Create", code="InvalidRequestBody")
     existing = get_alive(world, _pool_id(call))
     _check_preconditions(call, existing)
     _refuse_if_deleting(world, existing)
@@ -621,7 +622,7 @@ def pool_put(world: World, call: Call) -> Result:
 
 def pool_patch(world: World, call: Call) -> Result:
     account = _require_account(world, call)
-    body = call.json_object()
+    body = request_body(call, "Pool_Update", code="InvalidRequestBody")
     existing = get_alive(world, _pool_id(call))
     _check_preconditions(call, existing)
     if existing is None:

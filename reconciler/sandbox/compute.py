@@ -38,6 +38,7 @@ from reconciler.sandbox.arm import (
     visible,
 )
 from reconciler.sandbox.clock import iso
+from reconciler.sandbox.members import request_body
 
 PROVIDER = "Microsoft.Compute"
 T_GALLERY = "Microsoft.Compute/galleries"
@@ -59,6 +60,10 @@ DEFINITION_IMMUTABLE = {
     "hyperVGeneration": "V1",
     "architecture": "x64",
 }
+
+
+def _body(call: Call, operation_id: str) -> dict[str, Any]:
+    return request_body(call, operation_id, code="InvalidRequestContent")
 
 
 def _rg_path(call: Call) -> str:
@@ -198,7 +203,7 @@ def gallery_get(world: World, call: Call) -> Result:
 
 
 def gallery_put(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "Galleries_CreateOrUpdate")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     rid = f"{_rg_path(call)}/galleries/{p['gallery']}"
@@ -230,7 +235,7 @@ def gallery_put(world: World, call: Call) -> Result:
 
 
 def gallery_patch(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "Galleries_Update")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     doc = get_alive(world, f"{_rg_path(call)}/galleries/{p['gallery']}")
@@ -338,7 +343,7 @@ def _definition_defaults(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def definition_put(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "GalleryImages_CreateOrUpdate")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
@@ -371,7 +376,7 @@ def definition_put(world: World, call: Call) -> Result:
 
 
 def definition_patch(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "GalleryImages_Update")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
@@ -547,7 +552,7 @@ def _start_version_lro(
 
 
 def version_put(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "GalleryImageVersions_CreateOrUpdate")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
@@ -631,7 +636,7 @@ def _store_version(
 
 
 def version_patch(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "GalleryImageVersions_Update")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
@@ -746,7 +751,7 @@ def _image_props_for_compare(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def image_put(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "Images_CreateOrUpdate")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     rid = _image_id(call)
@@ -827,7 +832,7 @@ def _check_image_sources(world: World, props: dict[str, Any]) -> None:
 
 
 def image_patch(world: World, call: Call) -> Result:
-    body = call.json_object()
+    body = _body(call, "Images_Update")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
     doc = get_alive(world, _image_id(call))
