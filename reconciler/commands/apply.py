@@ -14,16 +14,24 @@ failure or refusal — the summary names the root cause.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconciler.commands._options import (
+    TargetOptions,
+    fail,
+    format_option,
+    load_spec_or_exit,
+    prune_option,
+    read_live,
+    target_options,
+    use_color,
+)
 from reconciler.errors import ReconcileError, StalePlanError
 
-DEFAULT_PATH = "specs/"
 SANDBOX_POLL_INTERVAL = 0.25  # real seconds: the sandbox's clock runs hundreds of times faster
 
 
@@ -36,17 +44,6 @@ def _is_plan_file(path: Path) -> bool:
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(data, dict) and data.get("kind") == "reconcile-plan"
-
-
-def _fail(message: str, hint: str = "") -> None:
-    click.echo(f"Error: {message}", err=True)
-    if hint:
-        click.echo(f"  hint: {hint}", err=True)
-    sys.exit(1)
-
-
-def _use_color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _echo_plan(plan: Any, fmt: str) -> None:
@@ -65,20 +62,12 @@ def _echo_plan(plan: Any, fmt: str) -> None:
         if not plan.actionable:
             click.echo("No changes. Live state matches the spec.")
         return
-    click.echo(render_text(plan, color=_use_color()), nl=False)
+    click.echo(render_text(plan, color=use_color()), nl=False)
 
 
 @click.command(name="apply")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--sandbox",
-    "sandbox_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Apply to the sandbox in this state file (env RECONCILE_SANDBOX).",
-)
-@click.option("--cloud", default=None, help="Azure cloud name (default AzureCloud).")
-@click.option("--endpoint", default=None, help="Custom ARM endpoint (Azure Stack, tests).")
+@target_options
 @click.option(
     "--parallelism",
     type=click.IntRange(1, 100),
@@ -91,14 +80,8 @@ def _echo_plan(plan: Any, fmt: str) -> None:
     is_flag=True,
     help="Approve scaling pools to zero nodes where vmSize/image must change.",
 )
-@click.option(
-    "--prune/--no-prune",
-    default=None,
-    help="Delete owned resources the spec no longer declares (default: the spec's setting).",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@prune_option
+@format_option("text", "json")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
 @click.option(
     "--state-dir",
@@ -106,50 +89,26 @@ def _echo_plan(plan: Any, fmt: str) -> None:
     default=None,
     help="Where the journal and lock live (default: next to the sandbox file, else .reconcile/).",
 )
-def apply(
-    paths: tuple[Path, ...],
-    sandbox_path: Path | None,
-    cloud: str | None,
-    endpoint: str | None,
-    parallelism: int,
-    allow_disruptive: bool,
-    prune: bool | None,
-    fmt: str,
-    auto_approve: bool,
-    state_dir: Path | None,
-) -> None:
+def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> None:
     """Carry out a plan against Azure (or the sandbox), in dependency order, in parallel.
 
     PATHS are spec files or directories (default specs/). When the first PATH is a plan
     file from `reconcile plan --out`, that exact plan is applied after a staleness check.
     """
     try:
-        code = _run(
-            paths,
-            sandbox_path=sandbox_path,
-            cloud=cloud,
-            endpoint=endpoint,
-            parallelism=parallelism,
-            allow_disruptive=allow_disruptive,
-            prune=prune,
-            fmt=fmt,
-            auto_approve=auto_approve,
-            state_dir=state_dir,
-        )
+        code = _run(paths, target, **options)  # the options `_run` declares, by name
     except StalePlanError as error:
         moved = ", ".join(error.moved)
-        _fail(f"{error.message} (moved: {moved})", error.hint)
+        fail(f"{error.message} (moved: {moved})", error.hint)
     except ReconcileError as error:
-        _fail(error.message, error.hint)
+        fail(error.message, error.hint)
     sys.exit(code)
 
 
 def _run(
     paths: tuple[Path, ...],
+    options: TargetOptions,
     *,
-    sandbox_path: Path | None,
-    cloud: str | None,
-    endpoint: str | None,
     parallelism: int,
     allow_disruptive: bool,
     prune: bool | None,
@@ -166,30 +125,15 @@ def _run(
         make_progress,
         preflight,
     )
-    from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+    from reconciler.azure import AzureClients, AzureOperations
     from reconciler.plan import check_stale, load_plan, make_plan, spec_hash
-    from reconciler.spec import load_spec
-    from reconciler.state.scope import scope_for
 
     plan_file: Path | None = None
     if paths and _is_plan_file(paths[0]):
         plan_file, paths = paths[0], paths[1:]
-    spec_paths = [str(p) for p in paths] or [DEFAULT_PATH]
 
-    try:
-        target = Target.from_options(sandbox=sandbox_path, cloud=cloud, endpoint=endpoint)
-    except ValueError as error:
-        raise ReconcileError(str(error)) from None
-    loaded = load_spec(spec_paths)
-    errors = [d for d in loaded.diagnostics if d.severity.value == "error"]
-    if loaded.spec is None or errors:
-        for d in errors:
-            click.echo(d.format(), err=True)
-        raise ReconcileError(
-            f"the spec has {len(errors)} error(s); nothing was applied",
-            hint="run `reconcile validate` for details",
-        )
-    spec = loaded.spec
+    target = options.target()
+    spec, diagnostics = load_spec_or_exit([str(p) for p in paths], nothing="nothing was applied")
     if state_dir is None and target.sandbox is not None:
         state_dir = target.sandbox.parent
     journal_path, lock_path = default_paths(target.describe(), state_dir=state_dir)
@@ -200,7 +144,7 @@ def _run(
             click.echo(f"Note: {previous.describe()}", err=True)
         clients = AzureClients(target)
         try:
-            live = read_live_state(clients, scope_for(spec))
+            live = read_live(target, spec, clients=clients)
             if plan_file is not None:
                 plan = load_plan(plan_file)
                 if plan.target != target.describe():
@@ -223,7 +167,7 @@ def _run(
                     live,
                     target=target.describe(),
                     prune=prune,
-                    diagnostics=loaded.diagnostics,
+                    diagnostics=diagnostics,
                 )
             _echo_plan(plan, fmt)
             if not plan.actionable:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import click
 
-from reconciler.commands.plan import (
+from reconciler.commands._options import (
     TargetOptions,
     append_step_summary,
     compute,
+    format_option,
     target_options,
     use_color,
 )
@@ -20,25 +21,17 @@ from reconciler.commands.plan import (
 @click.command("drift")
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "markdown",
     help="text for people, json for tools, markdown for issues and job summaries.",
 )
-def drift(
-    paths: tuple[str, ...],
-    sandbox: str | None,
-    cloud: str | None,
-    endpoint: str | None,
-    fmt: str,
-) -> None:
+def drift(paths: tuple[str, ...], target: TargetOptions, fmt: str) -> None:
     """Report live state that differs from the specs in PATH... (default: specs/)."""
     from reconciler.render import render_drift, render_drift_markdown
 
-    result = compute(paths, TargetOptions(sandbox, cloud, endpoint), prune=None)
+    result = compute(paths, target, prune=None)
     click.echo(render_drift(result, fmt, color=use_color()), nl=False)
     append_step_summary(render_drift_markdown(result))
     if result.has_errors:

@@ -20,7 +20,7 @@ def world(monkeypatch):
     def use(case: str) -> None:
         monkeypatch.chdir(HERE / case)
         live = load_live_state(HERE / case / "live.json")
-        monkeypatch.setattr("reconciler.commands.plan.read_live", lambda target, spec: live)
+        monkeypatch.setattr("reconciler.commands._options.read_live", lambda target, spec: live)
 
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("RECONCILE_SANDBOX", raising=False)
@@ -89,7 +89,7 @@ def test_spec_errors_are_diagnostics_not_tracebacks(tmp_path, monkeypatch):
     def boom(target, spec):
         raise AssertionError("must not read live state")
 
-    monkeypatch.setattr("reconciler.commands.plan.read_live", boom)
+    monkeypatch.setattr("reconciler.commands._options.read_live", boom)
     result = CliRunner().invoke(cli, ["plan", "bad.yaml", "--sandbox", "w.sqlite"])
     assert result.exit_code == 1
     assert "bad.yaml:" in result.output and "Traceback" not in result.output
@@ -102,7 +102,7 @@ def test_credential_errors_are_one_sentence(world, monkeypatch):
     def no_credential(target, spec):
         raise CredentialError("no Azure credential worked", hint="run `az login`")
 
-    monkeypatch.setattr("reconciler.commands.plan.read_live", no_credential)
+    monkeypatch.setattr("reconciler.commands._options.read_live", no_credential)
     result = CliRunner().invoke(cli, ["plan", "spec.yaml"])
     assert result.exit_code == 1
     assert "error: no Azure credential worked" in result.output
@@ -119,3 +119,18 @@ def test_drift_exit_codes(world):
     assert run("drift", "spec.yaml", "--sandbox", "w.sqlite").exit_code == 0
     data = json.loads(run("drift", "spec.yaml", "--sandbox", "w.sqlite", "--format", "json").output)
     assert data["drift"] == []
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "apply"])
+def test_target_options_are_one_surface(command, world):
+    """plan, drift and apply share --sandbox/--cloud/--endpoint: same help, same one-line errors."""
+    world("no_changes")
+    help_text = run(command, "--help").output
+    assert "$RECONCILE_SANDBOX" in help_text and "AzureChinaCloud" in help_text
+    both = CliRunner().invoke(
+        cli, [command, "spec.yaml", "--sandbox", "w.sqlite", "--cloud", "AzureCloud"]
+    )
+    assert both.exit_code == 1 and "Traceback" not in both.output
+    assert "error: --sandbox cannot be combined with --cloud or --endpoint" in both.output
+    unknown = CliRunner().invoke(cli, [command, "spec.yaml", "--cloud", "Mars"])
+    assert unknown.exit_code == 1 and "error: unknown Azure cloud 'Mars'" in unknown.output

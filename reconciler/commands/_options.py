@@ -1,0 +1,175 @@
+"""What `plan`, `drift` and `apply` share: target options, spec loading, live reads, errors.
+
+- `target_options`: one decorator adding ``--sandbox`` (default ``$RECONCILE_SANDBOX``),
+  ``--cloud`` and ``--endpoint``, handed to the command as one `TargetOptions` value;
+  `prune_option` and `format_option` for the other options the commands have in common.
+- `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
+  spec files to a plan; `append_step_summary` copies Markdown to GitHub's job summary. A broken spec prints its diagnostics; a bad target, a missing
+  credential or a failed read is one sentence (plus hint) — all exit 1, no traceback.
+
+Nothing here imports `azure.*` or `reconciler.azure` at module import: `--help` and a
+broken spec never pay for the SDK. `read_live` is the seam tests replace.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from reconciler.errors import ReconcileError
+
+DEFAULT_PATH = "specs/"
+ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOptions:
+    """Where a command talks to: a sandbox state file, a named cloud or an ARM endpoint."""
+
+    sandbox: str | None = None
+    cloud: str | None = None
+    endpoint: str | None = None
+
+    def target(self) -> Any:
+        """The `reconciler.azure.Target`; an impossible combination is one sentence, exit 1."""
+        from reconciler.azure.target import Target
+
+        try:
+            return Target.from_options(
+                sandbox=self.sandbox, cloud=self.cloud, endpoint=self.endpoint
+            )
+        except (ValueError, KeyError) as exc:
+            fail(str(exc).strip("'\""))
+
+
+_TARGET_OPTIONS = (
+    click.option(
+        "--sandbox",
+        default=None,
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="Use the embedded sandbox's state file instead of Azure "
+        "(default: $RECONCILE_SANDBOX when set).",
+    ),
+    click.option(
+        "--cloud",
+        default=None,
+        metavar="NAME",
+        help="AzureCloud (default), AzureChinaCloud or AzureUSGovernment.",
+    ),
+    click.option(
+        "--endpoint",
+        default=None,
+        metavar="URL",
+        help="A custom ARM endpoint (Azure Stack, a proxy).",
+    ),
+)
+
+
+def target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--sandbox`, `--cloud`, `--endpoint`, passed to `fn` as ``target: TargetOptions``."""
+
+    @functools.wraps(fn)
+    def command(
+        *args: Any, sandbox: str | None, cloud: str | None, endpoint: str | None, **kwargs: Any
+    ) -> Any:
+        return fn(*args, target=TargetOptions(sandbox, cloud, endpoint), **kwargs)
+
+    # Applied last-first, so --help lists them in the order written above.
+    for option in reversed(_TARGET_OPTIONS):
+        command = option(command)
+    return command
+
+
+prune_option = click.option(
+    "--prune/--no-prune",
+    default=None,
+    help="Delete owned resources no longer in the spec (default: settings.prune).",
+)
+
+
+def format_option(*choices: str, help: str | None = None) -> Callable[..., Any]:
+    """`--format` (parameter ``fmt``) with `choices`, ``text`` by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
+def use_color(stream: Any = None) -> bool:
+    """Colour only on a terminal and never with NO_COLOR."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def fail(message: str, hint: str = "") -> NoReturn:
+    """One clear sentence on stderr and exit 1 (no traceback)."""
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"  hint: {hint}", err=True)
+    raise SystemExit(1)
+
+
+def load_spec_or_exit(
+    paths: Sequence[str], *, nothing: str = "nothing was planned"
+) -> tuple[Any, tuple[Any, ...]]:
+    """The resolved spec and its diagnostics; a spec with errors prints them and exits 1."""
+    from reconciler.spec import load_spec
+
+    result = load_spec(list(paths) or [DEFAULT_PATH])
+    if result.spec is None:
+        for d in result.diagnostics:
+            click.echo(d.format(), err=True)
+        fail(f"the spec has {len(result.errors)} error(s); {nothing}")
+    return result.spec, tuple(result.diagnostics)
+
+
+def read_live(target: Any, spec: Any, *, clients: Any = None) -> Any:
+    """Live state for the spec's scope, through `clients` when given (the seam tests replace)."""
+    from reconciler.azure.clients import AzureClients
+    from reconciler.azure.read import read_live_state
+    from reconciler.state.scope import scope_for
+
+    if clients is not None:
+        return read_live_state(clients, scope_for(spec))
+    with AzureClients(target) as own:
+        return read_live_state(own, scope_for(spec))
+
+
+def compute(paths: Sequence[str], options: TargetOptions, *, prune: bool | None) -> Any:
+    """Load, read and plan; any failure is one sentence and exit 1."""
+    from reconciler.plan import make_plan
+
+    spec, diagnostics = load_spec_or_exit(paths)
+    target = options.target()
+    try:
+        live = read_live(target, spec)
+    except ReconcileError as exc:
+        fail(exc.message, exc.hint)
+    return make_plan(spec, live, target=target.describe(), prune=prune, diagnostics=diagnostics)
+
+
+def append_step_summary(markdown: str) -> None:
+    """Also write the Markdown to GitHub's job summary when running in Actions."""
+    path = os.environ.get(ENV_STEP_SUMMARY)
+    if not path:
+        return
+    try:
+        with Path(path).open("a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    except OSError as exc:
+        click.echo(f"warning: cannot write {ENV_STEP_SUMMARY} ({path}): {exc}", err=True)
