@@ -6,9 +6,12 @@ types, missing keys, invalid values, duplicate names across files and dangling
 references are all collected, each with ``file:line:col``, and returned together.
 
 Each top-level resource (a gallery with its definitions and versions, a managed
-image, a Batch account with its pools) is validated on its own, so one broken
-resource does not hide the problems of the others. Resolution, sizing and the
-Batch rules then run on what validated (`reconciler.spec.resolve`).
+image, a Batch account with its pools) is validated on its own, and one that fails
+keeps the children that did not (`_salvage`): a broken version leaves its
+definition and sibling versions, a broken pool its account and sibling pools.
+Resolution, sizing and the Batch rules then run on everything that validated
+(`reconciler.spec.resolve`), so one run reports every problem; the addresses of
+what failed (`Loaded.broken`) keep references to them from being called dangling.
 
 Directories are read recursively (``*.yaml`` and ``*.yml``, sorted), and all files
 merge into one spec. `defaults:` apply to the file they are written in;
@@ -23,7 +26,7 @@ import hashlib
 import re
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,9 @@ from reconciler.spec.models import (
     PATTERN_HELP,
     SECTIONS,
     Defaults,
+    ImageDefinition,
+    ImageVersion,
+    Pool,
     Settings,
     SpecDocument,
     SpecHeader,
@@ -80,13 +86,25 @@ class LoadResult:
 
 @dataclass(slots=True)
 class Item:
-    """One validated top-level resource and the raw data it came from."""
+    """One validated top-level resource and the raw data it came from.
+
+    When some of its children failed validation, `model` holds only the children that
+    passed, and `kept` maps the path of each shortened list to the raw indices of the
+    children kept: ``()`` for the images of a gallery or the pools of an account,
+    ``(j,)`` for the versions of raw image ``j``.
+    """
 
     file: str
     section: str
     index: int
     model: Any
     raw: YMap
+    kept: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict)
+
+    def entries(self, models: Sequence[Any], *at: int) -> Iterable[tuple[int, Any]]:
+        """The child `models` of the list at `at`, each with its index in the raw list."""
+        kept = self.kept.get(at)
+        return enumerate(models) if kept is None else zip(kept, models, strict=True)
 
 
 @dataclass(slots=True)
@@ -105,7 +123,9 @@ class Loaded:
     """Everything read, handed to resolution."""
 
     docs: list[FileDoc]
-    broken: set[str]  # addresses that exist in YAML but failed validation
+    # Addresses that exist in YAML but failed validation; ``<kind>:<parent>/*`` when
+    # the broken resource has no usable name (any sibling might be the one meant).
+    broken: set[str]
     diagnostics: list[Diagnostic]
     files: tuple[str, ...]
     digest: str
@@ -235,7 +255,9 @@ def _read_one(
                 validated = model.model_validate(raw)
             except ValidationError as exc:
                 diagnostics.extend(_from_validation(exc, model, data, (section, index), name))
-                broken.update(_raw_addresses(section, raw))
+                salvaged = _salvage(section, raw, exc, broken)
+                if salvaged is not None:
+                    doc.items.append(Item(name, section, index, *salvaged))
                 continue
             doc.items.append(Item(name, section, index, validated, raw))
     return doc
@@ -250,24 +272,106 @@ def _try(model: type[SpecModel], raw: Any) -> Any:
         return None
 
 
-def _raw_addresses(section: str, raw: YMap) -> set[str]:
-    """Addresses declared by a resource that failed validation (to avoid knock-on errors)."""
-    out: set[str] = set()
-    name = raw.get("name")
-    if not isinstance(name, str):
-        return out
-    if section == "galleries":
-        out.add(ids.gallery_address(name))
-        for image in raw.get("images") or []:
-            if isinstance(image, dict) and isinstance(image.get("name"), str):
-                out.add(ids.image_address(name, image["name"]))
-                for version in image.get("versions") or []:
-                    if isinstance(version, dict) and isinstance(version.get("name"), str):
-                        out.add(ids.version_address(name, image["name"], version["name"]))
-    elif section == "managedImages":
-        out.add(ids.managed_image_address(name))
-    else:
-        out.add(ids.batch_account_address(name))
+# The lists whose items are resources of their own, per top-level section: when a
+# resource fails validation, its valid children still resolve and get checked.
+_CHILDREN: dict[str, tuple[str, type[SpecModel], str | None, type[SpecModel] | None]] = {
+    "galleries": ("images", ImageDefinition, "versions", ImageVersion),
+    "batchAccounts": ("pools", Pool, None, None),
+}
+
+
+def _salvage(
+    section: str, raw: YMap, exc: ValidationError, broken: set[str]
+) -> tuple[Any, YMap, dict[tuple[int, ...], tuple[int, ...]]] | None:
+    """What of a resource that failed validation is still valid: ``(model, raw, kept)``.
+
+    The errors are already reported; this only decides which parts failed (by the
+    location of each error) and rebuilds the resource from the parts that did not.
+    A failed parent takes its children with it (they cannot be placed without it);
+    a failed child leaves its parent and siblings alone. Failed parts go to `broken`.
+    """
+    name = _name(raw)
+    if section not in _CHILDREN or name is None:
+        broken.update(_raw_addresses(section, raw))
+        return None
+    key, child_model, grand_key, grand_model = _CHILDREN[section]
+    own, children, grandchildren = False, set(), set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        if len(loc) < 2 or loc[0] != key:
+            own = True
+        elif grand_key is None or len(loc) < 4 or loc[2] != grand_key:
+            children.add(loc[1])
+        else:
+            grandchildren.add((loc[1], loc[3]))
+    raw_children = raw.get(key) or []
+    model = _try(SECTIONS[section], _without(raw, key)) if not own else None
+    if model is None:
+        broken.update(_raw_addresses(section, raw))
+        return None
+    kept: dict[tuple[int, ...], tuple[int, ...]] = {}
+    valid: list[Any] = []
+    for j, c_raw in enumerate(raw_children):
+        c_name = _name(c_raw)
+        if j in children:
+            broken.update(_raw_addresses(section, raw, only=j))
+            continue
+        failed = sorted(k for jj, k in grandchildren if jj == j)
+        if not failed:
+            child = _try(child_model, c_raw)
+        else:
+            assert grand_key is not None and grand_model is not None and c_name is not None
+            child = _try(child_model, _without(c_raw, grand_key))
+            ok = [k for k in range(len(c_raw[grand_key])) if k not in failed]
+            grand = [_try(grand_model, c_raw[grand_key][k]) for k in ok]
+            if child is not None and None not in grand:
+                child = child.model_copy(update={grand_key: grand})
+                kept[(j,)] = tuple(ok)
+            for k in failed:
+                broken.add(ids.version_address(name, c_name, _name(c_raw[grand_key][k]) or "*"))
+        if child is None:  # cannot happen: pydantic reported no error inside it
+            broken.update(_raw_addresses(section, raw, only=j))
+            continue
+        valid.append(child)
+    kept[()] = tuple(j for j in range(len(raw_children)) if j not in children)
+    return model.model_copy(update={key: valid}), raw, kept
+
+
+def _without(raw: YMap, key: str) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k != key}
+
+
+def _name(raw: Any) -> str | None:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _raw_addresses(section: str, raw: YMap, *, only: int | None = None) -> set[str]:
+    """Addresses declared by a resource that failed validation (to avoid knock-on errors).
+
+    With `only`, just the child at that index of the resource's list (and its children).
+    A resource without a usable name is ``<kind>:...*``: it might be the one any
+    reference to its kind (under the same parent) means.
+    """
+    name = _name(raw)
+    if section == "managedImages":
+        return {ids.managed_image_address(name or "*")}
+    if section == "batchAccounts":
+        if only is not None:
+            return {ids.pool_address(name or "*", _name(raw["pools"][only]) or "*")}
+        return {ids.batch_account_address(name or "*")}
+    if name is None:
+        return {ids.gallery_address("*")}
+    out = set() if only is not None else {ids.gallery_address(name)}
+    images = raw.get("images")
+    for j, image in enumerate(images if isinstance(images, list) else []):
+        if only is not None and j != only:
+            continue
+        i_name = _name(image)
+        out.add(ids.image_address(name, i_name or "*"))
+        versions = image.get("versions") if i_name is not None else None
+        for version in versions if isinstance(versions, list) else []:
+            out.add(ids.version_address(name, i_name, _name(version) or "*"))  # type: ignore[arg-type]
     return out
 
 

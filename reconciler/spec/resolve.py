@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -58,6 +58,10 @@ class Context:
     raw: dict[str, tuple[str, YMap]] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)
+    # Pools whose image is missing or failed validation (already reported): checks that
+    # need the image skip them. Value: the definition the pool names when that is valid,
+    # so checks on the definition alone (osType, osState) still run.
+    unresolved: dict[str, str | None] = field(default_factory=dict)
     # (version address, region) → contributions; includes regions not targeted (R9).
     contributions: dict[tuple[str, str], list[Contribution]] = field(default_factory=dict)
 
@@ -79,6 +83,14 @@ class _Builder:
         self.raw: dict[str, tuple[str, YMap]] = {}
         self.models: dict[str, Any] = {}
         self.seen: dict[str, SourceLocation] = {}
+        # Pools whose image is missing or broken → the definition they name, if valid.
+        self.unresolved: dict[str, str | None] = {}
+        # Definitions with a broken version: which one `latest` means is unknown.
+        self.unsure_latest = {
+            a.rsplit("/", 1)[0].replace("version:", "image:", 1)
+            for a in loaded.broken
+            if a.startswith("version:")
+        }
 
     # --- helpers ------------------------------------------------------------------
 
@@ -136,6 +148,32 @@ class _Builder:
             ids.normalize_location(values["location"] or ""),
         )
 
+    def placed(
+        self,
+        items: list[tuple[FileDoc, Item]],
+        section: str,
+        what: str,
+        address_of: Callable[[str], str],
+        *,
+        merge: Mapping[str, Any] = MappingProxyType({}),
+    ) -> Iterator[tuple[Item, Any, str, tuple[str, str, str]]]:
+        """The resources of one section that claim their address and have a placement.
+
+        An address already in `merge` is not a duplicate (Batch accounts may be listed
+        in several files); its first model is the one kept.
+        """
+        for doc, item in items:
+            if item.section != section:
+                continue
+            address = address_of(item.model.name)
+            if address not in merge and not self.claim(address, item.file, item.raw, what):
+                continue
+            place = self.placement(doc, item, address)
+            if place is None:
+                continue
+            self.models.setdefault(address, item.model)
+            yield item, item.model, address, place
+
     # --- the build ------------------------------------------------------------------
 
     def settings(self) -> Settings:
@@ -181,21 +219,13 @@ class _Builder:
         items = [(doc, item) for doc in self.loaded.docs for item in doc.items]
 
         # Galleries, definitions, versions (sizing later, once pools are known).
-        for doc, item in items:
-            if item.section != "galleries":
-                continue
-            g: m.Gallery = item.model
-            g_addr = ids.gallery_address(g.name)
-            if not self.claim(g_addr, item.file, item.raw, "gallery"):
-                continue
-            place = self.placement(doc, item, g_addr)
-            if place is None:
-                continue
-            sub, rg, location = place
-            self.models[g_addr] = g
+        g: m.Gallery
+        for item, g, g_addr, (sub, rg, location) in self.placed(
+            items, "galleries", "gallery", ids.gallery_address
+        ):
             identifiers: dict[tuple[str, str, str], str] = {}
             image_addrs: list[str] = []
-            for j, image in enumerate(g.images):
+            for j, image in item.entries(g.images):
                 i_raw = item.raw["images"][j]
                 i_addr = ids.image_address(g.name, image.name)
                 if not self.claim(i_addr, item.file, i_raw, "image definition"):
@@ -220,7 +250,7 @@ class _Builder:
                 image_addrs.append(i_addr)
                 version_addrs: list[str] = []
                 best: tuple[tuple[int, int, int], str] | None = None
-                for k, version in enumerate(image.versions):
+                for k, version in item.entries(image.versions, j):
                     v_raw = i_raw["versions"][k]
                     v_addr = ids.version_address(g.name, image.name, version.name)
                     if not self.claim(v_addr, item.file, v_raw, "image version"):
@@ -280,18 +310,10 @@ class _Builder:
             )
 
         # Managed images.
-        for doc, item in items:
-            if item.section != "managedImages":
-                continue
-            mi: m.ManagedImage = item.model
-            addr = ids.managed_image_address(mi.name)
-            if not self.claim(addr, item.file, item.raw, "managed image"):
-                continue
-            place = self.placement(doc, item, addr)
-            if place is None:
-                continue
-            sub, rg, location = place
-            self.models[addr] = mi
+        mi: m.ManagedImage
+        for item, mi, addr, (sub, rg, location) in self.placed(
+            items, "managedImages", "managed image", ids.managed_image_address
+        ):
             managed_kw[addr] = {
                 "address": addr,
                 "name": mi.name,
@@ -316,45 +338,36 @@ class _Builder:
             id_index[ids.normalize_id(kw["id"])] = addr
 
         # Batch accounts and pools.
-        for doc, item in items:
-            if item.section != "batchAccounts":
-                continue
-            acct: m.BatchAccount = item.model
-            a_addr = ids.batch_account_address(acct.name)
-            existing = accounts.get(a_addr)
-            if existing is None and not self.claim(a_addr, item.file, item.raw, "Batch account"):
-                continue
-            place = self.placement(doc, item, a_addr)
-            if place is None:
-                continue
+        acct: m.BatchAccount
+        for item, acct, a_addr, place in self.placed(
+            items, "batchAccounts", "Batch account", ids.batch_account_address, merge=accounts
+        ):
             sub, rg, location = place
-            if existing is not None:
-                # Accounts are references to existing resources: several files may
-                # list pools of the same account, as long as they agree where it is.
-                if place != (
-                    existing["subscription"],
-                    existing["resource_group"],
-                    existing["location"],
-                ):
-                    self.diags.append(
-                        diag(
-                            "RC006",
-                            f"{a_addr} is declared again with a different placement "
-                            f"({sub}/{rg}/{location} vs {existing['subscription']}/"
-                            f"{existing['resource_group']}/{existing['location']})",
-                            hint=f"first declared at {existing['declared_at']}; an account may "
-                            "appear in several files only with the same subscription, "
-                            "resourceGroup and location",
-                            address=a_addr,
-                            at=self.where(item.file, item.raw, "name"),
-                        )
+            existing = accounts.get(a_addr)
+            # Accounts are references to existing resources: several files may list
+            # pools of the same account, as long as they agree where it is.
+            if existing is not None and place != (
+                existing["subscription"],
+                existing["resource_group"],
+                existing["location"],
+            ):
+                self.diags.append(
+                    diag(
+                        "RC006",
+                        f"{a_addr} is declared again with a different placement "
+                        f"({sub}/{rg}/{location} vs {existing['subscription']}/"
+                        f"{existing['resource_group']}/{existing['location']})",
+                        hint=f"first declared at {existing['declared_at']}; an account may "
+                        "appear in several files only with the same subscription, "
+                        "resourceGroup and location",
+                        address=a_addr,
+                        at=self.where(item.file, item.raw, "name"),
                     )
-                    continue
-            else:
-                self.models[a_addr] = acct
+                )
+                continue
             a_id = ids.batch_account_id(sub, rg, acct.name)
             pool_addrs: list[str] = list(existing["pools"]) if existing else []
-            for j, pool in enumerate(acct.pools):
+            for j, pool in item.entries(acct.pools):
                 p_raw = item.raw["pools"][j]
                 p_addr = ids.pool_address(acct.name, pool.name)
                 if not self.claim(p_addr, item.file, p_raw, "pool"):
@@ -362,7 +375,12 @@ class _Builder:
                 self.models[p_addr] = pool
                 ref = self.image_ref(pool, p_addr, item.file, p_raw, images, managed_kw, id_index)
                 if ref is None:
-                    continue
+                    # Still sized and checked; the rules skip what needs its image.
+                    ref = _unresolved(pool.image)
+                    i_addr = ids.image_address(
+                        pool.image.gallery or "", pool.image.definition or ""
+                    )
+                    self.unresolved[p_addr] = i_addr if i_addr in images else None
                 pool_addrs.append(p_addr)
                 pool_kw[p_addr] = {
                     "pool": pool,
@@ -440,6 +458,7 @@ class _Builder:
             raw=self.raw,
             models=self.models,
             broken=self.loaded.broken,
+            unresolved=self.unresolved,
             contributions=contributions,
         )
 
@@ -462,7 +481,14 @@ class _Builder:
             wanted = ref.version or "latest"
             image = images.get(i_addr)
             if image is None:
-                if i_addr in broken or ids.gallery_address(ref.gallery) in broken:
+                if broken.intersection(
+                    (
+                        i_addr,
+                        ids.gallery_address(ref.gallery),
+                        ids.image_address(ref.gallery, "*"),
+                        ids.gallery_address("*"),
+                    )
+                ):
                     return None
                 if i_addr in self.seen:  # declared but dropped (e.g. no placement)
                     return None
@@ -488,6 +514,8 @@ class _Builder:
                 )
                 return None
             if wanted == "latest":
+                if i_addr in self.unsure_latest:
+                    return None
                 v_addr = image["latest"]
                 if v_addr is None:
                     self.diags.append(
@@ -505,7 +533,8 @@ class _Builder:
             else:
                 v_addr = ids.version_address(ref.gallery, ref.definition, wanted)
                 if v_addr not in image["versions"]:
-                    if v_addr in broken or v_addr in self.seen:
+                    unnamed = ids.version_address(ref.gallery, ref.definition, "*")
+                    if broken.intersection((v_addr, unnamed)) or v_addr in self.seen:
                         return None
                     names = [a.rsplit("/", 1)[1] for a in image["versions"]]
                     self.diags.append(
@@ -538,7 +567,7 @@ class _Builder:
             addr = ids.managed_image_address(ref.managedImage)
             kw = managed_kw.get(addr)
             if kw is None:
-                if addr in broken or addr in self.seen:
+                if broken.intersection((addr, ids.managed_image_address("*"))) or addr in self.seen:
                     return None
                 names = [a.split(":", 1)[1] for a in managed_kw]
                 guess = difflib.get_close_matches(ref.managedImage, names, n=1)
@@ -740,6 +769,27 @@ class _Builder:
             used_by=tuple(used_by.get(v_addr, ())),
             declared_at=self.loc(file, raw),
         )
+
+
+def _unresolved(ref: m.PoolImage) -> PoolImageRef:
+    """The image of a pool whose target is missing or broken: its kind, no id, no address."""
+    if ref.managedImage is not None:
+        return PoolImageRef(
+            kind="managedImage",
+            image_kind="managedImage",
+            id="",
+            address=None,
+            managed_image=ref.managedImage,
+        )
+    return PoolImageRef(
+        kind="gallery",
+        image_kind="galleryImageVersion",
+        id="",
+        address=None,
+        gallery=ref.gallery,
+        definition=ref.definition,
+        declared_version=ref.version or "latest",
+    )
 
 
 def resolve(

@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from reconciler.spec import ids
 from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolve import Context
-from reconciler.spec.resolved import AutoScale, FixedScale, ResolvedPool
+from reconciler.spec.resolved import AutoScale, FixedScale, ResolvedImage, ResolvedPool
 from reconciler.spec.secrets import looks_secret, malformed_references, references
 from reconciler.spec.sizing import (
     MANAGED_IMAGE_MAX_DEDICATED,
@@ -53,8 +52,11 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
     return out
 
 
-def _image_at(ctx: Context, pool: ResolvedPool) -> Any:
-    return ctx.at(pool.address, "image")
+def _on_image(
+    ctx: Context, pool: ResolvedPool, code: str, message: str, *, hint: str
+) -> Diagnostic:
+    """A problem with the image `pool` boots from, reported at the pool's `image:`."""
+    return diag(code, message, hint=hint, address=pool.address, at=ctx.at(pool.address, "image"))
 
 
 # --- sizing (R1, R2, R3, Azure's replica bound) ----------------------------------
@@ -135,6 +137,12 @@ def gallery_pools(ctx: Context) -> Iterator[Diagnostic]:
         ref = pool.image
         if ref.image_kind != "galleryImageVersion":
             continue
+        if pool.address in ctx.unresolved:
+            # The version is unknown; only the definition (if valid) can be judged.
+            image = spec.images.get(ctx.unresolved[pool.address] or "")
+            if image is not None and image.os_state == "Specialized":
+                yield _specialized(ctx, pool, image.address, image)
+            continue
         version = spec.versions.get(ref.address) if ref.address else None
         if version is None:
             parsed = ids.parse_id(ref.id)
@@ -143,49 +151,53 @@ def gallery_pools(ctx: Context) -> Iterator[Diagnostic]:
             continue
         image = spec.images.get(version.image_address)
         if image is not None and image.os_state == "Specialized":
-            yield diag(
-                "RC201",
-                f"{pool.address} uses {version.address}, whose definition {image.address} "
-                "is Specialized",
-                hint="Batch pools can only use Generalized gallery images: publish the image "
-                "in a definition with `osState: Generalized` (a new definition; osState "
-                "cannot change)",
-                address=pool.address,
-                at=_image_at(ctx, pool),
-            )
+            yield _specialized(ctx, pool, version.address, image)
         if version.subscription.lower() != pool.subscription.lower():
             yield _subscription_mismatch(ctx, pool, version.subscription)
         if pool.location not in version.target_regions:
             regions = ", ".join(version.target_regions) or "none"
-            yield diag(
+            yield _on_image(
+                ctx,
+                pool,
                 "RC203",
                 f"{pool.address} runs in {pool.location}, but {version.address} has no replica "
                 f"there (target regions: {regions})",
                 hint=f"add `- {{name: {pool.location}}}` to targetRegions of {version.address}; "
                 "its replicas are then computed from the pools there",
-                address=pool.address,
-                at=_image_at(ctx, pool),
             )
         eol = version.end_of_life_date
         if eol is not None and eol < ctx.today:
-            yield diag(
+            yield _on_image(
+                ctx,
+                pool,
                 "RC215",
                 f"{pool.address} uses {version.address}, past its endOfLifeDate {eol.isoformat()}",
                 hint="move the pool to a newer version, or extend endOfLifeDate",
-                address=pool.address,
-                at=_image_at(ctx, pool),
             )
 
 
+def _specialized(ctx: Context, pool: ResolvedPool, via: str, image: ResolvedImage) -> Diagnostic:
+    uses = via if via == image.address else f"{via}, whose definition {image.address}"
+    return _on_image(
+        ctx,
+        pool,
+        "RC201",
+        f"{pool.address} uses {uses} is Specialized",
+        hint="Batch pools can only use Generalized gallery images: publish the image "
+        "in a definition with `osState: Generalized` (a new definition; osState "
+        "cannot change)",
+    )
+
+
 def _subscription_mismatch(ctx: Context, pool: ResolvedPool, image_sub: str) -> Diagnostic:
-    return diag(
+    return _on_image(
+        ctx,
+        pool,
         "RC202",
         f"{pool.address} is in subscription {pool.subscription}, its gallery image in "
         f"{image_sub}",
         hint="the gallery image must be in the same subscription as the Batch account: "
         "publish a version in a gallery of that subscription",
-        address=pool.address,
-        at=_image_at(ctx, pool),
     )
 
 
@@ -255,7 +267,9 @@ def managed_image_pools(ctx: Context) -> Iterator[Diagnostic]:
             continue
         image = spec.managed_images.get(ref.address) if ref.address else None
         name = image.name if image else (ref.managed_image or "the managed image")
-        yield diag(
+        yield _on_image(
+            ctx,
+            pool,
             "RC207",
             f"{pool.address} boots from managed image {name}; creating pools from managed "
             "images is not supported after 31 March 2026",
@@ -263,32 +277,32 @@ def managed_image_pools(ctx: Context) -> Iterator[Diagnostic]:
             "(or the same snapshots) in a Generalized definition, then point the pool at "
             "`image: {gallery: ..., definition: ..., version: latest}`. An existing pool may "
             "be kept; `plan` refuses to create a new one",
-            address=pool.address,
-            at=_image_at(ctx, pool),
         )
+        if pool.address in ctx.unresolved:
+            continue  # where the image lives is unknown
         if image is not None:
             location, subscription = image.location, image.subscription
         else:
             parsed = ids.parse_id(ref.id)
             location, subscription = None, parsed.subscription if parsed else None
         if subscription is not None and subscription.lower() != pool.subscription.lower():
-            yield diag(
+            yield _on_image(
+                ctx,
+                pool,
                 "RC205",
                 f"{pool.address} is in subscription {pool.subscription}, managed image {name} "
                 f"in {subscription}",
                 hint="a managed image must be in the Batch account's subscription and region; "
                 "better, publish it to a gallery (R7)",
-                address=pool.address,
-                at=_image_at(ctx, pool),
             )
         if location is not None and location != pool.location:
-            yield diag(
+            yield _on_image(
+                ctx,
+                pool,
                 "RC204",
                 f"{pool.address} runs in {pool.location}, managed image {name} is in {location}",
                 hint="a managed image must be in the Batch account's region; a gallery image "
                 "only needs a replica there (R9)",
-                address=pool.address,
-                at=_image_at(ctx, pool),
             )
 
 
@@ -298,20 +312,20 @@ def managed_image_sharing(ctx: Context) -> Iterator[Diagnostic]:
     spec = ctx.spec
     by_image: dict[str, list[ResolvedPool]] = {}
     for pool in spec.pools.values():
-        if pool.image.is_managed_image:
+        if pool.image.is_managed_image and pool.address not in ctx.unresolved:
             by_image.setdefault(ids.normalize_id(pool.image.id), []).append(pool)
     for pools in by_image.values():
         if len(pools) > 1:
             names = ", ".join(p.address for p in pools)
             for pool in pools[1:]:
-                yield diag(
+                yield _on_image(
+                    ctx,
+                    pool,
                     "RC208",
                     f"managed image {pool.image.managed_image or pool.image.id} is shared by "
                     f"{len(pools)} pools ({names})",
                     hint="use a distinct managed image per pool, or move the pools to a "
                     "gallery image, which many pools may share",
-                    address=pool.address,
-                    at=_image_at(ctx, pool),
                 )
     # Group by base snapshot (spec images) or by image id (images the spec does not hold).
     groups: dict[str, list[ResolvedPool]] = {}
@@ -330,13 +344,13 @@ def managed_image_sharing(ctx: Context) -> Iterator[Diagnostic]:
         images = {ids.normalize_id(p.image.id) for p in pools}
         if len(images) > 1:
             names = ", ".join(sorted({p.image.managed_image or p.image.id for p in pools}))
-            yield diag(
+            yield _on_image(
+                ctx,
+                pools[-1],
                 "RC209",
                 f"managed images {names} share the {label[base]} and back " f"{len(pools)} pools",
                 hint="images from one base snapshot share node limits and caches; build each "
                 "pool's image from its own snapshot, or use a gallery image",
-                address=pools[-1].address,
-                at=_image_at(ctx, pools[-1]),
             )
         dedicated = [
             (p, p.scale.dedicated if isinstance(p.scale, FixedScale) else p.scale.max_nodes)
@@ -350,15 +364,15 @@ def managed_image_sharing(ctx: Context) -> Iterator[Diagnostic]:
             total = sum(n for _, n in counts)
             if total > limit:
                 parts = " + ".join(f"{p.address} ({n})" for p, n in counts)
-                yield diag(
+                yield _on_image(
+                    ctx,
+                    pools[-1],
                     "RC210",
                     f"pools on {label[base]} ask for {total} {kind} nodes; managed-image pools "
                     f"are limited to {limit} in total per image",
                     hint=f"{parts} = {total} > {limit} (autoscale pools count maxNodes as "
                     "dedicated; inbound NAT pools may lower the limit). Move pools to a "
                     "gallery image, which has no such limit",
-                    address=pools[-1].address,
-                    at=_image_at(ctx, pools[-1]),
                 )
 
 
@@ -384,7 +398,11 @@ def node_agent(ctx: Context) -> Iterator[Diagnostic]:
             continue
         os_type = None
         target = spec.get(pool.image.address) if pool.image.address else None
-        if target is not None and pool.image.image_kind == "galleryImageVersion":
+        if pool.address in ctx.unresolved:
+            # The version is unknown, but a valid definition still says the OS.
+            image = spec.images.get(ctx.unresolved[pool.address] or "")
+            os_type = image.os_type if image else None
+        elif target is not None and pool.image.image_kind == "galleryImageVersion":
             image = spec.images.get(target.image_address)  # type: ignore[union-attr]
             os_type = image.os_type if image else None
         elif target is not None:
