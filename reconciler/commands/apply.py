@@ -20,13 +20,13 @@ from typing import Any
 
 import click
 
+from reconciler.commands import _options
 from reconciler.commands._options import (
     TargetOptions,
     fail,
     format_option,
     load_spec_or_exit,
     prune_option,
-    read_live,
     target_options,
     use_color,
 )
@@ -144,7 +144,8 @@ def _run(
             click.echo(f"Note: {previous.describe()}", err=True)
         clients = AzureClients(target)
         try:
-            live = read_live(target, spec, clients=clients)
+            # Looked up at call time: the seam tests replace is `_options.read_live`.
+            live = _options.read_live(target, spec, clients=clients)
             if plan_file is not None:
                 plan = load_plan(plan_file)
                 if plan.target != target.describe():
