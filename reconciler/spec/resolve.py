@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -174,6 +175,27 @@ class _Builder:
             self.models.setdefault(address, item.model)
             yield item, item.model, address, place
 
+    def children(
+        self,
+        item: Item,
+        raw_list: Any,
+        models: list[Any],
+        what: str,
+        address_of: Callable[[str], str],
+        *at: int,
+    ) -> Iterator[tuple[int, YMap, Any, str]]:
+        """The child resources (images, versions, pools) that claim their address.
+
+        `raw_list` and `models` are the list as written and as validated; `at` is its
+        place in `item` as in `Item.entries`. Yields ``(raw index, raw, model, address)``.
+        """
+        for j, model in item.entries(models, *at):
+            raw = raw_list[j]
+            address = address_of(model.name)
+            if self.claim(address, item.file, raw, what):
+                self.models[address] = model
+                yield j, raw, model, address
+
     # --- the build ------------------------------------------------------------------
 
     def settings(self) -> Settings:
@@ -225,12 +247,14 @@ class _Builder:
         ):
             identifiers: dict[tuple[str, str, str], str] = {}
             image_addrs: list[str] = []
-            for j, image in item.entries(g.images):
-                i_raw = item.raw["images"][j]
-                i_addr = ids.image_address(g.name, image.name)
-                if not self.claim(i_addr, item.file, i_raw, "image definition"):
-                    continue
-                self.models[i_addr] = image
+            image: m.ImageDefinition
+            for j, i_raw, image, i_addr in self.children(
+                item,
+                item.raw.get("images"),
+                g.images,
+                "image definition",
+                partial(ids.image_address, g.name),
+            ):
                 ident = image.identifier
                 key = (ident.publisher.lower(), ident.offer.lower(), ident.sku.lower())
                 if key in identifiers:
@@ -250,12 +274,15 @@ class _Builder:
                 image_addrs.append(i_addr)
                 version_addrs: list[str] = []
                 best: tuple[tuple[int, int, int], str] | None = None
-                for k, version in item.entries(image.versions, j):
-                    v_raw = i_raw["versions"][k]
-                    v_addr = ids.version_address(g.name, image.name, version.name)
-                    if not self.claim(v_addr, item.file, v_raw, "image version"):
-                        continue
-                    self.models[v_addr] = version
+                version: m.ImageVersion
+                for _, v_raw, version, v_addr in self.children(
+                    item,
+                    i_raw.get("versions"),
+                    image.versions,
+                    "image version",
+                    partial(ids.version_address, g.name, image.name),
+                    j,
+                ):
                     vt = tuple(int(p) for p in version.name.split("."))
                     version_addrs.append(v_addr)
                     if not version.excludeFromLatest and (best is None or vt > best[0]):
@@ -367,12 +394,14 @@ class _Builder:
                 continue
             a_id = ids.batch_account_id(sub, rg, acct.name)
             pool_addrs: list[str] = list(existing["pools"]) if existing else []
-            for j, pool in item.entries(acct.pools):
-                p_raw = item.raw["pools"][j]
-                p_addr = ids.pool_address(acct.name, pool.name)
-                if not self.claim(p_addr, item.file, p_raw, "pool"):
-                    continue
-                self.models[p_addr] = pool
+            pool: m.Pool
+            for _, p_raw, pool, p_addr in self.children(
+                item,
+                item.raw.get("pools"),
+                acct.pools,
+                "pool",
+                partial(ids.pool_address, acct.name),
+            ):
                 ref = self.image_ref(pool, p_addr, item.file, p_raw, images, managed_kw, id_index)
                 if ref is None:
                     # Still sized and checked; the rules skip what needs its image.

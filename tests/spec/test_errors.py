@@ -64,15 +64,46 @@ def test_yaml_syntax_error_position(tmp_path: Path) -> None:
     assert "hint: while parsing a flow sequence (line 7, column 11)" in out[0]
 
 
-def test_duplicate_key_position(tmp_path: Path) -> None:
-    """A duplicate key points at the second occurrence and says where the first was."""
-    out = _formatted(
-        tmp_path, HEAD + GALLERY + POOLS.replace("vmSize:", "vmSize: x\n        vmSize:")
-    )
-    assert out == [
-        "f0.yaml:23:9: RC002 duplicate key 'vmSize'\n"
-        "  hint: first defined at line 22, column 9; keep one"
-    ]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            HEAD + GALLERY + POOLS.replace("vmSize:", "vmSize: x\n        vmSize:"),
+            "f0.yaml:23:9: RC002 duplicate key 'vmSize'\n"
+            "  hint: first defined at line 22, column 9; keep one",
+            id="duplicate-key-at-the-second-naming-the-first",
+        ),
+        pytest.param(
+            HEAD + GALLERY + POOLS.replace("dedicated: 10", "dedicated: ten"),
+            "f0.yaml:26:30: RC004 wrong type for batchAccounts[0].pools[0].scale.fixed.dedicated: "
+            "expected an integer, got string 'ten' [pool:acct/p1]",
+            id="wrong-type-at-the-value-saying-what-was-expected",
+        ),
+        pytest.param(
+            HEAD + GALLERY + POOLS.replace("        vmSize: Standard_D2s_v5\n", ""),
+            "f0.yaml:21:9: RC005 missing required key 'vmSize' in batchAccounts[0].pools[0] "
+            "[pool:acct/p1]\n  hint: add `vmSize:`",
+            id="missing-key-at-the-mapping-that-lacks-it",
+        ),
+        pytest.param(
+            HEAD + GALLERY.replace("osType: Linux", "osType: linux") + POOLS,
+            "f0.yaml:10:17: RC011 invalid value string 'linux' for galleries[0].images[0].osType: "
+            "expected one of Linux, Windows [image:g/lin]\n"
+            "  hint: did you mean 'Linux'? (values are case-sensitive)",
+            id="invalid-enum-lists-choices-and-suggests-the-spelling",
+        ),
+        pytest.param(
+            HEAD + GALLERY + POOLS.replace("definition: lin", "definition: lyn"),
+            "f0.yaml:23:16: RC007 pool:acct/p1 uses image definition 'lyn' in gallery 'g', which "
+            "no spec file declares\n  hint: did you mean 'lin'? declare it under `galleries:` or "
+            "fix the reference",
+            id="dangling-reference-at-the-image-suggesting-a-name",
+        ),
+    ],
+)
+def test_error_category_position_and_hint(tmp_path: Path, text: str, expected: str) -> None:
+    """Each error category is the only diagnostic, at its exact position, with its hint."""
+    assert _formatted(tmp_path, text) == [expected]
 
 
 def test_unknown_key_position_and_suggestion(tmp_path: Path) -> None:
@@ -82,15 +113,6 @@ def test_unknown_key_position_and_suggestion(tmp_path: Path) -> None:
         "f0.yaml:11:9: RC003 unknown key 'osStat' in galleries[0].images[0] [image:g/lin]\n"
         "  hint: did you mean 'osState'?"
     )
-
-
-def test_wrong_type_position(tmp_path: Path) -> None:
-    """A wrong type points at the value and says what was expected."""
-    out = _formatted(tmp_path, HEAD + GALLERY + POOLS.replace("dedicated: 10", "dedicated: ten"))
-    assert out == [
-        "f0.yaml:26:30: RC004 wrong type for batchAccounts[0].pools[0].scale.fixed.dedicated: "
-        "expected an integer, got string 'ten' [pool:acct/p1]"
-    ]
 
 
 def test_number_where_a_string_is_expected_suggests_quotes(tmp_path: Path) -> None:
@@ -103,27 +125,6 @@ def test_number_where_a_string_is_expected_suggests_quotes(tmp_path: Path) -> No
     assert 'hint: quote it to make it a string: name: "1.0"' in out[0]
 
 
-def test_missing_key_position(tmp_path: Path) -> None:
-    """A missing required key points at the mapping that lacks it."""
-    out = _formatted(
-        tmp_path, HEAD + GALLERY + POOLS.replace("        vmSize: Standard_D2s_v5\n", "")
-    )
-    assert out == [
-        "f0.yaml:21:9: RC005 missing required key 'vmSize' in batchAccounts[0].pools[0] "
-        "[pool:acct/p1]\n  hint: add `vmSize:`"
-    ]
-
-
-def test_invalid_enum_value_suggests_the_right_spelling(tmp_path: Path) -> None:
-    """A wrongly cased enum value lists the choices and suggests the right one."""
-    out = _formatted(tmp_path, HEAD + GALLERY.replace("osType: Linux", "osType: linux") + POOLS)
-    assert out == [
-        "f0.yaml:10:17: RC011 invalid value string 'linux' for galleries[0].images[0].osType: "
-        "expected one of Linux, Windows [image:g/lin]\n"
-        "  hint: did you mean 'Linux'? (values are case-sensitive)"
-    ]
-
-
 def test_duplicate_name_across_files(tmp_path: Path) -> None:
     """The same gallery in two files is reported at the second, naming the first."""
     out = _formatted(tmp_path, HEAD + GALLERY + POOLS, HEAD + GALLERY)
@@ -132,16 +133,6 @@ def test_duplicate_name_across_files(tmp_path: Path) -> None:
         f"  hint: first declared at {tmp_path}/f0.yaml:7:5; names must be unique across all "
         "spec files".replace(str(tmp_path) + "/", "")
     )
-
-
-def test_dangling_reference_position(tmp_path: Path) -> None:
-    """A pool naming an undeclared definition points at its image and suggests a name."""
-    out = _formatted(tmp_path, HEAD + GALLERY + POOLS.replace("definition: lin", "definition: lyn"))
-    assert out == [
-        "f0.yaml:23:16: RC007 pool:acct/p1 uses image definition 'lyn' in gallery 'g', which no "
-        "spec file declares\n  hint: did you mean 'lin'? declare it under `galleries:` or fix "
-        "the reference"
-    ]
 
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
