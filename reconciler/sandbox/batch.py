@@ -515,8 +515,10 @@ def _normalise(props: dict[str, Any]) -> dict[str, Any]:
         props["scaleSettings"] = {"autoScale": auto}
     if props.get("startTask") == {}:
         del props["startTask"]  # `startTask: {}` removes it
+    # Defaults the service fills in (every Pool example of Batch 2025-06-01 shows them).
     props.setdefault("taskSlotsPerNode", 1)
     props.setdefault("interNodeCommunication", "Disabled")
+    props.setdefault("taskSchedulingPolicy", {"nodeFillType": "Spread"})
     return props
 
 

@@ -470,6 +470,45 @@ def _check_sources(world: World, storage: dict[str, Any]) -> None:
             )
 
 
+def _fill_disk_images(world: World, storage: dict[str, Any]) -> None:
+    """Report the disks a new version holds, as Azure does (examples GalleryImageVersion_Create,
+    _WithSnapshotsAsSource): each disk's size from its source, host caching ReadOnly for the
+    OS disk and None for data disks unless asked. A managed image or another version as the
+    source gives its disks; snapshots named per disk give theirs."""
+    source = get_alive(world, str((storage.get("source") or {}).get("id")))
+    if source is not None and source["type"].lower() == T_IMAGE.lower():
+        image = source["properties"].get("storageProfile") or {}
+        os_size = (image.get("osDisk") or {}).get("diskSizeGB")
+        storage["osDiskImage"] = {"hostCaching": "ReadOnly", "sizeInGB": os_size}
+        data = [
+            {"lun": d.get("lun"), "hostCaching": "None", "sizeInGB": d.get("diskSizeGB")}
+            for d in image.get("dataDisks") or []
+        ]
+        if data:
+            storage["dataDiskImages"] = data
+    elif source is not None and source["type"].lower() == T_VERSION.lower():
+        given = source["properties"]["storageProfile"]
+        storage["osDiskImage"] = {
+            k: v for k, v in (given.get("osDiskImage") or {}).items() if k != "source"
+        }
+        if given.get("dataDiskImages"):
+            storage["dataDiskImages"] = [
+                {k: v for k, v in d.items() if k != "source"} for d in given["dataDiskImages"]
+            ]
+    else:
+        disks = [("ReadOnly", storage.get("osDiskImage"))]
+        disks += [("None", d) for d in storage.get("dataDiskImages") or []]
+        for caching, disk in disks:
+            if not isinstance(disk, dict):
+                continue
+            disk.setdefault("hostCaching", caching)
+            snapshot = get_alive(world, str((disk.get("source") or {}).get("id")))
+            disk["sizeInGB"] = (snapshot or {}).get("properties", {}).get("diskSizeGB")
+    for disk in [storage.get("osDiskImage"), *(storage.get("dataDiskImages") or [])]:
+        if isinstance(disk, dict) and disk.get("sizeInGB") is None:
+            disk.pop("sizeInGB", None)  # a source that does not tell its size
+
+
 def _replication_time(world: World, replicas: int) -> float:
     d = world.config.durations
     return d.replication_per_region + d.replication_per_extra_replica * max(0, replicas - 1)
@@ -605,6 +644,7 @@ def _store_version(
             _region_key(r["name"]) for r in profile["targetRegions"]
         }
         safety = props.get("safetyProfile") or old.get("safetyProfile") or {}
+        props["safetyProfile"] = safety
         if removed and safety.get("allowDeletionOfReplicatedLocations") is False:
             raise ArmError(
                 409,
@@ -619,10 +659,16 @@ def _store_version(
         created = existing["_sys"]["created"]
     else:
         _check_sources(world, props["storageProfile"])
+        _fill_disk_images(world, props["storageProfile"])
         profile["publishedDate"] = iso(world.now)
         regions = _plan_replication(world, profile, {}, d.image_version_create)
         base = d.image_version_create
         created = world.now
+    # Set by the service: no policy has flagged the image (so it lists no policyViolations).
+    props["safetyProfile"] = {
+        **(props.get("safetyProfile") or {}),
+        "reportedForPolicyViolation": False,
+    }
     doc = {
         "id": _version_id(call),
         "name": call.params["version"],
@@ -760,10 +806,12 @@ def image_put(world: World, call: Call) -> Result:
     location = _location(call, body, existing)
     props = _image_props_for_compare(body.get("properties") or {})
     if existing is not None:
+        _fill_disks(world, props, existing["properties"])
         if _comparable(props) != _comparable(_image_props_for_compare(existing["properties"])):
             raise property_change_not_allowed("properties.storageProfile")
     else:
         _check_image_sources(world, props)
+        _fill_disks(world, props, None)
     doc = {
         "id": rid,
         "name": p["name"],
@@ -783,6 +831,39 @@ def image_put(world: World, call: Call) -> Result:
         status=200 if existing else 201,
         running="Updating" if existing else "Creating",
     )
+
+
+def _fill_disks(world: World, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """Add what Azure fills in on an image's disks (examples Image_CreateFromASnapshot, Image_Get):
+    OS disk caching ReadWrite, Standard_LRS storage, each disk's size from its source, no
+    data disks and no zone resilience unless asked. A size the source no longer tells (it
+    was deleted) is the one recorded before."""
+    storage = props.get("storageProfile")
+    if not isinstance(storage, dict):
+        return
+    storage.setdefault("dataDisks", [])
+    storage.setdefault("zoneResilient", False)
+    before = (previous or {}).get("storageProfile") or {}
+    disks = [(storage.get("osDisk"), before.get("osDisk"))]
+    old_data = before.get("dataDisks") or []
+    disks += [
+        (disk, old_data[i] if i < len(old_data) else None)
+        for i, disk in enumerate(storage["dataDisks"])
+    ]
+    if isinstance(storage.get("osDisk"), dict):
+        storage["osDisk"].setdefault("caching", "ReadWrite")
+    for disk, old in disks:
+        if not isinstance(disk, dict):
+            continue
+        disk.setdefault("storageAccountType", "Standard_LRS")
+        source = get_alive(
+            world, str((disk.get("snapshot") or disk.get("managedDisk") or {}).get("id"))
+        )
+        size = (source or {}).get("properties", {}).get("diskSizeGB") or (old or {}).get(
+            "diskSizeGB"
+        )
+        if size and "diskSizeGB" not in disk:
+            disk["diskSizeGB"] = size
 
 
 def _comparable(value: Any) -> Any:

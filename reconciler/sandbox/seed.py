@@ -105,6 +105,8 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "uniqueId": _stable_uuid(rid),
             "provisioningState": "Succeeded",
             "incremental": False,
+            # Azure encrypts every snapshot at rest, with a platform key unless told otherwise.
+            "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
         }
         if snap.get("osType"):
             props["osType"] = snap["osType"]
@@ -135,6 +137,9 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
         }
         if image.get("osDiskSnapshot"):
             os_disk["snapshot"] = {"id": f"{compute}/snapshots/{image['osDiskSnapshot']}"}
+            sizes = {s["name"]: int(s.get("diskSizeGB", 64)) for s in group.get("snapshots") or []}
+            if image["osDiskSnapshot"] in sizes:
+                os_disk["diskSizeGB"] = sizes[image["osDiskSnapshot"]]
         tx.put(
             rid,
             "Microsoft.Compute/images",

@@ -149,40 +149,22 @@ _POOL_PREREQ = {
     )
 }
 _FIXED_SCALE = {"properties.scaleSettings.fixedScale": "prerequisite"}
-_VERSION_SOURCE = {
-    "properties.storageProfile.osDiskImage": "sandbox-gap",
-    "properties.storageProfile.dataDiskImages": "prerequisite",
-}
-_VERSION_CREATED = {
-    **_VERSION_SOURCE,
-    "properties.safetyProfile.reportedForPolicyViolation": "sandbox-gap",
-    "properties.safetyProfile.policyViolations": "sandbox-gap",
-}
-_VERSION_READ = {
-    **_VERSION_SOURCE,
-    "properties.publishingProfile.targetRegions[0].encryption": "prerequisite",
-    "properties.safetyProfile": "sandbox-gap",
-}
+_NOT_FLAGGED = {"properties.safetyProfile.policyViolations": "not-modelled"}
+_DATA_DISK_IMAGES = {**_NOT_FLAGGED, "properties.storageProfile.dataDiskImages": "prerequisite"}
 _VERSION_UPDATED = {
-    **_VERSION_SOURCE,
+    "properties.storageProfile.dataDiskImages": "prerequisite",
     "properties.publishingProfile.targetRegions[0].encryption": "prerequisite",
 }
+_REGION_ENCRYPTION = {**_NOT_FLAGGED, **_VERSION_UPDATED}
 _IMAGES_FROM_BLOBS = {
     "properties.storageProfile.osDisk.blobUri": "prerequisite",
     "properties.storageProfile.osDisk.managedDisk": "prerequisite",
-    "properties.storageProfile.osDisk.storageAccountType": "sandbox-gap",
-    "properties.storageProfile.dataDisks": "prerequisite",
+    "properties.storageProfile.dataDisks[0].blobUri": "prerequisite",
+    "properties.storageProfile.dataDisks[0].managedDisk": "prerequisite",
     "nextLink": "paging",
 }
-_IMAGE_FROM_BLOBS = {
-    **{k: v for k, v in _IMAGES_FROM_BLOBS.items() if k != "nextLink"},
-    "properties.storageProfile.osDisk.diskSizeGB": "sandbox-gap",
-    "properties.storageProfile.zoneResilient": "sandbox-gap",
-}
-_SNAPSHOT_LISTED = {
-    "properties.encryptionSettingsCollection": "not-modelled",
-    "properties.encryption": "sandbox-gap",
-}
+_IMAGE_FROM_BLOBS = {k: v for k, v in _IMAGES_FROM_BLOBS.items() if k != "nextLink"}
+_SNAPSHOT_LISTED = {"properties.encryptionSettingsCollection": "not-modelled"}
 _SNAPSHOT = {
     **_SNAPSHOT_LISTED,
     "properties.purchasePlan": "not-modelled",
@@ -190,7 +172,6 @@ _SNAPSHOT = {
     "properties.supportsHibernation": "not-modelled",
     "properties.creationData.sourceUniqueId": "not-modelled",
 }
-_TASK_POLICY = {"properties.taskSchedulingPolicy": "sandbox-gap"}
 
 # Key paths (list items as their first element, without "$." / "value[0].") that an
 # example shows and the sandbox knowingly leaves out, with the reason's key in REASONS.
@@ -198,41 +179,24 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
     "BatchAccountGet": {"properties.autoStorage": "not-modelled"},
     "BatchAccountList": {"properties.autoStorage": "not-modelled"},
     "BatchAccountListByResourceGroup": {"properties.autoStorage": "not-modelled"},
-    "PoolCreate_MinimalVirtualMachineConfiguration": _TASK_POLICY,
-    "PoolCreate_SharedImageGallery": _TASK_POLICY,
-    "PoolCreate_VirtualMachineConfiguration": _TASK_POLICY,
-    "PoolDisableAutoScale": _TASK_POLICY,
-    "PoolGet": {**_TASK_POLICY, **_POOL_PREREQ},
-    "PoolList": {
-        **_TASK_POLICY,
-        **_POOL_PREREQ,
-        "properties.resizeOperationStatus.errors": "prerequisite",
-    },
-    "PoolStopResize": {**_TASK_POLICY, **_FIXED_SCALE},
-    "PoolUpdate_EnableAutoScale": _TASK_POLICY,
-    "PoolUpdate_OtherProperties": {**_TASK_POLICY, **_FIXED_SCALE},
-    "PoolUpdate_RemoveStartTask": _TASK_POLICY,
-    "PoolUpdate_ResizePool": {**_TASK_POLICY, "properties.autoScaleRun": "not-modelled"},
+    "PoolGet": _POOL_PREREQ,
+    "PoolList": {**_POOL_PREREQ, "properties.resizeOperationStatus.errors": "prerequisite"},
+    "PoolStopResize": _FIXED_SCALE,
+    "PoolUpdate_OtherProperties": _FIXED_SCALE,
+    "PoolUpdate_ResizePool": {"properties.autoScaleRun": "not-modelled"},
     "Snapshot_Get": _SNAPSHOT,
     "Snapshot_ListByResourceGroup": _SNAPSHOT_LISTED,
-    "GalleryImageVersion_Create": _VERSION_CREATED,
-    "GalleryImageVersion_Create_WithImageVersionAsSource": _VERSION_CREATED,
-    "GalleryImageVersion_Create_WithSnapshotsAsSource": _VERSION_CREATED,
-    "GalleryImageVersion_Get": _VERSION_READ,
-    "GalleryImageVersion_Get_WithReplicationStatus": _VERSION_READ,
-    "GalleryImageVersion_ListByGalleryImage": {**_VERSION_READ, "nextLink": "paging"},
+    "GalleryImageVersion_Create": _DATA_DISK_IMAGES,
+    "GalleryImageVersion_Create_WithImageVersionAsSource": _DATA_DISK_IMAGES,
+    "GalleryImageVersion_Create_WithSnapshotsAsSource": _NOT_FLAGGED,
+    "GalleryImageVersion_Get": _REGION_ENCRYPTION,
+    "GalleryImageVersion_Get_WithReplicationStatus": _REGION_ENCRYPTION,
+    "GalleryImageVersion_ListByGalleryImage": {**_REGION_ENCRYPTION, "nextLink": "paging"},
     "GalleryImageVersion_Update": _VERSION_UPDATED,
     "GalleryImageVersion_Update_WithoutSourceId": _VERSION_UPDATED,
     "GalleryImage_ListByGallery": {"nextLink": "paging"},
     "Gallery_ListByResourceGroup": {"nextLink": "paging"},
     "Gallery_ListBySubscription": {"nextLink": "paging"},
-    "Image_CreateFromASnapshot": {
-        "properties.storageProfile.osDisk.caching": "sandbox-gap",
-        "properties.storageProfile.dataDisks": "sandbox-gap",
-    },
-    "Image_Create_DataDiskFromASnapshotIncluded": {
-        "properties.storageProfile.osDisk.caching": "sandbox-gap",
-    },
     "Image_Get": _IMAGE_FROM_BLOBS,
     "Image_ListByResourceGroup": _IMAGES_FROM_BLOBS,
     "Image_ListBySubscription": _IMAGES_FROM_BLOBS,
@@ -309,6 +273,11 @@ def _version(name: str):
                         "targetRegions": [{"name": "West US", "regionalReplicaCount": 1}]
                     },
                     "storageProfile": {"source": {"id": f"{COMPUTE}/images/mySourceImage"}},
+                    # as every version example sets it
+                    "safetyProfile": {
+                        "allowDeletionOfReplicatedLocations": False,
+                        "blockDeletionBeforeEndOfLife": False,
+                    },
                 },
             },
         )
@@ -329,7 +298,11 @@ def _image(sb: Sandbox) -> None:
                         "osType": "Linux",
                         "osState": "Generalized",
                         "snapshot": {"id": f"{COMPUTE}/snapshots/mySnapshot"},
-                    }
+                    },
+                    # the example images hold a data disk
+                    "dataDisks": [
+                        {"lun": 1, "snapshot": {"id": f"{COMPUTE}/snapshots/mySnapshot2"}}
+                    ],
                 }
             },
         },

@@ -114,6 +114,7 @@ def make_version(
     image: str = "render",
     version: str = "1.0.0",
     wait: bool = True,
+    source: str = MANAGED_IMAGE,
 ) -> Any:
     """Gallery → definition → version; returns the version (or its poller if not `wait`)."""
     compute.galleries.begin_create_or_update(
@@ -123,7 +124,7 @@ def make_version(
         RG_IMAGES, gallery, image, definition_body(image)
     ).result()
     poller = compute.gallery_image_versions.begin_create_or_update(
-        RG_IMAGES, gallery, image, version, version_body(regions or {"westeurope": 1})
+        RG_IMAGES, gallery, image, version, version_body(regions or {"westeurope": 1}, source)
     )
     return poller.result() if wait else poller
 

@@ -420,3 +420,9 @@ def test_pool_on_a_version_still_replicating_to_its_region_fails_allocation(froz
     frozen.advance(4 * 3600)
     poller.result()
     assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 0, ["AllocationFailed"])
+
+
+def test_pool_reports_the_default_task_scheduling_policy(compute, batch):
+    """A pool created without a task scheduling policy reports Batch's default, Spread."""
+    pool = batch.pool.create(RG_BATCH, ACCOUNT, "spread", pool_body(make_version(compute).id))
+    assert pool.task_scheduling_policy.node_fill_type == "Spread"

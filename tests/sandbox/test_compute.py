@@ -358,3 +358,44 @@ def test_seeded_snapshots_and_vms_are_readable(compute):
     assert vm.hardware_profile.vm_size == "Standard_D4s_v5"
     assert MANAGED_IMAGE.endswith(compute.images.get(RG_IMAGES, "img-build-render-2026-10").name)
     assert SUB in snap.id
+
+
+def test_service_filled_disk_fields_are_reported(compute):
+    """Images, versions and snapshots carry the disk fields Azure fills in, sized from the source."""
+    data = f"{COMPUTE}/snapshots/snap-render-data0-2026-10"
+    image = compute.images.begin_create_or_update(
+        RG_IMAGES,
+        "img-new",
+        {
+            "location": "westeurope",
+            "properties": {
+                "storageProfile": {
+                    "osDisk": {
+                        "osType": "Linux",
+                        "osState": "Generalized",
+                        "snapshot": {"id": SNAPSHOT},
+                    },
+                    "dataDisks": [{"lun": 0, "snapshot": {"id": data}}],
+                }
+            },
+        },
+    ).result()
+    storage = image.storage_profile
+    assert (storage.os_disk.caching, storage.os_disk.storage_account_type) == (
+        "ReadWrite",
+        "Standard_LRS",
+    )
+    assert (storage.os_disk.disk_size_gb, storage.data_disks[0].disk_size_gb) == (64, 256)
+    assert storage.zone_resilient is False
+    assert (
+        compute.images.get(RG_IMAGES, "img-build-render-2026-10").storage_profile.data_disks == []
+    )
+    version = make_version(compute, source=f"{COMPUTE}/images/img-new")
+    disks = version.storage_profile
+    assert (disks.os_disk_image.size_in_gb, disks.os_disk_image.host_caching) == (64, "ReadOnly")
+    assert [(d.lun, d.size_in_gb, d.host_caching) for d in disks.data_disk_images] == [
+        (0, 256, "None")
+    ]
+    assert version.safety_profile.reported_for_policy_violation is False
+    snapshot = compute.snapshots.get(RG_IMAGES, SNAPSHOT.rsplit("/", 1)[-1])
+    assert snapshot.encryption.type == "EncryptionAtRestWithPlatformKey"
