@@ -199,18 +199,25 @@ def _account(a: Any) -> DesiredAccount:
     )
 
 
-def _tags(kind: Kind, tags: Mapping[str, str]) -> dict[str, str]:
-    props = {f"tags.{k}": v for k, v in tags.items()}
+def _declared(obj: Any, paths: Mapping[str, str]) -> dict[str, Any]:
+    """``path: value`` for each ``path: attribute`` `obj` declares (None: not managed)."""
+    values = {path: getattr(obj, attr) for path, attr in paths.items()}
+    return {path: value for path, value in values.items() if value is not None}
+
+
+def _with_tags(r: Any, kind: Kind, props: dict[str, Any], **extra: Any) -> DesiredResource:
+    """A gallery-side resource at its own location, with its tags and the ownership tag."""
+    props.update({f"tags.{k}": v for k, v in r.tags.items()})
     props.update({k: v for k, v in owner_marks(kind).items() if k.startswith("tags.")})
-    return props
+    return DesiredResource(
+        r.address, kind, norm_id(r.id), r.name, props["location"], props, **extra
+    )
 
 
 def _gallery(g: Any) -> DesiredResource:
     props: dict[str, Any] = {"location": canonical_location(g.location)}
-    if g.description is not None:
-        props["description"] = g.description
-    props.update(_tags(Kind.GALLERY, g.tags))
-    return DesiredResource(g.address, Kind.GALLERY, norm_id(g.id), g.name, props["location"], props)
+    props.update(_declared(g, {"description": "description"}))
+    return _with_tags(g, Kind.GALLERY, props)
 
 
 def _image(i: Any) -> DesiredResource:
@@ -222,22 +229,17 @@ def _image(i: Any) -> DesiredResource:
         "identifier.offer": i.identifier.offer,
         "identifier.sku": i.identifier.sku,
     }
-    if i.hyper_v_generation is not None:
-        props["hyperVGeneration"] = i.hyper_v_generation
-    if i.architecture is not None:
-        props["architecture"] = i.architecture
-    if i.description is not None:
-        props["description"] = i.description
-    props.update(_tags(Kind.IMAGE, i.tags))
-    return DesiredResource(
-        i.address,
-        Kind.IMAGE,
-        norm_id(i.id),
-        i.name,
-        props["location"],
-        props,
-        parent=i.gallery_address,
+    props.update(
+        _declared(
+            i,
+            {
+                "hyperVGeneration": "hyper_v_generation",
+                "architecture": "architecture",
+                "description": "description",
+            },
+        )
     )
+    return _with_tags(i, Kind.IMAGE, props, parent=i.gallery_address)
 
 
 def _version(v: Any) -> DesiredResource:
@@ -261,13 +263,9 @@ def _version(v: Any) -> DesiredResource:
     props["excludeFromLatest"] = bool(v.exclude_from_latest)
     if v.end_of_life_date is not None:
         props["endOfLifeDate"] = norm_date(v.end_of_life_date)
-    props.update(_tags(Kind.VERSION, v.tags))
-    return DesiredResource(
-        v.address,
+    return _with_tags(
+        v,
         Kind.VERSION,
-        norm_id(v.id),
-        v.name,
-        props["location"],
         props,
         complete=("targetRegions[", "source.", "source.snapshots.dataDisks["),
         parent=v.image_address,
@@ -281,17 +279,12 @@ def _managed_image(m: Any) -> DesiredResource:
         "osType": m.os_type,
         "source.osDiskSnapshot": norm_id(m.os_disk_snapshot_id),
     }
-    if m.hyper_v_generation is not None:
-        props["hyperVGeneration"] = m.hyper_v_generation
+    props.update(_declared(m, {"hyperVGeneration": "hyper_v_generation"}))
     for disk in m.data_disks:
         props[f"source.dataDiskSnapshots[{disk.lun}]"] = norm_id(disk.snapshot_id)
-    props.update(_tags(Kind.MANAGED_IMAGE, m.tags))
-    return DesiredResource(
-        m.address,
+    return _with_tags(
+        m,
         Kind.MANAGED_IMAGE,
-        norm_id(m.id),
-        m.name,
-        props["location"],
         props,
         complete=("source.", "source.dataDiskSnapshots["),
     )
@@ -303,12 +296,16 @@ def _pool(p: Any) -> DesiredResource:
         "image.id": norm_id(p.image.id),
         "nodeAgentSkuId": p.node_agent_sku_id,
     }
-    if p.display_name is not None:
-        props["displayName"] = p.display_name
-    if p.inter_node_communication is not None:
-        props["interNodeCommunication"] = p.inter_node_communication
-    if p.task_slots_per_node is not None:
-        props["taskSlotsPerNode"] = p.task_slots_per_node
+    props.update(
+        _declared(
+            p,
+            {
+                "displayName": "display_name",
+                "interNodeCommunication": "inter_node_communication",
+                "taskSlotsPerNode": "task_slots_per_node",
+            },
+        )
+    )
     notes: dict[str, str] = {}
     complete = ["scale."]
     scale = p.scale
@@ -322,8 +319,9 @@ def _pool(p: Any) -> DesiredResource:
         props["scale.fixed.dedicated"] = scale.dedicated
         props["scale.fixed.lowPriority"] = scale.low_priority
         props["scale.fixed.resizeTimeout"] = canonical_duration(scale.resize_timeout)
-        if scale.node_deallocation_option is not None:
-            props["scale.fixed.nodeDeallocationOption"] = scale.node_deallocation_option
+        props.update(
+            _declared(scale, {"scale.fixed.nodeDeallocationOption": "node_deallocation_option"})
+        )
         if p.resize_timeout is not None:
             notes["scale.fixed.resizeTimeout"] = timeout_note(p.resize_timeout)
     task = p.start_task
@@ -332,25 +330,30 @@ def _pool(p: Any) -> DesiredResource:
         props["startTask.commandLine"] = task.command_line
         for name, value in task.environment.items():
             props[f"startTask.environment.{name}"] = value
-        if task.wait_for_success is not None:
-            props["startTask.waitForSuccess"] = task.wait_for_success
-        if task.max_task_retry_count is not None:
-            props["startTask.maxTaskRetryCount"] = task.max_task_retry_count
         # A named start-task user (`userName`) has no path in the shared vocabulary yet:
         # the Azure mapping neither reads nor writes it, so diffing it would never settle.
-        if task.elevation_level is not None:
-            props["startTask.userIdentity.elevationLevel"] = task.elevation_level
-        if task.scope is not None:
-            props["startTask.userIdentity.scope"] = task.scope
+        props.update(
+            _declared(
+                task,
+                {
+                    "startTask.waitForSuccess": "wait_for_success",
+                    "startTask.maxTaskRetryCount": "max_task_retry_count",
+                    "startTask.userIdentity.elevationLevel": "elevation_level",
+                    "startTask.userIdentity.scope": "scope",
+                },
+            )
+        )
     net = p.network
     if net is not None:
         complete.append("network.inboundNatPools[")
         if net.subnet_id is not None:
             props["network.subnetId"] = norm_id(net.subnet_id)
-        if net.public_ip_address_provisioning_type is not None:
-            props["network.publicIPAddressProvisioningType"] = (
-                net.public_ip_address_provisioning_type
+        props.update(
+            _declared(
+                net,
+                {"network.publicIPAddressProvisioningType": "public_ip_address_provisioning_type"},
             )
+        )
         if net.public_ips:
             props["network.publicIPs"] = tuple(sorted(norm_id(i) for i in net.public_ips))
         for nat in net.inbound_nat_pools:

@@ -183,9 +183,9 @@ def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
         for pool in pools:
             used_before, used_after = _pool_images(pool)
             region = pool.location.lower()
-            if used_after == image_id and _provides(image, region):
+            if used_after == image_id and _orders(image, region, provides=True):
                 deps[pool.id].add(image.id)
-            if used_before == image_id and _retires(image, region):
+            if used_before == image_id and _orders(image, region, provides=False):
                 deps[image.id].add(pool.id)
     return deps
 
@@ -195,28 +195,19 @@ def _in(regions: set[str], region: str) -> bool:
     return bool(regions) and (not region or region in regions)
 
 
-def _provides(image: Change, region: str) -> bool:
-    """Whether pools in `region` that will use this image must wait for this change."""
-    if image.action in (Action.CREATE, Action.REPLACE):
+def _orders(image: Change, region: str, *, provides: bool) -> bool:
+    """Whether pools in `region` that will use this image must wait for this change
+    (`provides`), or this change must wait for pools in `region` that used it (not
+    `provides`): the same rule read in the two directions of replica change."""
+    whole = (Action.CREATE, Action.REPLACE) if provides else (Action.DELETE, Action.REPLACE)
+    if image.action in whole:
         return True
     if image.kind is not Kind.VERSION or image.action is not Action.UPDATE:
         return False
-    if image.id.endswith(SHRINK):
+    if image.id.endswith(SHRINK if provides else GROW):
         return False
-    grow, _ = replica_direction(image)
-    return _in(grow, region)
-
-
-def _retires(image: Change, region: str) -> bool:
-    """Whether this change must wait for pools in `region` that used this image."""
-    if image.action in (Action.DELETE, Action.REPLACE):
-        return True
-    if image.kind is not Kind.VERSION or image.action is not Action.UPDATE:
-        return False
-    if image.id.endswith(GROW):
-        return False
-    _, shrink = replica_direction(image)
-    return _in(shrink, region)
+    grow, shrink = replica_direction(image)
+    return _in(grow if provides else shrink, region)
 
 
 def _rank(change: Change) -> int:

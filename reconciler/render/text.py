@@ -131,6 +131,22 @@ def _diagnostic_lines(d: PlanDiagnostic, paint: _Paint) -> list[str]:
     return lines
 
 
+def _listing(heading: str, blocks: list[list[str]], empty: str) -> list[str]:
+    """`heading` and each block followed by a blank line; `empty` alone when none."""
+    if not blocks:
+        return [empty, ""]
+    return [heading, ""] + [line for block in blocks for line in (*block, "")]
+
+
+def _diagnostics(plan: Plan, paint: _Paint) -> list[str]:
+    if not plan.diagnostics:
+        return []
+    lines = ["Diagnostics:"]
+    for d in plan.diagnostics:
+        lines.extend(_diagnostic_lines(d, paint))
+    return [*lines, ""]
+
+
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The plan as people read it in a terminal or a CI log."""
     paint = _Paint(color)
@@ -144,21 +160,12 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             out.append(paint(f"  {c.action.symbol} {c.address} ({c.action.value})", "red"))
             out.append(f"      {c.reason}")
         out.append("")
-    actionable = plan.actionable
-    if actionable:
-        out.append("Changes, in the order they are applied:")
-        out.append("")
-        for change in actionable:
-            out.extend(_change_block(change, paint))
-            out.append("")
-    else:
-        out.append("No changes to make.")
-        out.append("")
-    if plan.diagnostics:
-        out.append("Diagnostics:")
-        for d in plan.diagnostics:
-            out.extend(_diagnostic_lines(d, paint))
-        out.append("")
+    out += _listing(
+        "Changes, in the order they are applied:",
+        [_change_block(change, paint) for change in plan.actionable],
+        "No changes to make.",
+    )
+    out += _diagnostics(plan, paint)
     out.append(paint(summary_line(plan), "bold"))
     return "\n".join(out) + "\n"
 
@@ -180,20 +187,12 @@ def render_drift_text(plan: Plan, *, color: bool = False) -> str:
     """Drift as a report: what differs from the spec, per resource."""
     paint = _Paint(color)
     out = [f"reconcile drift for {plan.target} (spec {plan.spec_hash})", ""]
-    if plan.drift:
-        out.append(f"{len(plan.drift)} resource(s) differ from the spec:")
-        out.append("")
-        for item in plan.drift:
-            out.extend(_drift_block(item, paint))
-            out.append("")
-    else:
-        out.append("No drift: Azure matches the spec.")
-        out.append("")
-    if plan.diagnostics:
-        out.append("Diagnostics:")
-        for d in plan.diagnostics:
-            out.extend(_diagnostic_lines(d, paint))
-        out.append("")
+    out += _listing(
+        f"{len(plan.drift)} resource(s) differ from the spec:",
+        [_drift_block(item, paint) for item in plan.drift],
+        "No drift: Azure matches the spec.",
+    )
+    out += _diagnostics(plan, paint)
     counts: dict[str, int] = {"changed": 0, "missing": 0, "unexpected": 0}
     for item in plan.drift:
         counts[item.kind] = counts.get(item.kind, 0) + 1
