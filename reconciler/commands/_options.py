@@ -95,6 +95,9 @@ prune_option = click.option(
 )
 
 
+REPORT_FORMATS = ("text", "json", "markdown")  # reconciler.render.FORMATS, not imported
+
+
 def format_option(*choices: str, help: str | None = None) -> Callable[..., Any]:
     """`--format` (parameter ``fmt``) with `choices`, ``text`` by default."""
     return click.option(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from reconciler.commands._options import (
+    REPORT_FORMATS,
     TargetOptions,
     append_step_summary,
     compute,
@@ -22,9 +23,7 @@ from reconciler.commands._options import (
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
 @format_option(
-    "text",
-    "json",
-    "markdown",
+    *REPORT_FORMATS,
     help="text for people, json for tools, markdown for issues and job summaries.",
 )
 def drift(paths: tuple[str, ...], target: TargetOptions, fmt: str) -> None:

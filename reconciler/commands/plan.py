@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from reconciler.commands._options import (
+    REPORT_FORMATS,
     TargetOptions,
     append_step_summary,
     compute,
@@ -27,9 +28,7 @@ from reconciler.commands._options import (
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
 @format_option(
-    "text",
-    "json",
-    "markdown",
+    *REPORT_FORMATS,
     help="text for people, json for tools, markdown for pull-request comments.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the plan here.")

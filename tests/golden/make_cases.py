@@ -117,9 +117,27 @@ def pool_of(spec: dict[str, Any], account: str, name: str) -> dict[str, Any]:
     return next(p for p in account_of(spec, account)["pools"] if p["name"] == name)
 
 
+def resize(spec: dict[str, Any], account: str, pool: str, dedicated: int) -> None:
+    pool_of(spec, account, pool)["scale"]["fixed"]["dedicated"] = dedicated
+
+
 def version_of(spec: dict[str, Any], name: str, definition: str = "render") -> dict[str, Any]:
     image = next(i for i in spec["galleries"][0]["images"] if i["name"] == definition)
     return next(v for v in image["versions"] if v["name"] == name)
+
+
+def add_sim_pool(spec: dict[str, Any], *, dedicated: int) -> None:
+    """Pool sim in batchprodeus (eastus) on version 1.0.0, which gets an eastus replica."""
+    version_of(spec, "1.0.0")["targetRegions"].append({"name": "eastus"})
+    account_of(spec, "batchprodeus")["pools"].append(
+        {
+            "name": "sim",
+            "vmSize": "Standard_E16s_v5",
+            "image": {"gallery": "gal", "definition": "render", "version": "1.0.0"},
+            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+            "scale": {"fixed": {"dedicated": dedicated}},
+        }
+    )
 
 
 # -- live state "as applied" ------------------------------------------------------------
@@ -285,20 +303,10 @@ def replace_forced_by_immutable_fields():
 def grow_replicas_before_pools():
     """Pool render grows 600→1,500: replicas grow 1→3 first; pool sim only resizes (10→20)."""
     spec = base_spec()
-    account = account_of(spec, "batchprodeus")
-    version_of(spec, "1.0.0")["targetRegions"].append({"name": "eastus"})
-    account["pools"].append(
-        {
-            "name": "sim",
-            "vmSize": "Standard_E16s_v5",
-            "image": {"gallery": "gal", "definition": "render", "version": "1.0.0"},
-            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-            "scale": {"fixed": {"dedicated": 10}},
-        }
-    )
+    add_sim_pool(spec, dedicated=10)
     live = applied(spec)
-    pool_of(spec, "batchprodweu", "render")["scale"]["fixed"]["dedicated"] = 1500
-    pool_of(spec, "batchprodeus", "sim")["scale"]["fixed"]["dedicated"] = 20
+    resize(spec, "batchprodweu", "render", 1500)
+    resize(spec, "batchprodeus", "sim", 20)
     return spec, live, {}
 
 
@@ -306,9 +314,9 @@ def grow_replicas_before_pools():
 def shrink_replicas_after_pools():
     """Pool render shrinks 1,500→600: the pool shrinks first, replicas 3→1 only after."""
     spec = base_spec()
-    pool_of(spec, "batchprodweu", "render")["scale"]["fixed"]["dedicated"] = 1500
+    resize(spec, "batchprodweu", "render", 1500)
     live = applied(spec)
-    pool_of(spec, "batchprodweu", "render")["scale"]["fixed"]["dedicated"] = 600
+    resize(spec, "batchprodweu", "render", 600)
     return spec, live, {}
 
 
@@ -316,19 +324,10 @@ def shrink_replicas_after_pools():
 def split_grow_and_shrink():
     """One version grows in westeurope and shrinks in eastus: split into #grow, pools, #shrink."""
     spec = base_spec()
-    version_of(spec, "1.0.0")["targetRegions"].append({"name": "eastus"})
-    account_of(spec, "batchprodeus")["pools"].append(
-        {
-            "name": "sim",
-            "vmSize": "Standard_E16s_v5",
-            "image": {"gallery": "gal", "definition": "render", "version": "1.0.0"},
-            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-            "scale": {"fixed": {"dedicated": 1500}},
-        }
-    )
+    add_sim_pool(spec, dedicated=1500)
     live = applied(spec)
-    pool_of(spec, "batchprodweu", "render")["scale"]["fixed"]["dedicated"] = 1500
-    pool_of(spec, "batchprodeus", "sim")["scale"]["fixed"]["dedicated"] = 600
+    resize(spec, "batchprodweu", "render", 1500)
+    resize(spec, "batchprodeus", "sim", 600)
     return spec, live, {}
 
 
@@ -488,16 +487,7 @@ def account_not_where_the_spec_says():
     """RC512: an account in another region than the spec assumed, and one not found: no pool changes."""
     spec = base_spec()
     spec["galleries"][0]["description"] = "Render and simulation images"
-    version_of(spec, "1.0.0")["targetRegions"].append({"name": "eastus"})
-    account_of(spec, "batchprodeus")["pools"].append(
-        {
-            "name": "sim",
-            "vmSize": "Standard_E16s_v5",
-            "image": {"gallery": "gal", "definition": "render", "version": "1.0.0"},
-            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-            "scale": {"fixed": {"dedicated": 10}},
-        }
-    )
+    add_sim_pool(spec, dedicated=10)
     live = applied(spec)
     res(live, "gallery:gal")["properties"]["description"] = "Render images"
     account = res(live, "batchAccount:batchprodweu")

@@ -56,6 +56,17 @@ def change(
     )
 
 
+def _named(address: str, kind: Kind, resource_id: str, location: str) -> dict[str, Any]:
+    """The identity both sides share: the name is the id's last segment, as in Azure."""
+    return {
+        "address": address,
+        "kind": kind,
+        "id": resource_id,
+        "name": resource_id.rsplit("/", 1)[-1],
+        "location": location,
+    }
+
+
 def desired(
     address: str,
     kind: Kind,
@@ -68,11 +79,7 @@ def desired(
     account: str | None = None,
 ) -> DesiredResource:
     return DesiredResource(
-        address=address,
-        kind=kind,
-        id=resource_id,
-        name=resource_id.rsplit("/", 1)[-1],
-        location=location,
+        **_named(address, kind, resource_id, location),
         properties={**props, **owner_marks(kind)},
         complete=complete,
         image_id=image,
@@ -92,11 +99,7 @@ def live(
 ) -> LiveResource:
     marks = owner_marks(kind) if owned else {}
     return LiveResource(
-        address=address,
-        kind=kind,
-        id=resource_id,
-        name=resource_id.rsplit("/", 1)[-1],
-        location=location,
+        **_named(address, kind, resource_id, location),
         properties={**props, **marks},
         **extra,
     )

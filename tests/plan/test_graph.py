@@ -9,6 +9,7 @@ from reconciler.plan.model import Action
 from reconciler.state.model import Kind
 from tests.plan.builders import (
     ACCOUNT_EUS,
+    ACCOUNT_WEU,
     change,
     gallery_id,
     image_id,
@@ -56,33 +57,37 @@ def _replicas(**regions: int) -> dict[str, int]:
     return {f"targetRegions[{r}].replicas": n for r, n in regions.items()}
 
 
-def test_replicas_grow_before_the_pools_of_that_region_grow():
-    """A pool growing in westeurope waits for the replica growth there; a pool elsewhere does not."""
-    grow = change(
+def _version_update(before: dict[str, int], after: dict[str, int], **kw):
+    """An update of V1's replicas from `before` to `after` (region → count)."""
+    return change(
         "v",
         Kind.VERSION,
         Action.UPDATE,
         V1,
-        before=_replicas(westeurope=1, eastus=1),
-        after=_replicas(westeurope=3, eastus=1),
+        before=_replicas(**before),
+        after=_replicas(**after),
+        **kw,
     )
-    weu = change(
-        "weu",
+
+
+def _pool_on_v1(name: str, action: Action = Action.RESIZE, *, region: str = "westeurope"):
+    """A change to pool `name` that keeps booting V1, in an account of `region`."""
+    account = ACCOUNT_EUS if region == "eastus" else ACCOUNT_WEU
+    return change(
+        name,
         Kind.POOL,
-        Action.RESIZE,
-        pool_id("weu"),
+        action,
+        pool_id(name, account),
         before={"image.id": V1},
         after={"image.id": V1},
+        location=region,
     )
-    eus = change(
-        "eus",
-        Kind.POOL,
-        Action.RESIZE,
-        pool_id("eus", ACCOUNT_EUS),
-        before={"image.id": V1},
-        after={"image.id": V1},
-        location="eastus",
-    )
+
+
+def test_replicas_grow_before_the_pools_of_that_region_grow():
+    """A pool growing in westeurope waits for the replica growth there; a pool elsewhere does not."""
+    grow = _version_update({"westeurope": 1, "eastus": 1}, {"westeurope": 3, "eastus": 1})
+    weu, eus = _pool_on_v1("weu"), _pool_on_v1("eus", region="eastus")
     result = {c.id: c for c in order([weu, eus, grow]).changes}
     assert result["weu"].depends_on == ("v",)
     assert result["eus"].depends_on == ()
@@ -90,50 +95,21 @@ def test_replicas_grow_before_the_pools_of_that_region_grow():
 
 def test_replicas_shrink_only_after_the_pools_shrank():
     """A version shrinking replicas waits for the pools that used it."""
-    shrink = change(
-        "v",
-        Kind.VERSION,
-        Action.UPDATE,
-        V1,
-        before=_replicas(westeurope=3),
-        after=_replicas(westeurope=1),
-    )
-    pool = change(
-        "p", Kind.POOL, Action.RESIZE, pool_id("p"), before={"image.id": V1}, after={"image.id": V1}
-    )
-    result = order([shrink, pool])
+    shrink = _version_update({"westeurope": 3}, {"westeurope": 1})
+    result = order([shrink, _pool_on_v1("p")])
     assert ids(result.changes) == ["p", "v"]
     assert result.changes[1].depends_on == ("p",)
 
 
 def test_a_version_that_grows_and_shrinks_is_split_around_its_pools():
     """Growth in one region and shrinking in another become #grow → pools → #shrink."""
-    both = change(
-        "v",
-        Kind.VERSION,
-        Action.UPDATE,
-        V1,
-        before=_replicas(westeurope=1, eastus=3),
-        after=_replicas(westeurope=3, eastus=1),
+    both = _version_update(
+        {"westeurope": 1, "eastus": 3},
+        {"westeurope": 3, "eastus": 1},
         paths=("targetRegions[eastus].replicas", "targetRegions[westeurope].replicas"),
     )
-    weu = change(
-        "weu",
-        Kind.POOL,
-        Action.UPDATE,
-        pool_id("weu"),
-        before={"image.id": V1},
-        after={"image.id": V1},
-    )
-    eus = change(
-        "eus",
-        Kind.POOL,
-        Action.UPDATE,
-        pool_id("eus", ACCOUNT_EUS),
-        before={"image.id": V1},
-        after={"image.id": V1},
-        location="eastus",
-    )
+    weu = _pool_on_v1("weu", Action.UPDATE)
+    eus = _pool_on_v1("eus", Action.UPDATE, region="eastus")
     result = {c.id: c for c in order([both, weu, eus]).changes}
     grow, shrink = result["v" + GROW], result["v" + SHRINK]
     assert grow.changed_paths == ("targetRegions[westeurope].replicas",)
@@ -178,14 +154,7 @@ def test_a_cycle_is_reported_not_broken_silently():
     """Replacing a version a pool uses before and after cannot be ordered: the cycle is named."""
     changes = [
         change("v", Kind.VERSION, Action.REPLACE, V1),
-        change(
-            "p",
-            Kind.POOL,
-            Action.UPDATE,
-            pool_id("p"),
-            before={"image.id": V1},
-            after={"image.id": V1},
-        ),
+        _pool_on_v1("p", Action.UPDATE),
     ]
     result = order(changes)
     assert result.cycle == ("p", "v")

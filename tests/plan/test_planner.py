@@ -140,14 +140,22 @@ def test_a_definition_that_must_be_recreated_while_holding_versions_is_refused()
     assert "version:gal/render/1.0.0" in error.message and "new name" in error.hint
 
 
-def test_a_pool_that_timed_out_short_of_its_target_is_flagged():
-    """R3: a steady pool below target with a timeout error gets a resize-again warning."""
-    want = _pool(version_id())
-    current = live(
+def _live_pool(dedicated: int, **extra: object) -> object:
+    """Pool p as Azure has it: on version 1.0.0, `dedicated` nodes wanted."""
+    return live(
         "pool:weu/p",
         Kind.POOL,
         pool_id("p"),
-        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 2},
+        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": dedicated},
+        **extra,
+    )
+
+
+def test_a_pool_that_timed_out_short_of_its_target_is_flagged():
+    """R3: a steady pool below target with a timeout error gets a resize-again warning."""
+    want = _pool(version_id())
+    current = _live_pool(
+        2,
         allocation_state="Steady",
         current_dedicated=1,
         resize_errors=("AllocationTimedout",),
@@ -208,24 +216,18 @@ def _with_accounts(*resources, location="westeurope", prune=False):
     return replace(desired_state(*resources, prune=prune), accounts={account.address: account})
 
 
+def _live_account(location: str) -> object:
+    """Batch account weu as Azure reports it, in `location`."""
+    return live(
+        "batchAccount:weu", Kind.BATCH_ACCOUNT, ACCOUNT_WEU, {}, owned=False, location=location
+    )
+
+
 def test_an_account_in_another_region_than_the_spec_says_gets_no_pool_changes():
     """RC512: live account elsewhere → an error naming both regions and the file:line."""
-    want = _pool(version_id())
-    current = live(
-        "pool:weu/p",
-        Kind.POOL,
-        pool_id("p"),
-        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 1},
-    )
+    want, current = _pool(version_id()), _live_pool(1)
     orphan = live("pool:weu/old", Kind.POOL, pool_id("old"), {"image.id": version_id()})
-    moved = live(
-        "batchAccount:weu",
-        Kind.BATCH_ACCOUNT,
-        ACCOUNT_WEU,
-        {},
-        owned=False,
-        location="North Europe",
-    )
+    moved = _live_account("North Europe")
     plan = plan_desired(_with_accounts(want, prune=True), state(moved, current, orphan), target="t")
     assert plan.actionable == ()  # neither the resize nor the prune delete
     (error,) = [d for d in plan.diagnostics if d.code == "RC512"]
@@ -238,16 +240,8 @@ def test_an_account_in_another_region_than_the_spec_says_gets_no_pool_changes():
 
 def test_an_account_where_the_spec_says_plans_its_pools():
     """No RC512 when the live account's region matches the spec's (casing aside)."""
-    want = _pool(version_id())
-    current = live(
-        "pool:weu/p",
-        Kind.POOL,
-        pool_id("p"),
-        {"image.id": version_id(), "vmSize": "standard_d4s_v5", "scale.fixed.dedicated": 1},
-    )
-    here = live(
-        "batchAccount:weu", Kind.BATCH_ACCOUNT, ACCOUNT_WEU, {}, owned=False, location="WestEurope"
-    )
+    want, current = _pool(version_id()), _live_pool(1)
+    here = _live_account("WestEurope")
     plan = plan_desired(_with_accounts(want), state(here, current), target="t")
     assert [c.action for c in plan.actionable] == [Action.RESIZE]
     assert not [d for d in plan.diagnostics if d.code == "RC512"]
