@@ -383,3 +383,24 @@ def property_change_not_allowed(path: str) -> ArmError:
         f"Changing property '{path}' is not allowed.",
         target=path,
     )
+
+
+def list_in_group(rtype: str) -> Handler:
+    """A handler listing the live resources of `rtype` in the request's resource group."""
+
+    def list_rg(world: World, call: Call) -> Result:
+        require_resource_group(world, call.params["sub"], call.params["rg"])
+        docs = world.tx.of_type(rtype, call.params["sub"], call.params["rg"])
+        return paged(world, call, visible(world, docs, call))
+
+    return list_rg
+
+
+def list_in_subscription(rtype: str) -> Handler:
+    """A handler listing the live resources of `rtype` in the request's subscription."""
+
+    def list_sub(world: World, call: Call) -> Result:
+        require_subscription(world, call.params["sub"])
+        return paged(world, call, visible(world, world.tx.of_type(rtype, call.params["sub"]), call))
+
+    return list_sub

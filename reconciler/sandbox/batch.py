@@ -31,11 +31,12 @@ from reconciler.sandbox.arm import (
     World,
     get_alive,
     is_alive,
+    list_in_group,
+    list_in_subscription,
     not_found,
     paged,
     public,
     require_resource_group,
-    require_subscription,
     same,
     visible,
 )
@@ -110,17 +111,6 @@ def _pool_not_found(call: Call) -> ArmError:
 
 def account_get(world: World, call: Call) -> Result:
     return Result(200, public(_require_account(world, call)))
-
-
-def account_list_rg(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    docs = world.tx.of_type(T_ACCOUNT, call.params["sub"], call.params["rg"])
-    return paged(world, call, visible(world, docs, call))
-
-
-def account_list_sub(world: World, call: Call) -> Result:
-    require_subscription(world, call.params["sub"])
-    return paged(world, call, visible(world, world.tx.of_type(T_ACCOUNT, call.params["sub"]), call))
 
 
 # -- allocation model ---------------------------------------------------------------------------
@@ -706,12 +696,12 @@ def register(router: Router) -> None:
     router.add(
         "/subscriptions/{sub}/providers/Microsoft.Batch/batchAccounts",
         "BatchAccount_List",
-        get=account_list_sub,
+        get=list_in_subscription(T_ACCOUNT),
     )
     router.add(
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Batch/batchAccounts",
         "BatchAccount_ListByResourceGroup",
-        get=account_list_rg,
+        get=list_in_group(T_ACCOUNT),
     )
     router.add(ACCOUNT, "BatchAccount_Get", get=account_get)
     router.add(ACCOUNT + "/pools", "Pool_ListByBatchAccount", get=pool_list)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.sandbox.arm import (
     RENDERERS,
     ArmError,
     Call,
+    Handler,
     Result,
     Router,
     World,
@@ -25,6 +27,8 @@ from reconciler.sandbox.arm import (
     get_alive,
     is_alive,
     is_busy,
+    list_in_group,
+    list_in_subscription,
     mark_lro,
     not_found,
     paged,
@@ -33,7 +37,6 @@ from reconciler.sandbox.arm import (
     public,
     render,
     require_resource_group,
-    require_subscription,
     same,
     visible,
 )
@@ -156,6 +159,92 @@ def _parent_of(rid: str) -> str:
     return "/".join(parts[:-2])
 
 
+def _write_lro(
+    world: World,
+    call: Call,
+    doc: dict[str, Any],
+    existing: dict[str, Any] | None,
+    durations: str,
+    *,
+    duration: float | None = None,
+) -> Result:
+    """Answer a create (201, `Creating`) or an update (200, `Updating`) of `doc` as an LRO.
+
+    `durations` names the configured durations (`<durations>_create` / `_update`);
+    `duration` overrides them.
+    """
+    verb = "update" if existing is not None else "create"
+    if existing is not None:
+        doc["_sys"]["created"] = existing["_sys"]["created"]
+    if duration is None:
+        duration = float(getattr(world.config.durations, f"{durations}_{verb}"))
+    return _lro_response(
+        world,
+        call,
+        doc,
+        kind=verb,
+        duration=duration,
+        status=200 if existing is not None else 201,
+        running="Updating" if existing is not None else "Creating",
+    )
+
+
+def _tracked(
+    rid: str, rtype: str, location: str, tags: dict[str, str], props: dict[str, Any], now: float
+) -> dict[str, Any]:
+    """A new stored document of a tracked resource (its creation time may be replaced)."""
+    return {
+        "id": rid,
+        "name": rid.rsplit("/", 1)[-1],
+        "type": rtype,
+        "location": location,
+        "tags": tags,
+        "properties": props,
+        "_sys": {"created": now},
+    }
+
+
+def _missing(call: Call, rid: str) -> ArmError:
+    """ARM's 404 for `rid`, naming its type path (e.g. `Microsoft.Compute/galleries/g/images`)."""
+    type_path, name = rid.split("/providers/", 1)[1].rsplit("/", 1)
+    return not_found(type_path, name, call.params["rg"])
+
+
+def _existing(world: World, call: Call, rid: str) -> dict[str, Any]:
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    doc = get_alive(world, rid)
+    if doc is None:
+        raise _missing(call, rid)
+    return doc
+
+
+IdOf = Callable[[Call], str]
+
+
+def _getter(id_of: IdOf) -> Handler:
+    def get(world: World, call: Call) -> Result:
+        return Result(200, render(world, _existing(world, call, id_of(call)), call))
+
+    return get
+
+
+def _child_lister(parent_id_of: IdOf, child_type: str) -> Handler:
+    def list_children(world: World, call: Call) -> Result:
+        parent = _existing(world, call, parent_id_of(call))
+        return paged(world, call, visible(world, world.tx.children(parent["id"], child_type), call))
+
+    return list_children
+
+
+def _deleter(id_of: IdOf, durations: str, children_type: str | None = None) -> Handler:
+    def delete(world: World, call: Call) -> Result:
+        require_resource_group(world, call.params["sub"], call.params["rg"])
+        duration = float(getattr(world.config.durations, f"{durations}_delete"))
+        return _delete(world, call, id_of(call), duration, children_type)
+
+    return delete
+
+
 def _delete(
     world: World, call: Call, rid: str, duration: float, children_type: str | None
 ) -> Result:
@@ -194,102 +283,40 @@ def _render_tracked(world: World, doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def gallery_get(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    doc = get_alive(world, f"{_rg_path(call)}/galleries/{call.params['gallery']}")
-    if doc is None:
-        raise not_found(T_GALLERY, call.params["gallery"], call.params["rg"])
-    return Result(200, render(world, doc, call))
+def _gallery_id(call: Call) -> str:
+    return f"{_rg_path(call)}/galleries/{call.params['gallery']}"
 
 
 def gallery_put(world: World, call: Call) -> Result:
     body = _body(call, "Galleries_CreateOrUpdate")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
-    rid = f"{_rg_path(call)}/galleries/{p['gallery']}"
+    rid = _gallery_id(call)
     existing = get_alive(world, rid)
     _refuse_if_deleting(world, existing)
     location = _location(call, body, existing)
     props = dict(body.get("properties") or {})
-    props.pop("provisioningState", None)
     props["identifier"] = {"uniqueName": f"{p['sub']}-{p['gallery'].upper()}"}
-    doc = {
-        "id": rid,
-        "name": p["gallery"],
-        "type": T_GALLERY,
-        "location": location,
-        "tags": _tags(body, None),
-        "properties": props,
-        "_sys": {"created": existing["_sys"]["created"] if existing else world.now},
-    }
-    d = world.config.durations
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update" if existing else "create",
-        duration=d.gallery_update if existing else d.gallery_create,
-        status=200 if existing else 201,
-        running="Updating" if existing else "Creating",
-    )
+    doc = _tracked(rid, T_GALLERY, location, _tags(body, None), props, world.now)
+    return _write_lro(world, call, doc, existing, "gallery")
 
 
 def gallery_patch(world: World, call: Call) -> Result:
     body = _body(call, "Galleries_Update")
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    doc = get_alive(world, f"{_rg_path(call)}/galleries/{p['gallery']}")
-    if doc is None:
-        raise not_found(T_GALLERY, p["gallery"], p["rg"])
+    doc = _existing(world, call, _gallery_id(call))
     _refuse_if_deleting(world, doc)
     doc["tags"] = _tags(body, doc)
     for key, value in (body.get("properties") or {}).items():
-        if key not in ("provisioningState", "identifier", "sharingStatus"):
+        if key != "identifier":  # the service names the gallery
             doc["properties"][key] = value
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update",
-        duration=world.config.durations.gallery_update,
-        status=200,
-        running="Updating",
-    )
-
-
-def gallery_delete(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    rid = f"{_rg_path(call)}/galleries/{call.params['gallery']}"
-    return _delete(world, call, rid, world.config.durations.gallery_delete, T_DEFINITION)
-
-
-def gallery_list_rg(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    docs = world.tx.of_type(T_GALLERY, call.params["sub"], call.params["rg"])
-    return paged(world, call, visible(world, docs, call))
-
-
-def gallery_list_sub(world: World, call: Call) -> Result:
-    require_subscription(world, call.params["sub"])
-    return paged(world, call, visible(world, world.tx.of_type(T_GALLERY, call.params["sub"]), call))
+    return _write_lro(world, call, doc, doc, "gallery")
 
 
 # -- gallery image definitions -------------------------------------------------------------
 
 
 def _definition_id(call: Call) -> str:
-    p = call.params
-    return f"{_rg_path(call)}/galleries/{p['gallery']}/images/{p['image']}"
-
-
-def definition_get(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    doc = get_alive(world, _definition_id(call))
-    if doc is None:
-        raise not_found(
-            f"{T_GALLERY}/{call.params['gallery']}/images", call.params["image"], call.params["rg"]
-        )
-    return Result(200, render(world, doc, call))
+    return f"{_gallery_id(call)}/images/{call.params['image']}"
 
 
 def _check_definition(
@@ -336,7 +363,6 @@ def _check_definition(
 
 
 def _definition_defaults(props: dict[str, Any]) -> dict[str, Any]:
-    props.pop("provisioningState", None)
     props.setdefault("hyperVGeneration", "V1")
     props.setdefault("architecture", "x64")
     return props
@@ -346,7 +372,7 @@ def definition_put(world: World, call: Call) -> Result:
     body = _body(call, "GalleryImages_CreateOrUpdate")
     p = call.params
     require_resource_group(world, p["sub"], p["rg"])
-    gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
+    gallery_id = _gallery_id(call)
     _require_parent(world, gallery_id, T_GALLERY, p["gallery"])
     rid = _definition_id(call)
     existing = get_alive(world, rid)
@@ -354,67 +380,22 @@ def definition_put(world: World, call: Call) -> Result:
     location = _location(call, body, existing)
     props = dict(body.get("properties") or {})
     _check_definition(world, call, props, existing, gallery_id)
-    doc = {
-        "id": rid,
-        "name": p["image"],
-        "type": T_DEFINITION,
-        "location": location,
-        "tags": _tags(body, None),
-        "properties": _definition_defaults(props),
-        "_sys": {"created": existing["_sys"]["created"] if existing else world.now},
-    }
-    d = world.config.durations
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update" if existing else "create",
-        duration=d.image_definition_update if existing else d.image_definition_create,
-        status=200 if existing else 201,
-        running="Updating" if existing else "Creating",
-    )
+    tags = _tags(body, None)
+    doc = _tracked(rid, T_DEFINITION, location, tags, _definition_defaults(props), world.now)
+    return _write_lro(world, call, doc, existing, "image_definition")
 
 
 def definition_patch(world: World, call: Call) -> Result:
     body = _body(call, "GalleryImages_Update")
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
-    doc = get_alive(world, _definition_id(call))
-    if doc is None:
-        raise not_found(f"{T_GALLERY}/{p['gallery']}/images", p["image"], p["rg"])
+    doc = _existing(world, call, _definition_id(call))
     _refuse_if_deleting(world, doc)
     props = copy.deepcopy(doc["properties"])
     for key, value in (body.get("properties") or {}).items():
         props[key] = value
-    _check_definition(world, call, props, doc, gallery_id)
+    _check_definition(world, call, props, doc, _gallery_id(call))
     doc["properties"] = _definition_defaults(props)
     doc["tags"] = _tags(body, doc)
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update",
-        duration=world.config.durations.image_definition_update,
-        status=200,
-        running="Updating",
-    )
-
-
-def definition_delete(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    return _delete(
-        world, call, _definition_id(call), world.config.durations.image_definition_delete, T_VERSION
-    )
-
-
-def definition_list(world: World, call: Call) -> Result:
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    gallery_id = f"{_rg_path(call)}/galleries/{p['gallery']}"
-    if get_alive(world, gallery_id) is None:
-        raise not_found(T_GALLERY, p["gallery"], p["rg"])
-    return paged(world, call, visible(world, world.tx.children(gallery_id, T_DEFINITION), call))
+    return _write_lro(world, call, doc, doc, "image_definition")
 
 
 # -- gallery image versions ------------------------------------------------------------------
@@ -424,17 +405,6 @@ _VERSION_NAME = re.compile(r"^\d+\.\d+\.\d+$")
 
 def _version_id(call: Call) -> str:
     return f"{_definition_id(call)}/versions/{call.params['version']}"
-
-
-def version_get(world: World, call: Call) -> Result:
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    doc = get_alive(world, _version_id(call))
-    if doc is None:
-        raise not_found(
-            f"{T_GALLERY}/{p['gallery']}/images/{p['image']}/versions", p["version"], p["rg"]
-        )
-    return Result(200, render(world, doc, call))
 
 
 def _source_ids(storage: dict[str, Any]) -> list[tuple[str, str]]:
@@ -573,21 +543,13 @@ def _serving(world: World, record: dict[str, Any]) -> int:
 
 
 def _start_version_lro(
-    world: World, call: Call, doc: dict[str, Any], *, existing: bool, base: float
+    world: World, call: Call, doc: dict[str, Any], existing: dict[str, Any] | None, base: float
 ) -> Result:
     regions = doc["_sys"]["regions"]
     end = max([float(r["end"]) for r in regions.values()] + [world.now + base])
     # the LRO lasts until every region has replicated; slow was applied to region times already
     duration = (end - world.now) / world.effects.slow_factor
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update" if existing else "create",
-        duration=duration,
-        status=200 if existing else 201,
-        running="Updating" if existing else "Creating",
-    )
+    return _write_lro(world, call, doc, existing, "image_version", duration=duration)
 
 
 def version_put(world: World, call: Call) -> Result:
@@ -612,8 +574,6 @@ def version_put(world: World, call: Call) -> Result:
             target="galleryImageVersion.properties.storageProfile",
         )
     props["publishingProfile"] = _normalise_profile(props.get("publishingProfile") or {}, location)
-    for key in ("provisioningState", "replicationStatus"):
-        props.pop(key, None)
     return _store_version(world, call, body, props, existing, location)
 
 
@@ -678,19 +638,14 @@ def _store_version(
         "properties": props,
         "_sys": {"created": created, "regions": regions},
     }
-    return _start_version_lro(world, call, doc, existing=existing is not None, base=base)
+    return _start_version_lro(world, call, doc, existing, base)
 
 
 def version_patch(world: World, call: Call) -> Result:
     body = _body(call, "GalleryImageVersions_Update")
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    _require_parent(world, _definition_id(call), T_DEFINITION, p["image"])
-    existing = get_alive(world, _version_id(call))
-    if existing is None:
-        raise not_found(
-            f"{T_GALLERY}/{p['gallery']}/images/{p['image']}/versions", p["version"], p["rg"]
-        )
+    require_resource_group(world, call.params["sub"], call.params["rg"])
+    _require_parent(world, _definition_id(call), T_DEFINITION, call.params["image"])
+    existing = _existing(world, call, _version_id(call))
     _refuse_if_deleting(world, existing)
     props = copy.deepcopy(existing["properties"])
     patch = body.get("properties") or {}
@@ -701,30 +656,13 @@ def version_patch(world: World, call: Call) -> Result:
                 merged.pop("targetRegions", None)
             merged.update(value or {})
             props["publishingProfile"] = merged
-        elif key not in ("provisioningState", "replicationStatus"):
+        else:
             props[key] = value
     props["publishingProfile"] = _normalise_profile(
         props["publishingProfile"], existing["location"]
     )
     merged_body = {"tags": body.get("tags")} if "tags" in body else {}
     return _store_version(world, call, merged_body, props, existing, existing["location"])
-
-
-def version_delete(world: World, call: Call) -> Result:
-    # Azure lets a version that pools use be deleted; those pools fail their next resize (R6).
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    return _delete(
-        world, call, _version_id(call), world.config.durations.image_version_delete, None
-    )
-
-
-def version_list(world: World, call: Call) -> Result:
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    definition_id = _definition_id(call)
-    if get_alive(world, definition_id) is None:
-        raise not_found(f"{T_GALLERY}/{p['gallery']}/images", p["image"], p["rg"])
-    return paged(world, call, visible(world, world.tx.children(definition_id, T_VERSION), call))
 
 
 def replication_summary(world: World, doc: dict[str, Any]) -> dict[str, Any]:
@@ -781,17 +719,8 @@ def _image_id(call: Call) -> str:
     return f"{_rg_path(call)}/images/{call.params['name']}"
 
 
-def image_get(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    doc = get_alive(world, _image_id(call))
-    if doc is None:
-        raise not_found(T_IMAGE, call.params["name"], call.params["rg"])
-    return Result(200, render(world, doc, call))
-
-
 def _image_props_for_compare(props: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(props)
-    out.pop("provisioningState", None)
     out.setdefault("hyperVGeneration", "V1")
     return out
 
@@ -812,25 +741,8 @@ def image_put(world: World, call: Call) -> Result:
     else:
         _check_image_sources(world, props)
         _fill_disks(world, props, None)
-    doc = {
-        "id": rid,
-        "name": p["name"],
-        "type": T_IMAGE,
-        "location": location,
-        "tags": _tags(body, None),
-        "properties": props,
-        "_sys": {"created": existing["_sys"]["created"] if existing else world.now},
-    }
-    d = world.config.durations
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update" if existing else "create",
-        duration=d.managed_image_update if existing else d.managed_image_create,
-        status=200 if existing else 201,
-        running="Updating" if existing else "Creating",
-    )
+    doc = _tracked(rid, T_IMAGE, location, _tags(body, None), props, world.now)
+    return _write_lro(world, call, doc, existing, "managed_image")
 
 
 def _fill_disks(world: World, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
@@ -914,130 +826,90 @@ def _check_image_sources(world: World, props: dict[str, Any]) -> None:
 
 def image_patch(world: World, call: Call) -> Result:
     body = _body(call, "Images_Update")
-    p = call.params
-    require_resource_group(world, p["sub"], p["rg"])
-    doc = get_alive(world, _image_id(call))
-    if doc is None:
-        raise not_found(T_IMAGE, p["name"], p["rg"])
+    doc = _existing(world, call, _image_id(call))
     _refuse_if_deleting(world, doc)
     # A managed image cannot change after creation except for its tags.
     wanted = body.get("properties") or {}
     current = _image_props_for_compare(doc["properties"])
     for key, value in wanted.items():
-        if key != "provisioningState" and _comparable(value) != _comparable(current.get(key)):
+        if _comparable(value) != _comparable(current.get(key)):
             raise property_change_not_allowed(f"properties.{key}")
     doc["tags"] = _tags(body, doc)
-    return _lro_response(
-        world,
-        call,
-        doc,
-        kind="update",
-        duration=world.config.durations.managed_image_update,
-        status=200,
-        running="Updating",
-    )
-
-
-def image_delete(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    return _delete(world, call, _image_id(call), world.config.durations.managed_image_delete, None)
-
-
-def image_list_rg(world: World, call: Call) -> Result:
-    require_resource_group(world, call.params["sub"], call.params["rg"])
-    docs = world.tx.of_type(T_IMAGE, call.params["sub"], call.params["rg"])
-    return paged(world, call, visible(world, docs, call))
-
-
-def image_list_sub(world: World, call: Call) -> Result:
-    require_subscription(world, call.params["sub"])
-    return paged(world, call, visible(world, world.tx.of_type(T_IMAGE, call.params["sub"]), call))
-
-
-# -- seeded, read-only: snapshots and virtual machines -------------------------------------------
-
-
-def _seeded_get(rtype: str, collection: str):
-    def get(world: World, call: Call) -> Result:
-        require_resource_group(world, call.params["sub"], call.params["rg"])
-        doc = get_alive(world, f"{_rg_path(call)}/{collection}/{call.params['name']}")
-        if doc is None:
-            raise not_found(rtype, call.params["name"], call.params["rg"])
-        return Result(200, render(world, doc, call))
-
-    return get
-
-
-def _seeded_list_rg(rtype: str):
-    def list_rg(world: World, call: Call) -> Result:
-        require_resource_group(world, call.params["sub"], call.params["rg"])
-        docs = world.tx.of_type(rtype, call.params["sub"], call.params["rg"])
-        return paged(world, call, visible(world, docs, call))
-
-    return list_rg
-
-
-def _seeded_list_sub(rtype: str):
-    def list_sub(world: World, call: Call) -> Result:
-        require_subscription(world, call.params["sub"])
-        return paged(world, call, visible(world, world.tx.of_type(rtype, call.params["sub"]), call))
-
-    return list_sub
+    return _write_lro(world, call, doc, doc, "managed_image")
 
 
 def register(router: Router) -> None:
     """Add the Compute routes (list routes before item routes that share a prefix)."""
     sub = "/subscriptions/{sub}/providers/Microsoft.Compute"
-    router.add(sub + "/galleries", "Galleries_List", get=gallery_list_sub)
-    router.add(RG + "/galleries", "Galleries_ListByResourceGroup", get=gallery_list_rg)
+    for rtype, collection, name in (
+        (T_GALLERY, "galleries", "Galleries"),
+        (T_IMAGE, "images", "Images"),
+    ):
+        router.add(f"{sub}/{collection}", f"{name}_List", get=list_in_subscription(rtype))
+        router.add(f"{RG}/{collection}", f"{name}_ListByResourceGroup", get=list_in_group(rtype))
     router.add(
         GALLERY,
         "Galleries",
-        get=gallery_get,
+        get=_getter(_gallery_id),
         put=gallery_put,
         patch=gallery_patch,
-        delete=gallery_delete,
+        delete=_deleter(_gallery_id, "gallery", T_DEFINITION),
     )
-    router.add(GALLERY + "/images", "GalleryImages_ListByGallery", get=definition_list)
+    router.add(
+        GALLERY + "/images",
+        "GalleryImages_ListByGallery",
+        get=_child_lister(_gallery_id, T_DEFINITION),
+    )
     router.add(
         DEFINITION,
         "GalleryImages",
-        get=definition_get,
+        get=_getter(_definition_id),
         put=definition_put,
         patch=definition_patch,
-        delete=definition_delete,
+        delete=_deleter(_definition_id, "image_definition", T_VERSION),
     )
     router.add(
-        DEFINITION + "/versions", "GalleryImageVersions_ListByGalleryImage", get=version_list
+        DEFINITION + "/versions",
+        "GalleryImageVersions_ListByGalleryImage",
+        get=_child_lister(_definition_id, T_VERSION),
     )
     router.add(
         VERSION,
         "GalleryImageVersions",
-        get=version_get,
+        get=_getter(_version_id),
         put=version_put,
         patch=version_patch,
-        delete=version_delete,
+        # Azure lets a version that pools use be deleted; those pools fail their next resize (R6).
+        delete=_deleter(_version_id, "image_version"),
     )
-    router.add(sub + "/images", "Images_List", get=image_list_sub)
-    router.add(RG + "/images", "Images_ListByResourceGroup", get=image_list_rg)
     router.add(
         RG + "/images/{name}",
         "Images",
-        get=image_get,
+        get=_getter(_image_id),
         put=image_put,
         patch=image_patch,
-        delete=image_delete,
+        delete=_deleter(_image_id, "managed_image"),
     )
-    router.add(sub + "/snapshots", "Snapshots_List", get=_seeded_list_sub(T_SNAPSHOT))
-    router.add(RG + "/snapshots", "Snapshots_ListByResourceGroup", get=_seeded_list_rg(T_SNAPSHOT))
-    router.add(RG + "/snapshots/{name}", "Snapshots_Get", get=_seeded_get(T_SNAPSHOT, "snapshots"))
-    router.add(sub + "/virtualMachines", "VirtualMachines_ListAll", get=_seeded_list_sub(T_VM))
-    router.add(RG + "/virtualMachines", "VirtualMachines_List", get=_seeded_list_rg(T_VM))
-    router.add(
-        RG + "/virtualMachines/{name}",
-        "VirtualMachines_Get",
-        get=_seeded_get(T_VM, "virtualMachines"),
-    )
+    # seeded, read-only
+    for rtype, collection, (list_all, list_rg, get) in (
+        (
+            T_SNAPSHOT,
+            "snapshots",
+            ("Snapshots_List", "Snapshots_ListByResourceGroup", "Snapshots_Get"),
+        ),
+        (
+            T_VM,
+            "virtualMachines",
+            ("VirtualMachines_ListAll", "VirtualMachines_List", "VirtualMachines_Get"),
+        ),
+    ):
+        router.add(f"{sub}/{collection}", list_all, get=list_in_subscription(rtype))
+        router.add(f"{RG}/{collection}", list_rg, get=list_in_group(rtype))
+        router.add(
+            f"{RG}/{collection}/{{name}}",
+            get,
+            get=_getter(lambda call, c=collection: f"{_rg_path(call)}/{c}/{call.params['name']}"),
+        )
 
 
 def _render_plain(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:
