@@ -311,6 +311,7 @@ def _salvage(
         return None
     kept: dict[tuple[int, ...], tuple[int, ...]] = {}
     valid: list[Any] = []
+    indices: list[int] = []
     for j, c_raw in enumerate(raw_children):
         c_name = _name(c_raw)
         if j in children:
@@ -327,13 +328,16 @@ def _salvage(
             if child is not None and None not in grand:
                 child = child.model_copy(update={grand_key: grand})
                 kept[(j,)] = tuple(ok)
+            else:
+                child = None
             for k in failed:
                 broken.add(ids.version_address(name, c_name, _name(c_raw[grand_key][k]) or "*"))
-        if child is None:  # cannot happen: pydantic reported no error inside it
+        if child is None:  # not expected: pydantic reported no error in these parts
             broken.update(_raw_addresses(section, raw, only=j))
             continue
         valid.append(child)
-    kept[()] = tuple(j for j in range(len(raw_children)) if j not in children)
+        indices.append(j)
+    kept[()] = tuple(indices)
     return model.model_copy(update={key: valid}), raw, kept
 
 
