@@ -168,3 +168,43 @@ def test_plan_is_empty_after_apply(world: Path, spec_dir: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "No changes to make." in result.output
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (
+            {
+                "    resourceGroup: rg-batch\n": "    resourceGroup: rg-batch\n"
+                "    location: northeurope\n",
+                "          - name: 1.0.0\n": "          - name: 1.0.0\n"
+                "            targetRegions: [{name: westeurope}, {name: northeurope}]\n",
+            },
+            "batchprodweu (spec.yaml:39) is in westeurope, but the spec places it in northeurope",
+        ),
+        (
+            {"name: batchprodweu": "name: batchelsewhere"},
+            "batchelsewhere (spec.yaml:38) was not found",
+        ),
+    ],
+    ids=["other-region", "not-found"],
+)
+def test_an_account_not_where_the_spec_says_blocks_its_pools(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: dict[str, str], said: str
+) -> None:
+    """RC512 through the real SDK: the account's real region (or its absence) stops pool writes."""
+    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    for old, new in edit.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    (spec_dir / "spec.yaml").write_text(text)
+    monkeypatch.chdir(spec_dir)  # diagnostics name the file as given
+    result = reconcile("plan", "spec.yaml", "--sandbox", str(world), "--format", "json")
+    assert result.exit_code == 1, result.output
+    plan = json.loads(result.output)
+    (error,) = [d for d in plan["diagnostics"] if d["code"] == "RC512"]
+    assert said in error["message"], error["message"]
+    kinds = {c["kind"] for c in plan["changes"] if c["action"] != "no-op"}
+    assert "pool" not in kinds and "gallery" in kinds
