@@ -92,18 +92,51 @@ def definition_body(sku: str = "render", os_state: str = "Generalized") -> dict[
     }
 
 
+def target_regions(regions: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"name": name, "regionalReplicaCount": count} for name, count in regions.items()]
+
+
 def version_body(regions: dict[str, int], source: str = MANAGED_IMAGE) -> dict[str, Any]:
     return {
         "location": "westeurope",
         "properties": {
             "storageProfile": {"source": {"id": source}},
-            "publishingProfile": {
-                "targetRegions": [
-                    {"name": name, "regionalReplicaCount": count} for name, count in regions.items()
-                ]
-            },
+            "publishingProfile": {"targetRegions": target_regions(regions)},
         },
     }
+
+
+def image_body(
+    snapshot: str | dict[str, Any] = SNAPSHOT, data: tuple[str, ...] = (), **properties: Any
+) -> dict[str, Any]:
+    """A managed image from an OS disk snapshot (id, or the whole `snapshot` member) and data
+    disk snapshots (luns 0, 1 …)."""
+    storage: dict[str, Any] = {
+        "osDisk": {
+            "osType": "Linux",
+            "osState": "Generalized",
+            "snapshot": {"id": snapshot} if isinstance(snapshot, str) else snapshot,
+        }
+    }
+    if data:
+        storage["dataDisks"] = [{"lun": i, "snapshot": {"id": d}} for i, d in enumerate(data)]
+    return {"location": "westeurope", "properties": {"storageProfile": storage, **properties}}
+
+
+def update_version(compute: ComputeManagementClient, publishing_profile: dict[str, Any]) -> Any:
+    """Start a PATCH of version gal/render/1.0.0 (made from MANAGED_IMAGE); returns its poller."""
+    return compute.gallery_image_versions.begin_update(
+        RG_IMAGES,
+        "gal",
+        "render",
+        "1.0.0",
+        {
+            "properties": {
+                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
+                "publishingProfile": publishing_profile,
+            }
+        },
+    )
 
 
 def make_version(

@@ -25,6 +25,8 @@ from tests.sandbox.conftest import (
     definition_body,
     make_version,
     pool_body,
+    target_regions,
+    update_version,
     version_body,
 )
 
@@ -373,20 +375,7 @@ def test_replicas_still_replicating_do_not_serve_yet(frozen: Sandbox):
     """Growing a pool before new replicas finish replicating is slowed as if they were absent."""
     image = frozen_version(frozen, {"westeurope": 1})
     compute = compute_client(frozen)
-    update = compute.gallery_image_versions.begin_update(
-        RG_IMAGES,
-        "gal",
-        "render",
-        "1.0.0",
-        {
-            "properties": {
-                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
-                "publishingProfile": {
-                    "targetRegions": [{"name": "westeurope", "regionalReplicaCount": 2}]
-                },
-            }
-        },
-    )
+    update = update_version(compute, {"targetRegions": target_regions({"westeurope": 2})})
     batch = batch_client(frozen)
     batch.pool.create(RG_BATCH, ACCOUNT, "early", pool_body(image, 1200, "PT30M"))
     frozen.advance(1800)

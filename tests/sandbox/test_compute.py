@@ -15,7 +15,10 @@ from tests.sandbox.conftest import (
     SUB,
     compute_client,
     definition_body,
+    image_body,
     make_version,
+    target_regions,
+    update_version,
     version_body,
 )
 
@@ -145,20 +148,8 @@ def test_version_life_cycle(compute):
         compute.gallery_image_versions.list_by_gallery_image(RG_IMAGES, "gal", "render").by_page()
     )
     assert [[v.name for v in page] for page in pages] == [["1.0.0", "1.0.1"], ["1.0.2"]]
-    updated = compute.gallery_image_versions.begin_update(
-        RG_IMAGES,
-        "gal",
-        "render",
-        "1.0.0",
-        {
-            "properties": {
-                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
-                "publishingProfile": {
-                    "endOfLifeDate": "2030-01-01T00:00:00Z",
-                    "excludeFromLatest": True,
-                },
-            }
-        },
+    updated = update_version(
+        compute, {"endOfLifeDate": "2030-01-01T00:00:00Z", "excludeFromLatest": True}
     ).result()
     assert updated.publishing_profile.exclude_from_latest is True
     assert updated.publishing_profile.end_of_life_date.year == 2030
@@ -220,22 +211,8 @@ def test_new_regions_and_replicas_replicate_again(frozen: Sandbox):
     )
     frozen.advance(4 * 3600)
     poller.result()
-    update = compute.gallery_image_versions.begin_update(
-        RG_IMAGES,
-        "gal",
-        "render",
-        "1.0.0",
-        {
-            "properties": {
-                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
-                "publishingProfile": {
-                    "targetRegions": [
-                        {"name": "westeurope", "regionalReplicaCount": 1},
-                        {"name": "northeurope", "regionalReplicaCount": 2},
-                    ]
-                },
-            }
-        },
+    update = update_version(
+        compute, {"targetRegions": target_regions({"westeurope": 1, "northeurope": 2})}
     )
     got = compute.gallery_image_versions.get(
         RG_IMAGES, "gal", "render", "1.0.0", expand="ReplicationStatus"
@@ -251,18 +228,7 @@ def test_version_storage_account_type_change_is_refused(compute):
     """storageAccountType of a version cannot change in place."""
     make_version(compute)
     with pytest.raises(HttpResponseError) as caught:
-        compute.gallery_image_versions.begin_update(
-            RG_IMAGES,
-            "gal",
-            "render",
-            "1.0.0",
-            {
-                "properties": {
-                    "storageProfile": {"source": {"id": MANAGED_IMAGE}},
-                    "publishingProfile": {"storageAccountType": "Premium_LRS"},
-                }
-            },
-        )
+        update_version(compute, {"storageAccountType": "Premium_LRS"})
     assert caught.value.error.code == "PropertyChangeNotAllowed"
 
 
@@ -300,19 +266,7 @@ def test_version_from_snapshots_and_from_another_version(compute):
 
 def test_managed_image_life_cycle(compute):
     """A managed image is created from a snapshot, listed, re-tagged and deleted; other changes are refused."""
-    body = {
-        "location": "westeurope",
-        "properties": {
-            "storageProfile": {
-                "osDisk": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "snapshot": {"id": SNAPSHOT},
-                }
-            },
-            "hyperVGeneration": "V2",
-        },
-    }
+    body = image_body(hyperVGeneration="V2")
     image = compute.images.begin_create_or_update(RG_IMAGES, "img-new", body).result()
     assert image.provisioning_state == "Succeeded"
     assert image.storage_profile.os_disk.snapshot.id == SNAPSHOT
@@ -333,18 +287,7 @@ def test_managed_image_life_cycle(compute):
 
 def test_managed_image_from_missing_snapshot_fails(compute):
     """A managed image whose snapshot does not exist is refused."""
-    body = {
-        "location": "westeurope",
-        "properties": {
-            "storageProfile": {
-                "osDisk": {
-                    "osType": "Linux",
-                    "osState": "Generalized",
-                    "snapshot": {"id": f"{COMPUTE}/snapshots/x"},
-                }
-            }
-        },
-    }
+    body = image_body(f"{COMPUTE}/snapshots/x")
     with pytest.raises(ResourceNotFoundError):
         compute.images.begin_create_or_update(RG_IMAGES, "img-x", body)
 
@@ -366,19 +309,7 @@ def test_service_filled_disk_fields_are_reported(compute):
     image = compute.images.begin_create_or_update(
         RG_IMAGES,
         "img-new",
-        {
-            "location": "westeurope",
-            "properties": {
-                "storageProfile": {
-                    "osDisk": {
-                        "osType": "Linux",
-                        "osState": "Generalized",
-                        "snapshot": {"id": SNAPSHOT},
-                    },
-                    "dataDisks": [{"lun": 0, "snapshot": {"id": data}}],
-                }
-            },
-        },
+        image_body(data=(data,)),
     ).result()
     storage = image.storage_profile
     assert (storage.os_disk.caching, storage.os_disk.storage_account_type) == (

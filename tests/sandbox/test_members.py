@@ -12,14 +12,15 @@ from reconciler.sandbox.members import _locate
 from tests.sandbox.conftest import (
     ACCOUNT,
     COMPUTE,
-    MANAGED_IMAGE,
     RG_BATCH,
     RG_IMAGES,
     SNAPSHOT,
     SUB,
     definition_body,
+    image_body,
     make_version,
     pool_body,
+    update_version,
 )
 
 BASE = "https://management.azure.com"
@@ -69,18 +70,7 @@ def test_unknown_members_are_refused_at_every_level_through_the_sdk(compute, bat
             lambda: compute.images.begin_create_or_update(
                 RG_IMAGES,
                 "img",
-                {
-                    "location": "westeurope",
-                    "properties": {
-                        "storageProfile": {
-                            "osDisk": {
-                                "osType": "Linux",
-                                "osState": "Generalized",
-                                "snapshot": {"id": SNAPSHOT, "name": "oops"},
-                            }
-                        }
-                    },
-                },
+                image_body({"id": SNAPSHOT, "name": "oops"}),
             ),
             "InvalidRequestContent",
             "properties.storageProfile.osDisk.snapshot.name",
@@ -108,16 +98,10 @@ def test_unknown_members_are_refused_at_every_level_through_the_sdk(compute, bat
 def test_unknown_member_in_a_list_item_names_its_index(compute):
     """A target region with an unknown member is refused with the region's index in the path."""
     make_version(compute)
-    body = {
-        "properties": {
-            "storageProfile": {"source": {"id": MANAGED_IMAGE}},
-            "publishingProfile": {
-                "targetRegions": [{"name": "westeurope"}, {"name": "eastus", "replicas": 2}]
-            },
-        }
-    }
     with pytest.raises(HttpResponseError) as caught:
-        compute.gallery_image_versions.begin_update(RG_IMAGES, "gal", "render", "1.0.0", body)
+        update_version(
+            compute, {"targetRegions": [{"name": "westeurope"}, {"name": "eastus", "replicas": 2}]}
+        )
     assert caught.value.error.target == "properties.publishingProfile.targetRegions[1].replicas"
     assert "type 'TargetRegion'" in caught.value.error.message
 
