@@ -30,7 +30,6 @@ from reconciler.sandbox.arm import (
     World,
     operation_status,
     parse_query,
-    public,
 )
 from reconciler.sandbox.clock import SimClock
 from reconciler.sandbox.config import (
@@ -374,15 +373,3 @@ def _parse_body(raw: bytes) -> Any:
             "InvalidRequestContent",
             "The request content was invalid and could not be deserialized.",
         ) from exc
-
-
-__all__ = [
-    "DEFAULT_STATE_PATH",
-    "ENV_STATE_PATH",
-    "ConnectionDropped",
-    "Sandbox",
-    "SandboxConfig",
-    "SandboxRequest",
-    "SandboxResponse",
-    "public",
-]

@@ -31,6 +31,10 @@ from reconciler.sandbox.clock import iso
 from reconciler.sandbox.store import Tx
 
 DEFAULT_SEED = "default_seed.yaml"
+T_SNAPSHOT = "Microsoft.Compute/snapshots"
+T_IMAGE = "Microsoft.Compute/images"
+T_VM = "Microsoft.Compute/virtualMachines"
+T_ACCOUNT = "Microsoft.Batch/batchAccounts"
 
 
 def load_seed(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -90,14 +94,13 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "properties": {"provisioningState": "Succeeded"},
         },
     )
-    compute = f"{rg_id}/providers/Microsoft.Compute"
     for snap in group.get("snapshots") or []:
-        rid = f"{compute}/snapshots/{snap['name']}"
+        rid = _seeded_id(rg_id, T_SNAPSHOT, snap)
         props: dict[str, Any] = {
             "timeCreated": iso(now),
             "creationData": {
                 "createOption": "Copy",
-                "sourceResourceId": f"{compute}/disks/{snap['name']}-source",
+                "sourceResourceId": f"{rg_id}/providers/Microsoft.Compute/disks/{snap['name']}-source",
             },
             "diskSizeGB": int(snap.get("diskSizeGB", 64)),
             "diskSizeBytes": int(snap.get("diskSizeGB", 64)) * 1024**3,
@@ -112,23 +115,10 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             props["osType"] = snap["osType"]
         if snap.get("hyperVGeneration"):
             props["hyperVGeneration"] = snap["hyperVGeneration"]
-        tx.put(
-            rid,
-            "Microsoft.Compute/snapshots",
-            rg_id,
-            {
-                "id": rid,
-                "name": snap["name"],
-                "type": "Microsoft.Compute/snapshots",
-                "location": snap.get("location", group["location"]),
-                "tags": dict(snap.get("tags") or {}),
-                "sku": {"name": "Standard_LRS", "tier": "Standard"},
-                "properties": props,
-                "_sys": {"created": now},
-            },
-        )
+        sku = {"name": "Standard_LRS", "tier": "Standard"}
+        _put_seeded(tx, rg_id, T_SNAPSHOT, snap, group, props, now, sku=sku)
+    sizes = {s["name"]: int(s.get("diskSizeGB", 64)) for s in group.get("snapshots") or []}
     for image in group.get("managedImages") or []:
-        rid = f"{compute}/images/{image['name']}"
         os_disk: dict[str, Any] = {
             "osType": image.get("osType", "Linux"),
             "osState": image.get("osState", "Generalized"),
@@ -136,82 +126,72 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "storageAccountType": "Standard_LRS",
         }
         if image.get("osDiskSnapshot"):
-            os_disk["snapshot"] = {"id": f"{compute}/snapshots/{image['osDiskSnapshot']}"}
-            sizes = {s["name"]: int(s.get("diskSizeGB", 64)) for s in group.get("snapshots") or []}
+            snapshot = {"name": image["osDiskSnapshot"]}
+            os_disk["snapshot"] = {"id": _seeded_id(rg_id, T_SNAPSHOT, snapshot)}
             if image["osDiskSnapshot"] in sizes:
                 os_disk["diskSizeGB"] = sizes[image["osDiskSnapshot"]]
-        tx.put(
-            rid,
-            "Microsoft.Compute/images",
-            rg_id,
-            {
-                "id": rid,
-                "name": image["name"],
-                "type": "Microsoft.Compute/images",
-                "location": image.get("location", group["location"]),
-                "tags": dict(image.get("tags") or {}),
-                "properties": {
-                    "storageProfile": {"osDisk": os_disk, "dataDisks": [], "zoneResilient": False},
-                    "hyperVGeneration": image.get("hyperVGeneration", "V1"),
-                },
-                "_sys": {"created": now},
-            },
-        )
+        props = {
+            "storageProfile": {"osDisk": os_disk, "dataDisks": [], "zoneResilient": False},
+            "hyperVGeneration": image.get("hyperVGeneration", "V1"),
+        }
+        _put_seeded(tx, rg_id, T_IMAGE, image, group, props, now)
     for vm in group.get("virtualMachines") or []:
-        rid = f"{compute}/virtualMachines/{vm['name']}"
-        tx.put(
-            rid,
-            "Microsoft.Compute/virtualMachines",
-            rg_id,
-            {
-                "id": rid,
-                "name": vm["name"],
-                "type": "Microsoft.Compute/virtualMachines",
-                "location": vm.get("location", group["location"]),
-                "tags": dict(vm.get("tags") or {}),
-                "properties": {
-                    "vmId": _stable_uuid(rid),
-                    "hardwareProfile": {"vmSize": vm.get("vmSize", "Standard_D4s_v5")},
-                    "storageProfile": {
-                        "osDisk": {
-                            "osType": vm.get("osType", "Linux"),
-                            "name": f"{vm['name']}-osdisk",
-                            "createOption": "FromImage",
-                        }
-                    },
-                    "provisioningState": "Succeeded",
-                },
-                "_sys": {"created": now},
+        props = {
+            "vmId": _stable_uuid(_seeded_id(rg_id, T_VM, vm)),
+            "hardwareProfile": {"vmSize": vm.get("vmSize", "Standard_D4s_v5")},
+            "storageProfile": {
+                "osDisk": {
+                    "osType": vm.get("osType", "Linux"),
+                    "name": f"{vm['name']}-osdisk",
+                    "createOption": "FromImage",
+                }
             },
-        )
+            "provisioningState": "Succeeded",
+        }
+        _put_seeded(tx, rg_id, T_VM, vm, group, props, now)
     for account in group.get("batchAccounts") or []:
-        rid = f"{rg_id}/providers/Microsoft.Batch/batchAccounts/{account['name']}"
-        location = account.get("location", group["location"])
-        region = str(location).replace(" ", "").lower()
-        tx.put(
-            rid,
-            "Microsoft.Batch/batchAccounts",
-            rg_id,
-            {
-                "id": rid,
-                "name": account["name"],
-                "type": "Microsoft.Batch/batchAccounts",
-                "location": location,
-                "tags": dict(account.get("tags") or {}),
-                "identity": {"type": "None"},
-                "properties": {
-                    "accountEndpoint": f"{account['name']}.{region}.batch.azure.com",
-                    "nodeManagementEndpoint": f"{_stable_uuid(rid)}.{region}.service.batch.azure.com",
-                    "provisioningState": "Succeeded",
-                    "poolAllocationMode": account.get("poolAllocationMode", "BatchService"),
-                    "publicNetworkAccess": "Enabled",
-                    "dedicatedCoreQuota": int(account.get("dedicatedCoreQuota", 100000)),
-                    "lowPriorityCoreQuota": int(account.get("lowPriorityCoreQuota", 100000)),
-                    "dedicatedCoreQuotaPerVMFamilyEnforced": False,
-                    "poolQuota": int(account.get("poolQuota", 100)),
-                    "activeJobAndJobScheduleQuota": 300,
-                    "allowedAuthenticationModes": ["AAD", "TaskAuthenticationToken"],
-                },
-                "_sys": {"created": now},
-            },
-        )
+        rid = _seeded_id(rg_id, T_ACCOUNT, account)
+        region = str(account.get("location", group["location"])).replace(" ", "").lower()
+        props = {
+            "accountEndpoint": f"{account['name']}.{region}.batch.azure.com",
+            "nodeManagementEndpoint": f"{_stable_uuid(rid)}.{region}.service.batch.azure.com",
+            "provisioningState": "Succeeded",
+            "poolAllocationMode": account.get("poolAllocationMode", "BatchService"),
+            "publicNetworkAccess": "Enabled",
+            "dedicatedCoreQuota": int(account.get("dedicatedCoreQuota", 100000)),
+            "lowPriorityCoreQuota": int(account.get("lowPriorityCoreQuota", 100000)),
+            "dedicatedCoreQuotaPerVMFamilyEnforced": False,
+            "poolQuota": int(account.get("poolQuota", 100)),
+            "activeJobAndJobScheduleQuota": 300,
+            "allowedAuthenticationModes": ["AAD", "TaskAuthenticationToken"],
+        }
+        _put_seeded(tx, rg_id, T_ACCOUNT, account, group, props, now, identity={"type": "None"})
+
+
+def _seeded_id(rg_id: str, rtype: str, entry: Mapping[str, Any]) -> str:
+    return f"{rg_id}/providers/{rtype}/{entry['name']}"
+
+
+def _put_seeded(
+    tx: Tx,
+    rg_id: str,
+    rtype: str,
+    entry: Mapping[str, Any],
+    group: Mapping[str, Any],
+    properties: dict[str, Any],
+    now: float,
+    **extra: Any,
+) -> None:
+    """Store the seed `entry` as a resource of `rtype` in the group (its location by default)."""
+    rid = _seeded_id(rg_id, rtype, entry)
+    doc = {
+        "id": rid,
+        "name": entry["name"],
+        "type": rtype,
+        "location": entry.get("location", group["location"]),
+        "tags": dict(entry.get("tags") or {}),
+        **extra,
+        "properties": properties,
+        "_sys": {"created": now},
+    }
+    tx.put(rid, rtype, rg_id, doc)

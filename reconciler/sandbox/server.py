@@ -221,17 +221,28 @@ def _build(
     cert_dir: str | os.PathLike[str] | None,
     config: Any,
     sandbox: Any = None,
-) -> tuple[_SandboxHTTPServer, CertPaths, str]:
+) -> RunningServer:
+    """A listening server, to be served from the calling thread (see `start_in_thread`)."""
     bind = _loopback(host)
     certs = ensure_certificates(cert_dir or default_cert_dir(state_path))
+    owns_sandbox = sandbox is None
     if sandbox is None:
         from reconciler.sandbox.app import Sandbox
 
         sandbox = Sandbox(state_path, config=config)
     server = _SandboxHTTPServer((bind, port), sandbox, _ssl_context(certs))
     name = "localhost" if host.strip().lower() == "localhost" else bind
-    url = f"https://{name}:{server.server_address[1]}"
-    return server, certs, url
+    return RunningServer(
+        url=f"https://{name}:{server.server_address[1]}",
+        ca_path=certs.ca_path,
+        certs=certs,
+        host=host,
+        port=server.server_address[1],
+        sandbox=sandbox,
+        _server=server,
+        _thread=threading.current_thread(),
+        _owns_sandbox=owns_sandbox,
+    )
 
 
 def _announce(running: RunningServer) -> None:
@@ -258,17 +269,8 @@ def run_server(
     ``ca_path`` tell a client how to connect (``port=0`` picks a free port); without it,
     one line saying the same goes to stderr.
     """
-    server, certs, url = _build(state_path, host, port, cert_dir, config)
-    running = RunningServer(
-        url=url,
-        ca_path=certs.ca_path,
-        certs=certs,
-        host=host,
-        port=server.server_address[1],
-        sandbox=server.sandbox,
-        _server=server,
-        _thread=threading.current_thread(),
-    )
+    running = _build(state_path, host, port, cert_dir, config)
+    server = running._server
     (ready or _announce)(running)
     try:
         server.serve_forever(poll_interval=0.2)
@@ -294,22 +296,12 @@ def start_in_thread(
 
     Pass `sandbox` to serve an existing `Sandbox` object (e.g. one a test already seeded).
     """
-    server, certs, url = _build(state_path, host, port, cert_dir, config, sandbox)
-    thread = threading.Thread(
-        target=server.serve_forever,
+    running = _build(state_path, host, port, cert_dir, config, sandbox)
+    running._thread = threading.Thread(
+        target=running._server.serve_forever,
         kwargs={"poll_interval": 0.05},
-        name=f"sandbox-https-{server.server_address[1]}",
+        name=f"sandbox-https-{running.port}",
         daemon=True,
     )
-    thread.start()
-    return RunningServer(
-        url=url,
-        ca_path=certs.ca_path,
-        certs=certs,
-        host=host,
-        port=server.server_address[1],
-        sandbox=server.sandbox,
-        _server=server,
-        _thread=thread,
-        _owns_sandbox=sandbox is None,
-    )
+    running._thread.start()
+    return running
