@@ -4,8 +4,9 @@
   ``--cloud`` and ``--endpoint``, handed to the command as one `TargetOptions` value;
   `prune_option` and `format_option` for the other options the commands have in common.
 - `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
-  spec files to a plan; `append_step_summary` copies Markdown to GitHub's job summary. A broken spec prints its diagnostics; a bad target, a missing
+  spec files to a plan. A broken spec prints its diagnostics; a bad target, a missing
   credential or a failed read is one sentence (plus hint) — all exit 1, no traceback.
+- `append_step_summary` copies Markdown to GitHub's job summary; `use_color`, `fail`.
 
 Nothing here imports `azure.*` or `reconciler.azure` at module import: `--help` and a
 broken spec never pay for the SDK. `read_live` is the seam tests replace.
