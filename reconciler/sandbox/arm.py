@@ -2,6 +2,7 @@
 
 Owns: the parsed request handlers see (`Call`), the handler result (`Result`), ARM errors
 (`ArmError` → `{"error": {"code", "message"}}`), URL routing (`Router`), `nextLink` paging,
+the list handlers every provider shares (`list_in_group`, `list_in_subscription`),
 long-running operations (operation records, `Azure-AsyncOperation` / `Location` headers,
 operation-status bodies) and the per-request `World` handlers act on.
 """

@@ -162,6 +162,21 @@ def make_version(
     return poller.result() if wait else poller
 
 
+def begin_frozen_version(
+    sandbox: Sandbox, regions: dict[str, int], *, settle: float = 3600.0
+) -> Any:
+    """Gallery → definition → version gal/render/1.0.0 in a frozen-clock world, `settle`
+    simulated seconds after each parent; returns the version's poller."""
+    compute = compute_client(sandbox)
+    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
+    sandbox.advance(settle)
+    compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
+    sandbox.advance(settle)
+    return compute.gallery_image_versions.begin_create_or_update(
+        RG_IMAGES, "gal", "render", "1.0.0", version_body(regions)
+    )
+
+
 def pool_body(image_id: str, dedicated: int = 0, timeout: str = "PT15M", **extra: Any) -> dict:
     props: dict[str, Any] = {
         "vmSize": "Standard_D4s_v5",

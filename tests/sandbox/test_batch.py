@@ -21,6 +21,7 @@ from tests.sandbox.conftest import (
     RG_IMAGES,
     SUB,
     batch_client,
+    begin_frozen_version,
     compute_client,
     definition_body,
     make_version,
@@ -33,15 +34,12 @@ from tests.sandbox.conftest import (
 
 def frozen_version(sandbox: Sandbox, regions: dict[str, int], version: str = "1.0.0") -> str:
     """Create gallery → definition → version in a frozen-clock world; returns the version id."""
-    compute = compute_client(sandbox)
     if version == "1.0.0":
-        compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
-        sandbox.advance(3600)
-        compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
-        sandbox.advance(3600)
-    poller = compute.gallery_image_versions.begin_create_or_update(
-        RG_IMAGES, "gal", "render", version, version_body(regions)
-    )
+        poller = begin_frozen_version(sandbox, regions)
+    else:
+        poller = compute_client(sandbox).gallery_image_versions.begin_create_or_update(
+            RG_IMAGES, "gal", "render", version, version_body(regions)
+        )
     sandbox.advance(4 * 3600)
     return poller.result().id
 
@@ -396,13 +394,7 @@ def test_replicas_still_replicating_do_not_serve_yet(frozen: Sandbox):
 def test_pool_on_a_version_still_replicating_to_its_region_fails_allocation(frozen: Sandbox):
     """A pool whose version has no replica ready in its region yet fails with AllocationFailed."""
     compute = compute_client(frozen)
-    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
-    frozen.advance(3600)
-    compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
-    frozen.advance(3600)
-    poller = compute.gallery_image_versions.begin_create_or_update(
-        RG_IMAGES, "gal", "render", "1.0.0", version_body({"westeurope": 1})
-    )
+    poller = begin_frozen_version(frozen, {"westeurope": 1})
     image = compute.gallery_image_versions.get(RG_IMAGES, "gal", "render", "1.0.0").id
     batch = batch_client(frozen)
     batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))

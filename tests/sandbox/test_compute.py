@@ -13,6 +13,7 @@ from tests.sandbox.conftest import (
     RG_IMAGES,
     SNAPSHOT,
     SUB,
+    begin_frozen_version,
     compute_client,
     definition_body,
     image_body,
@@ -164,13 +165,7 @@ def test_version_life_cycle(compute):
 def test_replication_progresses_over_simulated_time(frozen: Sandbox):
     """Replication reports Replicating with growing progress, then Completed, per region."""
     compute = compute_client(frozen)
-    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
-    frozen.advance(60)
-    compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
-    frozen.advance(60)
-    poller = compute.gallery_image_versions.begin_create_or_update(
-        RG_IMAGES, "gal", "render", "1.0.0", version_body({"westeurope": 1, "eastus": 3})
-    )
+    poller = begin_frozen_version(frozen, {"westeurope": 1, "eastus": 3}, settle=60)
     d = frozen.config.durations
 
     def status() -> dict[str, tuple[str, int]]:
@@ -202,13 +197,7 @@ def test_replication_progresses_over_simulated_time(frozen: Sandbox):
 def test_new_regions_and_replicas_replicate_again(frozen: Sandbox):
     """Adding a region or replicas replicates only what changed, taking simulated time again."""
     compute = compute_client(frozen)
-    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"})
-    frozen.advance(60)
-    compute.gallery_images.begin_create_or_update(RG_IMAGES, "gal", "render", definition_body())
-    frozen.advance(60)
-    poller = compute.gallery_image_versions.begin_create_or_update(
-        RG_IMAGES, "gal", "render", "1.0.0", version_body({"westeurope": 1})
-    )
+    poller = begin_frozen_version(frozen, {"westeurope": 1}, settle=60)
     frozen.advance(4 * 3600)
     poller.result()
     update = update_version(
