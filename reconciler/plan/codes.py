@@ -25,6 +25,7 @@ DELETE_KEPT = "RC509"  # an owned parent kept because it still holds what is not
 CYCLE = "RC510"  # the dependency graph has a cycle
 OUTSIDE_POOLS_NEED_REPLICAS = "RC511"  # R1 counting pools outside the spec too
 ACCOUNT_NOT_AS_DECLARED = "RC512"  # the Batch account is in another region, or not found
+IN_USE_KEPT = "RC513"  # R6: an owned image left out of the spec is kept while a pool boots it
 
 PLANNER_CODES: dict[str, tuple[str, str]] = {
     NOT_OWNED: ("error", "a resource with the spec's name exists but is not owned by reconcile"),
@@ -39,5 +40,9 @@ PLANNER_CODES: dict[str, tuple[str, str]] = {
     ACCOUNT_NOT_AS_DECLARED: (
         "error",
         "the Batch account is not where the spec places it (another region, or not found)",
+    ),
+    IN_USE_KEPT: (
+        "warning",
+        "owned image no longer in the spec is kept, not pruned: a pool still boots from it",
     ),
 }

@@ -461,7 +461,9 @@ class _Planner:
             if resource.kind in (Kind.VERSION, Kind.MANAGED_IMAGE):
                 users = self.users_after_plan(rid)
                 if users:
-                    self.report_in_use(address, resource.kind, rid, users, "deleted")
+                    # Pruning is housekeeping: an image still booted is kept and the rest of
+                    # the plan goes ahead (unlike a replace the spec demands, which is an error).
+                    self.report_in_use(address, resource.kind, rid, users, "deleted", pruned=True)
                     continue
             if resource.kind in (Kind.GALLERY, Kind.IMAGE):
                 kept = self.children_staying(rid)
@@ -524,15 +526,34 @@ class _Planner:
         return sorted(staying)
 
     def report_in_use(
-        self, address: str, kind: Kind, image_id: str, users: Sequence[LiveResource], verb: str
+        self,
+        address: str,
+        kind: Kind,
+        image_id: str,
+        users: Sequence[LiveResource],
+        verb: str,
+        *,
+        pruned: bool = False,
     ) -> None:
         names = ", ".join(self.address_of(p) for p in users)
-        who = f"pool {names} still boots" if len(users) == 1 else f"pools {names} still boot"
+        who = f"{names} still boots" if len(users) == 1 else f"{names} still boot"
+        what = f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]}"
+        if pruned:
+            self.diag(
+                codes.IN_USE_KEPT,
+                Severity.WARNING,
+                f"{what} is kept although prune is on: {who} from it, and deleting it would "
+                "make their next resize fail with AllocationFailed (R6)",
+                address=address,
+                hint="it is pruned by a later plan once no pool boots from it; move those "
+                "pools to another image to let it go",
+            )
+            return
         self.diag(
             codes.IN_USE,
             Severity.ERROR,
-            f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]} is not {verb}: {who} from it, and "
-            "a resize would fail with AllocationFailed (R6)",
+            f"{what} is not {verb}: {who} from it, and a resize would fail with "
+            "AllocationFailed (R6)",
             address=address,
             hint="move those pools to another image (or delete them) first; the image can go "
             "in the same plan once no pool uses it",

@@ -115,6 +115,13 @@ _CODES = (
         "the Batch account is not where the spec places it (another region, or not found)",
         "plan",
     ),
+    Code(
+        "RC513",
+        "warning",
+        "R6",
+        "owned image no longer in the spec is kept, not pruned: a pool still boots from it",
+        "plan",
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

@@ -475,7 +475,7 @@ def test_a_permanent_failure_skips_dependents_and_a_rerun_converges(tmp_path: Pa
 
 
 def test_an_image_a_foreign_pool_uses_survives_prune(world: World, tmp_path: Path) -> None:
-    """With --prune, a version a pool outside the spec still boots from is never deleted (R6)."""
+    """With --prune, a version a pool outside the spec still boots is kept; the rest goes ahead (R6)."""
     assert world.apply(world.plan(SPECS / "minimal")).ok
     foreign = POOL_ACCOUNT + "/pools/foreign"
     world.ops.create(
@@ -505,13 +505,21 @@ def test_an_image_a_foreign_pool_uses_survives_prune(world: World, tmp_path: Pat
             "--auto-approve",
         ],
     )
-    # The planner reports the protected deletion as an error; apply refuses such a plan.
-    assert result.exit_code == 1, result.output
-    assert "R6" in result.output and "pool:batchprodweu/foreign" in result.output
+    # The planner keeps the in-use version (a warning naming the pool) and applies the rest.
+    assert result.exit_code == 0, result.output
+    assert "RC513" in result.output and "pool:batchprodweu/foreign" in result.output
     old = world.ops.read(kind=Kind.VERSION, resource_id=VERSIONS + "1.0.0")
     assert old is not None, "the in-use version was deleted"
     still = world.ops.read(kind=Kind.POOL, resource_id=foreign)
     assert still is not None and still.image_id == VERSIONS + "1.0.0"
+    ours = world.ops.read(kind=Kind.POOL, resource_id=POOL_ACCOUNT + "/pools/minimal")
+    assert ours is not None and ours.image_id == VERSIONS + "1.1.0"
+    # Once the foreign pool boots something else, the next pruning plan lets 1.0.0 go.
+    world.ops.delete(kind=Kind.POOL, resource_id=foreign)
+    again = world.plan(spec_dir, prune=True)
+    assert [(c.address, c.action) for c in again.actionable] == [
+        ("version:minimalgallery/minimal-ubuntu/1.0.0", Action.DELETE)
+    ]
 
 
 # -- crash and resume -------------------------------------------------------------------------
