@@ -2,6 +2,7 @@
 
 - `target_options`: one decorator adding ``--sandbox`` (default ``$RECONCILE_SANDBOX``),
   ``--cloud`` and ``--endpoint``, handed to the command as one `TargetOptions` value;
+  `sandbox_option` (the ``--sandbox`` definition, shared with `reconcile sandbox`),
   `prune_option` and `format_option` for the other options the commands have in common.
 - `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
   spec files to a plan. A broken spec prints its diagnostics; a bad target, a missing
@@ -50,14 +51,21 @@ class TargetOptions:
             fail(str(exc).strip("'\""))
 
 
-_TARGET_OPTIONS = (
-    click.option(
+def sandbox_option(help: str) -> Callable[..., Any]:
+    """`--sandbox PATH` (parameter ``sandbox``, a str or None); `help` says what the default is."""
+    return click.option(
         "--sandbox",
         default=None,
         type=click.Path(dir_okay=False),
         metavar="PATH",
+        help=help,
+    )
+
+
+_TARGET_OPTIONS = (
+    sandbox_option(
         help="Use the embedded sandbox's state file instead of Azure "
-        "(default: $RECONCILE_SANDBOX when set).",
+        "(default: $RECONCILE_SANDBOX when set)."
     ),
     click.option(
         "--cloud",

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from reconciler.commands._options import sandbox_option
 from reconciler.sandbox.app import DEFAULT_STATE_PATH, ENV_STATE_PATH
 
-sandbox_path_option = click.option(
-    "--sandbox",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=f"Sandbox state file (env {ENV_STATE_PATH}; default {DEFAULT_STATE_PATH}).",
+sandbox_path_option = sandbox_option(
+    help=f"Sandbox state file (env {ENV_STATE_PATH}; default {DEFAULT_STATE_PATH})."
 )
 
 
-def _state_path(explicit: Path | None) -> Path:
+def _seed_option(help: str) -> Callable[..., Any]:
+    """`--seed FILE` (parameter ``seed_file``), shared by `init` and `reset`."""
+    return click.option(
+        "--seed",
+        "seed_file",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help=help,
+    )
+
+
+def _state_path(explicit: str | None) -> Path:
     if explicit is not None:
-        return explicit
+        return Path(explicit)
     return Path(os.environ.get(ENV_STATE_PATH) or DEFAULT_STATE_PATH)
 
 
@@ -31,13 +41,7 @@ def sandbox() -> None:
 
 @sandbox.command()
 @sandbox_path_option
-@click.option(
-    "--seed",
-    "seed_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Seed YAML (default: the seed matching the example specs).",
-)
+@_seed_option(help="Seed YAML (default: the seed matching the example specs).")
 @click.option(
     "--config",
     "config_file",
@@ -52,7 +56,7 @@ def sandbox() -> None:
     help="Simulated seconds per real second (overrides the config).",
 )
 def init(
-    state_path: Path | None, seed_file: str | None, config_file: str | None, speed: float | None
+    sandbox: str | None, seed_file: str | None, config_file: str | None, speed: float | None
 ) -> None:
     """Create (or recreate) a world from a seed."""
     from dataclasses import replace
@@ -61,7 +65,7 @@ def init(
     from reconciler.sandbox.config import SandboxConfig, load_config
     from reconciler.sandbox.seed import load_seed
 
-    path = _state_path(state_path)
+    path = _state_path(sandbox)
     try:
         config = load_config(config_file) if config_file else SandboxConfig()
         if speed is not None:
@@ -81,13 +85,13 @@ def init(
 @sandbox.command()
 @sandbox_path_option
 @click.option("--json", "as_json", is_flag=True, help="Print the resources as JSON.")
-def show(state_path: Path | None, as_json: bool) -> None:
+def show(sandbox: str | None, as_json: bool) -> None:
     """Print what is in the world now."""
     import json
 
     from reconciler.sandbox.app import Sandbox
 
-    path = _state_path(state_path)
+    path = _state_path(sandbox)
     if not path.exists():
         raise click.ClickException(f"no sandbox at {path}; run `reconcile sandbox init` first")
     world = Sandbox(path)
@@ -125,19 +129,13 @@ def show(state_path: Path | None, as_json: bool) -> None:
 
 @sandbox.command()
 @sandbox_path_option
-@click.option(
-    "--seed",
-    "seed_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Seed YAML to load after emptying (default: the default seed).",
-)
-def reset(state_path: Path | None, seed_file: str | None) -> None:
+@_seed_option(help="Seed YAML to load after emptying (default: the default seed).")
+def reset(sandbox: str | None, seed_file: str | None) -> None:
     """Empty the world and load the seed again (config kept)."""
     from reconciler.sandbox.app import Sandbox
     from reconciler.sandbox.seed import load_seed
 
-    path = _state_path(state_path)
+    path = _state_path(sandbox)
     world = Sandbox(path)
     world.reset()
     world.seed(load_seed(seed_file))
@@ -154,11 +152,11 @@ def reset(state_path: Path | None, seed_file: str | None) -> None:
     default=None,
     help="Where the local CA and server certificate live (default: the server's choice).",
 )
-def serve(state_path: Path | None, port: int, cert_dir: Path | None) -> None:
+def serve(sandbox: str | None, port: int, cert_dir: Path | None) -> None:
     """Serve the world over loopback HTTPS (127.0.0.1 only)."""
     from reconciler.sandbox.server import run_server
 
-    path = _state_path(state_path)
+    path = _state_path(sandbox)
     run_server(
         state_path=path,
         host="127.0.0.1",
