@@ -78,69 +78,63 @@ def populate(path: Path, args: argparse.Namespace) -> None:
     ops = AzureOperations(clients)
     first_version = ""
     with ThreadPoolExecutor(max_workers=8) as pool:
+
+        def create_all(kind: Kind, ids: list[str], props: Callable[[str], dict]) -> None:
+            """Create every id in `ids` (in westeurope) in parallel, `props(id)` each."""
+            list(
+                pool.map(
+                    lambda rid: ops.create(
+                        kind=kind, resource_id=rid, location="westeurope", props=props(rid)
+                    ),
+                    ids,
+                )
+            )
+
         for g in range(args.galleries):
             gallery = f"{COMPUTE}/galleries/gal{g}"
             ops.create(kind=Kind.GALLERY, resource_id=gallery, location="westeurope", props=OWNED)
             definitions = [f"{gallery}/images/def{d}" for d in range(args.definitions)]
-            list(
-                pool.map(
-                    lambda d: ops.create(
-                        kind=Kind.IMAGE,
-                        resource_id=d,
-                        location="westeurope",
-                        props={
-                            "location": "westeurope",
-                            "osType": "Linux",
-                            "osState": "Generalized",
-                            "identifier.publisher": "bench",
-                            "identifier.offer": d.rsplit("/", 3)[1],
-                            "identifier.sku": d.rsplit("/", 1)[1],
-                            **OWNED,
-                        },
-                    ),
-                    definitions,
-                )
+            create_all(
+                Kind.IMAGE,
+                definitions,
+                lambda d: {
+                    "location": "westeurope",
+                    "osType": "Linux",
+                    "osState": "Generalized",
+                    "identifier.publisher": "bench",
+                    "identifier.offer": d.rsplit("/", 3)[1],
+                    "identifier.sku": d.rsplit("/", 1)[1],
+                    **OWNED,
+                },
             )
             versions = [f"{d}/versions/1.0.{v}" for d in definitions for v in range(args.versions)]
             first_version = first_version or versions[0]
-            list(
-                pool.map(
-                    lambda v: ops.create(
-                        kind=Kind.VERSION,
-                        resource_id=v,
-                        location="westeurope",
-                        props={
-                            "location": "westeurope",
-                            "source.managedImage": MANAGED_IMAGE,
-                            # Pools need a replica in their account's region (R9).
-                            "targetRegions[westeurope].replicas": 1,
-                            "targetRegions[eastus].replicas": 1,
-                            "targetRegions[northeurope].replicas": 1,
-                            **OWNED,
-                        },
-                    ),
-                    versions,
-                )
+            create_all(
+                Kind.VERSION,
+                versions,
+                lambda _: {
+                    "location": "westeurope",
+                    "source.managedImage": MANAGED_IMAGE,
+                    # Pools need a replica in their account's region (R9).
+                    "targetRegions[westeurope].replicas": 1,
+                    "targetRegions[eastus].replicas": 1,
+                    "targetRegions[northeurope].replicas": 1,
+                    **OWNED,
+                },
             )
         pools = [f"{a}/pools/pool{p}" for a in ACCOUNTS[: args.accounts] for p in range(args.pools)]
-        list(
-            pool.map(
-                lambda p: ops.create(
-                    kind=Kind.POOL,
-                    resource_id=p,
-                    location="westeurope",
-                    props={
-                        "vmSize": "standard_d4s_v5",
-                        "image.id": first_version,
-                        "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-                        "scale.fixed.dedicated": 0,
-                        "scale.fixed.resizeTimeout": "PT15M",
-                        "metadata.reconcile.managed-by": "reconcile",
-                        **OWNED,
-                    },
-                ),
-                pools,
-            )
+        create_all(
+            Kind.POOL,
+            pools,
+            lambda _: {
+                "vmSize": "standard_d4s_v5",
+                "image.id": first_version,
+                "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+                "scale.fixed.dedicated": 0,
+                "scale.fixed.resizeTimeout": "PT15M",
+                "metadata.reconcile.managed-by": "reconcile",
+                **OWNED,
+            },
         )
     clients.close()
     sandbox.close()
