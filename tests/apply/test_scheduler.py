@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 
@@ -44,46 +44,61 @@ def test_changes_start_only_after_their_dependencies_finished() -> None:
 
 
 def test_independent_changes_overlap_up_to_the_bound_and_never_beyond() -> None:
-    """Twelve independent writes each busy 50 ms with parallelism 4 work four at a time."""
-    ops = FakeOperations(work={"create": 0.05})
+    """Twelve independent writes with parallelism 4 work four at a time, never five."""
+    # Each write waits until three others are working too: the run can only finish if
+    # four really work at once, whatever the machine's load (a timeout fails the write).
+    four_at_once = threading.Barrier(4, timeout=10.0)
+    lock = threading.Lock()
+    working = [0]
+    most_working = [0]
+
+    def work_four_at_once(op: str, kwargs: object) -> None:
+        with lock:
+            working[0] += 1
+            most_working[0] = max(most_working[0], working[0])
+        try:
+            four_at_once.wait()
+        finally:
+            with lock:
+                working[0] -= 1
+
+    ops = FakeOperations()
+    ops.hooks["create"].append(work_four_at_once)
     plan = plan_of(*(change(f"g{i}") for i in range(12)))
-    started = time.monotonic()
     result = apply_plan(plan, ops, parallelism=4, sleep=FakeClock().sleep, settings=FAST)
-    wall = time.monotonic() - started
-    assert result.ok
-    assert ops.max_active == 4
-    # Pairwise overlap measured from the fake's own timestamps.
-    overlapping = sum(
-        1
-        for a in ops.calls
-        for b in ops.calls
-        if a is not b and a.start < b.end and b.start < a.end
-    )
-    assert overlapping > 0
-    assert wall < 12 * 0.05 * 0.6  # far from sequential (0.6 s)
+    assert result.ok, result.failed
+    assert len(ops.calls) == 12
+    assert most_working == [4]
+    assert ops.max_active <= 4
 
 
 def test_waiting_on_azure_frees_the_slot_for_other_changes() -> None:
-    """Twelve writes that each wait 100 ms on a long-running operation all wait at once under parallelism 2."""
-    ops = FakeOperations(durations={"create": 0.1})
+    """Twelve writes that wait on a long-running operation all wait at once under parallelism 2."""
+    # The long-running operation ends only when all twelve are waiting on it: if a waiting
+    # write kept its slot, at most two could wait and the barrier would time out.
+    all_twelve = threading.Barrier(12, timeout=10.0)
+    ops = FakeOperations(durations={"create": 1.0})
     plan = plan_of(*(change(f"g{i}") for i in range(12)))
-    started = time.monotonic()
-    result = apply_plan(plan, ops, parallelism=2, sleep=time.sleep, settings=FAST)
-    wall = time.monotonic() - started
-    assert result.ok
+    result = apply_plan(plan, ops, parallelism=2, sleep=lambda _s: all_twelve.wait(), settings=FAST)
+    assert result.ok, result.failed
+    assert len(ops.calls) == 12
     assert ops.max_active == 12
-    assert wall < 12 * 0.1 / 2 / 2  # held slots would need six rounds (0.6 s)
 
 
 def test_a_change_starts_when_its_own_dependencies_finish_not_its_level() -> None:
     """A quick branch's child starts while a slow sibling at its parent's level still runs."""
     ops = FakeOperations()
-    slow_done: list[float] = []
+    child_started = threading.Event()
+    slow_saw_child: list[bool] = []
 
     def slow(op: str, kwargs: object) -> None:
-        if kwargs["resource_id"] == rid(Kind.GALLERY, "slow"):  # type: ignore[index]
-            time.sleep(0.2)
-            slow_done.append(time.monotonic())
+        resource_id = kwargs["resource_id"]  # type: ignore[index]
+        if resource_id == rid(Kind.IMAGE, "child"):
+            child_started.set()
+        if resource_id == rid(Kind.GALLERY, "slow"):
+            # The slow sibling finishes only once the child has started (or after 10 s):
+            # a walk by levels would hold the child back until then.
+            slow_saw_child.append(child_started.wait(timeout=10.0))
 
     ops.hooks["create"].append(slow)
     plan = plan_of(
@@ -93,8 +108,9 @@ def test_a_change_starts_when_its_own_dependencies_finish_not_its_level() -> Non
     )
     result = apply_plan(plan, ops, parallelism=4, sleep=FakeClock().sleep, settings=FAST)
     assert result.ok
+    assert slow_saw_child == [True]
     child = ops.calls_for(rid(Kind.IMAGE, "child"))[0]
-    assert child.end < slow_done[0]
+    assert child.end <= ops.calls_for(rid(Kind.GALLERY, "slow"))[0].end
 
 
 def test_failure_skips_dependents_transitively_and_independent_branches_finish() -> None:
@@ -154,8 +170,9 @@ def test_ready_work_on_the_longest_chain_starts_first() -> None:
     order: list[str] = []
     nodes = [("leaf", ()), ("head", ()), ("mid", ("head",)), ("tail", ("mid",))]
     run = run_graph(nodes, order.append, parallelism=1)
-    assert order[:2] == ["head", "mid"]  # then leaf and tail tie (chain of one)
-    assert all(s is OutcomeStatus.DONE for s in run.status.values())
+    # Then leaf and tail tie (chains of one) and plan order breaks the tie.
+    assert order == ["head", "mid", "leaf", "tail"]
+    assert run.status == dict.fromkeys(["leaf", "head", "mid", "tail"], OutcomeStatus.DONE)
     assert chain_lengths(["a", "b"], {"a": (), "b": ("a",)}) == {"a": 2.0, "b": 1.0}
 
 
