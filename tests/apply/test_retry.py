@@ -12,6 +12,17 @@ from reconciler.errors import ConflictError, PermanentAzureError, TransientAzure
 from tests.apply.fake import FakeClock, FakeOperations, change, failing, plan_of
 
 
+class FixedRandom(random.Random):
+    """A random source whose `random()` always returns `value` (to pin the jitter)."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
 class Flaky:
     """Raises the given errors in turn, then returns 'ok'."""
 
@@ -30,8 +41,10 @@ def test_transient_errors_are_retried_until_success() -> None:
     """Two transient failures then success: three calls, two sleeps, the value returned."""
     clock = FakeClock()
     fn = Flaky(TransientAzureError("busy"), TransientAzureError("busy"))
-    out = call_with_retry(fn, policy=RetryPolicy(), sleep=clock.sleep, clock=clock)
-    assert out == "ok" and fn.calls == 3 and len(clock.sleeps) == 2
+    out = call_with_retry(
+        fn, policy=RetryPolicy(), sleep=clock.sleep, clock=clock, rng=FixedRandom(0.0)
+    )
+    assert out == "ok" and fn.calls == 3 and clock.sleeps == [1.0, 2.0]
 
 
 def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:
@@ -45,12 +58,10 @@ def test_retry_after_is_honoured_when_longer_than_the_backoff() -> None:
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
     """Backoff doubles per attempt, adds at most `jitter` of itself, never exceeds `maximum`."""
     policy = RetryPolicy(initial=1.0, multiplier=2.0, jitter=0.5, maximum=10.0)
-    rng = random.Random(1)
-    waits = [policy.backoff(n, None, rng) for n in range(1, 7)]
-    for n, wait in enumerate(waits[:3], start=1):
-        base = 2 ** (n - 1)
-        assert base <= wait <= base * 1.5
-    assert all(w <= 10.0 for w in waits)
+    least = [policy.backoff(n, None, FixedRandom(0.0)) for n in range(1, 7)]
+    most = [policy.backoff(n, None, FixedRandom(1.0)) for n in range(1, 7)]
+    assert least == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert most == [1.5, 3.0, 6.0, 10.0, 10.0, 10.0]
 
 
 @pytest.mark.parametrize(
@@ -83,7 +94,8 @@ def test_total_retry_time_is_bounded() -> None:
         call_with_retry(
             fn, policy=RetryPolicy(attempts=100, max_elapsed=100), sleep=clock.sleep, clock=clock
         )
-    assert fn.calls == 3 and clock.now <= 100
+    # 40 s, then 80 s elapsed; a third wait would end at 120 s, past the 100 s budget.
+    assert fn.calls == 3 and clock.sleeps == [40.0, 40.0]
 
 
 def test_apply_retries_a_transient_write_and_reports_each_retry() -> None:
@@ -100,11 +112,15 @@ def test_apply_retries_a_transient_write_and_reports_each_retry() -> None:
         sleep=clock.sleep,
         clock=clock,
         progress=progress,
-        settings=ExecutorSettings(poll_interval=1.0),
+        settings=ExecutorSettings(poll_interval=1.0, retry=RetryPolicy(jitter=0.0)),
     )
     assert result.ok
-    retries = [e for e in progress.events if e.kind.value == "retry"]
-    assert len(retries) == 2 and "operation in progress" in retries[0].message
+    retries = [e.message for e in progress.events if e.kind.value == "retry"]
+    assert retries == [
+        "create: another operation in progress — retrying in 1.0s (attempt 2 of 6)",
+        "create: another operation in progress — retrying in 2.0s (attempt 3 of 6)",
+    ]
+    assert clock.sleeps == [1.0, 2.0]
 
 
 def test_apply_does_not_retry_a_permanent_write() -> None:
