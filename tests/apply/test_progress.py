@@ -46,8 +46,26 @@ def test_plain_progress_writes_timestamped_lines_and_a_summary() -> None:
     out = io.StringIO()
     apply_plan(plan, ops, progress=PlainProgress(out), sleep=FakeClock().sleep, settings=FAST)
     text = out.getvalue()
-    event_lines = [line for line in text.splitlines() if re.match(r"^\d{4}-\d\d-\d\dT", line)]
-    assert any("start" in line and "gallery:ok" in line for line in event_lines)
+    event_lines = text.split("\n\n")[0].splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  "
+    assert re.fullmatch(
+        stamp + r"applying 4 change\(s\) to fake \(parallelism 10\)", event_lines[0]
+    )
+    kinds_and_addresses = [
+        re.fullmatch(stamp + r"(\w+) +[+~-] (\S+): .*", line) for line in event_lines[1:]
+    ]
+    assert all(kinds_and_addresses), event_lines
+    # The two branches run in parallel, so their lines may interleave in any order.
+    assert sorted(m.groups() for m in kinds_and_addresses if m) == [
+        ("done", "gallery:ok"),
+        ("failed", "gallery:bad"),
+        ("skipped", "image:c1"),
+        ("skipped", "image:c2"),
+        ("start", "gallery:bad"),
+        ("start", "gallery:ok"),
+        ("step", "gallery:bad"),
+        ("step", "gallery:ok"),
+    ]
     assert text.count("Root cause:") == 1
     assert "Root cause: gallery:bad: quota exceeded for standard_d2s_v3" in text
     assert "skipped because of it: image:c1, image:c2" in text
@@ -75,8 +93,10 @@ def test_live_progress_renders_rows_and_the_summary_table() -> None:
     console = Console(file=out, force_terminal=True, width=160, height=40)
     apply_plan(plan, ops, progress=LiveProgress(console), sleep=FakeClock().sleep, settings=FAST)
     text = out.getvalue()
-    assert "apply summary" in text and "gallery:bad" in text and "image:c2" in text
-    assert "Root cause: gallery:bad" in text
+    summary = text[text.rindex("apply summary") :]
+    for address in ("gallery:bad", "image:c1", "image:c2", "gallery:ok"):
+        assert address in summary, summary
+    assert "Root cause: gallery:bad: quota exceeded for standard_d2s_v3" in summary
 
 
 def test_make_progress_picks_the_sink_for_format_and_terminal() -> None:
