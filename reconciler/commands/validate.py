@@ -8,25 +8,16 @@ imported so the command starts fast. Imports nothing from the Azure SDK.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from reconciler.commands._options import DEFAULT_PATH, format_option, use_color
 from reconciler.spec import LoadResult, ResolvedSpec, load_spec
 from reconciler.spec.loader import gc_paused
 from reconciler.spec.resolved import AutoScale
-
-DEFAULT_PATH = "specs/"
-
-
-def _colour_enabled(stream: Any) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def summary(spec: ResolvedSpec | None) -> dict[str, Any]:
@@ -138,14 +129,7 @@ def render_text(result: LoadResult, *, colour: bool = False) -> str:
 
 @click.command(name="validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json", help="Output format.")
 def validate(paths: tuple[str, ...], fmt: str) -> None:
     """Check specs against Batch rules and show the computed sizing.
 
@@ -158,7 +142,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
         if fmt == "json":
             text = json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
         else:
-            text = render_text(result, colour=_colour_enabled(out))
+            text = render_text(result, colour=use_color(out))
     out.write(text)
     out.flush()
     sys.exit(0 if result.ok else 1)

@@ -103,16 +103,16 @@ def test_validate_imports_no_azure_module_and_starts_fast() -> None:
 
 def test_colour_only_on_a_terminal_without_no_color(monkeypatch) -> None:
     """ANSI colour is used on a TTY and switched off by NO_COLOR."""
-    from reconciler.commands import validate as module
+    from reconciler.commands._options import use_color
 
     class Tty:
         def isatty(self) -> bool:
             return True
 
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert module._colour_enabled(Tty())
+    assert use_color(Tty())
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not module._colour_enabled(Tty())
+    assert not use_color(Tty())
 
 
 def test_schema_command_writes_and_checks(tmp_path: Path) -> None:
