@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -182,7 +183,7 @@ def test_pool_create_patch_delete(world: World) -> None:
         kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props(dedicated=2)
     )
     assert dict(created.properties) == pool_props(dedicated=2)
-    assert created.etag
+    assert re.fullmatch(r'W/"0x[0-9A-F]{16}"', created.etag or ""), created.etag
     assert created.location == "westeurope"
     put = next(r for r in recorder.requests if r[0] == "PUT" and "/pools/" in r[1])
     assert put[2].get("If-None-Match") == "*"
@@ -254,6 +255,7 @@ def test_pool_update_with_stale_etag_is_conflict(world: World) -> None:
             changed_paths=("scale.fixed.dedicated",),
             etag=created.etag,
         )
+    assert (caught.value.status, caught.value.code) == (412, "ConditionNotMet")
     assert caught.value.address == "pool:batchprodweu/render"
     assert ops.read(kind=Kind.POOL, resource_id=POOL).properties["scale.fixed.dedicated"] == 0
 
@@ -263,10 +265,12 @@ def test_pool_create_over_existing_pool_is_conflict(world: World) -> None:
     ops = world.operations()
     _gallery_tree(ops)
     ops.create(kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props())
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as caught:
         ops.create(
             kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props(dedicated=9)
         )
+    assert (caught.value.status, caught.value.code) == (412, "ConditionNotMet")
+    assert "the pool already exists" in str(caught.value)
     assert ops.read(kind=Kind.POOL, resource_id=POOL).properties["scale.fixed.dedicated"] == 0
 
 
@@ -277,16 +281,20 @@ def test_pool_delete_with_moved_etag_is_conflict(world: World) -> None:
     created = ops.create(
         kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props()
     )
-    ops.update(
+    moved = ops.update(
         kind=Kind.POOL,
         resource_id=POOL,
         location="westeurope",
         props=pool_props(**{"metadata.x": "1"}),
         changed_paths=("metadata.x",),
     )
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as caught:
         ops.delete(kind=Kind.POOL, resource_id=POOL, etag=created.etag)
-    assert ops.read(kind=Kind.POOL, resource_id=POOL) is not None
+    assert (caught.value.status, caught.value.code) == (412, "PreconditionFailed")
+    assert "not deleting it" in str(caught.value)
+    still = ops.read(kind=Kind.POOL, resource_id=POOL)
+    assert still is not None and still.etag == moved.etag
+    assert still.properties["metadata.x"] == "1"
 
 
 @pytest.mark.parametrize(
@@ -325,4 +333,8 @@ def test_invalid_create_is_permanent_error(world: World) -> None:
             props=bad,
         )
     assert caught.value.address == "version:gal/render/2.0.0"
-    assert caught.value.status is not None
+    assert (caught.value.status, caught.value.code) == (400, "InvalidParameter")
+    assert (
+        "/providers/microsoft.compute/images/missing' of the gallery image version was not found"
+        in str(caught.value)
+    )
