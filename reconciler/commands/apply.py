@@ -35,15 +35,17 @@ from reconciler.errors import ReconcileError, StalePlanError
 SANDBOX_POLL_INTERVAL = 0.25  # real seconds: the sandbox's clock runs hundreds of times faster
 
 
-def _is_plan_file(path: Path) -> bool:
-    """A saved plan is JSON with ``"kind": "reconcile-plan"``; specs are YAML."""
+def _plan_file_data(path: Path) -> dict[str, Any] | None:
+    """The parsed JSON of a saved plan (``"kind": "reconcile-plan"``), else None; specs are YAML."""
+    from reconciler.plan.serialize import PLAN_FILE_KIND
+
     if not path.is_file():
-        return False
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("kind") == "reconcile-plan"
+        return None
+    return data if isinstance(data, dict) and data.get("kind") == PLAN_FILE_KIND else None
 
 
 def _echo_plan(plan: Any, fmt: str) -> None:
@@ -126,10 +128,12 @@ def _run(
         preflight,
     )
     from reconciler.azure import AzureClients, AzureOperations
-    from reconciler.plan import check_stale, load_plan, make_plan, spec_hash
+    from reconciler.plan import check_stale, make_plan, plan_from_file, spec_hash
 
+    # The first path is read once: to tell a plan file from a spec, and for the plan itself.
     plan_file: Path | None = None
-    if paths and _is_plan_file(paths[0]):
+    plan_data = _plan_file_data(paths[0]) if paths else None
+    if plan_data is not None:
         plan_file, paths = paths[0], paths[1:]
 
     target = options.target()
@@ -147,7 +151,7 @@ def _run(
             # Looked up at call time: the seam tests replace is `_options.read_live`.
             live = _options.read_live(target, spec, clients=clients)
             if plan_file is not None:
-                plan = load_plan(plan_file)
+                plan = plan_from_file(plan_data, plan_file)
                 if plan.target != target.describe():
                     raise ReconcileError(
                         f"{plan_file} was planned for {plan.target}, not {target.describe()}",

@@ -2,7 +2,7 @@
 
     make_plan(spec, live, *, target, prune=None, now=None, diagnostics=()) -> Plan
     drift_of(plan) -> tuple[DriftItem, ...]
-    save_plan / load_plan / check_stale / spec_hash     (saved plan files)
+    save_plan / load_plan / plan_from_file / check_stale / spec_hash   (saved plan files)
 
 The planner never receives a client: live state comes in as a `LiveState` value.
 """
@@ -19,7 +19,14 @@ from reconciler.plan.model import (
     Severity,
 )
 from reconciler.plan.planner import make_plan, plan_desired
-from reconciler.plan.saved import check_stale, dumps_plan, load_plan, save_plan, spec_hash
+from reconciler.plan.saved import (
+    check_stale,
+    dumps_plan,
+    load_plan,
+    plan_from_file,
+    save_plan,
+    spec_hash,
+)
 from reconciler.plan.serialize import plan_from_dict, plan_to_dict
 
 
@@ -45,6 +52,7 @@ __all__ = [
     "make_plan",
     "plan_desired",
     "plan_from_dict",
+    "plan_from_file",
     "plan_to_dict",
     "save_plan",
     "spec_hash",

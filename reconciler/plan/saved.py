@@ -48,6 +48,11 @@ def load_plan(path: str | Path) -> Plan:
         raise ReconcileError(f"cannot read plan file {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise ReconcileError(f"{path} is not a plan file (invalid JSON: {exc.msg})") from None
+    return plan_from_file(data, path)
+
+
+def plan_from_file(data: Any, path: str | Path) -> Plan:
+    """The plan in a plan file's parsed JSON (`path` names it in errors), as `load_plan` checks it."""
     if not isinstance(data, dict) or data.get("kind") != PLAN_FILE_KIND:
         raise ReconcileError(
             f"{path} is not a plan file",
