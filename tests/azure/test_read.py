@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -269,36 +268,51 @@ class InFlight(SansIOHTTPPolicy):
             self.now -= 1
 
 
+class MeetAtVersionListings(SansIOHTTPPolicy):
+    """Holds each version listing until `parties` of them are on the wire together.
+
+    A walk that cannot have that many in flight at once breaks the barrier after its
+    timeout, and the read fails: overlap is proven by counting, not by a stopwatch.
+    """
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = threading.Barrier(parties, timeout=10.0)
+        self.met: list[str] = []  # list.append is atomic across threads
+
+    def on_request(self, request: Any) -> None:
+        if request.http_request.url.split("?")[0].endswith("/versions"):
+            self.barrier.wait()
+            self.met.append(request.http_request.url)
+
+
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_concurrency_bound_is_respected(tmp_path: Path, concurrency: int) -> None:
     """No more than `concurrency` requests are ever in flight, and with room they do overlap."""
     world = make_world(tmp_path / "c.sqlite")
     try:
         populate(world, definitions=8, versions=1, pools=0)
-        slow = replace(world.config, latency=0.01)
-        world.config = slow
         tracker = InFlight()
-        clients = world.clients(client_kwargs={"per_retry_policies": [tracker]})
-        read_live_state(clients, SCOPE, concurrency=concurrency)
-        assert tracker.peak <= concurrency
-        if concurrency > 1:
-            assert tracker.peak > 1
+        meet = MeetAtVersionListings(concurrency)
+        clients = world.clients(client_kwargs={"per_retry_policies": [tracker, meet]})
+        state = read_live_state(clients, SCOPE, concurrency=concurrency)
+        assert len(list(state.of_kind(Kind.VERSION))) == 8
+        assert len(meet.met) == 8  # every listing passed the barrier: `concurrency` at a time
+        assert tracker.peak == concurrency
     finally:
         world.close()
 
 
 def test_children_start_as_soon_as_their_parent_returns(tmp_path: Path) -> None:
-    """Wall time tracks tree depth, not resource count: 8 version listings cost about one round trip."""
+    """Wall time tracks tree depth, not resource count: 8 version listings share one round trip."""
     world = make_world(tmp_path / "d.sqlite")
     try:
         populate(world, definitions=8, versions=1, pools=0)
-        world.config = replace(world.config, latency=0.05)
-        clients = world.clients()
-        started = time.perf_counter()
-        read_live_state(clients, ReadScope(gallery_groups=((SUB, "rg-images"),)))
-        elapsed = time.perf_counter() - started
-        # depth 3 (galleries → definitions → versions) ≈ 0.15 s; sequential would be ≥ 0.5 s
-        assert 0.15 <= elapsed < 0.35, elapsed
+        # All eight listings must be on the wire at once for any of them to go on.
+        meet = MeetAtVersionListings(8)
+        clients = world.clients(client_kwargs={"per_retry_policies": [meet]})
+        state = read_live_state(clients, ReadScope(gallery_groups=((SUB, "rg-images"),)))
+        assert len(meet.met) == 8
+        assert len(list(state.of_kind(Kind.VERSION))) == 8
     finally:
         world.close()
 
