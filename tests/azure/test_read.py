@@ -193,8 +193,15 @@ def test_named_unowned_gallery_is_walked(world: World) -> None:
         f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/other"
     )
     state = read_live_state(world.clients(), ReadScope(galleries=(other,)))
-    assert "image:other/foreign" in state.resources
-    assert "image:gal/def0" in state.resources  # owned: walked too (prune must see it)
+    # The named gallery `other` is walked although it is not ours; the owned `gal` in the
+    # same group is walked too (prune must see it).
+    assert sorted(state.resources) == [
+        "gallery:gal",
+        "gallery:other",
+        "image:gal/def0",
+        "image:other/foreign",
+        "version:gal/def0/1.0.0",
+    ]
 
 
 def test_absent_scopes_are_empty_not_errors(world: World) -> None:
@@ -210,10 +217,14 @@ def test_absent_scopes_are_empty_not_errors(world: World) -> None:
     )
     state = read_live_state(world.clients(), scope)
     assert dict(state.resources) == {}
-    assert listed("galleries", rg_id(SUB, "rg-nope")) in state.scopes
-    assert listed("managedImages", rg_id(SUB, "rg-nope")) in state.scopes
-    assert listed("pools", missing_account) in state.scopes
-    assert listed("batchAccount", missing_account) in state.scopes
+    assert sorted(state.scopes) == sorted(
+        [
+            listed("galleries", rg_id(SUB, "rg-nope")),
+            listed("managedImages", rg_id(SUB, "rg-nope")),
+            listed("pools", missing_account),
+            listed("batchAccount", missing_account),
+        ]
+    )
 
 
 def test_empty_scope_reads_nothing(world: World) -> None:
