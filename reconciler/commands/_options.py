@@ -7,7 +7,8 @@
 - `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
   spec files to a plan. A broken spec prints its diagnostics; a bad target, a missing
   credential or a failed read is one sentence (plus hint) — all exit 1, no traceback.
-- `append_step_summary` copies Markdown to GitHub's job summary; `use_color`, `fail`.
+- `append_step_summary` copies Markdown to GitHub's job summary (rendered only then);
+  `use_color`, `fail`.
 
 Nothing here imports `azure.*` or `reconciler.azure` at module import: `--help` and a
 broken spec never pay for the SDK. `read_live` is the seam tests replace.
@@ -175,13 +176,17 @@ def compute(paths: Sequence[str], options: TargetOptions, *, prune: bool | None)
     return make_plan(spec, live, target=target.describe(), prune=prune, diagnostics=diagnostics)
 
 
-def append_step_summary(markdown: str) -> None:
-    """Also write the Markdown to GitHub's job summary when running in Actions."""
+def append_step_summary(markdown: Callable[[], str]) -> None:
+    """Also write `markdown()` to GitHub's job summary when running in Actions.
+
+    A callable, so the Markdown is rendered only when there is a summary to write to.
+    """
     path = os.environ.get(ENV_STEP_SUMMARY)
     if not path:
         return
+    text = markdown()
     try:
         with Path(path).open("a", encoding="utf-8") as fh:
-            fh.write(markdown + "\n")
+            fh.write(text + "\n")
     except OSError as exc:
         click.echo(f"warning: cannot write {ENV_STEP_SUMMARY} ({path}): {exc}", err=True)

@@ -32,7 +32,7 @@ def drift(paths: tuple[str, ...], target: TargetOptions, fmt: str) -> None:
 
     result = compute(paths, target, prune=None)
     click.echo(render_drift(result, fmt, color=use_color()), nl=False)
-    append_step_summary(render_drift_markdown(result))
+    append_step_summary(lambda: render_drift_markdown(result))
     if result.has_errors:
         raise SystemExit(1)
     if result.drift:

@@ -52,7 +52,7 @@ def plan(
 
     result = compute(paths, target, prune=prune)
     click.echo(render(result, fmt, color=use_color()), nl=False)
-    append_step_summary(render_markdown(result))
+    append_step_summary(lambda: render_markdown(result))
     if out:
         try:
             save_plan(result, out)
