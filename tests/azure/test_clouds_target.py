@@ -39,7 +39,7 @@ def test_custom_cloud_defaults_audience_to_endpoint() -> None:
         custom_cloud("https://a.test", audience="https://aud.test/").scope
         == "https://aud.test/.default"
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be an https URL, got 'http://insecure.test'"):
         custom_cloud("http://insecure.test")
 
 
@@ -57,7 +57,7 @@ def test_target_from_options_and_environment(tmp_path: Path) -> None:
     assert Target.from_options(environ=env).describe() == "sandbox .reconcile/sandbox.sqlite"
     explicit = Target.from_options(sandbox=tmp_path / "w.sqlite", environ=env)
     assert explicit.is_sandbox and explicit.sandbox == tmp_path / "w.sqlite"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="--sandbox cannot be combined with --cloud or --endpoint"):
         Target.from_options(sandbox="x.sqlite", cloud="AzureCloud", environ={})
 
 
@@ -74,7 +74,7 @@ def test_clients_are_cached_per_subscription_and_tagged(world: World) -> None:
             raw_request_hook=lambda r: seen.append(r.http_request.headers["User-Agent"]),
         )
     )
-    assert seen and seen[0].startswith(f"reconcile/{__version__} ")
+    assert len(seen) == 1 and seen[0].startswith(f"reconcile/{__version__} ")
     assert f"reconcile/{__version__}" == USER_AGENT
     assert counter.total == 1
 

@@ -86,4 +86,4 @@ def test_credential_error_for_custom_endpoint_names_the_endpoint() -> None:
 def test_sandbox_target_uses_a_static_token_without_probing(tmp_path: Path) -> None:
     """In sandbox mode the credential is the static token; nothing reaches Entra ID."""
     credential = credential_for(Target.for_sandbox(tmp_path / "w.sqlite"))
-    assert credential.get_token(AZURE_CHINA.scope).token
+    assert credential.get_token(AZURE_CHINA.scope).token == "reconcile-sandbox-token"

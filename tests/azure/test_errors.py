@@ -92,7 +92,9 @@ def test_classification_table(status: int, code: str | None, expected: type) -> 
 
 def test_codes_match_case_insensitively() -> None:
     """ARM codes are compared without regard to case (services differ in spelling)."""
-    assert isinstance(classify(_error(409, "anotheroperationinprogress")), TransientAzureError)
+    mapped = classify(_error(409, "anotheroperationinprogress"))
+    assert type(mapped) is TransientAzureError
+    assert mapped.code == "anotheroperationinprogress"  # kept as Azure spelled it
 
 
 def test_retry_after_seconds_date_and_ms() -> None:
@@ -103,18 +105,25 @@ def test_retry_after_seconds_date_and_ms() -> None:
     assert retry_after(dated, now=1445412500.0) == 10
     assert retry_after(_error(503)) is None
     mapped = classify(_error(429, "SubscriptionRequestsThrottled", {"Retry-After": "3"}))
-    assert isinstance(mapped, TransientAzureError) and mapped.retry_after == 3
+    assert type(mapped) is TransientAzureError and mapped.retry_after == 3
 
 
 def test_sdk_exception_subclasses_and_connection_errors() -> None:
     """Precondition subclasses map by status; a dropped connection is transient; a token failure is a credential error."""
-    assert isinstance(classify(ResourceModifiedError(response=FakeResponse(412))), ConflictError)
-    assert isinstance(classify(ServiceRequestError("connection reset")), TransientAzureError)
-    assert isinstance(classify(ClientAuthenticationError("no token")), CredentialError)
-    assert isinstance(
-        classify(ClientAuthenticationError(response=FakeResponse(401, {"error": {"code": "X"}}))),
-        PermanentAzureError,
+    # Exact classes: ConflictError is itself a PermanentAzureError, so isinstance would
+    # let a 401 pass as a conflict.
+    modified = classify(ResourceModifiedError(response=FakeResponse(412)))
+    assert type(modified) is ConflictError and modified.status == 412
+    dropped = classify(ServiceRequestError("connection reset"))
+    assert type(dropped) is TransientAzureError
+    assert str(dropped) == "connection to Azure failed: connection reset"
+    no_token = classify(ClientAuthenticationError("no token"))
+    assert type(no_token) is CredentialError
+    assert str(no_token) == "Could not get an Azure token: no token"
+    denied = classify(
+        ClientAuthenticationError(response=FakeResponse(401, {"error": {"code": "X"}}))
     )
+    assert type(denied) is PermanentAzureError and (denied.status, denied.code) == (401, "X")
     already = ConflictError("x")
     assert classify(already) is already
 

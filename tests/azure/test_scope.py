@@ -49,7 +49,7 @@ def test_parse_id_and_parents() -> None:
     assert parse_id(definition.parent_id).parent_id == rg_id(SUB, "rg")
     pool = parse_id(ids.pool_id(SUB, "rg", "A", "p"))
     assert pool.parent_id == ids.batch_account_id(SUB, "rg", "a").lower()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an ARM resource id: '/not/an/id'"):
         parse_id("/not/an/id")
 
 
