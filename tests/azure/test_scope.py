@@ -92,22 +92,26 @@ def test_was_read_tells_absent_from_not_looked_at() -> None:
 
 @pytest.mark.parametrize("example", ["production", "minimal", "legacy"])
 def test_scope_for_example_specs(example: str) -> None:
-    """scope_for covers every gallery, managed-image group and account an example spec names."""
-    spec = load_spec([SPECS / example]).spec
-    assert spec is not None
+    """scope_for covers exactly the galleries, managed-image groups and accounts an example spec names."""
+    result = load_spec([SPECS / example])
+    spec = result.spec
+    assert spec is not None, [d.format() for d in result.diagnostics]
     scope = scope_for(spec)
-    for gallery in spec.galleries.values():
-        assert gallery.id.lower() in scope.galleries
-    for image in spec.managed_images.values():
-        assert (image.subscription.lower(), image.resource_group.lower()) in scope.image_groups
-    for account in spec.batch_accounts.values():
-        assert account.id.lower() in scope.batch_accounts
+    galleries = {gallery.id.lower() for gallery in spec.galleries.values()}
+    image_groups = {
+        (image.subscription.lower(), image.resource_group.lower())
+        for image in spec.managed_images.values()
+    }
     for pool in spec.pools.values():
         image = parse_id(pool.image.id)
         if pool.image.image_kind == "managedImage":
-            assert (image.subscription, image.resource_group) in scope.image_groups
+            image_groups.add((image.subscription, image.resource_group))
         else:
-            assert any(g.endswith(f"/galleries/{image.names[0]}") for g in scope.galleries)
+            gallery = ids.gallery_id(image.subscription, image.resource_group, image.names[0])
+            galleries.add(gallery.lower())
+    assert set(scope.galleries) == galleries
+    assert set(scope.image_groups) == image_groups
+    assert set(scope.batch_accounts) == {a.id.lower() for a in spec.batch_accounts.values()}
 
 
 def test_children_of_a_parent_known_absent_are_absent() -> None:
