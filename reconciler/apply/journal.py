@@ -28,7 +28,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,14 +245,3 @@ class ApplyLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-@contextlib.contextmanager
-def locked(path: str | os.PathLike[str]) -> Iterator[ApplyLock]:
-    """Hold the apply lock at `path` for the duration of the block."""
-    lock = ApplyLock(path)
-    lock.acquire()
-    try:
-        yield lock
-    finally:
-        lock.release()
