@@ -84,7 +84,7 @@ def replicas(ctx: Context) -> Iterator[Diagnostic]:
                     address=version.address,
                     at=at,
                 )
-            if sizing.final > MAX_REPLICAS_PER_REGION:
+            if sizing.over_azure_max:
                 at = (target.declared_at.file, target.declared_at.line, target.declared_at.col)
                 yield diag(
                     "RC102",
