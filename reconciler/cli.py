@@ -59,13 +59,7 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, attr, short_help = entry
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            return _unavailable(cmd_name, short_help)
-        command: click.Command = getattr(module, attr)
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
         command.short_help = command.short_help or short_help
         return command
 
@@ -74,14 +68,6 @@ class LazyGroup(click.Group):
         rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-
-def _unavailable(name: str, short_help: str) -> click.Command:
-    @click.command(name=name, short_help=short_help, help=short_help)
-    def _cmd() -> None:
-        raise click.ClickException(f"`reconcile {name}` is not available in this build.")
-
-    return _cmd
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -49,21 +49,14 @@ def _plan_file_data(path: Path) -> dict[str, Any] | None:
 
 
 def _echo_plan(plan: Any, fmt: str) -> None:
-    """Show the plan that is about to be applied (the planner's renderers, when present)."""
+    """Show the plan that is about to be applied."""
     if fmt == "json":
         from reconciler.plan import plan_to_dict
 
         click.echo(json.dumps({"event": "plan", "plan": plan_to_dict(plan)}, default=str))
         return
-    try:
-        from reconciler.render import render_text
-    except ImportError:  # renderers not installed: a compact list does
-        click.echo(f"Plan for {plan.target}:")
-        for change in plan.actionable:
-            click.echo(f"  {change.action.symbol:>3} {change.address}  ({change.reason})")
-        if not plan.actionable:
-            click.echo("No changes. Live state matches the spec.")
-        return
+    from reconciler.render import render_text
+
     click.echo(render_text(plan, color=use_color()), nl=False)
 
 
