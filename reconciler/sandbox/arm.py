@@ -334,7 +334,6 @@ def is_busy(world: World, doc: Mapping[str, Any]) -> bool:
 
 
 def mark_lro(
-    world: World,
     doc: dict[str, Any],
     *,
     running: str,

@@ -575,7 +575,7 @@ def _write_pool(
     return Result(200, _render_pool(world, pool, call), {"ETag": pool["etag"]})
 
 
-def _refuse_if_deleting(world: World, pool: dict[str, Any] | None) -> None:
+def _refuse_if_deleting(pool: dict[str, Any] | None) -> None:
     if pool is not None and pool["_sys"].get("gone_at") is not None:
         raise ArmError(409, "PoolBeingDeleted", "The specified pool is being deleted.")
 
@@ -585,7 +585,7 @@ def pool_put(world: World, call: Call) -> Result:
     body = request_body(call, "Pool_Create", code="InvalidRequestBody")
     existing = get_alive(world, _pool_id(call))
     _check_preconditions(call, existing)
-    _refuse_if_deleting(world, existing)
+    _refuse_if_deleting(existing)
     props = _normalise(dict(body.get("properties") or {}))
     _validate(world, props, account, existing["properties"] if existing else None)
     if existing is not None:
@@ -619,7 +619,7 @@ def pool_patch(world: World, call: Call) -> Result:
     _check_preconditions(call, existing)
     if existing is None:
         raise _pool_not_found(call)
-    _refuse_if_deleting(world, existing)
+    _refuse_if_deleting(existing)
     old = copy.deepcopy(existing["properties"])
     given = {k: v for k, v in (body.get("properties") or {}).items() if k not in READ_ONLY}
     merged = dict(old)

@@ -138,7 +138,6 @@ def _lro_response(
         duration=duration,
     )
     mark_lro(
-        world,
         doc,
         running=running,
         until=float(op["end"]),

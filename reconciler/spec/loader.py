@@ -189,7 +189,7 @@ def read_files(paths: Sequence[str | Path]) -> Loaded:
 def _read_one(
     name: str, text: str, diagnostics: list[Diagnostic], broken: set[str]
 ) -> FileDoc | None:
-    data, problems = load_yaml(text, name)
+    data, problems = load_yaml(text)
     for p in problems:
         code = {"syntax": "RC001", "duplicate-key": "RC002", "tag": "RC004", "key-type": "RC004"}[
             p.kind

@@ -277,7 +277,7 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def load_yaml(text: str, name: str = "<string>") -> tuple[Any, list[YamlProblem]]:
+def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
     """Parse one YAML document into position-aware data.
 
     Returns ``(data, problems)``. A syntax error yields ``(None, [problem])``; other
