@@ -37,7 +37,10 @@ def test_plan_exit_codes_follow_detailed_exitcode(world):
     assert run("plan", "spec.yaml", "--sandbox", "w.sqlite").exit_code == 0
     result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode")
     assert result.exit_code == 2
-    assert "Plan: 0 to create, 2 to update, 1 to resize" in result.output
+    assert (
+        "Plan: 0 to create, 2 to update, 1 to resize, 0 to scale to zero and update, "
+        "0 to replace, 0 to delete." in result.output
+    )
     world("no_changes")
     assert run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode").exit_code == 0
 
@@ -46,7 +49,15 @@ def test_plan_with_errors_exits_1(world):
     """A plan with error diagnostics (here: not owned) exits 1 after showing them."""
     world("not_owned_is_reported")
     result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode")
-    assert result.exit_code == 1 and "RC506" in result.output
+    assert result.exit_code == 1
+    assert (
+        "  error RC506 gallery gal exists in Azure but was not created by reconcile; "
+        "it is left untouched [gallery:gal]\n" in result.output
+    )
+    assert (
+        "  error RC506 pool render exists in Azure but was not created by reconcile; "
+        "it is left untouched [pool:batchprodweu/render]\n" in result.output
+    )
 
 
 def test_plan_json_and_markdown_formats(world):
@@ -75,8 +86,10 @@ def test_plan_appends_markdown_to_the_github_step_summary(world, tmp_path, monke
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     run("plan", "spec.yaml", "--sandbox", "w.sqlite")
-    text = summary.read_text()
-    assert text.startswith("earlier step\n") and "## reconcile plan" in text
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    md = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", "markdown").output
+    assert md.startswith("## reconcile plan")
+    assert summary.read_text() == "earlier step\n" + md + "\n"
 
 
 def test_spec_errors_are_diagnostics_not_tracebacks(tmp_path, monkeypatch):
@@ -92,7 +105,11 @@ def test_spec_errors_are_diagnostics_not_tracebacks(tmp_path, monkeypatch):
     monkeypatch.setattr("reconciler.commands._options.read_live", boom)
     result = CliRunner().invoke(cli, ["plan", "bad.yaml", "--sandbox", "w.sqlite"])
     assert result.exit_code == 1
-    assert "bad.yaml:" in result.output and "Traceback" not in result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith(
+        "bad.yaml:2:20: RC011 invalid value string 'bad name!' for galleries[0].name: "
+    )
+    assert result.output.endswith("error: the spec has 1 error(s); nothing was planned\n")
 
 
 def test_credential_errors_are_one_sentence(world, monkeypatch):
@@ -105,7 +122,7 @@ def test_credential_errors_are_one_sentence(world, monkeypatch):
     monkeypatch.setattr("reconciler.commands._options.read_live", no_credential)
     result = CliRunner().invoke(cli, ["plan", "spec.yaml"])
     assert result.exit_code == 1
-    assert "error: no Azure credential worked" in result.output
+    assert "error: no Azure credential worked\n  hint: run `az login`" in result.output
     assert "Traceback" not in result.output
 
 
