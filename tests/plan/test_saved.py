@@ -64,13 +64,24 @@ def test_a_moved_resource_is_named(monkeypatch):
     moved = LiveState(resources=resources)
     with pytest.raises(StalePlanError) as err:
         check_stale(plan, plan.spec_hash, moved)
-    assert set(err.value.moved) == {"pool:batchprodweu/render", "gallery:gal"}
-    assert "gallery:gal is gone" in str(err.value)
+    assert err.value.moved == ("pool:batchprodweu/render", "gallery:gal")
+    assert str(err.value) == (
+        "the saved plan is stale: pool:batchprodweu/render changed; gallery:gal is gone"
+    )
 
     created = plan_for("create_from_empty_world", monkeypatch)
     with pytest.raises(StalePlanError) as err:
         check_stale(created, created.spec_hash, live)
-    assert "gallery:gal appeared" in str(err.value)
+    appeared = (
+        "pool:batchprodweu/render",
+        "gallery:gal",
+        "image:gal/render",
+        "version:gal/render/1.0.0",
+    )
+    assert err.value.moved == appeared
+    assert str(err.value) == "the saved plan is stale: " + "; ".join(
+        f"{address} appeared" for address in appeared
+    )
 
 
 def test_a_file_that_is_not_a_plan_is_a_clear_error(tmp_path):
