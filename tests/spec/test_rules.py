@@ -230,10 +230,12 @@ def test_code_is_triggered(tmp_path: Path, code: str) -> None:
     trigger, _ = CASES[code]
     result = load(tmp_path, world(trigger))
     found = [d for d in result.diagnostics if d.code == code]
-    assert found, [d.format() for d in result.diagnostics]
-    d = found[0]
+    assert len(found) == 1, [d.format() for d in result.diagnostics]
+    (d,) = found
     assert d.severity == CODES[code].severity
-    assert d.file is not None and d.line is not None and d.col is not None
+    assert d.file == str(tmp_path / "spec.yaml")  # the file as given to load_spec
+    assert d.line is not None and d.line >= 1 and d.col is not None and d.col >= 1
+    assert d.hint.strip(), d.format()
     assert (result.spec is None) == any(x.is_error for x in result.diagnostics)
 
 
