@@ -174,7 +174,6 @@ class Run:
 
 def fresh_world(path: Path, config: SandboxConfig) -> Target:
     world = Sandbox(path, config=config)
-    world.save_config(config)
     world.reset()
     world.seed(load_seed(None))
     world.close()

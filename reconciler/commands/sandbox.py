@@ -74,7 +74,6 @@ def init(
     except (OSError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     world = Sandbox(path, config=config)
-    world.save_config(config)
     world.reset()
     world.seed(data)
     count = len(world.resources())
