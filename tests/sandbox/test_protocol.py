@@ -100,25 +100,30 @@ def test_every_response_has_request_id_and_rate_limit_header(sandbox):
     assert len({first.headers["x-ms-request-id"], second.headers["x-ms-request-id"]}) == 2
 
 
-def test_long_running_put_hands_out_status_monitors(sandbox):
+def test_long_running_put_hands_out_status_monitors(frozen):
     """A gallery PUT answers 201 with Azure-AsyncOperation and Location monitors that finish."""
-    created = put(sandbox, f"{GALLERIES}/g?api-version=2026-03-03", {"location": "westeurope"})
+    created = put(frozen, f"{GALLERIES}/g?api-version=2026-03-03", {"location": "westeurope"})
     assert created.status == 201
     assert created.json()["properties"]["provisioningState"] == "Creating"
     status_url = created.headers["Azure-AsyncOperation"]
     assert created.headers["Location"].startswith(status_url)
-    deadline = time.time() + 5
-    while (body := get(sandbox, status_url).json())["status"] == "InProgress":
-        assert time.time() < deadline
-    assert body["status"] == "Succeeded" and body["endTime"]
-    final = get(sandbox, created.headers["Location"])
+    # No simulated time has passed: both monitors still say "not yet".
+    running = get(frozen, status_url).json()
+    assert running["status"] == "InProgress" and "endTime" not in running
+    assert get(frozen, created.headers["Location"]).status == 202
+    frozen.advance(3600)
+    body = get(frozen, status_url).json()
+    assert body["status"] == "Succeeded"
+    assert body["startTime"] == running["startTime"] < body["endTime"]
+    final = get(frozen, created.headers["Location"])
     assert final.status == 200 and final.json()["name"] == "g"
 
 
 def test_unknown_path_and_bad_json_are_arm_errors(sandbox):
     """Unknown resource types are 404 and unparsable bodies 400, both as ARM error bodies."""
     unknown = get(sandbox, f"{BASE}/subscriptions/{SUB}/providers/Microsoft.Nope/x?api-version=1")
-    assert unknown.status == 404 and unknown.json()["error"]["code"]
+    assert unknown.status == 404
+    assert unknown.json()["error"]["code"] == "InvalidResourceType"
     bad = sandbox.handle(
         SandboxRequest("PUT", f"{GALLERIES}/g?api-version=2026-03-03", AUTH, b"{not json")
     )
@@ -370,7 +375,7 @@ def test_config_file_env_override_and_validation(tmp_path: Path, monkeypatch):
     bad.write_text("sped: 3\n")
     with pytest.raises(ValueError, match="sped"):
         load_config(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown fault kind 'explode'"):
         FaultRule(kind="explode")
 
 
