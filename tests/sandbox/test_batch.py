@@ -282,7 +282,9 @@ def test_autoscale_pool_allocates_its_literal_target(frozen: Sandbox):
         "autoScale": {"formula": "$TargetDedicatedNodes = 40;", "evaluationInterval": "PT5M"}
     }
     pool = batch.pool.create(RG_BATCH, ACCOUNT, "auto", body)
-    assert "$TargetDedicatedNodes=40" in pool.auto_scale_run.results
+    assert pool.auto_scale_run.results == (
+        "$TargetDedicatedNodes=40;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
+    )
     frozen.advance(900)
     assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "auto")) == ("Steady", 40, [])
     fixed = batch.pool.disable_auto_scale(RG_BATCH, ACCOUNT, "auto")
@@ -333,7 +335,9 @@ def test_specialized_gallery_image_is_refused_for_pools(frozen: Sandbox):
     with pytest.raises(HttpResponseError) as caught:
         batch_client(frozen).pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 1))
     assert caught.value.error.code == "InvalidPropertyValue"
-    assert "generalized" in caught.value.error.message
+    assert caught.value.error.message == (
+        "Only generalized gallery images can be used for Batch pools."
+    )
 
 
 def test_managed_image_in_another_region_is_refused(batch):
