@@ -66,5 +66,9 @@ def test_golden_case(case: str, monkeypatch: pytest.MonkeyPatch, update_golden: 
 
 
 def test_golden_cases_exist() -> None:
-    """The golden folder holds the cases the planner's behaviours are pinned by."""
+    """The golden folder holds the cases the planner's behaviours are pinned by, and only cases."""
+    folders = sorted(
+        p.name for p in HERE.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+    )
+    assert folders == CASES  # a folder without spec.yaml would otherwise go untested
     assert len(CASES) >= 10
