@@ -222,15 +222,13 @@ class _Planner:
 
     # -- helpers ------------------------------------------------------------------
 
-    def diag(
-        self,
-        code: str,
-        severity: Severity,
-        message: str,
-        *,
-        address: str | None,
-        hint: str = "",
-    ) -> None:
+    def diag(self, code: str, message: str, *, address: str | None, hint: str = "") -> None:
+        """Record a diagnostic; its severity is the one the code registry gives `code`."""
+        # The registry lives with the spec; imported here so `import reconciler.plan` stays
+        # free of the spec package (pydantic, the loader).
+        from reconciler.spec.diagnostics import CODES
+
+        severity = Severity(CODES[code].severity)
         self.diagnostics.append(PlanDiagnostic(code, severity, message, address, hint))
 
     def add(self, change: Change) -> None:
@@ -264,7 +262,6 @@ class _Planner:
         if ordered.cycle:
             self.diag(
                 codes.CYCLE,
-                Severity.ERROR,
                 "these changes wait for each other in a cycle: " + ", ".join(ordered.cycle),
                 address=None,
                 hint="split the spec change into two plans (apply the first, then the second)",
@@ -377,7 +374,6 @@ class _Planner:
             how = f"add the tag {OWNER_TAG}={OWNER_VALUE} to it"
         self.diag(
             codes.NOT_OWNED,
-            Severity.ERROR,
             f"{_LABEL[d.kind]} {d.name} exists in Azure but was not created by reconcile; "
             "it is left untouched",
             address=d.address,
@@ -394,7 +390,6 @@ class _Planner:
         verb = {"create": "create", "replace": "re-create", "move": "move"}[what]
         self.diag(
             codes.MANAGED_IMAGE_POOL_REFUSED,
-            Severity.ERROR,
             f"cannot {verb} pool {d.name} on managed image {image.rsplit('/', 1)[-1]}: Batch "
             f"stopped supporting new managed-image pools after {MANAGED_IMAGE_POOL_CUTOFF:%-d %B %Y}",
             address=d.address,
@@ -413,7 +408,6 @@ class _Planner:
         if have < want:
             self.diag(
                 codes.RESIZE_AGAIN,
-                Severity.WARNING,
                 f"pool {d.name} reached {have:,} of {want:,} dedicated nodes before its "
                 f"resizeTimeout ({', '.join(timed_out)})",
                 address=d.address,
@@ -445,7 +439,6 @@ class _Planner:
             for resource in candidates:
                 self.diag(
                     codes.WOULD_DELETE,
-                    Severity.WARNING,
                     f"{_LABEL[resource.kind]} {resource.name} is owned by reconcile but no "
                     "longer in the spec: it would be deleted with prune",
                     address=self.address_of(resource),
@@ -470,7 +463,6 @@ class _Planner:
                 if kept:
                     self.diag(
                         codes.DELETE_KEPT,
-                        Severity.WARNING,
                         f"{_LABEL[resource.kind]} {resource.name} is not deleted: it still "
                         f"holds {', '.join(kept)}",
                         address=address,
@@ -541,7 +533,6 @@ class _Planner:
         if pruned:
             self.diag(
                 codes.IN_USE_KEPT,
-                Severity.WARNING,
                 f"{what} is kept although prune is on: {who} from it, and deleting it would "
                 "make their next resize fail with AllocationFailed (R6)",
                 address=address,
@@ -551,7 +542,6 @@ class _Planner:
             return
         self.diag(
             codes.IN_USE,
-            Severity.ERROR,
             f"{what} is not {verb}: {who} from it, and a resize would fail with "
             "AllocationFailed (R6)",
             address=address,
@@ -578,7 +568,6 @@ class _Planner:
             del self.changes[rid]
             self.diag(
                 codes.REPLACE_HAS_CHILDREN,
-                Severity.ERROR,
                 f"{_LABEL[change.kind]} {change.address} must be re-created "
                 f"({', '.join(change.replace_paths)} cannot change in place) but it holds "
                 f"{', '.join(children)}",
@@ -603,7 +592,6 @@ class _Planner:
                 parts = [p for p in account.id.split("/") if p]
                 self.diag(
                     codes.ACCOUNT_NOT_AS_DECLARED,
-                    Severity.ERROR,
                     f"Batch account {account.name}{at} was not found: resource group "
                     f"{parts[3]} of subscription {parts[1]} has no such account; no change "
                     "to its pools is planned",
@@ -616,7 +604,6 @@ class _Planner:
                 live = canonical_location(current.location)
                 self.diag(
                     codes.ACCOUNT_NOT_AS_DECLARED,
-                    Severity.ERROR,
                     f"Batch account {account.name}{at} is in {live}, but the spec places it "
                     f"in {account.location}: replica sizing and R9/R10 were computed for "
                     f"{account.location}, so no change to its pools is planned",
@@ -643,7 +630,6 @@ class _Planner:
                 if image_sub != account_sub:
                     self.diag(
                         codes.GALLERY_OTHER_SUBSCRIPTION,
-                        Severity.ERROR,
                         f"pool {d.name} boots image version {image_name} from subscription "
                         f"{image_sub}, but its Batch account is in {account_sub} (R9)",
                         address=d.address,
@@ -653,7 +639,6 @@ class _Planner:
                 if regions is not None and account.location not in regions:
                     self.diag(
                         codes.NO_REPLICA_IN_ACCOUNT_REGION,
-                        Severity.ERROR,
                         f"pool {d.name} boots image version {image_name}, which has no replica "
                         f"in {account.location}, the Batch account's region (R9); it has "
                         f"{', '.join(sorted(regions)) or 'none'}",
@@ -665,7 +650,6 @@ class _Planner:
                 if image_sub != account_sub:
                     self.diag(
                         codes.MANAGED_IMAGE_OTHER_SUBSCRIPTION,
-                        Severity.ERROR,
                         f"pool {d.name} boots managed image {image_name} from subscription "
                         f"{image_sub}, but its Batch account is in {account_sub} (R10)",
                         address=d.address,
@@ -673,7 +657,6 @@ class _Planner:
                 if location is not None and location != account.location:
                     self.diag(
                         codes.MANAGED_IMAGE_OTHER_REGION,
-                        Severity.ERROR,
                         f"pool {d.name} boots managed image {image_name} in {location}, but "
                         f"its Batch account is in {account.location} (R10)",
                         address=d.address,
@@ -717,7 +700,6 @@ class _Planner:
                 parts = " + ".join(f"{a} ({n:,})" for a, n in pools)
                 self.diag(
                     codes.OUTSIDE_POOLS_NEED_REPLICAS,
-                    Severity.WARNING,
                     f"{d.address} has {have} replica(s) in {region}, but pools outside the spec "
                     f"boot it too: spec pools ({inside:,}) + {parts} = {total:,} nodes, "
                     f"1 per {per} → {need} (R1)",
@@ -783,7 +765,6 @@ class _Planner:
             parts = " + ".join(f"{a} ({n:,})" for a, n, _, _ in pools)
             self.diag(
                 codes.MANAGED_IMAGE_NODE_LIMIT,
-                Severity.ERROR,
                 f"pools on managed image {image.rsplit('/', 1)[-1]} share a limit of "
                 f"{MANAGED_IMAGE_MAX_DEDICATED:,} dedicated / {MANAGED_IMAGE_MAX_SPOT:,} spot "
                 f"nodes (R4): dedicated {parts} = {dedicated:,}, spot {spot:,}",
