@@ -161,7 +161,7 @@ def test_request_without_token_gets_401(https_sandbox):
     )
     response = requests.get(url, verify=str(https_sandbox.ca_path), timeout=10)
     assert response.status_code == 401
-    assert json.loads(response.content)["error"]["code"]
+    assert json.loads(response.content)["error"]["code"] == "AuthenticationFailed"
     assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
 
 
