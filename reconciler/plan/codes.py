@@ -1,10 +1,10 @@
-"""Diagnostic codes the planner raises that the spec's registry does not list yet.
+"""The names of the diagnostic codes the planner raises.
 
-The registry (`reconciler.spec.diagnostics.CODES`) owns RC501–RC505 (plan-phase rules
-R6, R7, R11, R3, R14) and the cross-resource codes the planner re-checks against live
-state (RC202–RC205 for R9/R10, RC210 for R4). The codes below are planner-only: they
-describe ownership, ordering and live facts the spec got wrong (RC512: the Batch
-account's real region), which only reading Azure can reveal.
+The registry (`reconciler.spec.diagnostics.CODES`) owns every code's severity, rule and
+title: RC501–RC505 (plan-phase rules R6, R7, R11, R3, R14), the cross-resource codes the
+planner re-checks against live state (RC202–RC205 for R9/R10, RC210 for R4) and the
+planner-only codes below. Those describe ownership, ordering and live facts the spec got
+wrong (RC512: the Batch account's real region), which only reading Azure can reveal.
 """
 
 from __future__ import annotations
@@ -27,22 +27,15 @@ OUTSIDE_POOLS_NEED_REPLICAS = "RC511"  # R1 counting pools outside the spec too
 ACCOUNT_NOT_AS_DECLARED = "RC512"  # the Batch account is in another region, or not found
 IN_USE_KEPT = "RC513"  # R6: an owned image left out of the spec is kept while a pool boots it
 
-PLANNER_CODES: dict[str, tuple[str, str]] = {
-    NOT_OWNED: ("error", "a resource with the spec's name exists but is not owned by reconcile"),
-    WOULD_DELETE: ("warning", "owned resource not in the spec: would be deleted with prune"),
-    REPLACE_HAS_CHILDREN: ("error", "a resource that must be replaced still holds children"),
-    DELETE_KEPT: ("warning", "owned resource kept: it still holds resources that stay"),
-    CYCLE: ("error", "the changes depend on each other in a cycle"),
-    OUTSIDE_POOLS_NEED_REPLICAS: (
-        "warning",
-        "pools outside the spec boot a version: its replicas are below R1 counting them",
-    ),
-    ACCOUNT_NOT_AS_DECLARED: (
-        "error",
-        "the Batch account is not where the spec places it (another region, or not found)",
-    ),
-    IN_USE_KEPT: (
-        "warning",
-        "owned image no longer in the spec is kept, not pruned: a pool still boots from it",
-    ),
-}
+# The planner-only codes; each is registered in CODES (phase "plan"), which gives its
+# severity and title.
+PLANNER_CODES: tuple[str, ...] = (
+    NOT_OWNED,
+    WOULD_DELETE,
+    REPLACE_HAS_CHILDREN,
+    DELETE_KEPT,
+    CYCLE,
+    OUTSIDE_POOLS_NEED_REPLICAS,
+    ACCOUNT_NOT_AS_DECLARED,
+    IN_USE_KEPT,
+)
