@@ -328,7 +328,7 @@ class _Planner:
         if action is Action.REPLACE and d.kind in (Kind.VERSION, Kind.MANAGED_IMAGE):
             users = [p for p in self.live_pools_using(d.id)]
             if users:
-                self.report_in_use(d.address, d.kind, d.id, users, "replaced")
+                self.refuse_replace_in_use(d.address, d.kind, d.id, users)
                 return
         self.diffs[d.id] = diff
         self.add(
@@ -456,7 +456,7 @@ class _Planner:
                 if users:
                     # Pruning is housekeeping: an image still booted is kept and the rest of
                     # the plan goes ahead (unlike a replace the spec demands, which is an error).
-                    self.report_in_use(address, resource.kind, rid, users, "deleted", pruned=True)
+                    self.keep_in_use(address, resource.kind, rid, users)
                     continue
             if resource.kind in (Kind.GALLERY, Kind.IMAGE):
                 kept = self.children_staying(rid)
@@ -517,36 +517,40 @@ class _Planner:
                 staying.append(self.address_of(resource))
         return sorted(staying)
 
-    def report_in_use(
-        self,
-        address: str,
-        kind: Kind,
-        image_id: str,
-        users: Sequence[LiveResource],
-        verb: str,
-        *,
-        pruned: bool = False,
-    ) -> None:
+    def in_use_phrases(
+        self, kind: Kind, image_id: str, users: Sequence[LiveResource]
+    ) -> tuple[str, str]:
+        """(``image version 1.0.0``, ``pool:a/p still boots``) for the R6 messages."""
         names = ", ".join(self.address_of(p) for p in users)
         who = f"{names} still boots" if len(users) == 1 else f"{names} still boot"
-        what = f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]}"
-        if pruned:
-            self.diag(
-                codes.IN_USE_KEPT,
-                f"{what} is kept although prune is on: {who} from it, and deleting it would "
-                "make their next resize fail with AllocationFailed (R6)",
-                address=address,
-                hint="it is pruned by a later plan once no pool boots from it; move those "
-                "pools to another image to let it go",
-            )
-            return
+        return f"{_LABEL[kind]} {image_id.rsplit('/', 1)[-1]}", who
+
+    def refuse_replace_in_use(
+        self, address: str, kind: Kind, image_id: str, users: Sequence[LiveResource]
+    ) -> None:
+        """RC501: a replace the spec demands of an image a pool boots from is an error."""
+        what, who = self.in_use_phrases(kind, image_id, users)
         self.diag(
             codes.IN_USE,
-            f"{what} is not {verb}: {who} from it, and a resize would fail with "
+            f"{what} is not replaced: {who} from it, and a resize would fail with "
             "AllocationFailed (R6)",
             address=address,
             hint="move those pools to another image (or delete them) first; the image can go "
             "in the same plan once no pool uses it",
+        )
+
+    def keep_in_use(
+        self, address: str, kind: Kind, image_id: str, users: Sequence[LiveResource]
+    ) -> None:
+        """RC513: pruning is housekeeping, so an image a pool boots from is kept, with a warning."""
+        what, who = self.in_use_phrases(kind, image_id, users)
+        self.diag(
+            codes.IN_USE_KEPT,
+            f"{what} is kept although prune is on: {who} from it, and deleting it would "
+            "make their next resize fail with AllocationFailed (R6)",
+            address=address,
+            hint="it is pruned by a later plan once no pool boots from it; move those "
+            "pools to another image to let it go",
         )
 
     def protect_parents_of_replacements(self) -> None:
