@@ -38,6 +38,14 @@ from reconciler.errors import ConflictError
 from reconciler.state.model import Kind, LiveResource
 from reconciler.state.scope import ResourceId, address_for, parse_id
 
+# The Compute operation group of each kind the tool writes with a long-running PUT.
+_COMPUTE_GROUPS = {
+    Kind.GALLERY: "galleries",
+    Kind.IMAGE: "gallery_images",
+    Kind.VERSION: "gallery_image_versions",
+    Kind.MANAGED_IMAGE: "images",
+}
+
 
 class AzureOperations:
     """Create, update, delete and read single resources through the real SDK clients."""
@@ -164,58 +172,31 @@ class AzureOperations:
 
     # -- per-kind SDK calls -------------------------------------------------------------
 
-    def _get(self, kind: Kind, rid: ResourceId) -> Any:
-        rg, names = rid.resource_group, rid.names
+    def _group(self, kind: Kind, rid: ResourceId) -> Any:
+        """The SDK operation group of `kind`; its calls take ``(resource group, *rid.names)``."""
         if kind is Kind.POOL:
-            return self._clients.batch(rid.subscription).pool.get(rg, names[0], names[1])
+            return self._clients.batch(rid.subscription).pool
         if kind is Kind.BATCH_ACCOUNT:
-            return self._clients.batch(rid.subscription).batch_account.get(rg, names[0])
-        compute = self._clients.compute(rid.subscription)
-        if kind is Kind.GALLERY:
-            return compute.galleries.get(rg, names[0])
-        if kind is Kind.IMAGE:
-            return compute.gallery_images.get(rg, names[0], names[1])
-        if kind is Kind.VERSION:
-            return compute.gallery_image_versions.get(
-                rg, names[0], names[1], names[2], expand="ReplicationStatus"
-            )
-        if kind is Kind.MANAGED_IMAGE:
-            return compute.images.get(rg, names[0])
-        raise ValueError(f"cannot read a {kind.value}")
+            return self._clients.batch(rid.subscription).batch_account
+        return getattr(self._clients.compute(rid.subscription), _COMPUTE_GROUPS[kind])
+
+    def _get(self, kind: Kind, rid: ResourceId) -> Any:
+        # Replication status comes only with the single-version GET's $expand.
+        extra = {"expand": "ReplicationStatus"} if kind is Kind.VERSION else {}
+        return self._group(kind, rid).get(rid.resource_group, *rid.names, **extra)
 
     def _put(
         self, kind: Kind, rid: ResourceId, body: Any, wait: Callable[[float], None] | None
     ) -> Any:
-        compute = self._clients.compute(rid.subscription)
-        rg, names = rid.resource_group, rid.names
-        if kind is Kind.GALLERY:
-            poller = compute.galleries.begin_create_or_update(rg, names[0], body)
-        elif kind is Kind.IMAGE:
-            poller = compute.gallery_images.begin_create_or_update(rg, names[0], names[1], body)
-        elif kind is Kind.VERSION:
-            poller = compute.gallery_image_versions.begin_create_or_update(
-                rg, names[0], names[1], names[2], body
-            )
-        elif kind is Kind.MANAGED_IMAGE:
-            poller = compute.images.begin_create_or_update(rg, names[0], body)
-        else:
+        if kind not in _COMPUTE_GROUPS:
             raise ValueError(f"cannot write a {kind.value}")
-        return _finish(poller, wait)
+        group = self._group(kind, rid)
+        return _finish(group.begin_create_or_update(rid.resource_group, *rid.names, body), wait)
 
     def _begin_delete(self, kind: Kind, rid: ResourceId) -> Any:
-        rg, names = rid.resource_group, rid.names
-        if kind is Kind.POOL:
-            return self._clients.batch(rid.subscription).pool.begin_delete(rg, names[0], names[1])
-        compute = self._clients.compute(rid.subscription)
-        if kind is Kind.GALLERY:
-            return compute.galleries.begin_delete(rg, names[0])
-        if kind is Kind.IMAGE:
-            return compute.gallery_images.begin_delete(rg, names[0], names[1])
-        if kind is Kind.VERSION:
-            return compute.gallery_image_versions.begin_delete(rg, names[0], names[1], names[2])
-        if kind is Kind.MANAGED_IMAGE:
-            return compute.images.begin_delete(rg, names[0])
-        raise ValueError(f"the tool never deletes a {kind.value}")
+        if kind is Kind.BATCH_ACCOUNT:
+            raise ValueError(f"the tool never deletes a {kind.value}")
+        return self._group(kind, rid).begin_delete(rid.resource_group, *rid.names)
 
     def _account_location(self, rid: ResourceId) -> str:
         """A pool's region is its account's; one GET per account, remembered."""
