@@ -39,10 +39,9 @@ def preflight(
 ) -> None:
     """Refuse (raising `ApplyRefusedError`) a plan that must not start at all."""
     if plan.has_errors:
-        errors = [d for d in plan.diagnostics if d.severity.value == "error"]
         raise ApplyRefusedError(
             "the plan has errors; nothing was applied:\n"
-            + "\n".join(f"  - {d.address or ''} {d.message}".rstrip() for d in errors)
+            + "\n".join(f"  - {d.address or ''} {d.message}".rstrip() for d in plan.errors)
         )
     disruptive = [c for c in plan.changes if c.action is Action.SCALE_TO_ZERO_UPDATE]
     if disruptive and not allow_disruptive:

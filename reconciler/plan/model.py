@@ -175,9 +175,14 @@ class Plan:
         return tuple(c for c in self.changes if c.action is not Action.NOOP)
 
     @property
+    def errors(self) -> tuple[PlanDiagnostic, ...]:
+        """The diagnostics that are errors."""
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
     def has_errors(self) -> bool:
         """True when any diagnostic is an error (exit 1; apply refuses the plan)."""
-        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+        return bool(self.errors)
 
     def summary(self) -> dict[str, int]:
         """Counts per action value, every action present (zeros included)."""
