@@ -31,6 +31,7 @@ from reconciler.state.model import (
     LiveResource,
     RegionReplication,
     canonical_duration,
+    canonical_id,
     canonical_location,
 )
 from reconciler.state.scope import address_for, parse_id
@@ -80,7 +81,7 @@ def _put(target: Json, path: str, value: Any) -> None:
 
 
 def _id(value: Any) -> str | None:
-    return value.lower().rstrip("/") if isinstance(value, str) and value else None
+    return canonical_id(value) if isinstance(value, str) and value else None
 
 
 def _date(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from reconciler.state.model import (
     Kind,
     Scalar,
     canonical_duration,
+    canonical_id,
     canonical_location,
 )
 
@@ -121,11 +122,6 @@ def content_hash(resources: Mapping[str, DesiredResource]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def norm_id(value: str) -> str:
-    """The form resource ids are compared in."""
-    return value.rstrip("/").lower()
-
-
 def norm_date(value: date | str) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
@@ -192,7 +188,7 @@ def _account(a: Any) -> DesiredAccount:
     where = getattr(a, "declared_at", None)
     return DesiredAccount(
         a.address,
-        norm_id(a.id),
+        canonical_id(a.id),
         a.name,
         canonical_location(a.location),
         where=str(where) if where is not None else None,
@@ -210,7 +206,7 @@ def _with_tags(r: Any, kind: Kind, props: dict[str, Any], **extra: Any) -> Desir
     props.update({f"tags.{k}": v for k, v in r.tags.items()})
     props.update({k: v for k, v in owner_marks(kind).items() if k.startswith("tags.")})
     return DesiredResource(
-        r.address, kind, norm_id(r.id), r.name, props["location"], props, **extra
+        r.address, kind, canonical_id(r.id), r.name, props["location"], props, **extra
     )
 
 
@@ -246,13 +242,13 @@ def _version(v: Any) -> DesiredResource:
     props: dict[str, Any] = {"location": canonical_location(v.location)}
     src = v.source
     if src.kind == "snapshots":
-        props["source.snapshots.osDisk"] = norm_id(src.os_disk_snapshot_id)
+        props["source.snapshots.osDisk"] = canonical_id(src.os_disk_snapshot_id)
         for disk in src.data_disks:
-            props[f"source.snapshots.dataDisks[{disk.lun}]"] = norm_id(disk.snapshot_id)
+            props[f"source.snapshots.dataDisks[{disk.lun}]"] = canonical_id(disk.snapshot_id)
     else:
         source_id = src.id or src.managed_image_id or src.gallery_image_version_id
         source_id = source_id or src.virtual_machine_id
-        props[f"source.{src.kind}"] = norm_id(source_id)
+        props[f"source.{src.kind}"] = canonical_id(source_id)
     notes: dict[str, str] = {}
     for region, target in v.target_regions.items():
         key = f"targetRegions[{canonical_location(region)}]"
@@ -277,11 +273,11 @@ def _managed_image(m: Any) -> DesiredResource:
     props: dict[str, Any] = {
         "location": canonical_location(m.location),
         "osType": m.os_type,
-        "source.osDiskSnapshot": norm_id(m.os_disk_snapshot_id),
+        "source.osDiskSnapshot": canonical_id(m.os_disk_snapshot_id),
     }
     props.update(_declared(m, {"hyperVGeneration": "hyper_v_generation"}))
     for disk in m.data_disks:
-        props[f"source.dataDiskSnapshots[{disk.lun}]"] = norm_id(disk.snapshot_id)
+        props[f"source.dataDiskSnapshots[{disk.lun}]"] = canonical_id(disk.snapshot_id)
     return _with_tags(
         m,
         Kind.MANAGED_IMAGE,
@@ -293,7 +289,7 @@ def _managed_image(m: Any) -> DesiredResource:
 def _pool(p: Any) -> DesiredResource:
     props: dict[str, Any] = {
         "vmSize": p.vm_size.lower(),
-        "image.id": norm_id(p.image.id),
+        "image.id": canonical_id(p.image.id),
         "nodeAgentSkuId": p.node_agent_sku_id,
     }
     props.update(
@@ -347,7 +343,7 @@ def _pool(p: Any) -> DesiredResource:
     if net is not None:
         complete.append("network.inboundNatPools[")
         if net.subnet_id is not None:
-            props["network.subnetId"] = norm_id(net.subnet_id)
+            props["network.subnetId"] = canonical_id(net.subnet_id)
         props.update(
             _declared(
                 net,
@@ -355,7 +351,7 @@ def _pool(p: Any) -> DesiredResource:
             )
         )
         if net.public_ips:
-            props["network.publicIPs"] = tuple(sorted(norm_id(i) for i in net.public_ips))
+            props["network.publicIPs"] = tuple(sorted(canonical_id(i) for i in net.public_ips))
         for nat in net.inbound_nat_pools:
             key = f"network.inboundNatPools[{nat.name}]"
             props[f"{key}.protocol"] = nat.protocol
@@ -368,13 +364,13 @@ def _pool(p: Any) -> DesiredResource:
     return DesiredResource(
         p.address,
         Kind.POOL,
-        norm_id(p.id),
+        canonical_id(p.id),
         p.name,
         canonical_location(p.location),
         props,
         complete=tuple(complete),
-        image_id=norm_id(p.image.id),
-        account_id=norm_id(p.account_id),
+        image_id=canonical_id(p.image.id),
+        account_id=canonical_id(p.account_id),
         notes=notes,
     )
 

@@ -26,7 +26,7 @@ from typing import Any
 from reconciler.plan.model import Action
 from reconciler.secrets import MASK, is_secret
 from reconciler.state.fields import UpdateMode, rule_for
-from reconciler.state.model import Kind, canonical_duration, canonical_location
+from reconciler.state.model import Kind, canonical_duration, canonical_id, canonical_location
 
 # Azure's documented default for a value one side omits (path regex per kind). A live
 # value equal to the default of an undeclared path is not a difference.
@@ -142,7 +142,7 @@ def normalise_value(path: str, value: Any) -> Any:
         except ValueError:
             return value
     if _ID_PATH.match(path):
-        return value.rstrip("/").lower()
+        return canonical_id(value)
     return value
 
 

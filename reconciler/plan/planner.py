@@ -211,7 +211,7 @@ class _Planner:
         self.live = live
         self.prune = desired.prune if prune is None else bool(prune)
         self.today = now or date.today()
-        self.live_by_id = {r.id.lower().rstrip("/"): r for r in live.resources.values()}
+        self.live_by_id = {r.id: r for r in live.resources.values()}
         self.desired_by_id = {d.id: d for d in desired.resources.values()}
         self.diagnostics: list[PlanDiagnostic] = []
         self.changes: dict[str, Change] = {}  # by resource id
@@ -242,7 +242,7 @@ class _Planner:
         self.changes[change.resource_id] = change
 
     def address_of(self, resource: LiveResource) -> str:
-        declared = self.desired_by_id.get(resource.id.lower())
+        declared = self.desired_by_id.get(resource.id)
         return declared.address if declared else spec_address(resource.kind, resource.id)
 
     def live_pools_using(self, image_id: str) -> tuple[LiveResource, ...]:
@@ -420,11 +420,11 @@ class _Planner:
     def plan_undeclared(self) -> None:
         candidates = [
             r
-            for r in sorted(self.live.resources.values(), key=lambda r: r.id.lower())
-            if r.kind in _MANAGED_KINDS and r.id.lower() not in self.desired_by_id and r.owned
+            for r in sorted(self.live.resources.values(), key=lambda r: r.id)
+            if r.kind in _MANAGED_KINDS and r.id not in self.desired_by_id and r.owned
         ]
         for resource in candidates:
-            rid = resource.id.lower()
+            rid = resource.id
             address = self.address_of(resource)
             self.observed[rid] = observation(resource)
             self.drift.append(
@@ -449,7 +449,7 @@ class _Planner:
         # Pools first: whether an image may go depends on which pools go.
         by_kind = sorted(candidates, key=lambda r: _DELETE_ORDER[r.kind])
         for resource in by_kind:
-            rid = resource.id.lower()
+            rid = resource.id
             address = self.address_of(resource)
             if resource.kind in (Kind.VERSION, Kind.MANAGED_IMAGE):
                 users = self.users_after_plan(rid)
@@ -490,7 +490,7 @@ class _Planner:
         """Live pools that will still boot `image_id` once the plan has run (R6)."""
         users = []
         for pool in self.live_pools_using(image_id):
-            pid = pool.id.lower()
+            pid = pool.id
             change = self.changes.get(pid)
             if change is not None and change.action is Action.DELETE:
                 continue
@@ -509,7 +509,7 @@ class _Planner:
         prefix = parent_id + "/"
         staying = []
         for resource in self.live.resources.values():
-            rid = resource.id.lower()
+            rid = resource.id
             if not rid.startswith(prefix):
                 continue
             change = self.changes.get(rid)
@@ -563,9 +563,7 @@ class _Planner:
                 continue
             prefix = rid + "/"
             children = sorted(
-                self.address_of(r)
-                for r in self.live.resources.values()
-                if r.id.lower().startswith(prefix)
+                self.address_of(r) for r in self.live.resources.values() if r.id.startswith(prefix)
             )
             if not children:
                 continue
@@ -682,7 +680,7 @@ class _Planner:
                 continue
             outside: dict[str, list[tuple[str, int]]] = {}
             for pool in self.live_pools_using(d.id):
-                pid = pool.id.lower()
+                pid = pool.id
                 change = self.changes.get(pid)
                 if pid in self.desired_by_id or (change and change.action is Action.DELETE):
                     continue
@@ -745,7 +743,7 @@ class _Planner:
                     )
                 )
         for pool in self.live.of_kind(Kind.POOL):
-            pid = pool.id.lower()
+            pid = pool.id
             change = self.changes.get(pid)
             if pid in self.desired_by_id or (change and change.action is Action.DELETE):
                 continue

@@ -78,7 +78,7 @@ def check_stale(plan: Plan, spec_hash: str, live: LiveState) -> None:
     if spec_hash != plan.spec_hash:
         moved.append("spec")
         details.append("the spec changed")
-    live_by_id = {r.id.lower().rstrip("/"): r for r in live.resources.values()}
+    live_by_id = {r.id: r for r in live.resources.values()}
     names = {c.resource_id.lower(): c.address for c in plan.changes}
     for resource_id, seen in sorted(plan.observed.items()):
         current = live_by_id.get(resource_id)

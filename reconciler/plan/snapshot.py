@@ -14,7 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from reconciler.state.model import Kind, LiveResource, LiveState, RegionReplication
+from reconciler.state.model import Kind, LiveResource, LiveState, RegionReplication, canonical_id
 
 _OPTIONAL = tuple(
     f.name
@@ -30,7 +30,7 @@ def live_state_from_dict(data: Mapping[str, Any]) -> LiveState:
     resources: dict[str, LiveResource] = {}
     for item in data.get("resources", ()):
         kind = Kind(item["kind"])
-        resource_id = item["id"].lower().rstrip("/")
+        resource_id = canonical_id(item["id"])
         props = {
             k: tuple(v) if isinstance(v, list) else v for k, v in item.get("properties", {}).items()
         }

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from reconciler.state.model import canonical_id, canonical_location
+
 
 def gallery_address(gallery: str) -> str:
     """``gallery:<g>``"""
@@ -81,14 +83,9 @@ def pool_id(subscription: str, resource_group: str, account: str, pool: str) -> 
     return f"{batch_account_id(subscription, resource_group, account)}/pools/{pool}"
 
 
-def normalize_id(resource_id: str) -> str:
-    """Lower-case, without a trailing slash: the form ids are compared in."""
-    return resource_id.rstrip("/").lower()
-
-
-def normalize_location(location: str) -> str:
-    """``West Europe`` → ``westeurope`` (Azure's canonical region name)."""
-    return location.replace(" ", "").lower()
+# The spec compares ids and regions in the same canonical forms as live state.
+normalize_id = canonical_id
+normalize_location = canonical_location
 
 
 _ID = re.compile(

@@ -74,7 +74,7 @@ class LiveResource:
 
     address: str
     kind: Kind
-    id: str  # normalised (lower-case) Azure resource id
+    id: str  # canonical (lower-case) Azure resource id; made so on construction
     name: str
     location: str
     properties: Mapping[str, Scalar]
@@ -91,6 +91,8 @@ class LiveResource:
     pool_allocation_mode: str | None = None
 
     def __post_init__(self) -> None:
+        # Ids are canonical here, once, so every comparison downstream is plain equality.
+        object.__setattr__(self, "id", canonical_id(self.id))
         if not isinstance(self.properties, MappingProxyType):
             object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
 
@@ -200,6 +202,11 @@ def canonical_duration(value: str | timedelta) -> str:
     if time:
         out += "T" + time
     return out if out != "P" else "PT0S"
+
+
+def canonical_id(value: str) -> str:
+    """Azure resource ids compare case-insensitively: lower-case, no trailing slash."""
+    return value.rstrip("/").lower()
 
 
 def canonical_location(value: str) -> str:

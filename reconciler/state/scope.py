@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.state.model import Kind, LiveState
+from reconciler.state.model import Kind, LiveState, canonical_id
 
 # The collections `read_live_state` lists, as `LiveState.scopes` names them.
 GALLERIES_IN = "galleries"  # parent: resource group id
@@ -206,7 +206,7 @@ class ReadScope:
 
 
 def _norm(ids: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted({i.lower().rstrip("/") for i in ids}))
+    return tuple(sorted({canonical_id(i) for i in ids}))
 
 
 def scope_for(spec: Any) -> ReadScope:
