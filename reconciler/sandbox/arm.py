@@ -152,7 +152,7 @@ class World:
             "failure": list(failure) if failure else None,
         }
         self.tx.put_op(op_id, op)
-        loc = location.replace(" ", "").lower() or "global"
+        loc = region_key(location) or "global"
         status_url = (
             f"{call.base}/subscriptions/{sub}/providers/{provider}/locations/{loc}"
             f"/operations/{op_id}?{urlencode({'api-version': call.api_version})}"
@@ -367,6 +367,11 @@ def require_subscription(world: World, sub: str) -> dict[str, Any]:
 
 def visible(world: World, docs: Iterable[dict[str, Any]], call: Call | None) -> list[dict]:
     return [render(world, d, call) for d in docs if is_alive(world, d)]
+
+
+def region_key(name: str) -> str:
+    """``West Europe`` / ``westeurope`` → ``westeurope``: how Azure matches region names."""
+    return name.replace(" ", "").lower()
 
 
 def same(a: Any, b: Any) -> bool:

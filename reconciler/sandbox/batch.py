@@ -36,6 +36,7 @@ from reconciler.sandbox.arm import (
     not_found,
     paged,
     public,
+    region_key,
     require_resource_group,
     same,
     visible,
@@ -187,13 +188,9 @@ def _version_demand(world: World, image_id: str, region: str, pool_id: str, own:
         if not same(image_id_of(pool["properties"]) or "", image_id):
             continue
         account = world.tx.get(pool["_sys"]["account"])
-        if account is not None and _region(account["location"]) == _region(region):
+        if account is not None and region_key(account["location"]) == region_key(region):
             demand += sum(targets_of(pool["properties"]))
     return demand
-
-
-def _region(name: str) -> str:
-    return name.replace(" ", "").lower()
 
 
 def allocation_now(world: World, alloc: dict[str, Any] | None) -> dict[str, Any]:
@@ -474,7 +471,7 @@ def _validate_image(world: World, image_id: str | None, account: dict[str, Any])
                 target,
             )
     elif image["type"].lower() == T_IMAGE.lower():
-        if _region(image["location"]) != _region(account["location"]):
+        if region_key(image["location"]) != region_key(account["location"]):
             raise _invalid(
                 "The managed image must be in the same region as the Batch account.", target
             )

@@ -35,6 +35,7 @@ from reconciler.sandbox.arm import (
     property_change_not_allowed,
     provisioning_state,
     public,
+    region_key,
     render,
     require_resource_group,
     same,
@@ -501,10 +502,6 @@ def _normalise_profile(profile: dict[str, Any], location: str) -> dict[str, Any]
     return profile
 
 
-def _region_key(name: str) -> str:
-    return name.replace(" ", "").lower()
-
-
 def _plan_replication(
     world: World,
     profile: dict[str, Any],
@@ -516,7 +513,7 @@ def _plan_replication(
     slow = world.effects.slow_factor
     plan: dict[str, dict[str, Any]] = {}
     for region in profile["targetRegions"]:
-        key = _region_key(region["name"])
+        key = region_key(region["name"])
         replicas = int(region["regionalReplicaCount"])
         prev = old.get(key)
         if prev is not None and replicas <= int(prev["replicas"]):
@@ -599,8 +596,8 @@ def _store_version(
         ] and _source_ids(props["storageProfile"]):
             raise property_change_not_allowed("galleryImageVersion.properties.storageProfile")
         props["storageProfile"] = old["storageProfile"]
-        removed = {_region_key(r["name"]) for r in old_profile["targetRegions"]} - {
-            _region_key(r["name"]) for r in profile["targetRegions"]
+        removed = {region_key(r["name"]) for r in old_profile["targetRegions"]} - {
+            region_key(r["name"]) for r in profile["targetRegions"]
         }
         safety = props.get("safetyProfile") or old.get("safetyProfile") or {}
         props["safetyProfile"] = safety
@@ -697,7 +694,7 @@ def region_replicas(
     With `ready_only`, only replicas that have finished replicating count: while a region
     replicates new replicas, the ones it had before keep serving.
     """
-    entry = doc.get("_sys", {}).get("regions", {}).get(_region_key(region))
+    entry = doc.get("_sys", {}).get("regions", {}).get(region_key(region))
     if not entry:
         return 0
     return _serving(world, entry) if ready_only else int(entry["replicas"])

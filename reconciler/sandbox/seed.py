@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.sandbox.arm import region_key
 from reconciler.sandbox.clock import iso
 from reconciler.sandbox.store import Tx
 
@@ -151,7 +152,7 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
         _put_seeded(tx, rg_id, T_VM, vm, group, props, now)
     for account in group.get("batchAccounts") or []:
         rid = _seeded_id(rg_id, T_ACCOUNT, account)
-        region = str(account.get("location", group["location"])).replace(" ", "").lower()
+        region = region_key(str(account.get("location", group["location"])))
         props = {
             "accountEndpoint": f"{account['name']}.{region}.batch.azure.com",
             "nodeManagementEndpoint": f"{_stable_uuid(rid)}.{region}.service.batch.azure.com",
