@@ -141,6 +141,21 @@ def grown_minimal(tmp_path: Path, dedicated: int) -> Path:
     return out
 
 
+def create_foreign_pool(world: World, *, dedicated: int, **fixed: str) -> str:
+    """A pool the tool does not own, booting minimal's version 1.0.0; returns its id."""
+    foreign = POOL_ACCOUNT + "/pools/foreign"
+    props = {
+        "vmSize": "standard_d2s_v5",
+        "image.id": VERSIONS + "1.0.0",
+        "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+        "scale.fixed.dedicated": dedicated,
+        "scale.fixed.lowPriority": 0,
+        **{f"scale.fixed.{key}": value for key, value in fixed.items()},
+    }
+    world.ops.create(kind=Kind.POOL, resource_id=foreign, location="westeurope", props=props)
+    return foreign
+
+
 def span(progress: RecordingProgress, address: str) -> tuple[int, int]:
     """Indices of the start and done events of one change in the event stream."""
     idx = [
@@ -368,20 +383,7 @@ def test_a_pool_that_stops_short_gets_its_resize_reissued(world: World, tmp_path
     assert world.apply(world.plan(SPECS / "minimal")).ok
     # A pool the tool does not own boots the same version: its 1,000 nodes share the
     # replica, so our pool's 600-node resize runs past its 15-minute timeout.
-    foreign = POOL_ACCOUNT + "/pools/foreign"
-    world.ops.create(
-        kind=Kind.POOL,
-        resource_id=foreign,
-        location="westeurope",
-        props={
-            "vmSize": "standard_d2s_v5",
-            "image.id": VERSIONS + "1.0.0",
-            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-            "scale.fixed.dedicated": 1000,
-            "scale.fixed.lowPriority": 0,
-            "scale.fixed.resizeTimeout": "PT30M",
-        },
-    )
+    create_foreign_pool(world, dedicated=1000, resizeTimeout="PT30M")
     plan = world.plan(grown_minimal(tmp_path, 600))
     progress = RecordingProgress()
     result = world.apply(plan, progress=progress)
@@ -495,19 +497,7 @@ def test_a_permanent_failure_skips_dependents_and_a_rerun_converges(tmp_path: Pa
 def test_an_image_a_foreign_pool_uses_survives_prune(world: World, tmp_path: Path) -> None:
     """With --prune, a version a pool outside the spec still boots is kept; the rest goes ahead (R6)."""
     assert world.apply(world.plan(SPECS / "minimal")).ok
-    foreign = POOL_ACCOUNT + "/pools/foreign"
-    world.ops.create(
-        kind=Kind.POOL,
-        resource_id=foreign,
-        location="westeurope",
-        props={
-            "vmSize": "standard_d2s_v5",
-            "image.id": VERSIONS + "1.0.0",
-            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-            "scale.fixed.dedicated": 1,
-            "scale.fixed.lowPriority": 0,
-        },
-    )
+    foreign = create_foreign_pool(world, dedicated=1)
     spec_dir = edited_minimal(tmp_path, dedicated=2)
     plan = world.plan(spec_dir, prune=True)
     assert not [c for c in plan.actionable if c.action is Action.DELETE]
