@@ -1,4 +1,4 @@
-"""Derive the sandbox's table of request-body members from the shared OpenAPI specs.
+"""Derive the sandbox's table of request-body members from the committed OpenAPI specs.
 
 `reconciler/sandbox/members.json` is what the sandbox consults at run time to refuse a
 PUT/PATCH body member its models do not define (the sandbox never reads the specs). This
@@ -97,7 +97,7 @@ class _Builder:
 
 
 def build() -> dict[str, Any]:
-    """The table as the current shared specs define it."""
+    """The table as the committed specs define it."""
     builder = _Builder()
     operations = {}
     for op in _served_body_operations():

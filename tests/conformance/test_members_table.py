@@ -1,4 +1,4 @@
-"""The sandbox's request-member table matches the shared OpenAPI specs."""
+"""The sandbox's request-member table matches the committed OpenAPI specs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The x-ms-examples held in the shared specs folder, each tied to its swagger operation.
+"""Microsoft's x-ms-examples, each tied to its swagger operation.
+
+The example files are read from Microsoft's original folder (`openapi.examples_root`);
+on a bare clone there is none and `all_examples` is empty.
 
 An example belongs to the operation whose ``x-ms-examples`` references it. Fallback copies
 stored under an older api-version folder (see the specs' README) are matched on the file
@@ -21,7 +24,7 @@ class Example:
     """One example file: its operation, parameters and documented responses."""
 
     name: str  # file stem, e.g. "Gallery_Create"
-    path: str  # relative to the specs root
+    path: str  # relative to the examples root
     operation: openapi.OperationInfo
     parameters: dict[str, Any]
     responses: dict[str, Any]
@@ -52,13 +55,16 @@ class Example:
 @lru_cache(maxsize=1)
 def all_examples() -> tuple[Example, ...]:
     """Every example file under the specs root that maps to a loaded operation."""
+    root = openapi.examples_root()
+    if root is None:
+        return ()
     reg = openapi.registry()
     by_name: dict[str, openapi.OperationInfo] = {}
     for path, op in reg.by_example.items():
         by_name.setdefault(path.rsplit("/", 1)[-1], op)
     found = []
-    for file in sorted(reg.root.rglob("*.json")):
-        rel = file.relative_to(reg.root).as_posix()
+    for file in sorted(root.rglob("*.json")):
+        rel = file.relative_to(root).as_posix()
         if "/examples/" not in f"/{rel}":
             continue
         op = reg.by_example.get(rel) or by_name.get(file.name)

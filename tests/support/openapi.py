@@ -1,8 +1,8 @@
 """Hold HTTP traffic to Microsoft's OpenAPI (swagger 2.0) definitions of the ARM APIs.
 
-The specs live in the shared folder `../shared/azure-rest-specs` next to the repository
-(override with the environment variable ``RECONCILE_AZURE_SPECS``). Every swagger file
-there is loaded once per process, its ``$ref``s resolved within and across files (external
+The definitions are the committed structure-only copies in `reconciler/openapi/specs/`
+(generated from Microsoft's files by `reconciler.openapi.generate`), so a bare clone
+validates every exchange too. Every swagger file there is loaded once per process, its ``$ref``s resolved within and across files (external
 refs such as ``../../../../../../common-types/resource-management/v5/types.json#/...``
 are matched on their trailing path, as the specs' README prescribes), and each schema is
 translated into a JSON Schema (draft 7) that `jsonschema` validates:
@@ -38,7 +38,6 @@ still carry ARM's ``{"error": {"code", "message"}}``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -50,7 +49,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
 
-SPECS_ENV = "RECONCILE_AZURE_SPECS"
+from reconciler.openapi import SPECS_DIR, upstream_dir
+
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 TERMINAL_FAILURE = ("Failed", "Canceled")
 
@@ -92,11 +92,14 @@ ASYNC_OPERATION_STATUS: dict[str, Any] = {
 
 
 def specs_root() -> Path:
-    """The folder holding Microsoft's swagger files (env override, else next to the repo)."""
-    override = os.environ.get(SPECS_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / ".." / "shared" / "azure-rest-specs"
+    """The folder of swagger files the validator loads: the committed structure-only copies."""
+    return SPECS_DIR
+
+
+def examples_root() -> Path | None:
+    """Microsoft's original folder, whose ``examples/`` the replay tests send; None on a bare
+    clone (``RECONCILE_AZURE_SPECS`` overrides where it is looked for)."""
+    return upstream_dir()
 
 
 # --------------------------------------------------------------------------- model
@@ -172,9 +175,7 @@ class _Registry:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         if not self.root.is_dir():
-            raise FileNotFoundError(
-                f"Azure REST specs not found at {self.root}; set {SPECS_ENV} to their folder"
-            )
+            raise FileNotFoundError(f"no swagger files at {self.root}")
         self._docs: dict[str, Any] = {}
         self._files = sorted(
             p.relative_to(self.root).as_posix()
@@ -286,7 +287,7 @@ class _Registry:
     ) -> tuple[dict[str, tuple[Any, str]], set[str], list[tuple[Any, str]], Any]:
         """Merge ``allOf`` parents: properties (with their file), required, other parts.
 
-        A parent the shared specs do not hold (an excerpt's missing definition) leaves the
+        A parent the specs do not hold (an excerpt's missing definition) leaves the
         object open: its properties are unknown, so extra properties cannot be refused.
         """
         props: dict[str, tuple[Any, str]] = {}
@@ -599,7 +600,7 @@ def registry() -> _Registry:
 
 
 def unresolved_refs() -> set[str]:
-    """``$ref``s the loaded specs use but the shared folder does not hold."""
+    """``$ref``s the loaded specs use but the committed folder does not hold."""
     return set(registry().unresolved)
 
 
