@@ -120,9 +120,21 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
+def minimal_text() -> str:
+    """specs/minimal's text, owned by name as `minimal` wherever the copy is written.
+
+    Without ``settings.owner`` a spec's owner is its folder's name: an edited copy in
+    another folder would be another spec, and refused to touch minimal's resources.
+    """
+    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    head = "apiVersion: reconcile/v1\n"
+    assert head in text
+    return text.replace(head, head + "\nsettings:\n  owner: minimal\n", 1)
+
+
 def edited_minimal(tmp_path: Path, *, version: str = "1.1.0", dedicated: int = 700) -> Path:
     """specs/minimal with its only version renamed (a rebuilt image) and the pool grown."""
-    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    text = minimal_text()
     text = text.replace("- name: 1.0.0", f"- name: {version}")
     text = text.replace("fixed: {dedicated: 2}", f"fixed: {{dedicated: {dedicated}}}")
     out = tmp_path / f"spec-{version}-{dedicated}"
@@ -133,7 +145,7 @@ def edited_minimal(tmp_path: Path, *, version: str = "1.1.0", dedicated: int = 7
 
 def grown_minimal(tmp_path: Path, dedicated: int) -> Path:
     """specs/minimal with more nodes in its pool (and so more replicas of its version)."""
-    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    text = minimal_text()
     text = text.replace("fixed: {dedicated: 2}", f"fixed: {{dedicated: {dedicated}}}")
     out = tmp_path / f"grown-{dedicated}"
     out.mkdir()
