@@ -201,6 +201,12 @@ def _assemble(
         # In a plan comment the changes come first: drift gets a bounded table.
         drift_rows = len(plan.drift) if drift_only else min(len(plan.drift), PLAN_DRIFT_ROWS)
     out += _drift(plan.drift, drift_rows)
+    if drift_only and plan.pending:
+        out += [
+            f"_{len(plan.pending)} spec change(s) not yet applied (not drift; "
+            "`reconcile plan` shows them)._",
+            "",
+        ]
     out += _diagnostics(plan)
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -682,7 +682,8 @@ def test_a_spec_edit_alone_is_pending_and_drift_exits_zero(world: World, tmp_pat
         )
         assert result.exit_code == 0, result.output
         assert "minimal-two" not in result.output
-    assert "2 spec change(s) not yet applied" in result.output or fmt == "markdown"
+        assert "No drift" in result.output
+        assert "2 spec change(s) not yet applied (not drift" in result.output
 
 
 def test_prune_of_one_spec_never_touches_another_specs_resources(world: World) -> None:

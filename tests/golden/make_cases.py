@@ -543,7 +543,9 @@ def owner_from_before_owner_names():
     for r in live["resources"]:
         props = r["properties"]
         for key in list(props):
-            if key.startswith(("tags.reconcile-", "metadata.reconcile.owner", "metadata.reconcile.applied")):
+            if key.startswith(
+                ("tags.reconcile-", "metadata.reconcile.owner", "metadata.reconcile.applied")
+            ):
                 props.pop(key)
     return spec, live, {"prune": True}
 
