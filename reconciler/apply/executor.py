@@ -12,6 +12,11 @@ scale-to-zero-then-update for pool vmSize/image changes. After a write:
 - the resource is read again and every changed path compared with the plan's `after`
   (secrets by presence only): Azure silently ignoring a field is an error, not a success.
 
+Every write that leaves the resource as the plan wants it also writes the applied
+record (`reconciler.plan.applied`: a tag, or pool metadata) of the plan's `after`, so
+the next plan can tell drift from pending spec changes. The intermediate writes of a
+scale-to-zero update do not: a crash between them must not claim the target was reached.
+
 Every call goes through `call_with_retry` (transient errors only). Waiting polls `read`
 with an injected `sleep`, so one change's long wait blocks only its own worker.
 """
@@ -36,6 +41,7 @@ from reconciler.apply.model import (
 from reconciler.apply.ports import Operations
 from reconciler.apply.retry import RetryPolicy, call_with_retry
 from reconciler.errors import ConflictError, PermanentAzureError, TransientAzureError
+from reconciler.plan.applied import encode, is_record_path
 from reconciler.plan.model import Action, Change
 from reconciler.state.fields import rule_for
 from reconciler.state.model import Kind, LiveResource
@@ -161,8 +167,40 @@ class ChangeExecutor:
         )
 
     def _props(self, change: Change) -> dict[str, Any]:
-        # Secrets are resolved here, at the last moment, and never stored or shown.
-        return secrets.resolve_all(change.after or {}, environ=self.environ)
+        # Secrets are resolved here, at the last moment, and never stored or shown. The
+        # record is made from the unresolved `after`: a secret leaves only "present".
+        props = secrets.resolve_all(change.after or {}, environ=self.environ)
+        props.update(encode(change.kind, change.after or {}))
+        return props
+
+    @staticmethod
+    def _recording(
+        change: Change, props: Mapping[str, Any], paths: Sequence[str], record: bool
+    ) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+        """Props and paths of one write, with the applied record or without it.
+
+        A pool PATCH sends only the groups its paths touch, so the record's metadata
+        paths are added; metadata the spec does not declare is kept from what the plan
+        saw (the PATCH replaces the whole list).
+        """
+        if not record:
+            return {k: v for k, v in props.items() if not is_record_path(change.kind, k)}, tuple(
+                paths
+            )
+        if change.kind is not Kind.POOL:
+            return props, tuple(paths)
+        recorded = tuple(p for p in props if is_record_path(change.kind, p))
+        if any(p.startswith("metadata.") and p not in recorded for p in paths):
+            return props, (*paths, *recorded)
+        kept = {
+            k: v
+            for k, v in (change.before or {}).items()
+            if k.startswith("metadata.")
+            and k not in props
+            and not k.startswith("metadata.reconcile.applied")
+            and v != secrets.MASK
+        }
+        return {**kept, **props}, (*paths, *recorded)
 
     @staticmethod
     def _etag(change: Change) -> str | None:
@@ -228,8 +266,11 @@ class ChangeExecutor:
         notes: list[str],
         *,
         what: str = "update",
+        record: bool = True,
     ) -> LiveResource:
         attempts = 0
+        shown = ", ".join(paths) or "(no paths)"
+        props, paths = self._recording(change, props, paths, record)
 
         def call() -> LiveResource:
             nonlocal attempts
@@ -244,7 +285,7 @@ class ChangeExecutor:
                 wait=self.sleep,
             )
 
-        self.emit(EventKind.STEP, change, f"{what}: {', '.join(paths) or '(no paths)'}", {})
+        self.emit(EventKind.STEP, change, f"{what}: {shown}", {})
         try:
             with self._watching(change, props):
                 return self._call(change, what, call)
@@ -301,14 +342,16 @@ class ChangeExecutor:
         at_zero = not live.current_dedicated and not live.current_low_priority
         if not (at_zero and _steady(live)):
             zero = {**props, **dict.fromkeys(SCALE_FIXED, 0)}
-            self._write_update(change, zero, SCALE_FIXED, etag, notes, what="scale to zero nodes")
+            self._write_update(
+                change, zero, SCALE_FIXED, etag, notes, what="scale to zero nodes", record=False
+            )
             notes.append(f"scaled to zero from {_nodes(live)} nodes")
             live = self._wait_allocation(change, (0, 0), None, notes, reissue=False)
         # Our own write moved the ETag: continue from what we just read, not the plan's.
         etag = live.etag or etag
         at_zero_paths = tuple(p for p in change.changed_paths if not p.startswith("scale."))
         written = self._write_update(
-            change, props, at_zero_paths, etag, notes, what="update at zero nodes"
+            change, props, at_zero_paths, etag, notes, what="update at zero nodes", record=False
         )
         scale_paths = tuple(p for p in props if p.startswith("scale.fixed."))
         self._write_update(

@@ -26,6 +26,9 @@ CYCLE = "RC510"  # the dependency graph has a cycle
 OUTSIDE_POOLS_NEED_REPLICAS = "RC511"  # R1 counting pools outside the spec too
 ACCOUNT_NOT_AS_DECLARED = "RC512"  # the Batch account is in another region, or not found
 IN_USE_KEPT = "RC513"  # R6: an owned image left out of the spec is kept while a pool boots it
+OWNED_BY_OTHER_SPEC = "RC520"  # declared here, but another spec's owner name is on it
+OWNED_BY_OTHER_SPEC_SEEN = "RC521"  # not declared here, owned by another spec: left alone
+OWNED_BY_NO_SPEC = "RC522"  # not declared here, only the old managed-by mark: left alone
 
 # The planner-only codes; each is registered in CODES (phase "plan"), which gives its
 # severity and title.
@@ -38,4 +41,7 @@ PLANNER_CODES: tuple[str, ...] = (
     OUTSIDE_POOLS_NEED_REPLICAS,
     ACCOUNT_NOT_AS_DECLARED,
     IN_USE_KEPT,
+    OWNED_BY_OTHER_SPEC,
+    OWNED_BY_OTHER_SPEC_SEEN,
+    OWNED_BY_NO_SPEC,
 )

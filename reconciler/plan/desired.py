@@ -20,6 +20,8 @@ from typing import Any
 from reconciler.plan.model import PlanDiagnostic
 from reconciler.state.model import (
     OWNER_METADATA_KEY,
+    OWNER_NAME_METADATA_KEY,
+    OWNER_NAME_TAG,
     OWNER_TAG,
     OWNER_VALUE,
     Kind,
@@ -81,12 +83,15 @@ class DesiredState:
     """Everything the planner needs from the spec, as plain values.
 
     `accounts` are not resources to plan (the tool never writes a Batch account): they
-    are the assumptions the pools' changes rest on.
+    are the assumptions the pools' changes rest on. `owner` names the spec that owns
+    its resources (empty: ownership is the bare ``managed-by`` mark, as before owners).
     """
 
     resources: Mapping[str, DesiredResource]
     spec_hash: str
     prune: bool = False
+    owner: str = ""
+    owner_derived: bool = False
     sizing: Mapping[str, Any] = field(default_factory=dict)
     diagnostics: tuple[PlanDiagnostic, ...] = ()
     accounts: Mapping[str, DesiredAccount] = field(default_factory=dict)
@@ -97,11 +102,15 @@ class DesiredState:
         object.__setattr__(self, "accounts", _ro(self.accounts))
 
 
-def owner_marks(kind: Kind) -> dict[str, str]:
-    """The ownership properties the tool writes on a resource of `kind`."""
+def owner_marks(kind: Kind, owner: str = "") -> dict[str, str]:
+    """The ownership properties the tool writes on a resource of `kind` for spec `owner`."""
     marks = {f"tags.{OWNER_TAG}": OWNER_VALUE}
+    if owner:
+        marks[f"tags.{OWNER_NAME_TAG}"] = owner
     if kind is Kind.POOL:
         marks[f"metadata.{OWNER_METADATA_KEY}"] = OWNER_VALUE
+        if owner:
+            marks[f"metadata.{OWNER_NAME_METADATA_KEY}"] = owner
     return marks
 
 
@@ -164,21 +173,24 @@ def timeout_note(sizing: Any) -> str:
 
 def desired_state(spec: Any) -> DesiredState:
     """The desired flat resources of a `reconciler.spec.resolved.ResolvedSpec`."""
+    owner = str(getattr(spec.settings, "owner", "") or "")
     resources: dict[str, DesiredResource] = {}
     for gallery in spec.galleries.values():
-        resources[gallery.address] = _gallery(gallery)
+        resources[gallery.address] = _gallery(gallery, owner)
     for image in spec.images.values():
-        resources[image.address] = _image(image)
+        resources[image.address] = _image(image, owner)
     for version in spec.versions.values():
-        resources[version.address] = _version(version)
+        resources[version.address] = _version(version, owner)
     for managed in spec.managed_images.values():
-        resources[managed.address] = _managed_image(managed)
+        resources[managed.address] = _managed_image(managed, owner)
     for pool in spec.pools.values():
-        resources[pool.address] = _pool(pool)
+        resources[pool.address] = _pool(pool, owner)
     return DesiredState(
         resources=resources,
         spec_hash=content_hash(resources),
         prune=bool(spec.settings.prune),
+        owner=owner,
+        owner_derived=bool(getattr(spec.settings, "owner_derived", False)),
         sizing=sizing_of(spec),
         accounts={a.address: _account(a) for a in spec.batch_accounts.values()},
     )
@@ -201,22 +213,24 @@ def _declared(obj: Any, paths: Mapping[str, str]) -> dict[str, Any]:
     return {path: value for path, value in values.items() if value is not None}
 
 
-def _with_tags(r: Any, kind: Kind, props: dict[str, Any], **extra: Any) -> DesiredResource:
-    """A gallery-side resource at its own location, with its tags and the ownership tag."""
+def _with_tags(
+    r: Any, kind: Kind, props: dict[str, Any], owner: str, **extra: Any
+) -> DesiredResource:
+    """A gallery-side resource at its own location, with its tags and the ownership tags."""
     props.update({f"tags.{k}": v for k, v in r.tags.items()})
-    props.update({k: v for k, v in owner_marks(kind).items() if k.startswith("tags.")})
+    props.update({k: v for k, v in owner_marks(kind, owner).items() if k.startswith("tags.")})
     return DesiredResource(
         r.address, kind, canonical_id(r.id), r.name, props["location"], props, **extra
     )
 
 
-def _gallery(g: Any) -> DesiredResource:
+def _gallery(g: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {"location": canonical_location(g.location)}
     props.update(_declared(g, {"description": "description"}))
-    return _with_tags(g, Kind.GALLERY, props)
+    return _with_tags(g, Kind.GALLERY, props, owner)
 
 
-def _image(i: Any) -> DesiredResource:
+def _image(i: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {
         "location": canonical_location(i.location),
         "osType": i.os_type,
@@ -235,10 +249,10 @@ def _image(i: Any) -> DesiredResource:
             },
         )
     )
-    return _with_tags(i, Kind.IMAGE, props, parent=i.gallery_address)
+    return _with_tags(i, Kind.IMAGE, props, owner, parent=i.gallery_address)
 
 
-def _version(v: Any) -> DesiredResource:
+def _version(v: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {"location": canonical_location(v.location)}
     src = v.source
     if src.kind == "snapshots":
@@ -263,13 +277,14 @@ def _version(v: Any) -> DesiredResource:
         v,
         Kind.VERSION,
         props,
+        owner,
         complete=("targetRegions[", "source.", "source.snapshots.dataDisks["),
         parent=v.image_address,
         notes=notes,
     )
 
 
-def _managed_image(m: Any) -> DesiredResource:
+def _managed_image(m: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {
         "location": canonical_location(m.location),
         "osType": m.os_type,
@@ -282,11 +297,12 @@ def _managed_image(m: Any) -> DesiredResource:
         m,
         Kind.MANAGED_IMAGE,
         props,
+        owner,
         complete=("source.", "source.dataDiskSnapshots["),
     )
 
 
-def _pool(p: Any) -> DesiredResource:
+def _pool(p: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {
         "vmSize": p.vm_size.lower(),
         "image.id": canonical_id(p.image.id),
@@ -360,7 +376,7 @@ def _pool(p: Any) -> DesiredResource:
             props[f"{key}.frontendPortRangeEnd"] = nat.frontend_port_range_end
     for key, value in p.metadata.items():
         props[f"metadata.{key}"] = value
-    props.update(owner_marks(Kind.POOL))
+    props.update(owner_marks(Kind.POOL, owner))
     return DesiredResource(
         p.address,
         Kind.POOL,

@@ -182,6 +182,17 @@ def same(path: str, desired: Any, live: Any) -> bool:
     return bool(desired == live)
 
 
+def comparable(kind: Kind, path: str, value: Any) -> Any:
+    """The value as `same` compares it: normalised, Azure's default when absent, casefolded
+    where Azure echoes its own casing; None when absent with no default."""
+    normal = normalise_value(path, value)
+    if normal is None:
+        normal = default_for(kind, path)
+    if isinstance(normal, str) and _CASELESS.search(path):
+        return normal.casefold()
+    return normal
+
+
 def _member(collection: str, path: str) -> str | None:
     """The member of `collection` that `path` belongs to (``targetRegions[x]``, ``scale.fixed``)."""
     if not path.startswith(collection):

@@ -71,6 +71,10 @@ class Change:
     `after` keeps secret references (``${env:NAME}``) unresolved. `depends_on` lists the
     ids of changes that must finish first; apply starts this change the moment they have.
     `observed` is the ETag (or content fingerprint) of the live resource the plan saw.
+    `cause` says why it is needed, from the resource's applied record
+    (`reconciler.plan.applied`): ``spec`` (a spec change not yet applied), ``drift``
+    (Azure changed behind the tool's back), ``spec+drift``, ``unrecorded`` (no record:
+    counted as drift); None where no difference is behind it (a no-op).
     """
 
     id: str
@@ -86,6 +90,7 @@ class Change:
     replace_paths: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     observed: str | None = None
+    cause: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "before", _freeze(self.before))
@@ -121,7 +126,10 @@ class DriftKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DriftItem:
-    """Live state that differs from the spec although the spec did not change.
+    """Live state that differs from what apply last wrote although the spec did not change.
+
+    Only `changed` items are made since applied records exist: a declared resource not in
+    Azure is a pending create, an owned one the spec dropped a pending delete.
 
     `before` is what Azure reports and `after` what the spec wants, for `paths` only
     (secret values masked), so a drift report names the field and both values.
@@ -152,6 +160,8 @@ class Plan:
     observed: Mapping[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     prune: bool = False
+    owner: str = ""  # the spec's owner name (settings.owner, or derived)
+    owner_derived: bool = False  # True when `owner` came from the spec folder's name
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizing", _freeze(self.sizing))
@@ -183,6 +193,11 @@ class Plan:
     def has_errors(self) -> bool:
         """True when any diagnostic is an error (exit 1; apply refuses the plan)."""
         return bool(self.errors)
+
+    @property
+    def pending(self) -> tuple[Change, ...]:
+        """Changes a spec edit asks for (cause spec or spec+drift): not drift."""
+        return tuple(c for c in self.actionable if c.cause in ("spec", "spec+drift"))
 
     def summary(self) -> dict[str, int]:
         """Counts per action value, every action present (zeros included)."""

@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from reconciler.plan import codes
+from reconciler.plan.applied import Cause, change_cause, classify, decode
 from reconciler.plan.desired import DesiredResource, DesiredState, desired_state
 from reconciler.plan.diff import PathChange, ResourceDiff, diff_resource
 from reconciler.plan.graph import order
@@ -35,7 +36,11 @@ from reconciler.plan.model import (
 )
 from reconciler.secrets import MASK, is_secret
 from reconciler.state.model import (
+    APPLIED_METADATA_KEY,
+    APPLIED_TAG,
     OWNER_METADATA_KEY,
+    OWNER_NAME_METADATA_KEY,
+    OWNER_NAME_TAG,
     OWNER_TAG,
     OWNER_VALUE,
     Kind,
@@ -138,6 +143,8 @@ def mask_live(props: Mapping[str, Any], desired: Mapping[str, Any] | None) -> di
     want = desired or {}
     out = {}
     for path, value in props.items():
+        if path.startswith(_RECORD_PREFIXES):
+            continue  # the applied record: bookkeeping, never a difference worth showing
         if path.startswith("startTask.environment.") or is_secret(want.get(path)):
             out[path] = MASK
         else:
@@ -145,6 +152,7 @@ def mask_live(props: Mapping[str, Any], desired: Mapping[str, Any] | None) -> di
     return out
 
 
+_RECORD_PREFIXES = (f"tags.{APPLIED_TAG}", f"metadata.{APPLIED_METADATA_KEY}")
 _ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/", re.IGNORECASE)
 
 
@@ -275,6 +283,8 @@ class _Planner:
             sizing=self.desired.sizing,
             observed=dict(sorted(self.observed.items())),
             prune=self.prune,
+            owner=self.desired.owner,
+            owner_derived=self.desired.owner_derived,
         )
 
     # -- declared resources -----------------------------------------------------------
@@ -283,13 +293,8 @@ class _Planner:
         current = self.live_by_id.get(d.id)
         self.observed[d.id] = observation(current)
         if current is None:
-            self.drift.append(
-                DriftItem(
-                    d.address,
-                    DriftKind.MISSING.value,
-                    message=f"{_LABEL[d.kind]} {d.name} is declared but not in Azure",
-                )
-            )
+            # Not drift: nothing says it was ever applied (a new spec resource is the
+            # common case; one deleted by hand is re-created the same way).
             if d.kind is Kind.POOL and self.refuses_managed_image_pool(d, "create"):
                 return
             self.add(
@@ -305,18 +310,25 @@ class _Planner:
                     after=d.properties,
                     changed_paths=tuple(sorted(d.properties)),
                     observed=ABSENT,
+                    cause=Cause.SPEC.value,
                 )
             )
             return
         if not current.owned:
             self.report_not_owned(d, current)
             return
+        if self.owned_elsewhere(current):
+            self.report_owned_elsewhere(d, current)
+            return
         diff = diff_resource(d.kind, d.properties, current.properties, complete=d.complete)
         action = diff.action()
         if action is Action.SCALE_TO_ZERO_UPDATE and _at_zero(current):
             action = Action.UPDATE
-        if diff.paths:
-            self.drift.append(self.drift_item(d, diff))
+        causes = self.causes(d, current, diff)
+        drifted = [p for p in diff.paths if causes[p.path] is not Cause.SPEC]
+        if drifted:
+            recorded = decode(d.kind, current.properties) is not None
+            self.drift.append(self.drift_item(d, drifted, recorded=recorded))
         if d.kind is Kind.POOL and action is not Action.NOOP:
             moves = "image.id" in diff.changed_paths
             if (action is Action.REPLACE or moves) and self.refuses_managed_image_pool(
@@ -345,23 +357,69 @@ class _Planner:
                 changed_paths=diff.changed_paths,
                 replace_paths=diff.replace_paths if action is Action.REPLACE else (),
                 observed=observation(current),
+                cause=change_cause(list(causes.values())) if diff.paths else None,
             )
         )
 
-    def drift_item(self, d: DesiredResource, diff: ResourceDiff) -> DriftItem:
-        before = {
-            p.path: MASK if p.secret and p.before is not None else p.before for p in diff.paths
-        }
-        after = {p.path: MASK if is_secret(p.after) else p.after for p in diff.paths}
-        shown = ", ".join(diff.changed_paths[:_MAX_PHRASES])
-        more = len(diff.paths) - _MAX_PHRASES
+    def causes(
+        self, d: DesiredResource, current: LiveResource, diff: ResourceDiff
+    ) -> dict[str, Cause]:
+        """Why each differing path differs, from the resource's applied record."""
+        record = decode(d.kind, current.properties)
+        out = {}
+        for p in diff.paths:
+            if record is None and _is_owner_mark(p.path):
+                # Writing the owner's name onto a resource from before owners is adoption
+                # bookkeeping the tool asks for, never something Azure changed.
+                out[p.path] = Cause.SPEC
+                continue
+            out[p.path] = classify(
+                d.kind, p.path, d.properties.get(p.path), current.properties.get(p.path), record
+            )
+        return out
+
+    def drift_item(
+        self, d: DesiredResource, paths: Sequence[PathChange], *, recorded: bool
+    ) -> DriftItem:
+        before = {p.path: MASK if p.secret and p.before is not None else p.before for p in paths}
+        after = {p.path: MASK if is_secret(p.after) else p.after for p in paths}
+        names = [p.path for p in paths]
+        shown = ", ".join(names[:_MAX_PHRASES])
+        more = len(names) - _MAX_PHRASES
+        message = (
+            f"changed in Azure since reconcile applied it: {shown}"
+            if recorded
+            else f"differs from the spec in {shown} (no record of what reconcile applied: "
+            "counted as drift)"
+        )
         return DriftItem(
             d.address,
             DriftKind.CHANGED.value,
-            paths=diff.changed_paths,
-            message=f"differs from the spec in {shown}" + (f" and {more} more" if more > 0 else ""),
+            paths=tuple(names),
+            message=message + (f" and {more} more" if more > 0 else ""),
             before=before,
             after=after,
+        )
+
+    def owned_elsewhere(self, resource: LiveResource) -> bool:
+        """True when another spec's owner name is on it (it is never touched here)."""
+        name = resource.owner_name
+        return bool(self.desired.owner) and name is not None and name != self.desired.owner
+
+    def report_owned_elsewhere(self, d: DesiredResource, current: LiveResource) -> None:
+        other = current.owner_name
+        mark = (
+            f"metadata {OWNER_NAME_METADATA_KEY}"
+            if d.kind is Kind.POOL and current.properties.get(f"metadata.{OWNER_NAME_METADATA_KEY}")
+            else f"tag {OWNER_NAME_TAG}"
+        )
+        self.diag(
+            codes.OWNED_BY_OTHER_SPEC,
+            f"{_LABEL[d.kind]} {d.name} is owned by spec {other!r}, not by this spec "
+            f"({self.desired.owner!r}); it is left untouched",
+            address=d.address,
+            hint=f"declare it in one spec only; to move it to this spec, set its {mark} to "
+            f"{self.desired.owner} (portal, az CLI or ARM) and plan again. Id: {current.id}",
         )
 
     def report_not_owned(self, d: DesiredResource, current: LiveResource) -> None:
@@ -418,23 +476,16 @@ class _Planner:
     # -- owned resources the spec no longer has ------------------------------------------
 
     def plan_undeclared(self) -> None:
-        candidates = [
+        undeclared = [
             r
             for r in sorted(self.live.resources.values(), key=lambda r: r.id)
             if r.kind in _MANAGED_KINDS and r.id not in self.desired_by_id and r.owned
         ]
+        candidates = [r for r in undeclared if self.owns_undeclared(r)]
+        self.report_undeclared_not_ours([r for r in undeclared if not self.owns_undeclared(r)])
         for resource in candidates:
-            rid = resource.id
-            address = self.address_of(resource)
-            self.observed[rid] = observation(resource)
-            self.drift.append(
-                DriftItem(
-                    address,
-                    DriftKind.UNEXPECTED.value,
-                    message=f"owned {_LABEL[resource.kind]} {resource.name} is in Azure "
-                    "but not in the spec",
-                )
-            )
+            # Not drift: the spec no longer declaring it is a spec change (a pending delete).
+            self.observed[resource.id] = observation(resource)
         if not self.prune:
             for resource in candidates:
                 self.diag(
@@ -483,8 +534,49 @@ class _Planner:
                     after=None,
                     changed_paths=(),
                     observed=observation(resource),
+                    cause=Cause.SPEC.value,
                 )
             )
+
+    def owns_undeclared(self, resource: LiveResource) -> bool:
+        """Whether this spec may prune (or warn about deleting) an undeclared owned resource.
+
+        With an owner name, only resources carrying that name: another spec's are never
+        touched, and those marked only ``managed-by=reconcile`` (written before owners)
+        belong to no spec until one that declares them applies and writes its name.
+        """
+        if not self.desired.owner:
+            return True
+        return resource.owner_name == self.desired.owner
+
+    def report_undeclared_not_ours(self, resources: Sequence[LiveResource]) -> None:
+        """One warning per other owner (and one for unnamed ones): seen, left alone."""
+        groups: dict[str | None, list[LiveResource]] = {}
+        for resource in resources:
+            groups.setdefault(resource.owner_name, []).append(resource)
+        for name, group in sorted(groups.items(), key=lambda kv: kv[0] or ""):
+            listed = ", ".join(self.address_of(r) for r in group[:_MAX_PHRASES])
+            if len(group) > _MAX_PHRASES:
+                listed += f" and {len(group) - _MAX_PHRASES} more"
+            if name is None:
+                self.diag(
+                    codes.OWNED_BY_NO_SPEC,
+                    f"{len(group)} resource(s) marked {OWNER_TAG}={OWNER_VALUE} without an "
+                    f"owner name are not in this spec and are left untouched: {listed}",
+                    address=None,
+                    hint="the spec that declares them writes its name on its next apply; "
+                    f"to let this spec ({self.desired.owner}) prune them, tag them "
+                    f"{OWNER_NAME_TAG}={self.desired.owner} (pools: metadata "
+                    f"{OWNER_NAME_METADATA_KEY})",
+                )
+            else:
+                self.diag(
+                    codes.OWNED_BY_OTHER_SPEC_SEEN,
+                    f"{len(group)} resource(s) owned by spec {name!r} are not in this spec "
+                    f"({self.desired.owner!r}) and are left untouched: {listed}",
+                    address=None,
+                    hint=f"plan spec {name!r} to manage them; prune here never deletes them",
+                )
 
     def users_after_plan(self, image_id: str) -> list[LiveResource]:
         """Live pools that will still boot `image_id` once the plan has run (R6)."""
@@ -831,6 +923,15 @@ _DELETE_ORDER = {
     Kind.IMAGE: 3,
     Kind.GALLERY: 4,
 }
+
+
+def _is_owner_mark(path: str) -> bool:
+    return path in (
+        f"tags.{OWNER_TAG}",
+        f"tags.{OWNER_NAME_TAG}",
+        f"metadata.{OWNER_METADATA_KEY}",
+        f"metadata.{OWNER_NAME_METADATA_KEY}",
+    )
 
 
 def _at_zero(pool: LiveResource) -> bool:

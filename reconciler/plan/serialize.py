@@ -54,6 +54,7 @@ def change_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
         "before": _props(change.before, masked=True),
         "after": _props(change.after, masked=not for_file),
         "depends_on": list(change.depends_on),
+        "cause": change.cause,
     }
     if for_file:
         out["observed"] = change.observed
@@ -97,6 +98,7 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
         "target": plan.target,
         "spec_hash": plan.spec_hash,
         "prune": plan.prune,
+        "owner": plan.owner,
         "summary": plan.summary(),
         "changes": [change_to_dict(c, for_file=for_file) for c in plan.changes],
         "drift": [drift_to_dict(d) for d in plan.drift],
@@ -131,6 +133,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             replace_paths=tuple(c.get("replace_paths", ())),
             depends_on=tuple(c.get("depends_on", ())),
             observed=c.get("observed"),
+            cause=c.get("cause"),
         )
         for c in data.get("changes", ())
     )
@@ -166,4 +169,5 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         observed=data.get("observed", {}),
         format_version=int(data.get("format_version", FORMAT_VERSION)),
         prune=bool(data.get("prune", False)),
+        owner=str(data.get("owner", "")),
     )

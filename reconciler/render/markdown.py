@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 
 from reconciler.plan.model import Action, Change, DriftItem, Plan, Severity
-from reconciler.render.text import SUMMARY_WORDS, fmt_value, path_lines
+from reconciler.render.text import CAUSE_LABEL, SUMMARY_WORDS, fmt_value, path_lines
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own wrapper text around the comment.
@@ -62,6 +62,8 @@ def _details(change: Change) -> list[str]:
         f"<code>{html.escape(change.action.symbol)} {html.escape(change.id)}</code> "
         f"{_ICON[change.action]} <b>{change.action.value}</b>"
     )
+    if change.cause in CAUSE_LABEL:
+        summary += f" · <i>{CAUSE_LABEL[change.cause]}</i>"
     lines = [
         "<details>",
         f"<summary>{summary}</summary>",
@@ -85,7 +87,11 @@ def _details(change: Change) -> list[str]:
 
 
 def _one_line(change: Change) -> str:
-    return f"- `{change.action.symbol}` `{change.id}` **{change.action.value}**: {_cell(change.reason)}"
+    label = f" _{CAUSE_LABEL[change.cause]}_" if change.cause in CAUSE_LABEL else ""
+    return (
+        f"- `{change.action.symbol}` `{change.id}` **{change.action.value}**{label}: "
+        f"{_cell(change.reason)}"
+    )
 
 
 def mermaid(plan: Plan, *, max_nodes: int = MERMAID_MAX_NODES) -> list[str]:
@@ -122,7 +128,7 @@ def mermaid(plan: Plan, *, max_nodes: int = MERMAID_MAX_NODES) -> list[str]:
 def _drift(items: tuple[DriftItem, ...], rows: int) -> list[str]:
     lines = ["### Drift", ""]
     if not items:
-        return [*lines, "No drift: Azure matches the spec.", ""]
+        return [*lines, "No drift: Azure matches what reconcile applied.", ""]
     lines += ["| resource | drift | fields (Azure → spec) |", "|---|---|---|"]
     for item in items[:rows]:
         before = item.before or {}
@@ -164,6 +170,12 @@ def _assemble(
         f"Spec `{plan.spec_hash}` · {_counts(plan)}",
         "",
     ]
+    if plan.owner_derived and plan.owner:
+        out += [
+            f"Owner `{plan.owner}` (the spec folder's name; set `settings.owner` to keep it "
+            "if the folder is renamed)",
+            "",
+        ]
     if not drift_only:
         out += _warning(plan)
         actionable = plan.actionable
@@ -189,6 +201,12 @@ def _assemble(
         # In a plan comment the changes come first: drift gets a bounded table.
         drift_rows = len(plan.drift) if drift_only else min(len(plan.drift), PLAN_DRIFT_ROWS)
     out += _drift(plan.drift, drift_rows)
+    if drift_only and plan.pending:
+        out += [
+            f"_{len(plan.pending)} spec change(s) not yet applied (not drift; "
+            "`reconcile plan` shows them)._",
+            "",
+        ]
     out += _diagnostics(plan)
     return "\n".join(out).rstrip("\n") + "\n"
 

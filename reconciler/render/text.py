@@ -43,6 +43,13 @@ _VERB = {
     Action.DELETE: "will be deleted",
     Action.NOOP: "is unchanged",
 }
+# Why a change is needed (`Change.cause`), as the plan labels it.
+CAUSE_LABEL = {
+    "spec": "spec change",
+    "drift": "drift",
+    "spec+drift": "spec change + drift",
+    "unrecorded": "drift? no applied record",
+}
 SUMMARY_WORDS = (
     (Action.CREATE, "to create"),
     (Action.UPDATE, "to update"),
@@ -105,6 +112,8 @@ def _change_block(change: Change, paint: _Paint) -> list[str]:
     head = f"  # {change.address} {_VERB[change.action]}"
     if change.id != change.address:
         head += f" (step {change.id.split('#', 1)[1]})"
+    if change.cause in CAUSE_LABEL:
+        head += f" [{CAUSE_LABEL[change.cause]}]"
     lines = [paint(head, "bold"), paint(f"  {change.action.symbol} {change.address}", colour)]
     for symbol, path, before, after in path_lines(change):
         forces = "  # forces replacement" if path in change.replace_paths else ""
@@ -150,7 +159,7 @@ def _diagnostics(plan: Plan, paint: _Paint) -> list[str]:
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The plan as people read it in a terminal or a CI log."""
     paint = _Paint(color)
-    out = [f"reconcile plan for {plan.target} (spec {plan.spec_hash})", ""]
+    out = [f"reconcile plan for {plan.target} (spec {plan.spec_hash})", *_owner(plan), ""]
     destructive = plan.destructive
     if destructive:
         out.append(
@@ -170,6 +179,16 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def _owner(plan: Plan) -> list[str]:
+    """The owner line, shown when the name was derived (explicit names are in the spec)."""
+    if not plan.owner_derived or not plan.owner:
+        return []
+    return [
+        f"Owner: {plan.owner} (the spec folder's name; set settings.owner to keep it if "
+        "the folder is renamed)"
+    ]
+
+
 def _drift_block(item: DriftItem, paint: _Paint) -> list[str]:
     symbol = {"changed": "~", "missing": "+", "unexpected": "-"}.get(item.kind, "?")
     colour = {"~": "yellow", "+": "green", "-": "red"}.get(symbol, "bold")
@@ -186,12 +205,19 @@ def _drift_block(item: DriftItem, paint: _Paint) -> list[str]:
 def render_drift_text(plan: Plan, *, color: bool = False) -> str:
     """Drift as a report: what differs from the spec, per resource."""
     paint = _Paint(color)
-    out = [f"reconcile drift for {plan.target} (spec {plan.spec_hash})", ""]
+    out = [f"reconcile drift for {plan.target} (spec {plan.spec_hash})", *_owner(plan), ""]
     out += _listing(
-        f"{len(plan.drift)} resource(s) differ from the spec:",
+        f"{len(plan.drift)} resource(s) changed in Azure since reconcile applied them:",
         [_drift_block(item, paint) for item in plan.drift],
-        "No drift: Azure matches the spec.",
+        "No drift: Azure matches what reconcile applied.",
     )
+    pending = plan.pending
+    if pending:
+        out += [
+            f"{len(pending)} spec change(s) not yet applied (not drift; "
+            "`reconcile plan` shows them).",
+            "",
+        ]
     out += _diagnostics(plan, paint)
     counts: dict[str, int] = {"changed": 0, "missing": 0, "unexpected": 0}
     for item in plan.drift:

@@ -122,6 +122,27 @@ _CODES = (
         "owned image no longer in the spec is kept, not pruned: a pool still boots from it",
         "plan",
     ),
+    Code(
+        "RC520",
+        "error",
+        "ownership",
+        "a resource the spec declares is owned by another spec",
+        "plan",
+    ),
+    Code(
+        "RC521",
+        "warning",
+        "ownership",
+        "resources owned by another spec are left untouched",
+        "plan",
+    ),
+    Code(
+        "RC522",
+        "warning",
+        "ownership",
+        "owned resources without an owner name are not pruned by a spec not declaring them",
+        "plan",
+    ),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

@@ -41,6 +41,7 @@ P_VERSION_ID = _RG_PREFIX + rf"Microsoft\.Compute/galleries/{_SEG}/images/{_SEG}
 P_VM_ID = _RG_PREFIX + rf"Microsoft\.Compute/virtualMachines/{_SEG}$"
 P_SUBNET_ID = _RG_PREFIX + rf"Microsoft\.Network/virtualNetworks/{_SEG}/subnets/{_SEG}$"
 P_PUBLIC_IP_ID = _RG_PREFIX + rf"Microsoft\.Network/publicIPAddresses/{_SEG}$"
+P_OWNER = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 P_POOL_IMAGE_ID = (
     _RG_PREFIX
     + rf"Microsoft\.Compute/(?:galleries/{_SEG}/images/{_SEG}/versions/{_SEG}|images/{_SEG})$"
@@ -66,6 +67,7 @@ PATTERN_HELP: dict[str, str] = {
     P_SUBNET_ID: "a subnet id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}",
     P_PUBLIC_IP_ID: "a public IP id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
     P_POOL_IMAGE_ID: "a gallery image version id or a managed image id",
+    P_OWNER: "an owner name (1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit)",
 }
 
 INT32_MAX = 2**31 - 1
@@ -120,6 +122,14 @@ class Settings(SpecModel):
     )
     prune: bool = Field(
         False, description="Delete owned resources that are no longer in the spec (plan/apply)."
+    )
+    owner: str | None = Field(
+        None,
+        pattern=P_OWNER,
+        description="The name this spec's resources are owned by (tag reconcile-owner, pool "
+        "metadata reconcile.owner). Prune and 'would delete' consider only resources of this "
+        "owner; resources of another owner are never touched. Unset: the name of the folder "
+        "holding the spec files (printed by plan).",
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -222,10 +224,13 @@ class _Builder:
                     continue
                 chosen[name] = value
                 origin[name] = at
+        owner = chosen.get("owner")
         return Settings(
             vms_per_replica=chosen.get("vmsPerReplica", 600),
             minutes_per_1000_nodes=chosen.get("minutesPer1000Nodes", 15),
             prune=chosen.get("prune", False),
+            owner=owner or derived_owner(self.loaded.files),
+            owner_derived=owner is None,
         )
 
     def build(self) -> Context:
@@ -798,6 +803,22 @@ class _Builder:
             used_by=tuple(used_by.get(v_addr, ())),
             declared_at=self.loc(file, raw),
         )
+
+
+def derived_owner(files: tuple[str, ...]) -> str:
+    """The owner name of a spec without ``settings.owner``: its folder's name.
+
+    The folder is the deepest one holding every spec file (``specs/production`` for
+    both of its files), taken from the real path, so ``plan .`` inside it and
+    ``plan specs/production`` from the repository agree. Lower-cased, other characters
+    than letters, digits, ``.``, ``_``, ``-`` become ``-``; empty without files.
+    """
+    if not files:
+        return ""
+    parents = [os.path.dirname(os.path.realpath(f)) for f in files]
+    folder = os.path.basename(os.path.commonpath(parents)) if parents else ""
+    name = re.sub(r"[^a-z0-9._-]+", "-", folder.lower()).strip("._-")[:64].strip("._-")
+    return name or "spec"
 
 
 def _unresolved(ref: m.PoolImage) -> PoolImageRef:

@@ -112,6 +112,9 @@ FIELDS: dict[Kind, tuple[FieldRule, ...]] = {
         _r("startTask.*", IN),
         _r("startTask.*.*", IN),
         _r("metadata.*", IN),
+        # Metadata names may hold dots (the tool's own ``reconcile.owner``).
+        _r("metadata.*.*", IN),
+        _r("metadata.*.*.*", IN),
         _r("tags.*", IN),
         _r("vmSize", ZERO, "vmSize changes only on a pool steady at 0 nodes"),
         _r("image.id", ZERO, "the image changes only on a pool steady at 0 nodes"),

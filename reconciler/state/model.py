@@ -37,6 +37,14 @@ from typing import Any
 OWNER_TAG = "managed-by"
 OWNER_VALUE = "reconcile"
 OWNER_METADATA_KEY = "reconcile.managed-by"
+# Which spec owns it (`settings.owner`): prune and "would delete" consider only the
+# resources of the spec being planned. Absent on resources written before owners existed.
+OWNER_NAME_TAG = "reconcile-owner"
+OWNER_NAME_METADATA_KEY = "reconcile.owner"
+# What apply last wrote (`reconciler.plan.applied`): a tag on Compute resources, a
+# metadata entry on pools; long records continue in ``<name>-2``, ``<name>-3``, ...
+APPLIED_TAG = "reconcile-applied"
+APPLIED_METADATA_KEY = "reconcile.applied"
 
 
 class Kind(StrEnum):
@@ -104,6 +112,16 @@ class LiveResource:
             props.get(f"tags.{OWNER_TAG}") == OWNER_VALUE
             or props.get(f"metadata.{OWNER_METADATA_KEY}") == OWNER_VALUE
         )
+
+    @property
+    def owner_name(self) -> str | None:
+        """The name of the spec that owns it (tag, or pool metadata); None if unnamed."""
+        props = self.properties
+        for path in (f"tags.{OWNER_NAME_TAG}", f"metadata.{OWNER_NAME_METADATA_KEY}"):
+            value = props.get(path)
+            if isinstance(value, str) and value:
+                return value
+        return None
 
     @property
     def image_id(self) -> str | None:

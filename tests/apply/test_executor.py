@@ -404,3 +404,53 @@ def test_replication_progress_is_reported_while_the_version_write_is_in_flight()
     # The side thread reports each of its eight reads while the write blocks (the fake
     # gains ten points a read and settles on the eighth); then the wait reports 100 again.
     assert percents == [20, 30, 40, 50, 60, 70, 80, 100, 100]
+
+
+def test_every_write_carries_the_applied_record_and_keeps_undeclared_metadata() -> None:
+    """A resize also writes the record (pool metadata); metadata the spec lacks is kept."""
+    from reconciler.azure.mapping import pool_patch_json
+    from reconciler.plan.applied import encode
+
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 2, **{"metadata.by-hand": "kept"}))
+    sent = []
+    ops.hooks["update"].append(lambda op, kw: sent.append(kw))
+    planned = change(
+        "p",
+        Kind.POOL,
+        Action.RESIZE,
+        before=pool_props(2, **{"metadata.by-hand": "kept"}),
+        after=pool_props(4),
+        changed_paths=["scale.fixed.dedicated"],
+        observed='W/"seed"',
+    )
+    result, _ = run(plan_of(planned), ops)
+    assert result.ok, result.failed
+    (kw,) = sent
+    record = encode(Kind.POOL, pool_props(4))
+    assert kw["changed_paths"] == ("scale.fixed.dedicated", *record)
+    body = pool_patch_json(kw["props"], kw["changed_paths"])
+    names = {m["name"]: m["value"] for m in body["properties"]["metadata"]}
+    assert names["by-hand"] == "kept"
+    assert names["reconcile.applied"] == record["metadata.reconcile.applied"]
+
+
+def test_scale_to_zero_steps_record_only_when_back_at_target() -> None:
+    """The writes at zero nodes carry no record; the last one (scale back) does."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 2))
+    sent = []
+    ops.hooks["update"].append(lambda op, kw: sent.append(kw["changed_paths"]))
+    planned = change(
+        "p",
+        Kind.POOL,
+        Action.SCALE_TO_ZERO_UPDATE,
+        before=pool_props(2),
+        after=pool_props(2, vmSize="standard_d4s_v3"),
+        changed_paths=["vmSize"],
+        observed='W/"seed"',
+    )
+    result, _ = run(plan_of(planned), ops, allow_disruptive=True)
+    assert result.ok, result.failed
+    recorded = ["metadata.reconcile.applied" in paths for paths in sent]
+    assert recorded == [False, False, True]

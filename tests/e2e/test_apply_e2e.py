@@ -120,9 +120,21 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.close()
 
 
+def minimal_text() -> str:
+    """specs/minimal's text, owned by name as `minimal` wherever the copy is written.
+
+    Without ``settings.owner`` a spec's owner is its folder's name: an edited copy in
+    another folder would be another spec, and refused to touch minimal's resources.
+    """
+    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    head = "apiVersion: reconcile/v1\n"
+    assert head in text
+    return text.replace(head, head + "\nsettings:\n  owner: minimal\n", 1)
+
+
 def edited_minimal(tmp_path: Path, *, version: str = "1.1.0", dedicated: int = 700) -> Path:
     """specs/minimal with its only version renamed (a rebuilt image) and the pool grown."""
-    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    text = minimal_text()
     text = text.replace("- name: 1.0.0", f"- name: {version}")
     text = text.replace("fixed: {dedicated: 2}", f"fixed: {{dedicated: {dedicated}}}")
     out = tmp_path / f"spec-{version}-{dedicated}"
@@ -133,7 +145,7 @@ def edited_minimal(tmp_path: Path, *, version: str = "1.1.0", dedicated: int = 7
 
 def grown_minimal(tmp_path: Path, dedicated: int) -> Path:
     """specs/minimal with more nodes in its pool (and so more replicas of its version)."""
-    text = (SPECS / "minimal" / "spec.yaml").read_text()
+    text = minimal_text()
     text = text.replace("fixed: {dedicated: 2}", f"fixed: {{dedicated: {dedicated}}}")
     out = tmp_path / f"grown-{dedicated}"
     out.mkdir()
@@ -585,3 +597,132 @@ def test_a_killed_apply_is_resumed_to_convergence(tmp_path: Path) -> None:
         assert world.plan(SPECS / "production", prune=True).actionable == ()
     finally:
         world.close()
+
+
+# -- applied records and owners ----------------------------------------------------------------
+
+
+def test_drift_reports_what_changed_in_azure_not_what_the_spec_changed(
+    world: World, tmp_path: Path
+) -> None:
+    """After apply, a change made through the SDK is drift; a spec edit is pending, not drift."""
+    from azure.mgmt.batch import models as batch_models
+    from azure.mgmt.compute import models as compute_models
+
+    assert world.apply(world.plan(SPECS / "minimal")).ok
+    # Someone edits Azure through the SDK: the gallery's description and the pool's team.
+    compute = world.clients.compute(SUB)
+    compute.galleries.begin_update(
+        "rg-images", "minimalgallery", compute_models.GalleryUpdate(description="by hand")
+    ).result()
+    pool = world.clients.batch(SUB).pool
+    live = pool.get("rg-batch", "batchprodweu", "minimal")
+    metadata = [
+        batch_models.MetadataItem(name=m.name, value="someone" if m.name == "team" else m.value)
+        for m in live.metadata
+    ]
+    pool.update("rg-batch", "batchprodweu", "minimal", batch_models.Pool(metadata=metadata))
+    # And the spec moves on: more nodes (so more replicas), not yet applied.
+    spec_dir = grown_minimal(tmp_path, 700)
+
+    plan = world.plan(spec_dir)
+    causes = {c.address: c.cause for c in plan.actionable}
+    assert causes == {
+        "gallery:minimalgallery": "drift",
+        "version:minimalgallery/minimal-ubuntu/1.0.0": "spec",
+        "pool:batchprodweu/minimal": "spec+drift",
+    }
+    assert {d.address: d.paths for d in plan.drift} == {
+        "gallery:minimalgallery": ("description",),
+        "pool:batchprodweu/minimal": ("metadata.team",),
+    }
+    result = CliRunner().invoke(
+        cli, ["drift", str(spec_dir), "--sandbox", str(world.path), "--format", "json"]
+    )
+    assert result.exit_code == 2, result.output
+    doc = json.loads(result.output)
+    assert [(d["address"], d["paths"]) for d in doc["drift"]] == [
+        ("gallery:minimalgallery", ["description"]),
+        ("pool:batchprodweu/minimal", ["metadata.team"]),
+    ]
+    # Applied, both kinds are gone: the world matches the spec and the records match the world.
+    assert world.apply(plan).ok
+    again = world.plan(spec_dir)
+    assert again.actionable == () and again.drift == ()
+    result = CliRunner().invoke(
+        cli,
+        ["drift", str(spec_dir), "--sandbox", str(world.path), "--detailed-exitcode"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "No drift" in result.output
+
+
+def test_a_spec_edit_alone_is_pending_and_drift_exits_zero(world: World, tmp_path: Path) -> None:
+    """A new pool and a resize in the spec, Azure untouched: drift reports nothing (exit 0)."""
+    assert world.apply(world.plan(SPECS / "minimal")).ok
+    spec_dir = grown_minimal(tmp_path, 5)
+    text = (spec_dir / "spec.yaml").read_text()
+    (spec_dir / "spec.yaml").write_text(
+        text
+        + "      - name: minimal-two\n"
+        + "        vmSize: Standard_D2s_v5\n"
+        + "        image: {gallery: minimalgallery, definition: minimal-ubuntu}\n"
+        + "        nodeAgentSkuId: batch.node.ubuntu 22.04\n"
+        + "        scale:\n          fixed: {dedicated: 1}\n"
+    )
+    plan = world.plan(spec_dir)
+    assert {c.address: c.cause for c in plan.actionable} == {
+        "pool:batchprodweu/minimal": "spec",
+        "pool:batchprodweu/minimal-two": "spec",
+    }
+    for fmt in ("text", "markdown"):
+        result = CliRunner().invoke(
+            cli,
+            ["drift", str(spec_dir), "--sandbox", str(world.path), "--format", fmt],
+        )
+        assert result.exit_code == 0, result.output
+        assert "minimal-two" not in result.output
+        assert "No drift" in result.output
+        assert "2 spec change(s) not yet applied (not drift" in result.output
+
+
+def test_prune_of_one_spec_never_touches_another_specs_resources(world: World) -> None:
+    """`plan specs/minimal --prune` where specs/production was applied deletes none of it."""
+    production = world.plan(SPECS / "production")
+    assert world.apply(production).ok
+    owned = {c.resource_id for c in production.actionable}
+    result = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            str(SPECS / "minimal"),
+            "--sandbox",
+            str(world.path),
+            "--prune",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert [c["address"] for c in doc["changes"] if c["action"] == "delete"] == []
+    (seen,) = [d for d in doc["diagnostics"] if d["code"] == "RC521"]
+    assert "owned by spec 'production'" in seen["message"]
+    assert doc["owner"] == "minimal"
+    # Applied for real, production's resources are all still there.
+    result = CliRunner().invoke(
+        cli,
+        [
+            "apply",
+            str(SPECS / "minimal"),
+            "--sandbox",
+            str(world.path),
+            "--prune",
+            "--auto-approve",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    kinds = {c.resource_id: c.kind for c in production.actionable}
+    missing = [rid for rid in owned if world.ops.read(kind=kinds[rid], resource_id=rid) is None]
+    assert missing == []
+    assert world.plan(SPECS / "production").actionable == ()

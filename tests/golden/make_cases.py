@@ -42,6 +42,7 @@ SECRET_VALUE = "live-secret-value-9f2c"  # what Azure holds for ${env:LICENSE_KE
 def base_spec() -> dict[str, Any]:
     return {
         "apiVersion": "reconcile/v1",
+        "settings": {"owner": "golden"},
         "defaults": {"subscription": SUB, "resourceGroup": "rg-images", "location": "westeurope"},
         "galleries": [
             {
@@ -144,7 +145,11 @@ def add_sim_pool(spec: dict[str, Any], *, dedicated: int) -> None:
 
 
 def applied(spec: dict[str, Any]) -> dict[str, Any]:
-    """The live snapshot Azure would report after applying `spec` (plus the accounts)."""
+    """The live snapshot Azure would report after applying `spec` (plus the accounts).
+
+    Each resource carries the applied record apply writes (`reconciler.plan.applied`).
+    """
+    from reconciler.plan.applied import encode
     from reconciler.plan.desired import desired_state
     from reconciler.plan.snapshot import live_state_to_dict
     from reconciler.spec import load_spec
@@ -161,6 +166,7 @@ def applied(spec: dict[str, Any]) -> dict[str, Any]:
     resources = {}
     for d in desired.resources.values():
         props = dict(d.properties)
+        props.update(encode(d.kind, d.properties))
         extra: dict[str, Any] = {}
         if d.kind is Kind.VERSION:
             for path_ in list(props):
@@ -200,6 +206,13 @@ def applied(spec: dict[str, Any]) -> dict[str, Any]:
             properties={"location": location},
         )
     return live_state_to_dict(LiveState(resources=resources))
+
+
+def unmark(props: dict[str, Any]) -> None:
+    """Remove every mark apply writes: the resource looks made by hand."""
+    for key in list(props):
+        if key.startswith(("tags.managed-by", "tags.reconcile-", "metadata.reconcile.")):
+            props.pop(key)
 
 
 def res(live: dict[str, Any], address: str) -> dict[str, Any]:
@@ -376,7 +389,7 @@ def _old_gallery(live: dict[str, Any], *, owned: bool = True) -> None:
         if r["kind"] == "gallery":
             r["name"] = "oldgal"
         if not owned:
-            r["properties"].pop("tags.managed-by", None)
+            unmark(r["properties"])
     live["resources"].extend(extra)
 
 
@@ -409,8 +422,7 @@ def in_use_protection_even_with_prune():
     pool["address"] = "pool:batchprodweu/legacy-team"
     pool["name"] = "legacy-team"
     pool["properties"]["image.id"] = version_id("render", "1.0.0", gallery="oldgal").lower()
-    for key in ("metadata.reconcile.managed-by", "tags.managed-by"):
-        pool["properties"].pop(key)
+    unmark(pool["properties"])
     live["resources"].append(pool)
     return spec, live, {"prune": True}
 
@@ -420,11 +432,9 @@ def not_owned_is_reported():
     """A gallery and a pool with the spec's names but no ownership mark: errors, never touched."""
     spec = base_spec()
     live = applied(spec)
-    res(live, "gallery:gal")["properties"].pop("tags.managed-by")
+    unmark(res(live, "gallery:gal")["properties"])
     res(live, "gallery:gal")["properties"]["description"] = "Made by hand"
-    pool = res(live, "pool:batchprodweu/render")["properties"]
-    pool.pop("metadata.reconcile.managed-by")
-    pool.pop("tags.managed-by")
+    unmark(res(live, "pool:batchprodweu/render")["properties"])
     return spec, live, {}
 
 
@@ -464,8 +474,7 @@ def managed_image_rules():
     outsider["address"] = "pool:batchprodweu/legacy-batch"
     outsider["name"] = "legacy-batch"
     outsider["properties"]["scale.fixed.dedicated"] = 800
-    for key in ("metadata.reconcile.managed-by", "tags.managed-by"):
-        outsider["properties"].pop(key)
+    unmark(outsider["properties"])
     live["resources"].append(outsider)
     return spec, live, {"now": "2026-11-24"}
 
@@ -486,15 +495,59 @@ def account_region_from_live_state():
 def account_not_where_the_spec_says():
     """RC512: an account in another region than the spec assumed, and one not found: no pool changes."""
     spec = base_spec()
-    spec["galleries"][0]["description"] = "Render and simulation images"
     add_sim_pool(spec, dedicated=10)
     live = applied(spec)
-    res(live, "gallery:gal")["properties"]["description"] = "Render images"
+    spec["galleries"][0]["description"] = "Render and simulation images"
     account = res(live, "batchAccount:batchprodweu")
     account["location"] = account["properties"]["location"] = "northeurope"
     pool_of(spec, "batchprodweu", "render")["metadata"]["team"] = "render-ops"
     drop(live, "batchAccount:batchprodeus", "pool:batchprodeus/sim")
     return spec, live, {}
+
+
+@case
+def drift_and_pending():
+    """Azure changed behind the tool's back (drift) and the spec changed (pending), told apart."""
+    spec = base_spec()
+    add_sim_pool(spec, dedicated=10)
+    live = applied(spec)
+    # Through the SDK, after the last apply: a tag edited, the pool's metadata and size.
+    res(live, "gallery:gal")["properties"]["tags.team"] = "someone-else"
+    sim = res(live, "pool:batchprodeus/sim")["properties"]
+    sim["metadata.hotfix"] = "1"  # undeclared: not managed, not drift
+    sim["scale.fixed.dedicated"] = 40
+    # In the spec, not yet applied: a new description, render grows, a new pool.
+    spec["galleries"][0]["description"] = "Render images, 2027"
+    resize(spec, "batchprodweu", "render", 700)
+    account_of(spec, "batchprodweu")["pools"].append(
+        {
+            "name": "preview",
+            "vmSize": "Standard_D4s_v5",
+            "image": {"gallery": "gal", "definition": "render", "version": "1.0.0"},
+            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+            "scale": {"fixed": {"dedicated": 2}},
+        }
+    )
+    # Both at once on one path: the spec and Azure each moved render's LOG_LEVEL.
+    pool_of(spec, "batchprodweu", "render")["startTask"]["environment"]["LOG_LEVEL"] = "warn"
+    res(live, "pool:batchprodweu/render")["properties"]["startTask.environment.LOG_LEVEL"] = "debug"
+    return spec, live, {}
+
+
+@case
+def owner_from_before_owner_names():
+    """Resources marked only managed-by=reconcile: declared ones are adopted, others never pruned."""
+    spec = base_spec()
+    live = applied(spec)
+    _old_gallery(live)
+    for r in live["resources"]:
+        props = r["properties"]
+        for key in list(props):
+            if key.startswith(
+                ("tags.reconcile-", "metadata.reconcile.owner", "metadata.reconcile.applied")
+            ):
+                props.pop(key)
+    return spec, live, {"prune": True}
 
 
 def write(name: str, fn: Case) -> None:

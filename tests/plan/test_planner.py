@@ -77,24 +77,24 @@ def test_existing_managed_image_pools_are_kept_and_resized():
     assert not plan.has_errors
 
 
-def test_drift_names_changed_missing_and_unexpected_resources():
-    """Drift lists each differing resource once, with the paths and both values."""
+def test_drift_names_changed_resources_only_missing_and_unexpected_are_pending():
+    """Drift lists each changed resource with paths and both values; a declared resource not
+    in Azure and an owned one the spec dropped are pending spec changes, not drift."""
     g = desired("gallery:gal", Kind.GALLERY, gallery_id(), {"description": "new"})
     v = desired("version:gal/render/1.0.0", Kind.VERSION, version_id(), {"location": "westeurope"})
     current_g = live("gallery:gal", Kind.GALLERY, gallery_id(), {"description": "old"})
     extra = live("gallery:extra", Kind.GALLERY, gallery_id("extra"), {})
-    plan = plan_desired(desired_state(g, v), state(current_g, extra), target="t")
-    assert sorted((d.address, d.kind) for d in plan.drift) == [
-        ("gallery:extra", DriftKind.UNEXPECTED),
-        ("gallery:gal", DriftKind.CHANGED),
-        ("version:gal/render/1.0.0", DriftKind.MISSING),
-    ]
-    kinds = {d.address: d for d in plan.drift}
-    assert kinds["gallery:gal"].paths == ("description",)
-    assert (
-        kinds["gallery:gal"].before["description"],
-        kinds["gallery:gal"].after["description"],
-    ) == ("old", "new")
+    plan = plan_desired(desired_state(g, v), state(current_g, extra), target="t", prune=True)
+    assert [(d.address, d.kind) for d in plan.drift] == [("gallery:gal", DriftKind.CHANGED)]
+    (item,) = plan.drift
+    assert item.paths == ("description",)
+    assert (item.before["description"], item.after["description"]) == ("old", "new")
+    causes = {c.address: (c.action.value, c.cause) for c in plan.actionable}
+    assert causes == {
+        "gallery:gal": ("update", "unrecorded"),
+        "gallery:extra": ("delete", "spec"),
+        "version:gal/render/1.0.0": ("create", "spec"),
+    }
 
 
 def test_live_env_values_never_reach_the_plan():
@@ -270,4 +270,4 @@ def test_a_missing_account_is_an_error_and_its_pools_are_not_created():
         "to its pools is planned"
     )
     assert error.hint.endswith("reconcile never creates Batch accounts")
-    assert [d.kind for d in plan.drift] == [DriftKind.MISSING]  # drift still reports the pool
+    assert plan.drift == ()  # a pool not yet created is a pending spec change, not drift
