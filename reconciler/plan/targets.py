@@ -95,7 +95,7 @@ def _relied_on(change: Change) -> Iterable[str]:
 
 
 def _no_match(pattern: str, known: Sequence[str]) -> ReconcileError:
-    close = difflib.get_close_matches(pattern, known, n=_SUGGESTIONS, cutoff=0.5)
+    close = difflib.get_close_matches(pattern, known, n=_SUGGESTIONS, cutoff=0.6)
     if not close:
         # A glob rarely looks like an address: compare with its literal prefix too.
         stem = pattern.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
@@ -104,7 +104,7 @@ def _no_match(pattern: str, known: Sequence[str]) -> ReconcileError:
         message = f"--target {pattern} matches no resource; did you mean {' or '.join(close)}?"
     else:
         message = f"--target {pattern} matches no resource in this plan"
-    shown = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
+    shown = ", ".join(known[:6]) + (", …" if len(known) > 6 else "")
     return ReconcileError(
         message,
         hint=f"targets are addresses or globs over them; known addresses: {shown or '(none)'}",
