@@ -27,6 +27,7 @@ from reconciler.state.model import Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
+CLI = (sys.executable, "-m", "reconciler.cli")  # `reconcile` in a process of its own
 SPEED = 20000.0  # replication that takes 40 simulated minutes takes ~0.1 s
 SUB = "00000000-0000-0000-0000-000000000001"
 POOL = (
@@ -92,7 +93,7 @@ def test_apply_of_a_plan_file_alone_uses_its_spec_and_sandbox_from_anywhere(here
     elsewhere.mkdir()
     # Its own process, as a person or a CI step would run it from that directory.
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler.cli", "apply", str(here / "p.json"), "--auto-approve"],
+        [*CLI, "apply", str(here / "p.json"), "--auto-approve"],
         cwd=elsewhere,
         capture_output=True,
         text=True,
@@ -107,9 +108,7 @@ def test_apply_of_a_plan_file_alone_uses_its_spec_and_sandbox_from_anywhere(here
 
 
 @pytest.mark.parametrize("spelling", ["absolute", "symlink", "dotted"])
-def test_a_saved_plan_is_accepted_however_the_sandbox_is_spelled(
-    here: Path, spelling: str
-) -> None:
+def test_a_saved_plan_is_accepted_however_the_sandbox_is_spelled(here: Path, spelling: str) -> None:
     """The plan's target is the sandbox file's real path, not the text typed for it."""
     assert reconcile("plan", "specs/minimal", "--sandbox", "world.sqlite", "--out", "p.json")
     (here / "link.sqlite").symlink_to(here / "world.sqlite")
@@ -140,8 +139,7 @@ def test_gone_spec_or_sandbox_is_one_clear_error(here: Path) -> None:
     shutil.copy(here / "world.sqlite", here / "gone.sqlite")
     # Planned in its own process: this one never opens the world that is then removed.
     made = subprocess.run(
-        [sys.executable, "-m", "reconciler.cli", "plan", "specs/minimal"]
-        + ["--sandbox", "gone.sqlite", "--out", "p.json"],
+        [*CLI, "plan", "specs/minimal", "--sandbox", "gone.sqlite", "--out", "p.json"],
         cwd=here,
         capture_output=True,
         text=True,
