@@ -53,16 +53,19 @@ def read_plan_file(path: Path) -> Plan:
     return load_plan(path)
 
 
-def _recorded_identity(plan: Plan) -> dict[str, str] | None:
+def _recorded_identity(plan: Plan) -> dict[str, str]:
+    """The plan's target identity: from its origin, else (saved by library code) its header."""
     origin = plan.origin
     if origin is not None:
         for key in ("sandbox", "endpoint", "cloud"):
             value = getattr(origin, key)
             if value is not None:
                 return {key: value}
-    if plan.target.startswith("sandbox "):  # a plan saved without origin (library use)
+    if plan.target.startswith("sandbox "):
         return {"sandbox": os.path.realpath(plan.target.removeprefix("sandbox "))}
-    return None
+    if plan.target.startswith("custom "):
+        return {"endpoint": plan.target.removeprefix("custom ")}
+    return {"cloud": plan.target}
 
 
 def _options_from(identity: dict[str, str]) -> TargetOptions:
@@ -81,14 +84,12 @@ def inputs_for(
     named = options != TargetOptions() or bool(os.environ.get(ENV_SANDBOX))
     if named:
         given = target_identity(options.target())
-        if recorded is not None and given != recorded:
+        if given != recorded:
             raise ReconcileError(
                 f"{plan_file} was planned for {plan.target}, not {options.target().describe()}",
                 hint="apply it with the same --sandbox / --cloud / --endpoint it was planned "
                 "with, or leave them out to use the plan's own",
             )
-    elif recorded is None:
-        pass  # no origin and nothing named: the default target, as before
     else:
         if "sandbox" in recorded and not Path(recorded["sandbox"]).is_file():
             raise ReconcileError(
