@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "apply",
         "Carry out a plan against Azure (or the sandbox).",
     ),
+    "show": (
+        "reconciler.commands.show",
+        "show",
+        "Show a plan saved by `reconcile plan --out` (no Azure access).",
+    ),
     "drift": (
         "reconciler.commands.drift",
         "drift",

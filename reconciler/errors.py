@@ -4,6 +4,7 @@
     ├── CredentialError               no usable Azure credential (what was tried, how to fix)
     ├── SecretError                   a ${env:NAME} reference with no value at apply time
     ├── StalePlanError                a saved plan no longer matches spec or live state
+    ├── PlanMismatchError             a saved plan is not what the spec and live state plan
     └── AzureError                    Azure (or the sandbox) said no; carries code/status
         ├── TransientAzureError       worth retrying later (after `retry_after` seconds)
         │   ├── 409 another operation in progress, pool still resizing
@@ -45,6 +46,14 @@ class StalePlanError(ReconcileError):
     def __init__(self, message: str, *, moved: tuple[str, ...] = (), hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.moved = moved
+
+
+class PlanMismatchError(ReconcileError):
+    """A saved plan differs from a fresh plan of the same spec on the same live state."""
+
+    def __init__(self, message: str, *, differing: tuple[str, ...] = (), hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.differing = differing
 
 
 class AzureError(ReconcileError):

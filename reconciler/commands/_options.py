@@ -3,7 +3,8 @@
 - `target_options`: one decorator adding ``--sandbox`` (default ``$RECONCILE_SANDBOX``),
   ``--cloud`` and ``--endpoint``, handed to the command as one `TargetOptions` value;
   `sandbox_option` (the ``--sandbox`` definition, shared with `reconcile sandbox`),
-  `prune_option` and `format_option` for the other options the commands have in common.
+  `prune_option`, `target_filter_option` (``--target``) and `format_option` for the
+  other options the commands have in common.
 - `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
   spec files to a plan. A broken spec prints its diagnostics; a bad target, a missing
   credential or a failed read is one sentence (plus hint) — all exit 1, no traceback.
@@ -105,6 +106,16 @@ prune_option = click.option(
 )
 
 
+target_filter_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Only this resource and what it depends on (repeatable; globs like "
+    "'pool:batchprodweu/*'). The plan is partial: the rest is not reconciled.",
+)
+
+
 REPORT_FORMATS = ("text", "json", "markdown")  # reconciler.render.FORMATS, not imported
 
 
@@ -163,17 +174,25 @@ def read_live(target: Any, spec: Any, *, clients: Any = None) -> Any:
         return read_live_state(own, scope_for(spec))
 
 
-def compute(paths: Sequence[str], options: TargetOptions, *, prune: bool | None) -> Any:
-    """Load, read and plan; any failure is one sentence and exit 1."""
+def compute(
+    paths: Sequence[str],
+    options: TargetOptions,
+    *,
+    prune: bool | None,
+    targets: Sequence[str] = (),
+) -> Any:
+    """Load, read and plan (cut down to `targets` when given); any failure is one sentence and exit 1."""
     from reconciler.plan import make_plan
+    from reconciler.plan.targets import select
 
     spec, diagnostics = load_spec_or_exit(paths)
     target = options.target()
     try:
         live = read_live(target, spec)
+        plan = make_plan(spec, live, target=target.describe(), prune=prune, diagnostics=diagnostics)
+        return select(plan, targets)
     except ReconcileError as exc:
         fail(exc.message, exc.hint)
-    return make_plan(spec, live, target=target.describe(), prune=prune, diagnostics=diagnostics)
 
 
 def append_step_summary(markdown: Callable[[], str]) -> None:

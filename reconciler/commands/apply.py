@@ -3,8 +3,12 @@
 Two modes. With spec paths (default ``specs/``), apply plans first — reads live state
 through the SDK, computes the plan, shows it and asks for confirmation. With a plan file
 written by `reconcile plan --out FILE` as the first argument, it applies exactly that
-plan after checking that neither the spec (the remaining paths, default ``specs/``) nor
-any resource the plan observed has moved since; a stale plan is refused, naming what moved.
+plan — on the target and spec it was made from unless others are named — after
+checking that it follows the plan schema, that neither the spec nor any resource the
+plan observed has moved since, and that every change in it is what a fresh plan makes
+now (`reconciler.commands._saved_plan`); otherwise it is refused, naming what differs.
+``--target`` cuts a plan made here down to some resources (`reconciler.plan.targets`);
+a partial plan is applied with a warning that the rest is not reconciled.
 
 Everything happens under the target's apply lock; the journal of an interrupted earlier
 apply is reported before re-planning. Exit 0 on success (or nothing to do), 1 on any
@@ -20,32 +24,20 @@ from typing import Any
 
 import click
 
-from reconciler.commands import _options
+from reconciler.commands import _options, _saved_plan
 from reconciler.commands._options import (
     TargetOptions,
     fail,
     format_option,
     load_spec_or_exit,
     prune_option,
+    target_filter_option,
     target_options,
     use_color,
 )
-from reconciler.errors import ReconcileError, StalePlanError
+from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 
 SANDBOX_POLL_INTERVAL = 0.25  # real seconds: the sandbox's clock runs hundreds of times faster
-
-
-def _plan_file_data(path: Path) -> dict[str, Any] | None:
-    """The parsed JSON of a saved plan (``"kind": "reconcile-plan"``), else None; specs are YAML."""
-    from reconciler.plan.serialize import PLAN_FILE_KIND
-
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("kind") == PLAN_FILE_KIND else None
 
 
 def _echo_plan(plan: Any, fmt: str) -> None:
@@ -76,6 +68,7 @@ def _echo_plan(plan: Any, fmt: str) -> None:
     help="Approve scaling pools to zero nodes where vmSize/image must change.",
 )
 @prune_option
+@target_filter_option
 @format_option("text", "json")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
 @click.option(
@@ -88,13 +81,16 @@ def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> Non
     """Carry out a plan against Azure (or the sandbox), in dependency order, in parallel.
 
     PATHS are spec files or directories (default specs/). When the first PATH is a plan
-    file from `reconcile plan --out`, that exact plan is applied after a staleness check.
+    file from `reconcile plan --out`, that exact plan is applied (on the spec and target it
+    was made from unless others are given) after checking it against a fresh plan.
     """
     try:
         code = _run(paths, target, **options)  # the options `_run` declares, by name
     except StalePlanError as error:
         moved = ", ".join(error.moved)
         fail(f"{error.message} (moved: {moved})", error.hint)
+    except PlanMismatchError as error:
+        fail(error.message, error.hint)
     except ReconcileError as error:
         fail(error.message, error.hint)
     sys.exit(code)
@@ -110,6 +106,7 @@ def _run(
     fmt: str,
     auto_approve: bool,
     state_dir: Path | None,
+    targets: tuple[str, ...],
 ) -> int:
     from reconciler.apply import (
         ApplyLock,
@@ -121,16 +118,24 @@ def _run(
         preflight,
     )
     from reconciler.azure import AzureClients, AzureOperations
-    from reconciler.plan import check_stale, make_plan, plan_from_file, spec_hash
+    from reconciler.plan import make_plan, plan_from_file
+    from reconciler.plan.targets import select
 
     # The first path is read once: to tell a plan file from a spec, and for the plan itself.
-    plan_file: Path | None = None
-    plan_data = _plan_file_data(paths[0]) if paths else None
+    saved = None
+    spec_paths = [str(p) for p in paths]
+    plan_data = _saved_plan.plan_file_data(paths[0]) if paths else None
     if plan_data is not None:
-        plan_file, paths = paths[0], paths[1:]
+        if targets:
+            raise ReconcileError(
+                "--target cannot be combined with a saved plan",
+                hint="a saved plan keeps the targets it was made with; plan again with --target",
+            )
+        saved = plan_from_file(plan_data, paths[0])
+        spec_paths, options = _saved_plan.inputs_for(saved, paths[0], paths[1:], options)
 
     target = options.target()
-    spec, diagnostics = load_spec_or_exit([str(p) for p in paths], nothing="nothing was applied")
+    spec, diagnostics = load_spec_or_exit(spec_paths, nothing="nothing was applied")
     if state_dir is None and target.sandbox is not None:
         state_dir = target.sandbox.parent
     journal_path, lock_path = default_paths(target.describe(), state_dir=state_dir)
@@ -143,22 +148,14 @@ def _run(
         try:
             # Looked up at call time: the seam tests replace is `_options.read_live`.
             live = _options.read_live(target, spec, clients=clients)
-            if plan_file is not None:
-                plan = plan_from_file(plan_data, plan_file)
-                if plan.target != target.describe():
-                    raise ReconcileError(
-                        f"{plan_file} was planned for {plan.target}, not {target.describe()}",
-                        hint="apply it with the same --sandbox / --cloud it was planned with",
-                    )
-                try:
-                    check_stale(plan, spec_hash(spec), live)
-                except StalePlanError as error:
-                    if previous is not None and not previous.complete:
-                        error.hint = (
-                            "an interrupted apply changed these resources; "
-                            "run `reconcile apply` with the spec to re-plan from live state"
-                        )
-                    raise
+            if saved is not None:
+                plan = _saved_plan.verify(
+                    saved,
+                    spec,
+                    live,
+                    diagnostics=diagnostics,
+                    interrupted=previous is not None and not previous.complete,
+                )
             else:
                 plan = make_plan(
                     spec,
@@ -167,7 +164,10 @@ def _run(
                     prune=prune,
                     diagnostics=diagnostics,
                 )
+                plan = select(plan, targets)
             _echo_plan(plan, fmt)
+            if plan.partial:
+                click.echo(_saved_plan.partial_warning(plan), err=True)
             if not plan.actionable:
                 return 0
             preflight(plan, allow_disruptive=allow_disruptive)
@@ -204,4 +204,6 @@ def _run(
             )
         finally:
             clients.close()
+    if plan.partial:
+        click.echo(_saved_plan.partial_warning(plan), err=True)
     return 0 if result.ok else 1

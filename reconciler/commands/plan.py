@@ -4,7 +4,8 @@ Wiring only: `reconciler.commands._options` loads the spec, builds the target an
 live state (the SDK is imported only once the spec is valid, so a broken spec never pays
 for it), `reconciler.plan` decides and `reconciler.render` shows. Exit codes follow
 Terraform's ``-detailed-exitcode``: 0 nothing to do (or changes without the flag), 1
-error, 2 changes.
+error, 2 changes. ``--out`` saves the plan with its origin (spec paths, target) so
+`reconcile apply FILE` needs nothing else; ``--target`` makes a partial plan.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reconciler.commands._options import (
     fail,
     format_option,
     prune_option,
+    target_filter_option,
     target_options,
     use_color,
 )
@@ -33,6 +35,7 @@ from reconciler.commands._options import (
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the plan here.")
 @prune_option
+@target_filter_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -45,17 +48,21 @@ def plan(
     out: str | None,
     prune: bool | None,
     detailed_exitcode: bool,
+    targets: tuple[str, ...],
 ) -> None:
     """Compare the specs in PATH... (default: specs/) with live state and show the changes."""
+    from dataclasses import replace
+
+    from reconciler.commands._saved_plan import origin_for
     from reconciler.plan import save_plan
     from reconciler.render import render, render_markdown
 
-    result = compute(paths, target, prune=prune)
+    result = compute(paths, target, prune=prune, targets=targets)
     click.echo(render(result, fmt, color=use_color()), nl=False)
     append_step_summary(lambda: render_markdown(result))
     if out:
         try:
-            save_plan(result, out)
+            save_plan(replace(result, origin=origin_for(paths, target.target())), out)
         except OSError as exc:
             fail(f"cannot write the plan to {out}: {exc.strerror or exc}")
         click.echo(f"Saved the plan to {out}; apply it with `reconcile apply {out}`.", err=True)

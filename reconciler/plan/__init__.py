@@ -16,6 +16,7 @@ from reconciler.plan.model import (
     DriftKind,
     Plan,
     PlanDiagnostic,
+    PlanOrigin,
     Severity,
 )
 from reconciler.plan.planner import make_plan, plan_desired
@@ -44,6 +45,7 @@ __all__ = [
     "DriftKind",
     "Plan",
     "PlanDiagnostic",
+    "PlanOrigin",
     "Severity",
     "check_stale",
     "drift_of",

@@ -8,6 +8,11 @@ code never branches on it.
 (declared or owned) to the resource's ETag, else its content fingerprint, else
 ``ABSENT`` when Azure had none (ids, not addresses: they are what Azure matches on);
 `reconciler.plan.saved.check_stale` compares it with fresh live state.
+
+A plan made with ``--target`` is *partial* (`Plan.targets`): only the changes of the
+matching resources and what they wait for; everything else is left as it is.
+`Plan.origin` (saved plans) says where the plan was made, so `apply PLANFILE` needs
+no other argument.
 """
 
 from __future__ import annotations
@@ -148,6 +153,24 @@ class DriftItem:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanOrigin:
+    """Where a saved plan was made: enough for `reconcile apply PLANFILE` to find it all again.
+
+    `spec_paths` are relative to `base` (the absolute directory `plan --out` ran in), so a
+    checkout elsewhere finds them relative to its own working directory and any other
+    directory finds them under `base`. The target is one of `sandbox` (the real path of
+    the state file: its canonical identity, however it was spelled), `endpoint` (a custom
+    ARM endpoint) or `cloud` (a named Azure cloud).
+    """
+
+    base: str
+    spec_paths: tuple[str, ...]
+    sandbox: str | None = None
+    cloud: str | None = None
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """An ordered set of changes, with what was observed and why."""
 
@@ -162,6 +185,8 @@ class Plan:
     prune: bool = False
     owner: str = ""  # the spec's owner name (settings.owner, or derived)
     owner_derived: bool = False  # True when `owner` came from the spec folder's name
+    targets: tuple[str, ...] = ()  # the --target patterns of a partial plan
+    origin: PlanOrigin | None = None  # saved plans: where the plan was made
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizing", _freeze(self.sizing))
@@ -173,6 +198,11 @@ class Plan:
             if change.id == change_id:
                 return change
         return None
+
+    @property
+    def partial(self) -> bool:
+        """Made with ``--target``: resources outside the targets are not reconciled."""
+        return bool(self.targets)
 
     @property
     def destructive(self) -> tuple[Change, ...]:

@@ -1,24 +1,59 @@
-"""Saved plans (`reconcile plan --out FILE`) and the staleness check apply runs on them.
+"""Saved plans (`reconcile plan --out FILE`) and the checks apply runs before trusting one.
 
 A plan file is the plan's JSON form (`reconciler.plan.serialize`) with ``kind:
 reconcile-plan``, the spec hash, the target, every change (secret *references* kept,
-no secret values) and what was observed per resource id (ETag, else content
-fingerprint, else ``absent``). `check_stale` refuses a plan whose spec or observed
-resources moved since, naming each one.
+no secret values), what was observed per resource id (ETag, else content
+fingerprint, else ``absent``) and its origin (spec paths, target).
+
+A plan file is a text anyone can edit, so apply trusts nothing in it until:
+
+1. `plan_from_file`: it is valid against ``schemas/plan.schema.json`` (a copy ships in
+   this package) — malformed files are one sentence, never a traceback;
+2. `check_stale`: neither the spec nor any observed resource moved since, naming each;
+3. `check_matches`: every change in it is exactly what a fresh plan of the same spec on
+   the same live state produces, and nothing that fresh plan would do is missing —
+   an edited action, ``after`` value, resource id or observation is refused, naming it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ReconcileError, StalePlanError
+from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 from reconciler.plan.desired import desired_state
 from reconciler.plan.model import ABSENT, FORMAT_VERSION, Plan
 from reconciler.plan.planner import observation, spec_address
-from reconciler.plan.serialize import PLAN_FILE_KIND, plan_from_dict, plan_to_dict
+from reconciler.plan.serialize import (
+    PLAN_FILE_KIND,
+    change_to_dict,
+    diagnostic_to_dict,
+    plan_from_dict,
+    plan_to_dict,
+)
 from reconciler.state.model import Kind, LiveState
+
+SCHEMA_RESOURCE = "plan.schema.json"  # the same text as schemas/plan.schema.json
+_MAX_SCHEMA_ERRORS = 3
+# Fields of a change compared with a fresh plan: everything apply acts on or shows.
+_COMPARED = (
+    "kind",
+    "address",
+    "action",
+    "resource_id",
+    "location",
+    "after",
+    "before",
+    "changed_paths",
+    "replace_paths",
+    "depends_on",
+    "observed",
+    "reason",
+)
 
 
 def spec_hash(spec: Any) -> str:
@@ -52,7 +87,10 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def plan_from_file(data: Any, path: str | Path) -> Plan:
-    """The plan in a plan file's parsed JSON (`path` names it in errors), as `load_plan` checks it."""
+    """The plan in a plan file's parsed JSON (`path` names it in errors), as `load_plan` checks it.
+
+    A file that does not follow the schema is refused with its first few problems named.
+    """
     if not isinstance(data, dict) or data.get("kind") != PLAN_FILE_KIND:
         raise ReconcileError(
             f"{path} is not a plan file",
@@ -64,7 +102,45 @@ def plan_from_file(data: Any, path: str | Path) -> Plan:
             f"{path} has plan format {version}; this reconcile reads format {FORMAT_VERSION}",
             hint="plan again with this version of reconcile",
         )
+    problems = schema_problems(data)
+    if problems:
+        raise ReconcileError(
+            f"{path} is not a valid plan file: " + "; ".join(problems),
+            hint="plan files are written by `reconcile plan --out FILE` and must not be "
+            "edited; make a new one",
+        )
     return plan_from_dict(data)
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema  # a runtime dependency, imported only when a plan file is read
+
+    text = resources.files("reconciler.plan").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "the document"
+
+
+def schema_problems(data: Any) -> list[str]:
+    """Up to three ``where: what`` problems of `data` against the plan schema (none: valid)."""
+    import jsonschema
+
+    problems = []
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    for error in errors[:_MAX_SCHEMA_ERRORS]:
+        # For oneOf/anyOf the most relevant sub-error says more than "not valid under any".
+        best = jsonschema.exceptions.best_match(error.context) if error.context else error
+        where = _where(best.absolute_path if best is not None else error.absolute_path)
+        problems.append(f"{where}: {(best or error).message}")
+    if len(errors) > _MAX_SCHEMA_ERRORS:
+        problems.append(f"and {len(errors) - _MAX_SCHEMA_ERRORS} more")
+    return problems
 
 
 def check_stale(plan: Plan, spec_hash: str, live: LiveState) -> None:
@@ -101,6 +177,59 @@ def check_stale(plan: Plan, spec_hash: str, live: LiveState) -> None:
             moved=tuple(moved),
             hint="run `reconcile plan --out FILE` again and review the new plan",
         )
+
+
+def check_matches(saved: Plan, fresh: Plan) -> None:
+    """Raise `PlanMismatchError` unless `saved` is exactly what `fresh` plans now.
+
+    `fresh` is a plan of the same spec on fresh live state, with the saved plan's prune
+    setting and targets. Compared: each change's fields that apply acts on or shows
+    (`_COMPARED`), the set of changes (none added, dropped or duplicated), the resources
+    observed, and the error diagnostics (apply refuses a plan with errors). Run after
+    `check_stale`, so a difference here is an edit of the file, not a moved world.
+    """
+    differing: list[str] = []
+    saved_ids = [c.id for c in saved.changes]
+    for change_id in sorted({i for i in saved_ids if saved_ids.count(i) > 1}):
+        differing.append(f"{change_id} appears more than once")
+    now = {c.id: c for c in fresh.changes}
+    for change in saved.changes:
+        current = now.get(change.id)
+        if current is None:
+            differing.append(f"{change.id} ({change.action.value}) is not in a fresh plan")
+            continue
+        mine = change_to_dict(change, for_file=True)
+        theirs = change_to_dict(current, for_file=True)
+        fields = [f for f in _COMPARED if mine[f] != theirs[f]]
+        if "action" in fields:
+            differing.append(
+                f"{change.id}: the plan says {change.action.value}, "
+                f"a fresh plan says {current.action.value}"
+            )
+        elif fields:
+            differing.append(f"{change.id}: {', '.join(fields)} differ from a fresh plan")
+    listed = set(saved_ids)
+    missing = [c for c in fresh.actionable if c.id not in listed]
+    differing.extend(f"{c.id} ({c.action.value}) is missing from the plan" for c in missing)
+    if set(saved.observed) != set(fresh.observed):
+        differing.append("the resources it observed are not the ones a fresh plan observes")
+    if _errors(saved) != _errors(fresh):
+        differing.append("its error diagnostics are not a fresh plan's")
+    if differing:
+        raise PlanMismatchError(
+            "the saved plan is not what the spec and live state produce now: "
+            + "; ".join(differing),
+            differing=tuple(differing),
+            hint="the file was edited after `reconcile plan --out`; make a new plan "
+            "with `reconcile plan --out FILE` and review it",
+        )
+
+
+def _errors(plan: Plan) -> list[Mapping[str, Any]]:
+    return sorted(
+        (diagnostic_to_dict(d) for d in plan.errors),
+        key=lambda d: (d["code"], d["address"] or "", d["message"]),
+    )
 
 
 def _guess_address(resource_id: str) -> str:

@@ -3,7 +3,10 @@
 `plan_to_dict` is the contract documented by ``schemas/plan.schema.json``. Shown plans
 mask every secret reference (``***``). A saved plan (`for_file=True`) additionally keeps
 the ``${env:NAME}`` *references* in `after` (a reference names a variable, it is not a
-secret; apply resolves it from its own environment) and records what was observed.
+secret; apply resolves it from its own environment), records what was observed and
+its `origin` (spec paths and target, so `apply PLANFILE` needs nothing else). A partial
+plan (``--target``) says so in both forms: ``partial: true`` and its ``targets``; full
+plans carry neither key.
 Live values that may be secrets are masked by the planner before they ever reach a
 `Change`, so no form carries a secret value.
 """
@@ -20,6 +23,7 @@ from reconciler.plan.model import (
     DriftItem,
     Plan,
     PlanDiagnostic,
+    PlanOrigin,
     Severity,
 )
 from reconciler.secrets import mask
@@ -99,6 +103,7 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
         "spec_hash": plan.spec_hash,
         "prune": plan.prune,
         "owner": plan.owner,
+        **({"partial": True, "targets": list(plan.targets)} if plan.partial else {}),
         "summary": plan.summary(),
         "changes": [change_to_dict(c, for_file=for_file) for c in plan.changes],
         "drift": [drift_to_dict(d) for d in plan.drift],
@@ -107,7 +112,31 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
     }
     if for_file:
         out = {"kind": PLAN_FILE_KIND, **out, "observed": dict(plan.observed)}
+        if plan.origin is not None:
+            out["origin"] = origin_to_dict(plan.origin)
     return out
+
+
+def origin_to_dict(origin: PlanOrigin) -> dict[str, Any]:
+    """A saved plan's ``origin``: base, spec paths and exactly one target key."""
+    out: dict[str, Any] = {"base": origin.base, "spec_paths": list(origin.spec_paths)}
+    for key in ("sandbox", "endpoint", "cloud"):
+        value = getattr(origin, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def origin_from_dict(data: Mapping[str, Any] | None) -> PlanOrigin | None:
+    if data is None:
+        return None
+    return PlanOrigin(
+        base=data["base"],
+        spec_paths=tuple(data["spec_paths"]),
+        sandbox=data.get("sandbox"),
+        cloud=data.get("cloud"),
+        endpoint=data.get("endpoint"),
+    )
 
 
 def _tuple_props(props: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -170,4 +199,6 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         format_version=int(data.get("format_version", FORMAT_VERSION)),
         prune=bool(data.get("prune", False)),
         owner=str(data.get("owner", "")),
+        targets=tuple(data.get("targets", ())),
+        origin=origin_from_dict(data.get("origin")),
     )

@@ -1,6 +1,6 @@
 """Markdown for pull-request comments and GitHub step summaries. Pure: it decides nothing.
 
-Header (target, spec hash), counts, a warning block for destructive or disruptive
+Header (target, spec hash), counts, a note when the plan is partial (``--target``), a warning block for destructive or disruptive
 changes, one collapsible ``<details>`` per resource, a Mermaid flowchart of the
 ordered changes with their dependency edges, drift in its own section, diagnostics.
 The whole comment stays under GitHub's 65,536-character limit: when it would not,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 
 from reconciler.plan.model import Action, Change, DriftItem, Plan, Severity
-from reconciler.render.text import CAUSE_LABEL, SUMMARY_WORDS, fmt_value, path_lines
+from reconciler.render.text import CAUSE_LABEL, SUMMARY_WORDS, fmt_value, partial_note, path_lines
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own wrapper text around the comment.
@@ -177,6 +177,8 @@ def _assemble(
             "",
         ]
     if not drift_only:
+        if plan.partial:
+            out += ["> [!NOTE]", f"> {_cell(partial_note(plan))}", ""]
         out += _warning(plan)
         actionable = plan.actionable
         out += ["### Changes", ""]

@@ -3,7 +3,8 @@
 Destructive changes are called out before anything else, then every change in plan
 order with its symbol (``+`` create, ``~`` update/resize, ``-/+`` replace, ``-/~``
 scale to zero then update, ``-`` delete), its changed paths (before → after) and its
-reason, then diagnostics, then one summary line. Colour only when the caller says so
+reason, then diagnostics, then one summary line. A partial plan (``--target``) says so
+right under the header. Colour only when the caller says so
 (the CLI decides: a TTY and no ``NO_COLOR``).
 """
 
@@ -84,6 +85,14 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def partial_note(plan: Plan) -> str:
+    """The sentence every view of a partial plan shows."""
+    return (
+        f"Partial plan: only {', '.join(plan.targets)} and what they depend on; "
+        "the rest of the spec is not reconciled."
+    )
+
+
 def summary_line(plan: Plan) -> str:
     """``Plan: 2 to create, 1 to update, … 0 to delete. 3 unchanged.``"""
     counts = plan.summary()
@@ -160,6 +169,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     """The plan as people read it in a terminal or a CI log."""
     paint = _Paint(color)
     out = [f"reconcile plan for {plan.target} (spec {plan.spec_hash})", *_owner(plan), ""]
+    if plan.partial:
+        out += [paint(partial_note(plan), "yellow"), ""]
     destructive = plan.destructive
     if destructive:
         out.append(

@@ -151,3 +151,77 @@ def test_target_options_are_one_surface(command, world):
     assert "error: --sandbox cannot be combined with --cloud or --endpoint" in both.output
     unknown = CliRunner().invoke(cli, [command, "spec.yaml", "--cloud", "Mars"])
     assert unknown.exit_code == 1 and "error: unknown Azure cloud 'Mars'" in unknown.output
+
+
+# -- reconcile show PLANFILE ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_show_renders_a_saved_plan_as_plan_showed_it(world, tmp_path, fmt):
+    """`show PLANFILE --format F` prints exactly what `plan --format F` printed."""
+    world("split_grow_and_shrink")
+    out = tmp_path / "p.json"
+    shown = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", fmt, "--out", str(out))
+    assert shown.exit_code == 0
+    result = run("show", str(out), "--format", fmt)
+    assert result.exit_code == 0
+    assert result.output == shown.output.replace(
+        f"Saved the plan to {out}; apply it with `reconcile apply {out}`.\n", ""
+    )
+
+
+def test_show_needs_no_azure_and_no_spec(world, tmp_path, monkeypatch):
+    """A saved plan is shown with no live read and no spec on disk, and says it is partial."""
+    world("split_grow_and_shrink")
+    out = tmp_path / "p.json"
+    made = run(
+        "plan", "spec.yaml", "--sandbox", "w.sqlite", "--target", "pool:*", "--out", str(out)
+    )
+    assert made.exit_code == 0
+
+    def no_azure(*args, **kwargs):
+        raise AssertionError("show must not read live state")
+
+    monkeypatch.setattr("reconciler.commands._options.read_live", no_azure)
+    monkeypatch.chdir(tmp_path)
+    result = run("show", str(out))
+    assert result.exit_code == 0
+    assert "Partial plan: only pool:* and what they depend on;" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "error: cannot read plan file {path}: No such file or directory\n"),
+        ("{", "error: {path} is not a plan file (invalid JSON: Expecting property name"),
+        ("[]", "error: {path} is not a plan file\n"),
+        (
+            '{"kind": "reconcile-plan", "format_version": 1}',
+            "error: {path} is not a valid plan file: the document: ",
+        ),
+    ],
+    ids=["missing", "invalid JSON", "not a plan", "incomplete"],
+)
+def test_show_of_a_bad_file_is_one_clear_error(tmp_path, content, message):
+    """A missing, broken or incomplete plan file is one sentence and exit 1."""
+    path = tmp_path / "p.json"
+    if content is not None:
+        path.write_text(content)
+    result = CliRunner().invoke(cli, ["show", str(path)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert message.format(path=path) in result.output
+
+
+def test_plan_target_is_partial_and_a_mistyped_one_is_an_error(world):
+    """`plan --target` shows a partial plan; a target matching nothing exits 1 with a suggestion."""
+    world("split_grow_and_shrink")
+    result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--target", "pool:batchprodweu/*")
+    assert result.exit_code == 0
+    assert "Partial plan: only pool:batchprodweu/* and what they depend on" in result.output
+    assert "pool:batchprodeus/sim" not in result.output
+    typo = CliRunner().invoke(
+        cli, ["plan", "spec.yaml", "--sandbox", "w.sqlite", "--target", "pool:batchprodweu/rendr"]
+    )
+    assert typo.exit_code == 1
+    assert "did you mean pool:batchprodweu/render" in typo.output

@@ -1,14 +1,24 @@
-"""Saved plan files: round trip, no secrets, and staleness naming what moved."""
+"""Saved plan files: round trip, no secrets, staleness naming what moved, schema, tampering."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
+from importlib import resources
 
 import pytest
 
-from reconciler.errors import ReconcileError, StalePlanError
-from reconciler.plan import check_stale, load_plan, save_plan
+from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
+from reconciler.plan import (
+    Plan,
+    PlanOrigin,
+    check_stale,
+    dumps_plan,
+    load_plan,
+    plan_from_file,
+    save_plan,
+)
+from reconciler.plan.saved import check_matches
 from reconciler.plan.snapshot import load_live_state
 from reconciler.state.model import LiveState
 from tests.golden.make_cases import SECRET_VALUE
@@ -96,3 +106,162 @@ def test_a_file_that_is_not_a_plan_is_a_clear_error(tmp_path):
     bad.write_text(json.dumps({"kind": "reconcile-plan", "format_version": 99}))
     with pytest.raises(ReconcileError, match="format 99"):
         load_plan(bad)
+
+
+# -- the plan schema guards every plan file ---------------------------------------------------
+
+ROOT = HERE.parents[1]
+CASE = "grow_replicas_before_pools"
+SUB = "00000000-0000-0000-0000-000000000001"
+
+
+def _saved(monkeypatch) -> dict:
+    origin = PlanOrigin(base="/checkout", spec_paths=("spec.yaml",), sandbox="/checkout/w.sqlite")
+    plan = replace(plan_for(CASE, monkeypatch), origin=origin)
+    return json.loads(dumps_plan(plan))
+
+
+def test_the_packaged_schema_is_the_documented_one():
+    """The schema apply validates with is byte for byte schemas/plan.schema.json."""
+    packaged = resources.files("reconciler.plan").joinpath("plan.schema.json").read_text()
+    assert packaged == (ROOT / "schemas" / "plan.schema.json").read_text()
+
+
+def test_a_saved_plan_keeps_its_origin_and_targets(tmp_path, monkeypatch):
+    """Origin and targets survive the round trip through a file."""
+    data = _saved(monkeypatch)
+    data.update(partial=True, targets=["pool:*"])
+    plan = plan_from_file(data, "p.json")
+    assert plan.origin == PlanOrigin(
+        base="/checkout", spec_paths=("spec.yaml",), sandbox="/checkout/w.sqlite"
+    )
+    assert plan.partial and plan.targets == ("pool:*",)
+    save_plan(plan, tmp_path / "p.json")
+    assert load_plan(tmp_path / "p.json") == plan
+
+
+def _drop(key: str):
+    def edit(data: dict) -> None:
+        del data[key]
+
+    return edit
+
+
+def _set_change(field: str, value):
+    def edit(data: dict) -> None:
+        data["changes"][1][field] = value
+
+    return edit
+
+
+def _del_change(field: str):
+    def edit(data: dict) -> None:
+        del data["changes"][1][field]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d.update(changes=None), "changes: None is not of type 'array'"),
+        (_drop("observed"), "the document: 'observed' is a required property"),
+        (_drop("spec_hash"), "the document: 'spec_hash' is a required property"),
+        (_set_change("action", "destroy"), "changes[1].action: 'destroy' is not one of"),
+        (_set_change("kind", "vm"), "changes[1].kind: 'vm' is not one of"),
+        (_del_change("observed"), "changes[1]: 'observed' is a required property"),
+        (_del_change("after"), "changes[1]: 'after' is a required property"),
+        (_set_change("after", "9999"), "changes[1].after: '9999' is not of type"),
+        (_set_change("resource_id", "pools/sim"), "changes[1].resource_id: 'pools/sim' does not"),
+        (lambda d: d.update(partial=True), "the document: 'targets' is a dependency of 'partial'"),
+        (lambda d: d["origin"].update(cloud="AzureCloud"), "origin: {'base'"),
+        (lambda d: d.update(extra=1), "Additional properties are not allowed ('extra'"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_malformed_plan_file_is_refused_naming_the_problem(edit, problem, monkeypatch):
+    """Every departure from the schema is one sentence naming where it is, never a traceback."""
+    data = _saved(monkeypatch)
+    edit(data)
+    with pytest.raises(ReconcileError) as err:
+        plan_from_file(data, "p.json")
+    assert err.value.message.startswith("p.json is not a valid plan file: ")
+    assert problem in err.value.message
+    assert "must not be edited" in err.value.hint
+
+
+# -- a saved plan must be what a fresh plan makes --------------------------------------------
+
+
+def _tampered(monkeypatch, edit) -> tuple[Plan, Plan]:
+    data = _saved(monkeypatch)
+    edit(data)
+    return plan_from_file(data, "p.json"), plan_for(CASE, monkeypatch)
+
+
+def _pool(data: dict) -> dict:
+    return next(c for c in data["changes"] if c["id"] == "pool:batchprodeus/sim")
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (
+            lambda d: _pool(d).update(action="delete"),
+            "pool:batchprodeus/sim: the plan says delete, a fresh plan says resize",
+        ),
+        (
+            lambda d: _pool(d)["after"].update({"scale.fixed.dedicated": 9999}),
+            "pool:batchprodeus/sim: after differ from a fresh plan",
+        ),
+        (
+            lambda d: _pool(d).update(resource_id=_pool(d)["resource_id"].replace(SUB, "0" * 8)),
+            "pool:batchprodeus/sim: resource_id differ from a fresh plan",
+        ),
+        (
+            lambda d: _pool(d).update(depends_on=["version:gal/render/1.0.0"]),
+            "pool:batchprodeus/sim: depends_on differ from a fresh plan",
+        ),
+        (
+            lambda d: d["changes"].remove(_pool(d)),
+            "pool:batchprodeus/sim (resize) is missing from the plan",
+        ),
+        (
+            lambda d: d["changes"].append(dict(_pool(d))),
+            "pool:batchprodeus/sim appears more than once",
+        ),
+        (
+            lambda d: d["changes"].append({**_pool(d), "id": "pool:x/y", "address": "pool:x/y"}),
+            "pool:x/y (resize) is not in a fresh plan",
+        ),
+        (
+            lambda d: d["observed"].pop(next(iter(d["observed"]))),
+            "the resources it observed are not the ones a fresh plan observes",
+        ),
+    ],
+    ids=[
+        "action",
+        "after",
+        "subscription",
+        "depends_on",
+        "dropped",
+        "duplicated",
+        "added",
+        "observed",
+    ],
+)
+def test_an_edited_plan_is_refused_naming_the_change(edit, named, monkeypatch):
+    """Any change that is not exactly a fresh plan's is refused, and named."""
+    saved, fresh = _tampered(monkeypatch, edit)
+    with pytest.raises(PlanMismatchError) as err:
+        check_matches(saved, fresh)
+    assert named in err.value.differing
+    assert str(err.value).startswith(
+        "the saved plan is not what the spec and live state produce now: "
+    )
+
+
+def test_an_untouched_plan_matches_a_fresh_one(monkeypatch):
+    """The plan as saved, read back, passes the comparison with a fresh plan."""
+    saved, fresh = _tampered(monkeypatch, lambda d: None)
+    check_matches(saved, fresh)
