@@ -5,6 +5,11 @@ per address, in the flat vocabulary of `docs/state-vocabulary.md` (the same path
 Azure mapping produces for live state). Only what the spec declares is present, plus
 the numbers the spec computes (replicas per region, pool resizeTimeout) and the
 ownership marks the tool writes on everything it creates. Nothing here does I/O.
+
+Property values keep the spelling the user wrote (``Standard_D2s_v5``, ids with
+``resourceGroups``/``Microsoft.Compute``) so the plan shows them as written; the diff
+normalises both sides only to compare (`reconciler.plan.diff`). Regions, used as keys
+and in paths, and the ids used to match live resources are canonical.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class DesiredResource:
     image_id: str | None = None  # pools: normalised id of the image they boot from
     account_id: str | None = None  # pools: normalised id of their Batch account
     notes: Mapping[str, str] = field(default_factory=dict)
+    where: str | None = None  # file:line:col of its declaration, for plan diagnostics
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "properties", _ro(self.properties))
@@ -184,14 +190,19 @@ def desired_state(spec: Any) -> DesiredState:
     )
 
 
+def _where(r: Any) -> str | None:
+    """``file:line:col`` where the spec declares `r` (None for hand-built test values)."""
+    where = getattr(r, "declared_at", None)
+    return str(where) if where is not None else None
+
+
 def _account(a: Any) -> DesiredAccount:
-    where = getattr(a, "declared_at", None)
     return DesiredAccount(
         a.address,
         canonical_id(a.id),
         a.name,
         canonical_location(a.location),
-        where=str(where) if where is not None else None,
+        where=_where(a),
     )
 
 
@@ -206,7 +217,14 @@ def _with_tags(r: Any, kind: Kind, props: dict[str, Any], **extra: Any) -> Desir
     props.update({f"tags.{k}": v for k, v in r.tags.items()})
     props.update({k: v for k, v in owner_marks(kind).items() if k.startswith("tags.")})
     return DesiredResource(
-        r.address, kind, canonical_id(r.id), r.name, props["location"], props, **extra
+        r.address,
+        kind,
+        canonical_id(r.id),
+        r.name,
+        canonical_location(props["location"]),
+        props,
+        where=_where(r),
+        **extra,
     )
 
 
@@ -242,13 +260,13 @@ def _version(v: Any) -> DesiredResource:
     props: dict[str, Any] = {"location": canonical_location(v.location)}
     src = v.source
     if src.kind == "snapshots":
-        props["source.snapshots.osDisk"] = canonical_id(src.os_disk_snapshot_id)
+        props["source.snapshots.osDisk"] = src.os_disk_snapshot_id
         for disk in src.data_disks:
-            props[f"source.snapshots.dataDisks[{disk.lun}]"] = canonical_id(disk.snapshot_id)
+            props[f"source.snapshots.dataDisks[{disk.lun}]"] = disk.snapshot_id
     else:
         source_id = src.id or src.managed_image_id or src.gallery_image_version_id
         source_id = source_id or src.virtual_machine_id
-        props[f"source.{src.kind}"] = canonical_id(source_id)
+        props[f"source.{src.kind}"] = source_id
     notes: dict[str, str] = {}
     for region, target in v.target_regions.items():
         key = f"targetRegions[{canonical_location(region)}]"
@@ -273,11 +291,11 @@ def _managed_image(m: Any) -> DesiredResource:
     props: dict[str, Any] = {
         "location": canonical_location(m.location),
         "osType": m.os_type,
-        "source.osDiskSnapshot": canonical_id(m.os_disk_snapshot_id),
+        "source.osDiskSnapshot": m.os_disk_snapshot_id,
     }
     props.update(_declared(m, {"hyperVGeneration": "hyper_v_generation"}))
     for disk in m.data_disks:
-        props[f"source.dataDiskSnapshots[{disk.lun}]"] = canonical_id(disk.snapshot_id)
+        props[f"source.dataDiskSnapshots[{disk.lun}]"] = disk.snapshot_id
     return _with_tags(
         m,
         Kind.MANAGED_IMAGE,
@@ -288,8 +306,8 @@ def _managed_image(m: Any) -> DesiredResource:
 
 def _pool(p: Any) -> DesiredResource:
     props: dict[str, Any] = {
-        "vmSize": p.vm_size.lower(),
-        "image.id": canonical_id(p.image.id),
+        "vmSize": p.vm_size,
+        "image.id": p.image.id,
         "nodeAgentSkuId": p.node_agent_sku_id,
     }
     props.update(
@@ -343,7 +361,7 @@ def _pool(p: Any) -> DesiredResource:
     if net is not None:
         complete.append("network.inboundNatPools[")
         if net.subnet_id is not None:
-            props["network.subnetId"] = canonical_id(net.subnet_id)
+            props["network.subnetId"] = net.subnet_id
         props.update(
             _declared(
                 net,
@@ -351,7 +369,7 @@ def _pool(p: Any) -> DesiredResource:
             )
         )
         if net.public_ips:
-            props["network.publicIPs"] = tuple(sorted(canonical_id(i) for i in net.public_ips))
+            props["network.publicIPs"] = tuple(sorted(net.public_ips, key=canonical_id))
         for nat in net.inbound_nat_pools:
             key = f"network.inboundNatPools[{nat.name}]"
             props[f"{key}.protocol"] = nat.protocol
@@ -372,6 +390,7 @@ def _pool(p: Any) -> DesiredResource:
         image_id=canonical_id(p.image.id),
         account_id=canonical_id(p.account_id),
         notes=notes,
+        where=_where(p),
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.diagnostic_text import format_diagnostic
+
 Severity = Literal["error", "warning"]
 Phase = Literal["spec", "plan"]
 
@@ -162,16 +164,16 @@ class Diagnostic:
         """``file:line:col: CODE message`` then, indented, ``hint: ...`` when there is one.
 
         Warnings read ``CODE warning: message``; the address, when known, follows in
-        brackets so a person can grep for it.
+        brackets so a person can grep for it (`reconciler.diagnostic_text`).
         """
-        prefix = "warning: " if self.severity == "warning" else ""
-        head = f"{self.where}: {self.code} {prefix}{self.message}"
-        if self.address and self.address not in self.message:
-            head += f" [{self.address}]"
-        if self.hint:
-            hint = self.hint.replace("\n", "\n        ")
-            return f"{head}\n  hint: {hint}"
-        return head
+        return format_diagnostic(
+            code=self.code,
+            severity=self.severity,
+            message=self.message,
+            hint=self.hint,
+            address=self.address,
+            where=self.where if self.file is not None else None,
+        )
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (keys as in the dataclass)."""

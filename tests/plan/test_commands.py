@@ -46,16 +46,16 @@ def test_plan_exit_codes_follow_detailed_exitcode(world):
 
 
 def test_plan_with_errors_exits_1(world):
-    """A plan with error diagnostics (here: not owned) exits 1 after showing them."""
+    """A plan with error diagnostics (here: not owned) exits 1 after showing them at the spec line."""
     world("not_owned_is_reported")
     result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode")
     assert result.exit_code == 1
     assert (
-        "  error RC506 gallery gal exists in Azure but was not created by reconcile; "
+        "  spec.yaml:8:3: RC506 gallery gal exists in Azure but was not created by reconcile; "
         "it is left untouched [gallery:gal]\n" in result.output
     )
     assert (
-        "  error RC506 pool render exists in Azure but was not created by reconcile; "
+        "  spec.yaml:32:5: RC506 pool render exists in Azure but was not created by reconcile; "
         "it is left untouched [pool:batchprodweu/render]\n" in result.output
     )
 
