@@ -41,7 +41,7 @@ _CODES = (
     Code("RC008", "error", "spec", "empty file or unsupported apiVersion"),
     Code("RC009", "error", "spec", "conflicting settings across files"),
     Code("RC010", "error", "spec", "no spec files found at a path"),
-    Code("RC011", "error", "spec", "invalid value"),
+    Code("RC011", "error", "spec/Azure", "invalid value"),
     Code("RC012", "error", "spec", "`version: latest` matches no version"),
     # Sizing (computed numbers).
     Code("RC101", "error", "R1", "declared replicas below the computed minimum"),
@@ -67,6 +67,13 @@ _CODES = (
     # Secrets.
     Code("RC301", "warning", "secrets", "literal value that looks like a secret"),
     Code("RC302", "error", "secrets", "malformed ${env:...} reference"),
+    Code(
+        "RC303",
+        "warning",
+        "secrets",
+        "a ${env:NAME} reference whose variable is unset where the plan runs",
+        "plan",
+    ),
     # Azure bounds on pools.
     Code("RC401", "error", "Azure", "inbound NAT pool violates Batch port rules"),
     Code("RC402", "error", "Azure", "public IP configuration cannot serve the pool size"),

@@ -151,3 +151,34 @@ def test_target_options_are_one_surface(command, world):
     assert "error: --sandbox cannot be combined with --cloud or --endpoint" in both.output
     unknown = CliRunner().invoke(cli, [command, "spec.yaml", "--cloud", "Mars"])
     assert unknown.exit_code == 1 and "error: unknown Azure cloud 'Mars'" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [
+        ("text", "spec.yaml:32:5: RC303 warning: environment variable LICENSE_KEY is not set here"),
+        ("json", '"code": "RC303"'),
+        ("markdown", "`spec.yaml:32:5` **RC303** environment variable LICENSE_KEY is not set here"),
+    ],
+)
+def test_unset_secret_is_a_warning_in_every_plan_format(world, monkeypatch, fmt, shown):
+    """A ${env:NAME} unset where plan runs is an RC303 warning in text, JSON and Markdown; exit 0."""
+    world("create_from_empty_world")
+    monkeypatch.delenv("LICENSE_KEY", raising=False)
+    result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", fmt)
+    assert result.exit_code == 0
+    assert shown in result.output
+    if fmt == "json":
+        (warning,) = [d for d in json.loads(result.output)["diagnostics"] if d["code"] == "RC303"]
+        assert warning["severity"] == "warning" and warning["where"] == "spec.yaml:32:5"
+        assert "LICENSE_KEY" in warning["message"]
+
+
+def test_set_secret_gives_no_warning_and_its_value_is_never_shown(world, monkeypatch):
+    """With the variable exported, plan has no RC303, and the value appears nowhere."""
+    world("create_from_empty_world")
+    monkeypatch.setenv("LICENSE_KEY", "s3cr3t-value")
+    for fmt in ("text", "json", "markdown"):
+        result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", fmt)
+        assert "RC303" not in result.output
+        assert "s3cr3t-value" not in result.output
