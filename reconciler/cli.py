@@ -6,8 +6,11 @@ when invoked, so `reconcile validate` never pays for (or imports) the Azure SDK.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -53,8 +56,70 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+_RAW_ARGS = "reconcile.raw_args"
+
+
+def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.UsageError:
+    """Click's "No such option '-t'" for ``-target``, told to use ``--target`` instead.
+
+    Terraform spells every option with one dash (``-out=p.json``, ``-auto-approve``);
+    click reads ``-target`` as the short options ``-t -a -r …`` and names only the
+    first letter. The word as typed is found again in the arguments.
+    """
+    name = exc.option_name
+    if name.startswith("--") or not name.startswith("-"):
+        return exc
+    typed = next(
+        (a for a in raw_args if a.startswith(name) and not a.startswith("--")),
+        name,
+    )
+    word, eq, value = typed[1:].partition("=")
+    command = exc.ctx.command if exc.ctx is not None else None
+    longs = sorted(
+        {
+            opt
+            for param in (command.params if command is not None else ())
+            for opt in (*param.opts, *param.secondary_opts)
+            if opt.startswith("--")
+        }
+    )
+    wanted = f"--{word}"
+    if wanted in longs:
+        guesses = [wanted]
+    elif len(word) == 1:
+        guesses = [o for o in longs if o.startswith(wanted)]
+        if not guesses:
+            return exc  # a plain unknown short option: click's own message says it all
+    else:
+        guesses = difflib.get_close_matches(wanted, longs, n=2, cutoff=0.7)
+    message = f"No such option '{typed.partition('=')[0]}': options take two dashes here"
+    if guesses:
+        shown = [f"'{g}{eq}{value}'" for g in guesses]
+        message += f"; did you mean {' or '.join(shown)}?"
+    else:
+        message += "; see --help for the options"
+    return click.UsageError(message, ctx=exc.ctx)
+
+
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
+    """A group whose subcommands are imported on first use.
+
+    It also turns Terraform-style single-dash options (``-target``) into a hint to use
+    two dashes, for every command at once.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = ctx.meta[_RAW_ARGS] = tuple(args)  # the parser consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            raise double_dash_hint(exc, raw) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            raise double_dash_hint(exc, ctx.meta.get(_RAW_ARGS, ())) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

@@ -24,6 +24,15 @@ if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then BOLD=$'\033[1m'; PLAIN=$'\033[0m'; e
 section() {
   printf '\n%s==> %s%s\n\n' "$BOLD" "$*" "$PLAIN"
 }
+# apply prints the plan it is about to carry out; the demo showed that plan in the step
+# before, so only apply's own progress (from "applying N change(s)") is shown here.
+progress_only() {
+  sed -n '/^[0-9TZ:-]*  applying /,$p'
+}
+# A re-plan that should find nothing: its verdict and summary line are the story.
+verdict_only() {
+  grep -E '^(No changes|Plan:)'
+}
 
 section "1. A fresh sandbox world (simulated time runs 2000x faster than real time)"
 "$RECONCILE" sandbox init --sandbox "$WORLD" --speed 2000
@@ -35,11 +44,11 @@ cp -r specs/minimal "$SPEC"
 section "2b. Plan: what would change"
 "$RECONCILE" plan "$SPEC"
 
-section "2c. Apply (--auto-approve, as CI does on merge)"
-"$RECONCILE" apply "$SPEC" --auto-approve
+section "2c. Apply (--auto-approve, as CI does on merge): the plan above, carried out"
+"$RECONCILE" apply "$SPEC" --auto-approve | progress_only
 
 section "2d. Plan again: live state now matches the spec"
-"$RECONCILE" plan "$SPEC"
+"$RECONCILE" plan "$SPEC" | verdict_only
 
 section "3a. A new image build: version 1.1.0 replaces 1.0.0, the pool grows 2 -> 700 nodes"
 sed -i.bak \
@@ -53,16 +62,16 @@ section "3b. Plan with --prune: create 1.1.0 (2 replicas), move the pool, then d
 "$RECONCILE" plan "$SPEC" --prune
 
 section "3c. Apply without approval for disruption: refused, nothing touched"
-if "$RECONCILE" apply "$SPEC" --prune --auto-approve; then
+if "$RECONCILE" apply "$SPEC" --prune --auto-approve >/dev/null; then
   echo "unexpected: the disruptive change was applied without --allow-disruptive" >&2
   exit 1
 fi
 
-section "3d. Apply with --allow-disruptive"
-"$RECONCILE" apply "$SPEC" --prune --allow-disruptive --auto-approve
+section "3d. Apply with --allow-disruptive: the plan from 3b, carried out"
+"$RECONCILE" apply "$SPEC" --prune --allow-disruptive --auto-approve | progress_only
 
 section "3e. Plan again: converged"
-"$RECONCILE" plan "$SPEC" --prune
+"$RECONCILE" plan "$SPEC" --prune | verdict_only
 
 section "4a. Someone edits the pool in the portal (here: through the Azure SDK)"
 "$BIN/python" - "$WORLD" <<'PY'

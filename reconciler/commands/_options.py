@@ -151,15 +151,20 @@ def fail(message: str, hint: str = "") -> NoReturn:
 def load_spec_or_exit(
     paths: Sequence[str], *, nothing: str = "nothing was planned"
 ) -> tuple[Any, tuple[Any, ...]]:
-    """The resolved spec and its diagnostics; a spec with errors prints them and exits 1."""
+    """The resolved spec and its diagnostics; a spec with errors prints them and exits 1.
+
+    The diagnostics include RC303 for secret references unset in this environment, so
+    plan, drift and apply all show them (as warnings: planning needs no secret value).
+    """
     from reconciler.spec import load_spec
+    from reconciler.spec.secrets import unset_references
 
     result = load_spec(list(paths) or [DEFAULT_PATH])
     if result.spec is None:
         for d in result.diagnostics:
             click.echo(d.format(), err=True)
         fail(f"the spec has {len(result.errors)} error(s); {nothing}")
-    return result.spec, tuple(result.diagnostics)
+    return result.spec, (*result.diagnostics, *unset_references(result.spec))
 
 
 def read_live(target: Any, spec: Any, *, clients: Any = None) -> Any:

@@ -10,14 +10,28 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import click
 
 from reconciler.commands._options import DEFAULT_PATH, format_option, use_color
 from reconciler.spec import LoadResult, ResolvedSpec, load_spec
+from reconciler.spec.diagnostics import sort_key
 from reconciler.spec.loader import gc_paused
 from reconciler.spec.resolved import AutoScale
+from reconciler.spec.secrets import unset_references
+
+
+def with_unset_secrets(result: LoadResult) -> LoadResult:
+    """`result` plus RC303 warnings for ``${env:NAME}`` unset here (validate stays exit 0)."""
+    spec = result.spec or result.draft
+    if spec is None:
+        return result
+    extra = unset_references(spec)
+    if not extra:
+        return result
+    return replace(result, diagnostics=tuple(sorted((*result.diagnostics, *extra), key=sort_key)))
 
 
 def summary(spec: ResolvedSpec | None) -> dict[str, Any]:
@@ -136,7 +150,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     PATHS are spec files or directories (read recursively for *.yaml/*.yml);
     default: specs/. Exit status 0 when valid (warnings allowed), 1 on errors.
     """
-    result = load_spec(list(paths) or [DEFAULT_PATH])
+    result = with_unset_secrets(load_spec(list(paths) or [DEFAULT_PATH]))
     out = sys.stdout
     with gc_paused():
         if fmt == "json":

@@ -5,6 +5,11 @@ per address, in the flat vocabulary of `docs/state-vocabulary.md` (the same path
 Azure mapping produces for live state). Only what the spec declares is present, plus
 the numbers the spec computes (replicas per region, pool resizeTimeout) and the
 ownership marks the tool writes on everything it creates. Nothing here does I/O.
+
+Property values keep the spelling the user wrote (``Standard_D2s_v5``, ids with
+``resourceGroups``/``Microsoft.Compute``) so the plan shows them as written; the diff
+normalises both sides only to compare (`reconciler.plan.diff`). Regions, used as keys
+and in paths, and the ids used to match live resources are canonical.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class DesiredResource:
     image_id: str | None = None  # pools: normalised id of the image they boot from
     account_id: str | None = None  # pools: normalised id of their Batch account
     notes: Mapping[str, str] = field(default_factory=dict)
+    where: str | None = None  # file:line:col of its declaration, for plan diagnostics
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "properties", _ro(self.properties))
@@ -196,14 +202,19 @@ def desired_state(spec: Any) -> DesiredState:
     )
 
 
+def _where(r: Any) -> str | None:
+    """``file:line:col`` where the spec declares `r` (None for hand-built test values)."""
+    where = getattr(r, "declared_at", None)
+    return str(where) if where is not None else None
+
+
 def _account(a: Any) -> DesiredAccount:
-    where = getattr(a, "declared_at", None)
     return DesiredAccount(
         a.address,
         canonical_id(a.id),
         a.name,
         canonical_location(a.location),
-        where=str(where) if where is not None else None,
+        where=_where(a),
     )
 
 
@@ -220,7 +231,14 @@ def _with_tags(
     props.update({f"tags.{k}": v for k, v in r.tags.items()})
     props.update({k: v for k, v in owner_marks(kind, owner).items() if k.startswith("tags.")})
     return DesiredResource(
-        r.address, kind, canonical_id(r.id), r.name, props["location"], props, **extra
+        r.address,
+        kind,
+        canonical_id(r.id),
+        r.name,
+        canonical_location(props["location"]),
+        props,
+        where=_where(r),
+        **extra,
     )
 
 
@@ -256,13 +274,13 @@ def _version(v: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {"location": canonical_location(v.location)}
     src = v.source
     if src.kind == "snapshots":
-        props["source.snapshots.osDisk"] = canonical_id(src.os_disk_snapshot_id)
+        props["source.snapshots.osDisk"] = src.os_disk_snapshot_id
         for disk in src.data_disks:
-            props[f"source.snapshots.dataDisks[{disk.lun}]"] = canonical_id(disk.snapshot_id)
+            props[f"source.snapshots.dataDisks[{disk.lun}]"] = disk.snapshot_id
     else:
         source_id = src.id or src.managed_image_id or src.gallery_image_version_id
         source_id = source_id or src.virtual_machine_id
-        props[f"source.{src.kind}"] = canonical_id(source_id)
+        props[f"source.{src.kind}"] = source_id
     notes: dict[str, str] = {}
     for region, target in v.target_regions.items():
         key = f"targetRegions[{canonical_location(region)}]"
@@ -288,11 +306,11 @@ def _managed_image(m: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {
         "location": canonical_location(m.location),
         "osType": m.os_type,
-        "source.osDiskSnapshot": canonical_id(m.os_disk_snapshot_id),
+        "source.osDiskSnapshot": m.os_disk_snapshot_id,
     }
     props.update(_declared(m, {"hyperVGeneration": "hyper_v_generation"}))
     for disk in m.data_disks:
-        props[f"source.dataDiskSnapshots[{disk.lun}]"] = canonical_id(disk.snapshot_id)
+        props[f"source.dataDiskSnapshots[{disk.lun}]"] = disk.snapshot_id
     return _with_tags(
         m,
         Kind.MANAGED_IMAGE,
@@ -304,8 +322,8 @@ def _managed_image(m: Any, owner: str) -> DesiredResource:
 
 def _pool(p: Any, owner: str) -> DesiredResource:
     props: dict[str, Any] = {
-        "vmSize": p.vm_size.lower(),
-        "image.id": canonical_id(p.image.id),
+        "vmSize": p.vm_size,
+        "image.id": p.image.id,
         "nodeAgentSkuId": p.node_agent_sku_id,
     }
     props.update(
@@ -359,7 +377,7 @@ def _pool(p: Any, owner: str) -> DesiredResource:
     if net is not None:
         complete.append("network.inboundNatPools[")
         if net.subnet_id is not None:
-            props["network.subnetId"] = canonical_id(net.subnet_id)
+            props["network.subnetId"] = net.subnet_id
         props.update(
             _declared(
                 net,
@@ -367,7 +385,7 @@ def _pool(p: Any, owner: str) -> DesiredResource:
             )
         )
         if net.public_ips:
-            props["network.publicIPs"] = tuple(sorted(canonical_id(i) for i in net.public_ips))
+            props["network.publicIPs"] = tuple(sorted(net.public_ips, key=canonical_id))
         for nat in net.inbound_nat_pools:
             key = f"network.inboundNatPools[{nat.name}]"
             props[f"{key}.protocol"] = nat.protocol
@@ -388,6 +406,7 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         image_id=canonical_id(p.image.id),
         account_id=canonical_id(p.account_id),
         notes=notes,
+        where=_where(p),
     )
 
 

@@ -80,7 +80,11 @@ _STRENGTH = {
 
 @dataclass(frozen=True, slots=True)
 class PathChange:
-    """One differing path: normalised values (None = absent), its mode and why."""
+    """One differing path: values as written on each side (None = absent), its mode and why.
+
+    The values are compared normalised but kept as the spec (or Azure) spells them, so
+    a plan shows ``Standard_D2s_v5`` rather than the form used for comparing.
+    """
 
     path: str
     before: Any
@@ -152,6 +156,20 @@ def normalise_path(path: str) -> str:
     if match:
         return f"targetRegions[{canonical_location(match.group(1))}]" + path[match.end() :]
     return path
+
+
+def as_written(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A flat property mapping keyed by normalised paths, values as given (for display)."""
+    out: dict[str, Any] = {}
+    for raw_path, value in props.items():
+        if value is None:
+            continue
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, list):
+            value = tuple(value)
+        out[normalise_path(raw_path)] = value
+    return out
 
 
 def normalise(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -236,6 +254,8 @@ def diff_resource(
     """
     want = normalise(desired)
     have = normalise(live)
+    want_shown = as_written(desired)
+    have_shown = as_written(live)
     candidates = set(want)
     for path in have:
         if path in want:
@@ -270,11 +290,12 @@ def diff_resource(
         # A live environment value may be a resolved secret (the spec may have used a
         # reference before): never show it.
         secret = path.startswith(SECRET_PREFIXES)
+        shown_before = have_shown.get(path)
         changes.append(
             PathChange(
                 path,
-                MASK if secret and before is not None else before,
-                after,
+                MASK if secret and shown_before is not None else shown_before,
+                want_shown.get(path),
                 mode,
                 why,
                 secret=secret,

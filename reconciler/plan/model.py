@@ -23,6 +23,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.diagnostic_text import format_diagnostic
 from reconciler.state.model import Kind
 
 FORMAT_VERSION = 1
@@ -118,7 +119,19 @@ class PlanDiagnostic:
     message: str
     address: str | None = None
     hint: str = ""
-    where: str | None = None  # file:line:col for diagnostics carried over from the spec
+    where: str | None = None  # file:line:col of the spec resource (or line) it is about
+
+    def format(self, indent: str = "") -> str:
+        """The same text form as a spec diagnostic: ``file:line:col: CODE message``."""
+        return format_diagnostic(
+            code=self.code,
+            severity=self.severity.value,
+            message=self.message,
+            hint=self.hint,
+            address=self.address,
+            where=self.where,
+            indent=indent,
+        )
 
 
 class DriftKind(StrEnum):

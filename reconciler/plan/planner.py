@@ -237,7 +237,15 @@ class _Planner:
         from reconciler.spec.diagnostics import CODES
 
         severity = Severity(CODES[code].severity)
-        self.diagnostics.append(PlanDiagnostic(code, severity, message, address, hint))
+        where = self.where_of(address)
+        self.diagnostics.append(PlanDiagnostic(code, severity, message, address, hint, where))
+
+    def where_of(self, address: str | None) -> str | None:
+        """``file:line:col`` of the spec resource at `address` (None: not in the spec)."""
+        if address is None:
+            return None
+        declared = self.desired.resources.get(address) or self.desired.accounts.get(address)
+        return declared.where if declared is not None else None
 
     def add(self, change: Change) -> None:
         """Plan `change`, unless it writes to a pool of an unsettled account (RC512)."""
@@ -681,12 +689,11 @@ class _Planner:
         """
         for account in self.desired.accounts.values():
             current = self.live_by_id.get(account.id)
-            at = f" ({account.where.rsplit(':', 1)[0]})" if account.where else ""
             if current is None:
                 parts = [p for p in account.id.split("/") if p]
                 self.diag(
                     codes.ACCOUNT_NOT_AS_DECLARED,
-                    f"Batch account {account.name}{at} was not found: resource group "
+                    f"Batch account {account.name} was not found: resource group "
                     f"{parts[3]} of subscription {parts[1]} has no such account; no change "
                     "to its pools is planned",
                     address=account.address,
@@ -698,7 +705,7 @@ class _Planner:
                 live = canonical_location(current.location)
                 self.diag(
                     codes.ACCOUNT_NOT_AS_DECLARED,
-                    f"Batch account {account.name}{at} is in {live}, but the spec places it "
+                    f"Batch account {account.name} is in {live}, but the spec places it "
                     f"in {account.location}: replica sizing and R9/R10 were computed for "
                     f"{account.location}, so no change to its pools is planned",
                     address=account.address,

@@ -154,7 +154,8 @@ def _diagnostics(plan: Plan) -> list[str]:
     for d in plan.diagnostics:
         icon = "❌" if d.severity is Severity.ERROR else "⚠️"
         at = f" (`{d.address}`)" if d.address else ""
-        lines.append(f"- {icon} **{d.code}** {_cell(d.message)}{at}")
+        where = f"`{d.where}` " if d.where else ""
+        lines.append(f"- {icon} {where}**{d.code}** {_cell(d.message)}{at}")
         if d.hint:
             lines.append(f"  - hint: {_cell(d.hint)}")
     return [*lines, ""]

@@ -141,12 +141,8 @@ def _change_block(change: Change, paint: _Paint) -> list[str]:
 
 def _diagnostic_lines(d: PlanDiagnostic, paint: _Paint) -> list[str]:
     colour = "red" if d.severity is Severity.ERROR else "yellow"
-    where = f"{d.where}: " if d.where else ""
-    at = f" [{d.address}]" if d.address else ""
-    lines = [paint(f"  {d.severity.value} {d.code}", colour) + f" {where}{d.message}{at}"]
-    if d.hint:
-        lines.append(f"    hint: {d.hint}")
-    return lines
+    head, *rest = d.format(indent="  ").split("\n")
+    return [paint(head, colour), *rest]
 
 
 def _listing(heading: str, blocks: list[list[str]], empty: str) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.diagnostic_text import format_diagnostic
+
 Severity = Literal["error", "warning"]
 Phase = Literal["spec", "plan"]
 
@@ -39,7 +41,7 @@ _CODES = (
     Code("RC008", "error", "spec", "empty file or unsupported apiVersion"),
     Code("RC009", "error", "spec", "conflicting settings across files"),
     Code("RC010", "error", "spec", "no spec files found at a path"),
-    Code("RC011", "error", "spec", "invalid value"),
+    Code("RC011", "error", "spec/Azure", "invalid value"),
     Code("RC012", "error", "spec", "`version: latest` matches no version"),
     # Sizing (computed numbers).
     Code("RC101", "error", "R1", "declared replicas below the computed minimum"),
@@ -65,6 +67,13 @@ _CODES = (
     # Secrets.
     Code("RC301", "warning", "secrets", "literal value that looks like a secret"),
     Code("RC302", "error", "secrets", "malformed ${env:...} reference"),
+    Code(
+        "RC303",
+        "warning",
+        "secrets",
+        "a ${env:NAME} reference whose variable is unset where the plan runs",
+        "plan",
+    ),
     # Azure bounds on pools.
     Code("RC401", "error", "Azure", "inbound NAT pool violates Batch port rules"),
     Code("RC402", "error", "Azure", "public IP configuration cannot serve the pool size"),
@@ -183,16 +192,16 @@ class Diagnostic:
         """``file:line:col: CODE message`` then, indented, ``hint: ...`` when there is one.
 
         Warnings read ``CODE warning: message``; the address, when known, follows in
-        brackets so a person can grep for it.
+        brackets so a person can grep for it (`reconciler.diagnostic_text`).
         """
-        prefix = "warning: " if self.severity == "warning" else ""
-        head = f"{self.where}: {self.code} {prefix}{self.message}"
-        if self.address and self.address not in self.message:
-            head += f" [{self.address}]"
-        if self.hint:
-            hint = self.hint.replace("\n", "\n        ")
-            return f"{head}\n  hint: {hint}"
-        return head
+        return format_diagnostic(
+            code=self.code,
+            severity=self.severity,
+            message=self.message,
+            hint=self.hint,
+            address=self.address,
+            where=self.where if self.file is not None else None,
+        )
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (keys as in the dataclass)."""

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from reconciler.errors import SecretError
 from reconciler.secrets import MASK, references
 from reconciler.secrets import resolve as _resolve_one
+from reconciler.spec.diagnostics import Diagnostic, diag
 
 __all__ = [
     "MASK",
+    "UNSET_SECRET",
     "PoolSecrets",
     "Revealed",
     "looks_secret",
@@ -32,7 +34,10 @@ __all__ = [
     "mask_text",
     "references",
     "resolve_secrets",
+    "unset_references",
 ]
+
+UNSET_SECRET = "RC303"
 
 # Anything that starts like a reference; those not matching the strict form are errors.
 _LOOSE = re.compile(r"\$\{[^}]*\}?")
@@ -142,3 +147,45 @@ def resolve_secrets(
             "e.g. from your CI secret store",
         )
     return out
+
+
+def unset_references(
+    spec: object, *, environ: Mapping[str, str] | None = None
+) -> tuple[Diagnostic, ...]:
+    """RC303 warnings: one per ``${env:NAME}`` whose variable is unset in `environ`.
+
+    Apply resolves references and fails on a missing one; saying so at plan time puts
+    it in the pull request (text, JSON and Markdown plans), before the merge that runs
+    apply. Each warning names the variable and the pools that need it, at the first
+    such pool's declaration. Only whether a variable is set is looked at, never its value.
+    """
+    from reconciler.spec.resolved import ResolvedSpec  # resolved imports this module
+
+    if not isinstance(spec, ResolvedSpec):
+        raise TypeError("unset_references needs a ResolvedSpec")
+    env = os.environ if environ is None else environ
+    needed: dict[str, list[object]] = {}
+    for pool in spec.pools.values():
+        task = pool.start_task
+        if task is None:
+            continue
+        for name in task.secret_refs:
+            if name not in env:
+                needed.setdefault(name, []).append(pool)
+    out = []
+    for name, pools in sorted(needed.items()):
+        first = pools[0]
+        where = first.declared_at  # type: ignore[attr-defined]
+        addresses = ", ".join(p.address for p in pools)  # type: ignore[attr-defined]
+        out.append(
+            diag(
+                UNSET_SECRET,
+                f"environment variable {name} is not set here, so ${{env:{name}}} has no "
+                f"value (needed by {addresses}); apply fails unless it is set where apply runs",
+                hint=f"export {name} in the environment that runs `reconcile apply` (e.g. from "
+                "the CI secret store); plan runs without it only to show the change",
+                address=first.address,  # type: ignore[attr-defined]
+                at=(where.file, where.line, where.col),
+            )
+        )
+    return tuple(out)

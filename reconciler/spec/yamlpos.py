@@ -81,6 +81,26 @@ _CONSTRUCT = {
     _TIMESTAMP: _scalar_constructor.construct_yaml_timestamp,
 }
 
+# What a constructor raises on text its tag cannot read (``!!bool rg-batch`` → KeyError,
+# ``!!timestamp soon`` → AttributeError, ``!!int x`` / ``2026-02-30`` → ValueError, an
+# empty ``!!int`` → IndexError).
+_CONSTRUCT_ERRORS = (LookupError, ValueError, AttributeError, TypeError, ArithmeticError)
+_EXPECTS = {
+    _INT: "needs an integer",
+    _BOOL: "needs true or false",
+    _FLOAT: "needs a number",
+    _TIMESTAMP: "needs a date (YYYY-MM-DD) or a time stamp",
+}
+_NULL_TEXTS = frozenset(("", "~", "null", "Null", "NULL"))
+_STANDARD_PREFIX = "tag:yaml.org,2002:"
+
+
+def _short_tag(tag: str) -> str:
+    """A tag as people write it: ``tag:yaml.org,2002:bool`` → ``!!bool``."""
+    if tag.startswith(_STANDARD_PREFIX):
+        return "!!" + tag[len(_STANDARD_PREFIX) :]
+    return tag
+
 
 def _resolve_plain(value: str) -> str:
     """The implicit tag of a plain scalar (YAML 1.1, as PyYAML resolves it)."""
@@ -119,25 +139,59 @@ class _Builder:
             elif tag == _NULL:
                 result = None
             else:
-                result = _CONSTRUCT[tag](yaml.ScalarNode(tag, value))
+                try:
+                    result = _CONSTRUCT[tag](yaml.ScalarNode(tag, value))
+                except _CONSTRUCT_ERRORS:
+                    # Looks like a date (or number) but is none (2026-02-30): keep the
+                    # text and let the field's own check say what it expects.
+                    result = value
             self._plain[value] = result
             return result
         if tag == _STR:
             return value
         if tag == _NULL:
-            return None
+            if value in _NULL_TEXTS:
+                return None
+            return self._tag_problem(event, "needs an empty value or null")
         constructor = _CONSTRUCT.get(tag)
         if constructor is not None:
-            return constructor(yaml.ScalarNode(tag, value))
+            try:
+                return constructor(yaml.ScalarNode(tag, value))
+            except _CONSTRUCT_ERRORS:
+                return self._tag_problem(event, _EXPECTS[tag])
+        return self._tag_problem(event, "")
+
+    def _tag_problem(self, event: Any, why: str) -> str:
+        """Record an explicit tag the spec cannot use; the value stays its plain text."""
+        tag = _short_tag(event.tag)
+        if why:
+            message = f"YAML tag {tag} does not fit the value {event.value!r}: {why}"
+        else:
+            message = f"unsupported YAML tag {tag} on {event.value!r}"
         self.problems.append(
             YamlProblem(
                 "tag",
-                f"unsupported YAML tag {tag!r}",
+                message,
                 _mark(event.start_mark),
-                "remove the tag; the spec uses plain strings, numbers, booleans and dates",
+                f"remove the tag {tag}; the spec uses plain strings, numbers, booleans and dates",
             )
         )
-        return value
+        return str(event.value)
+
+    def _collection_tag(self, event: Any, allowed: str) -> None:
+        """Tags on a mapping or list: only the matching standard one (or none) is allowed."""
+        if event.tag in (None, "!", allowed):
+            return
+        tag = _short_tag(event.tag)
+        what = "mapping" if allowed == _MAP else "list"
+        self.problems.append(
+            YamlProblem(
+                "tag",
+                f"unsupported YAML tag {tag} on a {what}",
+                _mark(event.start_mark),
+                f"remove the tag {tag}; the spec uses plain mappings and lists",
+            )
+        )
 
     def run(self, loader: Any) -> Any:
         """Consume one document's events; return its root value (None when empty)."""
@@ -171,12 +225,14 @@ class _Builder:
                 value = self.anchors.get(event.anchor)
                 is_merge_key = False
             elif cls is yaml.MappingStartEvent:
+                self._collection_tag(event, _MAP)
                 container = YMap(pos)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = container
                 stack.append([container, _NO_KEY, None, [], True])
                 continue
             elif cls is yaml.SequenceStartEvent:
+                self._collection_tag(event, _SEQ)
                 container = YList(pos)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = container
@@ -277,6 +333,68 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+# PyYAML's "while ..." contexts, in the words of someone reading their own file.
+_CONTEXTS = {
+    "while scanning a simple key": "a key without its `:`",
+    "while scanning a quoted scalar": "the quoted string",
+    "while scanning a plain scalar": "the value",
+    "while scanning a block scalar": "the `|` or `>` text block",
+    "while parsing a block mapping": "the mapping",
+    "while parsing a block collection": "the list",
+    "while parsing a flow mapping": "the `{...}` mapping",
+    "while parsing a flow sequence": "the `[...]` list",
+    "while parsing a flow node": "the value",
+    "while parsing a block node": "the value",
+    "while scanning an anchor": "the anchor",
+    "while scanning an alias": "the alias",
+    "while scanning a tag": "the tag",
+    "while scanning a directive": "the directive",
+}
+
+
+def _tab_at(text: str, line: int, col: int) -> Pos | None:
+    """Where a tab sits in the indentation around an error mark (1-based), if one does.
+
+    PyYAML reports a tab used for indentation at the tab ("found character that cannot
+    start any token") or at the start of the line ("tab character that violates
+    indentation"); either way the fix is the same.
+    """
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    current = lines[line - 1]
+    indent = current[: len(current) - len(current.lstrip(" \t"))]
+    if "\t" in indent:
+        return (line, indent.index("\t") + 1)
+    if 1 <= col <= len(current) and current[col - 1] == "\t":
+        return (line, col)
+    return None
+
+
+def _syntax_problem(text: str, exc: yaml.MarkedYAMLError) -> YamlProblem:
+    """A PyYAML error as one sentence and a hint, without the parser's internals."""
+    mark = exc.problem_mark or exc.context_mark
+    pos = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    tab = _tab_at(text, *pos)
+    if tab is not None:
+        return YamlProblem(
+            "syntax",
+            "YAML syntax error: a tab character is used for indentation",
+            tab,
+            "replace the tab with spaces; YAML indents with spaces only",
+        )
+    problem = exc.problem or "invalid YAML"
+    hint = ""
+    context_mark = exc.context_mark
+    if exc.context and context_mark is not None and context_mark is not mark:
+        what = _CONTEXTS.get(exc.context, "the part")
+        hint = (
+            f"check {what} that starts at line {context_mark.line + 1}, "
+            f"column {context_mark.column + 1}"
+        )
+    return YamlProblem("syntax", f"YAML syntax error: {problem}", pos, hint)
+
+
 def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
     """Parse one YAML document into position-aware data.
 
@@ -300,15 +418,7 @@ def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
                     )
                 ]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        pos = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or "invalid YAML"
-        hint = ""
-        if exc.context:
-            hint = exc.context
-            if exc.context_mark is not None and exc.context_mark is not mark:
-                hint += f" (line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
-        return None, [YamlProblem("syntax", f"YAML syntax error: {problem}", pos, hint)]
+        return None, [_syntax_problem(text, exc)]
     except yaml.YAMLError as exc:  # reader errors (bad characters) carry no mark
         return None, [YamlProblem("syntax", f"YAML error: {exc}", (1, 1))]
     finally:

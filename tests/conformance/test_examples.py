@@ -129,7 +129,8 @@ SOURCE_REWRITES = {
 EXPECTED_TO_DIFFER: dict[str, str] = {
     "Image_Update": (
         "the sandbox refuses a PATCH that changes anything but tags on a managed image "
-        "(409 PropertyChangeNotAllowed, as DESIGN.md decides: a new image is needed); the "
+        "(409 PropertyChangeNotAllowed: reconcile replaces a managed image whose source "
+        "changes, so the sandbox keeps managed images immutable but for tags); the "
         "example shows Azure echoing a new sourceVirtualMachine for an image made from a snapshot"
     ),
 }

@@ -177,19 +177,28 @@ def test_plan_is_empty_after_apply(world: Path, spec_dir: str) -> None:
                 "          - name: 1.0.0\n": "          - name: 1.0.0\n"
                 "            targetRegions: [{name: westeurope}, {name: northeurope}]\n",
             },
-            "batchprodweu (spec.yaml:39) is in westeurope, but the spec places it in northeurope",
+            (
+                "spec.yaml:39:5",
+                "batchprodweu is in westeurope, but the spec places it in northeurope",
+            ),
         ),
         (
             {"name: batchprodweu": "name: batchelsewhere"},
-            "batchelsewhere (spec.yaml:38) was not found",
+            ("spec.yaml:38:5", "batchelsewhere was not found"),
         ),
     ],
     ids=["other-region", "not-found"],
 )
 def test_an_account_not_where_the_spec_says_blocks_its_pools(
-    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: dict[str, str], said: str
+    world: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: dict[str, str],
+    said: tuple[str, str],
 ) -> None:
-    """RC512 through the real SDK: the account's real region (or its absence) stops pool writes."""
+    """RC512 through the real SDK: the account's real region (or its absence) stops pool writes.
+
+    The diagnostic is placed at the account's declaration, not mid-sentence."""
     text = (SPECS / "minimal" / "spec.yaml").read_text()
     for old, new in edit.items():
         assert old in text
@@ -202,6 +211,6 @@ def test_an_account_not_where_the_spec_says_blocks_its_pools(
     assert result.exit_code == 1, result.output
     plan = json.loads(result.output)
     (error,) = [d for d in plan["diagnostics"] if d["code"] == "RC512"]
-    assert said in error["message"], error["message"]
+    assert (error["where"], said[1] in error["message"]) == (said[0], True), error
     kinds = {c["kind"] for c in plan["changes"] if c["action"] != "no-op"}
     assert kinds == {"gallery", "image", "version"}  # everything but the blocked pool

@@ -46,16 +46,16 @@ def test_plan_exit_codes_follow_detailed_exitcode(world):
 
 
 def test_plan_with_errors_exits_1(world):
-    """A plan with error diagnostics (here: not owned) exits 1 after showing them."""
+    """A plan with error diagnostics (here: not owned) exits 1 after showing them at the spec line."""
     world("not_owned_is_reported")
     result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--detailed-exitcode")
     assert result.exit_code == 1
     assert (
-        "  error RC506 gallery gal exists in Azure but was not created by reconcile; "
+        "  spec.yaml:10:3: RC506 gallery gal exists in Azure but was not created by reconcile; "
         "it is left untouched [gallery:gal]\n" in result.output
     )
     assert (
-        "  error RC506 pool render exists in Azure but was not created by reconcile; "
+        "  spec.yaml:34:5: RC506 pool render exists in Azure but was not created by reconcile; "
         "it is left untouched [pool:batchprodweu/render]\n" in result.output
     )
 
@@ -225,3 +225,34 @@ def test_plan_target_is_partial_and_a_mistyped_one_is_an_error(world):
     )
     assert typo.exit_code == 1
     assert "did you mean pool:batchprodweu/render" in typo.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [
+        ("text", "spec.yaml:34:5: RC303 warning: environment variable LICENSE_KEY is not set here"),
+        ("json", '"code": "RC303"'),
+        ("markdown", "`spec.yaml:34:5` **RC303** environment variable LICENSE_KEY is not set here"),
+    ],
+)
+def test_unset_secret_is_a_warning_in_every_plan_format(world, monkeypatch, fmt, shown):
+    """A ${env:NAME} unset where plan runs is an RC303 warning in text, JSON and Markdown; exit 0."""
+    world("create_from_empty_world")
+    monkeypatch.delenv("LICENSE_KEY", raising=False)
+    result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", fmt)
+    assert result.exit_code == 0
+    assert shown in result.output
+    if fmt == "json":
+        (warning,) = [d for d in json.loads(result.output)["diagnostics"] if d["code"] == "RC303"]
+        assert warning["severity"] == "warning" and warning["where"] == "spec.yaml:34:5"
+        assert "LICENSE_KEY" in warning["message"]
+
+
+def test_set_secret_gives_no_warning_and_its_value_is_never_shown(world, monkeypatch):
+    """With the variable exported, plan has no RC303, and the value appears nowhere."""
+    world("create_from_empty_world")
+    monkeypatch.setenv("LICENSE_KEY", "s3cr3t-value")
+    for fmt in ("text", "json", "markdown"):
+        result = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", fmt)
+        assert "RC303" not in result.output
+        assert "s3cr3t-value" not in result.output

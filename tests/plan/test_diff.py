@@ -217,3 +217,27 @@ def test_write_only_fields_are_never_diffed():
     """nodeDeallocationOption is sent on resize and never reported back."""
     d = diff_resource(Kind.POOL, {"scale.fixed.nodeDeallocationOption": "Requeue"}, {})
     assert d.paths == ()
+
+
+def test_changed_values_keep_the_spelling_each_side_wrote():
+    """A change shows `after` as the spec wrote it (vmSize, id case): normalised only to compare."""
+    wrote = "/subscriptions/S/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/g/images/i/versions/1.1.0"
+    d = diff_resource(
+        Kind.POOL,
+        {"vmSize": "Standard_D8s_v5", "image.id": wrote},
+        {
+            "vmSize": "standard_d4s_v5",
+            "image.id": wrote.lower().replace("1.1.0", "1.0.0"),
+        },
+    )
+    got = {p.path: (p.before, p.after) for p in d.paths}
+    assert got == {
+        "image.id": (wrote.lower().replace("1.1.0", "1.0.0"), wrote),
+        "vmSize": ("standard_d4s_v5", "Standard_D8s_v5"),
+    }
+    same_but_case = diff_resource(
+        Kind.POOL,
+        {"vmSize": "Standard_D8s_v5", "image.id": wrote},
+        {"vmSize": "standard_d8s_v5", "image.id": wrote.lower() + "/"},
+    )
+    assert same_but_case.paths == ()

@@ -233,7 +233,7 @@ def _live_account(location: str) -> object:
 
 
 def test_an_account_in_another_region_than_the_spec_says_gets_no_pool_changes():
-    """RC512: live account elsewhere → an error naming both regions and the file:line."""
+    """RC512: live account elsewhere → an error naming both regions, at the account's file:line:col."""
     want, current = _pool(version_id()), _live_pool(1)
     orphan = live("pool:weu/old", Kind.POOL, pool_id("old"), {"image.id": version_id()})
     moved = _live_account("North Europe")
@@ -241,9 +241,9 @@ def test_an_account_in_another_region_than_the_spec_says_gets_no_pool_changes():
     assert plan.actionable == ()  # neither the resize nor the prune delete
     (error,) = [d for d in plan.diagnostics if d.code == "RC512"]
     assert error.severity.value == "error" and error.address == "batchAccount:weu"
+    assert error.format().startswith("spec.yaml:12:3: RC512 ")
     assert error.message.startswith(
-        "Batch account weu (spec.yaml:12) is in northeurope, but the spec places it in "
-        "westeurope: "
+        "Batch account weu is in northeurope, but the spec places it in " "westeurope: "
     )
     assert error.message.endswith("so no change to its pools is planned")
     assert error.hint.startswith("set location: northeurope on the account")
@@ -264,8 +264,9 @@ def test_a_missing_account_is_an_error_and_its_pools_are_not_created():
     plan = plan_desired(_with_accounts(_pool(version_id())), state(), target="t")
     assert plan.actionable == ()
     (error,) = [d for d in plan.diagnostics if d.code == "RC512"]
+    assert error.where == "spec.yaml:12:3"
     assert error.message == (
-        "Batch account weu (spec.yaml:12) was not found: resource group rg-batch of "
+        "Batch account weu was not found: resource group rg-batch of "
         "subscription 00000000-0000-0000-0000-000000000001 has no such account; no change "
         "to its pools is planned"
     )

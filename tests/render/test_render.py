@@ -121,3 +121,24 @@ def test_golden_case_files_are_present_for_every_case():
     for case in CASES:
         for name in ("plan.txt", "plan.json", "plan.md"):
             assert (HERE / case / name).exists(), f"{case}/{name}"
+
+
+def test_plan_text_shows_values_as_the_spec_wrote_them(tmp_path):
+    """Creating the minimal example shows vmSize and ids in the user's spelling, not lower-cased."""
+    from pathlib import Path
+
+    from reconciler.plan import make_plan
+    from reconciler.render import render_text
+    from reconciler.spec import load_spec
+    from reconciler.state.model import Kind
+    from tests.plan.builders import live, state
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "minimal" / "spec.yaml"
+    result = load_spec([spec])
+    assert result.spec is not None
+    account = result.spec.batch_accounts["batchAccount:batchprodweu"]
+    world = state(live(account.address, Kind.BATCH_ACCOUNT, account.id, {}, owned=False))
+    text = render_text(make_plan(result.spec, world, target="t"))
+    assert '+ vmSize = "Standard_D2s_v5"' in text
+    assert "/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/minimalgallery/" in text
+    assert "standard_d2s_v5" not in text and "microsoft.compute" not in text

@@ -58,10 +58,34 @@ def test_valid_pieces_are_valid(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error_position(tmp_path: Path) -> None:
-    """A YAML syntax error names the parser's line and column and what it was parsing."""
+    """A YAML syntax error names the parser's line and column and where the broken part starts."""
     out = _formatted(tmp_path, HEAD + "galleries:\n  - name: [g\n")
     assert out[0].startswith("f0.yaml:8:1: RC001 YAML syntax error:")
-    assert "hint: while parsing a flow sequence (line 7, column 11)" in out[0]
+    assert "hint: check the `[...]` list that starts at line 7, column 11" in out[0]
+    assert "while parsing" not in out[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        pytest.param(HEAD + "galleries:\n\t- name: g\n", "f0.yaml:7:1", id="tab-at-line-start"),
+        pytest.param(
+            HEAD + "galleries:\n  - name: g\n\tdescription: d\n", "f0.yaml:8:1", id="tab-in-list"
+        ),
+        pytest.param(
+            HEAD + "galleries:\n  - name: g\n    \tdescription: d\n",
+            "f0.yaml:8:5",
+            id="tab-after-spaces",
+        ),
+    ],
+)
+def test_tab_indentation_says_replace_the_tab(tmp_path: Path, text: str, where: str) -> None:
+    """A tab used for indentation is named at the tab, with the fix, and no parser internals."""
+    out = _formatted(tmp_path, text)
+    assert out == [
+        f"{where}: RC001 YAML syntax error: a tab character is used for indentation\n"
+        "  hint: replace the tab with spaces; YAML indents with spaces only"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -199,7 +223,7 @@ def test_merge_keys_and_anchors_are_supported(tmp_path: Path) -> None:
         ),
         (
             "apiVersion: reconcile/v1\nsettings: !!binary aGk=\n",
-            "f0.yaml:2:11: RC004 unsupported YAML tag",
+            "f0.yaml:2:11: RC004 unsupported YAML tag !!binary",
         ),
         (
             "apiVersion: reconcile/v1\nsettings: {vmsPerReplica: 601}\n",
@@ -249,3 +273,72 @@ def test_start_task_user_name_is_refused_with_the_auto_user_hint(tmp_path: Path)
     )
     assert "`elevationLevel: Admin`" in out[0] and "`scope: Pool`" in out[0]
     assert "allowed keys here: elevationLevel, scope" in out[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "resourceGroup: rg-batch",
+            "resourceGroup: !!bool rg-batch",
+            "f0.yaml:19:20: RC004 YAML tag !!bool does not fit the value 'rg-batch': "
+            "needs true or false",
+            id="bool",
+        ),
+        pytest.param(
+            "apiVersion: reconcile/v1",
+            "apiVersion: !!int reconcile/v1",
+            "f0.yaml:1:13: RC004 YAML tag !!int does not fit the value 'reconcile/v1': "
+            "needs an integer",
+            id="int",
+        ),
+        pytest.param(
+            "osType: Linux",
+            "osType: !!float x64",
+            "f0.yaml:10:17: RC004 YAML tag !!float does not fit the value 'x64': needs a number",
+            id="float",
+        ),
+        pytest.param(
+            "name: 1.0.0",
+            "name: !!timestamp soon",
+            "f0.yaml:14:19: RC004 YAML tag !!timestamp does not fit the value 'soon': "
+            "needs a date (YYYY-MM-DD) or a time stamp",
+            id="timestamp",
+        ),
+        pytest.param(
+            "name: p1",
+            "name: !!null p1",
+            "f0.yaml:21:15: RC004 YAML tag !!null does not fit the value 'p1': "
+            "needs an empty value or null",
+            id="null",
+        ),
+        pytest.param(
+            "name: p1",
+            "name: !foo p1",
+            "f0.yaml:21:15: RC004 unsupported YAML tag !foo",
+            id="local",
+        ),
+        pytest.param(
+            "fixed: {dedicated: 10}",
+            "fixed: !!seq {dedicated: 10}",
+            "f0.yaml:26:18: RC004 unsupported YAML tag !!seq on a mapping",
+            id="collection",
+        ),
+    ],
+)
+def test_explicit_tags_are_diagnosed_at_the_tag(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """An explicit YAML tag the value does not fit is RC004 at its position, never a crash."""
+    text = (HEAD + GALLERY + POOLS).replace(old, new, 1)
+    out = _formatted(tmp_path, text)
+    assert out[0].startswith(expected), out
+    assert "hint: remove the tag" in out[0]
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "2026-13-01", "2026-01-01 25:00:00"])
+def test_impossible_dates_are_a_type_error_not_a_crash(tmp_path: Path, value: str) -> None:
+    """A plain value shaped like a date that is no date is reported by the field that reads it."""
+    gallery = GALLERY.replace("- name: 1.0.0", f"- name: 1.0.0\n            endOfLifeDate: {value}")
+    out = _formatted(tmp_path, HEAD + gallery + POOLS)
+    assert len(out) == 1 and "RC004" in out[0] and "endOfLifeDate" in out[0], out

@@ -132,15 +132,16 @@ def test_schema_rejects_what_the_models_reject() -> None:
 
 
 def test_rules_doc_lists_every_code_with_its_severity_and_phase() -> None:
-    """docs/rules.md has one row per registered code, with the same severity and phase."""
+    """docs/rules.md has one row per registered code, with the same severity, phase and rule."""
     from reconciler.spec import CODES
 
     rows = {}
     for line in (ROOT / "docs" / "rules.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("| RC"):
-            rows[cells[0]] = (cells[1], cells[2])
-    assert rows == {c.code: (c.severity, c.phase) for c in CODES.values()}
+            rule = cells[3].replace(" / ", "/").replace(", ", "/")  # "R9, R10" is R9/R10
+            rows[cells[0]] = (cells[1], cells[2], rule)
+    assert rows == {c.code: (c.severity, c.phase, c.rule) for c in CODES.values()}
 
 
 def test_every_planner_code_is_registered_with_its_severity() -> None:

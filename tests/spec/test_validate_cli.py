@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
@@ -123,3 +124,18 @@ def test_schema_command_writes_and_checks(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["schema", "-o", str(target)]).exit_code == 0
     assert runner.invoke(cli, ["schema", "--check", "-o", str(target)]).exit_code == 0
     assert json.loads(target.read_text())["title"] == "reconcile spec"
+
+
+def test_unset_secret_reference_is_a_warning_and_validate_stays_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate names a ${env:NAME} whose variable is unset (RC303 warning) and still exits 0."""
+    monkeypatch.delenv("RENDER_LICENSE_KEY", raising=False)
+    result = CliRunner().invoke(cli, ["validate", str(ROOT / "specs" / "production")])
+    assert result.exit_code == 0, result.output
+    assert "RC303 warning: environment variable RENDER_LICENSE_KEY is not set here" in (
+        result.output
+    )
+    assert "needed by pool:batchprodweu/render" in result.output
+    monkeypatch.setenv("RENDER_LICENSE_KEY", "x")
+    assert "RC303" not in CliRunner().invoke(cli, ["validate", str(ROOT / "specs")]).output
