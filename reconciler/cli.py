@@ -40,15 +40,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "drift",
         "Report live state that differs from the specs.",
     ),
-    "comment": (
-        "reconciler.commands.comment",
-        "comment",
-        "Post the plan as the pull request's comment, edited in place.",
-    ),
     "sandbox": (
         "reconciler.commands.sandbox",
         "sandbox",
         "Run and manage the local Azure emulator.",
+    ),
+    "comment": (
+        "reconciler.commands.comment",
+        "comment",
+        "Post the plan as the pull request's comment, edited in place.",
     ),
 }
 
