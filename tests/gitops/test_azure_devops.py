@@ -37,7 +37,9 @@ def _client() -> AzureDevOps:
 def test_without_our_thread_one_is_started_closed_and_tagged_with_the_key():
     """A new thread carries the body, the reconcile.key property and status closed."""
     listing = respx.get(THREADS).respond(200, json=ado_list([ado_thread(1, "Looks fine")]))
-    create = respx.post(THREADS).respond(200, json=ado_thread(7, "new", key="prod", status="closed"))
+    create = respx.post(THREADS).respond(
+        200, json=ado_thread(7, "new", key="prod", status="closed")
+    )
     posted = _client().upsert_comment("prod", "new")
     assert (posted.action, posted.id) == ("created", 7)
     assert posted.url.endswith(f"/pullrequest/{ADO_PR}?discussionId=7")

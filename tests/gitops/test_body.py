@@ -56,7 +56,9 @@ def test_folded_text_fits_keeps_whole_lines_and_says_how_much_is_left_out(budget
 
 def test_folding_closes_the_details_and_code_fence_it_cut_through():
     """A cut inside <details> and a fenced block closes both, so the page renders."""
-    text = "<details>\n<summary>pool</summary>\n\n```text\n" + "line\n" * 2_000 + "```\n</details>\n"
+    text = (
+        "<details>\n<summary>pool</summary>\n\n```text\n" + "line\n" * 2_000 + "```\n</details>\n"
+    )
     folded = fold(text, 600)
     assert len(folded) <= 600
     assert folded.count("```") == 2

@@ -48,29 +48,38 @@ def test_github_context_reads_repository_token_and_pull_request_from_the_event(t
     env = {
         "GITHUB_REPOSITORY": "contoso/images",
         "GITHUB_TOKEN": "ghs_x",
-        "GITHUB_EVENT_PATH": _event(tmp_path, {"action": "synchronize", "number": 7,
-                                               "pull_request": {"number": 7}}),
+        "GITHUB_EVENT_PATH": _event(
+            tmp_path, {"action": "synchronize", "number": 7, "pull_request": {"number": 7}}
+        ),
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_RUN_ID": "99",
     }
     ctx = GitHubContext.from_env(env)
     assert (ctx.api_url, ctx.repository, ctx.pull_request) == (
-        "https://api.github.com", "contoso/images", 7
+        "https://api.github.com",
+        "contoso/images",
+        7,
     )
     assert ctx.run_url == "https://github.com/contoso/images/actions/runs/99"
 
 
 def test_github_enterprise_api_url_is_honoured(tmp_path):
     """GITHUB_API_URL (GitHub Enterprise Server) replaces api.github.com."""
-    env = {"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "t",
-           "GITHUB_API_URL": "https://github.contoso.example/api/v3/"}
+    env = {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_TOKEN": "t",
+        "GITHUB_API_URL": "https://github.contoso.example/api/v3/",
+    }
     assert GitHubContext.from_env(env).api_url == "https://github.contoso.example/api/v3"
 
 
 def test_a_pull_request_comment_event_also_names_the_pull_request(tmp_path):
     """issue_comment events on a pull request carry the number under issue."""
-    env = {"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "t",
-           "GITHUB_EVENT_PATH": _event(tmp_path, {"issue": {"number": 12, "pull_request": {}}})}
+    env = {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_TOKEN": "t",
+        "GITHUB_EVENT_PATH": _event(tmp_path, {"issue": {"number": 12, "pull_request": {}}}),
+    }
     assert GitHubContext.from_env(env).require_pull_request() == 12
 
 
@@ -91,8 +100,11 @@ def test_missing_github_settings_are_one_sentence_with_a_hint(env, message, hint
 
 def test_a_push_or_schedule_event_has_no_pull_request(tmp_path):
     """Without a pull request in the event, asking for one is a clear error."""
-    env = {"GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "t",
-           "GITHUB_EVENT_PATH": _event(tmp_path, {"schedule": "23 5 * * *"})}
+    env = {
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_TOKEN": "t",
+        "GITHUB_EVENT_PATH": _event(tmp_path, {"schedule": "23 5 * * *"}),
+    }
     ctx = GitHubContext.from_env(env)
     with pytest.raises(ReconcileError, match="not for a pull request") as info:
         ctx.require_pull_request()
@@ -122,8 +134,11 @@ def test_azure_devops_context_builds_the_pull_request_url():
     ("override", "message", "hint"),
     [
         ({"SYSTEM_ACCESSTOKEN": ""}, "SYSTEM_ACCESSTOKEN is not set", "$(System.AccessToken)"),
-        ({"SYSTEM_ACCESSTOKEN": "$(System.AccessToken)"}, "SYSTEM_ACCESSTOKEN is not set",
-         "map it"),
+        (
+            {"SYSTEM_ACCESSTOKEN": "$(System.AccessToken)"},
+            "SYSTEM_ACCESSTOKEN is not set",
+            "map it",
+        ),
         ({"SYSTEM_PULLREQUEST_PULLREQUESTID": ""}, "not for a pull request", "--pr"),
         ({"SYSTEM_PULLREQUEST_PULLREQUESTID": "abc"}, "not a number", "--pr"),
         ({"BUILD_REPOSITORY_ID": ""}, "BUILD_REPOSITORY_ID is not set", "Azure Pipelines"),

@@ -178,7 +178,9 @@ def test_drift_edits_the_open_issue_instead_of_opening_another():
 def test_drift_gone_closes_the_issue_with_a_last_comment():
     """Closing comments on the issue, then sets state=closed (completed)."""
     respx.get(ISSUES).respond(200, json=[github_issue(9, "Drift in prod", DRIFT)])
-    note = respx.post(f"{ISSUES}/9/comments").respond(201, json=github_comment(77, "gone", number=9))
+    note = respx.post(f"{ISSUES}/9/comments").respond(
+        201, json=github_comment(77, "gone", number=9)
+    )
     close = respx.patch(f"{ISSUES}/9").respond(200, json=github_issue(9, "Drift in prod", DRIFT))
     assert _client().close_issue("drift-prod", comment="gone").action == "closed"
     assert note.called
