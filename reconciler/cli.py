@@ -53,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run and manage the local Azure emulator.",
     ),
+    "comment": (
+        "reconciler.commands.comment",
+        "comment",
+        "Post the plan as the pull request's comment, edited in place.",
+    ),
 }
 
 

@@ -108,7 +108,8 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
         "changes": [change_to_dict(c, for_file=for_file) for c in plan.changes],
         "drift": [drift_to_dict(d) for d in plan.drift],
         "diagnostics": [diagnostic_to_dict(d) for d in plan.diagnostics],
-        "sizing": _jsonable(plan.sizing),
+        # A plan with no pools still says so: both tables are always present.
+        "sizing": {"replicas": [], "resize_timeouts": [], **_jsonable(plan.sizing)},
     }
     if for_file:
         out = {"kind": PLAN_FILE_KIND, **out, "observed": dict(plan.observed)}
