@@ -138,7 +138,10 @@ def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> Non
     try:
         code = _run(paths, target, **options)  # the options `_run` declares, by name
     except _StoppedBeforeApply as stopped:
-        click.echo(f"Interrupted ({stopped.name}) before any change started; nothing was changed.")
+        click.echo(
+            f"Interrupted ({stopped.name}) before any change started; nothing was changed.",
+            err=True,
+        )
         code = STOP_SIGNALS.get(stopped.name, 1)
     except StalePlanError as error:
         moved = ", ".join(error.moved)
