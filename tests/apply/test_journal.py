@@ -246,3 +246,38 @@ def test_sandbox_state_is_keyed_by_the_real_path(tmp_path: Path, monkeypatch) ->
     assert spellings[0].identity == f"sandbox {world}"
     moved = state_for_sandbox(world, state_dir=tmp_path / "j")
     assert moved.locks == spellings[0].locks and moved.journal.parent == tmp_path / "j"
+
+
+def test_an_azure_apply_locks_per_subscription_in_the_user_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against Azure the lock is in $XDG_STATE_HOME/reconcile, keyed by subscription, whatever --state-dir says."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+    from reconciler.plan.snapshot import load_live_state
+    from tests.golden.test_golden import HERE
+
+    case = HERE / "grow_replicas_before_pools"
+    live = load_live_state(case / "live.json")
+    monkeypatch.setattr("reconciler.commands._options.read_live", lambda *a, **k: live)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("RECONCILE_SANDBOX", raising=False)
+    monkeypatch.setenv("LICENSE_KEY", "x")  # the case's start task references it
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    monkeypatch.chdir(checkout)
+    spec = str(case / "spec.yaml")
+    where = state_for_azure("AzureCloud", ["00000000-0000-0000-0000-000000000001"])
+    assert where.locks[0].parent == tmp_path / "xdg" / "reconcile"
+
+    for extra in ([], ["--state-dir", str(tmp_path / "other")]):
+        with ApplyLock(where.locks[0]):  # another checkout's apply holds the subscription
+            held = CliRunner().invoke(cli, ["apply", spec, "--auto-approve", *extra])
+        assert held.exit_code == 1, held.output
+        assert "error: another apply holds the lock since" in held.output
+        assert str(where.locks[0]) in held.output
+    # Free: it gets as far as the prompt (refused without a terminal) under that lock.
+    free = CliRunner().invoke(cli, ["apply", spec])
+    assert free.exit_code == 1 and "refusing to prompt" in free.output
+    assert list(checkout.iterdir()) == []  # nothing in the current directory
