@@ -7,19 +7,31 @@ Public surface (everything else is internal):
   -> ApplyResult`
 - results: `ApplyResult`, `ChangeOutcome`, `OutcomeStatus`; events: `ApplyEvent`, `EventKind`
 - tuning: `ExecutorSettings`, `RetryPolicy`
-- durability: `Journal`, `ApplyLock`, `default_paths`
+- durability: `Journal`, `ApplyLock`, `HeldLocks`, `StatePaths`, `state_for_sandbox`,
+  `state_for_azure`, `parse_duration`; interrupts: `StopSignal`
 - progress sinks: `make_progress`, `PlainProgress`, `JsonProgress`, `LiveProgress`,
   `RecordingProgress`, `NullProgress`
-- errors: `ApplyRefusedError`, `DisruptiveChangeRefused`, `ApplyLockedError`,
-  `VerifyError`, `WaitError`, `ResizeExhausted`
+- errors: `ApplyRefusedError`, `DisruptiveChangeRefused`, `UnsafeStateFileError`,
+  `ApplyLockedError`, `ApplyAbandoned`, `VerifyError`, `WaitError`, `ResizeExhausted`
 
 The port to Azure is `reconciler.apply.ports.Operations`.
 """
 
 from reconciler.apply.engine import apply_plan, preflight
 from reconciler.apply.executor import ExecutorSettings
-from reconciler.apply.journal import ApplyLock, Journal, JournalRun, default_paths
+from reconciler.apply.journal import (
+    ApplyLock,
+    HeldLocks,
+    Journal,
+    JournalRun,
+    StatePaths,
+    parse_duration,
+    state_for_azure,
+    state_for_sandbox,
+    user_state_dir,
+)
 from reconciler.apply.model import (
+    ApplyAbandoned,
     ApplyEvent,
     ApplyLockedError,
     ApplyRefusedError,
@@ -29,6 +41,7 @@ from reconciler.apply.model import (
     EventKind,
     OutcomeStatus,
     ResizeExhausted,
+    UnsafeStateFileError,
     VerifyError,
     WaitError,
 )
@@ -43,8 +56,10 @@ from reconciler.apply.progress import (
     make_progress,
 )
 from reconciler.apply.retry import RetryPolicy
+from reconciler.apply.stop import StopSignal
 
 __all__ = [
+    "ApplyAbandoned",
     "ApplyEvent",
     "ApplyLock",
     "ApplyLockedError",
@@ -54,6 +69,7 @@ __all__ = [
     "DisruptiveChangeRefused",
     "EventKind",
     "ExecutorSettings",
+    "HeldLocks",
     "Journal",
     "JournalRun",
     "JsonProgress",
@@ -66,10 +82,16 @@ __all__ = [
     "RecordingProgress",
     "ResizeExhausted",
     "RetryPolicy",
+    "StatePaths",
+    "StopSignal",
+    "UnsafeStateFileError",
     "VerifyError",
     "WaitError",
     "apply_plan",
-    "default_paths",
     "make_progress",
+    "parse_duration",
     "preflight",
+    "state_for_azure",
+    "state_for_sandbox",
+    "user_state_dir",
 ]

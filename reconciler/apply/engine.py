@@ -5,6 +5,11 @@ change without approval, no image deleted while the plan keeps a pool on it), th
 the dependency graph (`scheduler`) running each change (`executor`), journalling and
 reporting every step, and returns an `ApplyResult` — it does not raise for a failed
 change: failures, their skipped dependents and what was done are all in the result.
+
+With a `StopSignal` (the command wires SIGINT and SIGTERM to it), a first request stops
+new changes from starting while running ones finish; a second makes running changes
+stop waiting on Azure (`stopped`). Either way the journal and the summary are written
+and the result says it was interrupted, and by what.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from reconciler import secrets
 from reconciler.apply.executor import ChangeExecutor, ExecutorSettings, disruptive_message
 from reconciler.apply.journal import Journal
 from reconciler.apply.model import (
+    ApplyAbandoned,
     ApplyEvent,
     ApplyRefusedError,
     ApplyResult,
@@ -29,6 +35,7 @@ from reconciler.apply.model import (
 from reconciler.apply.ports import Operations
 from reconciler.apply.progress import NullProgress, Progress
 from reconciler.apply.scheduler import CycleError, Slots, run_graph
+from reconciler.apply.stop import InFlight, StopSignal
 from reconciler.errors import ReconcileError
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import Kind
@@ -108,8 +115,11 @@ def apply_plan(
     clock: Callable[[], float] = time.monotonic,
     settings: ExecutorSettings | None = None,
     environ: Mapping[str, str] | None = None,
+    stop: StopSignal | None = None,
 ) -> ApplyResult:
     """Carry out `plan` through `operations`, each change as soon as its dependencies are done.
+
+    `stop`, when given, is how a caller (a signal handler) asks the apply to stop early.
 
     Raises `ApplyRefusedError` (nothing touched) for a plan with errors, a disruptive change
     without `allow_disruptive`, a dependency cycle, or an image deleted under a kept pool.
@@ -122,21 +132,25 @@ def apply_plan(
     started_at: dict[str, float] = {}
     finished_at: dict[str, float] = {}
     notes: dict[str, tuple[str, ...]] = {}
+    abandoned: set[str] = set()  # changes that stopped waiting on a second signal
     t0 = clock()
+    in_flight = InFlight(settings, clock)
+    if stop is not None:
+        stop.in_flight = in_flight
 
     def emit(kind: EventKind, change: Change, message: str, data: Mapping[str, Any]) -> None:
         since = started_at.get(change.id, t0)
-        sink.emit(
-            ApplyEvent(
-                kind,
-                change.id,
-                change.address,
-                change.action.value,
-                message,
-                clock() - since,
-                data,
-            )
+        event = ApplyEvent(
+            kind,
+            change.id,
+            change.address,
+            change.action.value,
+            message,
+            clock() - since,
+            data,
         )
+        in_flight.note(event)
+        sink.emit(event)
 
     # A change that waits on Azure (LRO, replication, allocation, retry backoff) frees its
     # slot, so `parallelism` bounds work in flight and waiting never blocks other changes.
@@ -146,7 +160,7 @@ def apply_plan(
         settings=settings,
         allow_disruptive=allow_disruptive,
         emit=emit,
-        sleep=slots.idle(sleep),
+        sleep=slots.idle(stop.sleeper(sleep) if stop is not None else sleep),
         clock=clock,
         environ=environ,
     )
@@ -156,18 +170,31 @@ def apply_plan(
         if change.action is Action.NOOP:
             return
         started_at[change_id] = clock()
+        in_flight.start(change)
         if journal is not None:
             journal.change("start", change)
         emit(EventKind.START, change, change.reason or change.action.value, {})
         try:
             notes[change_id] = executor.execute(change)
+        except ApplyAbandoned as error:
+            # Not a failure: Azure may still be carrying the write out. The journal keeps it
+            # "in flight" for the next apply, which re-plans from what Azure shows then.
+            finished_at[change_id] = clock()
+            in_flight.end(change_id)
+            abandoned.add(change_id)
+            if journal is not None:
+                journal.change("stopped", change, reason=str(error))
+            emit(EventKind.STOPPED, change, str(error), {})
+            raise
         except Exception as error:
             finished_at[change_id] = clock()
+            in_flight.end(change_id)
             if journal is not None:
                 journal.change("failed", change, error=str(error), type=type(error).__name__)
             emit(EventKind.FAILED, change, str(error), {"type": type(error).__name__})
             raise
         finished_at[change_id] = clock()
+        in_flight.end(change_id)
         if journal is not None:
             journal.change("done", change)
         emit(EventKind.DONE, change, "; ".join(notes[change_id]) or "done", {})
@@ -176,6 +203,8 @@ def apply_plan(
         change = changes[change_id]
         if change.action is Action.NOOP:
             return
+        # A dependency that only stopped waiting did not fail: this one was simply not started.
+        roots = tuple(r for r in roots if r not in abandoned)
         reason = (
             "skipped: depends on " + ", ".join(changes[r].address for r in roots) + " which failed"
             if roots
@@ -210,6 +239,7 @@ def apply_plan(
             parallelism=parallelism,
             on_skip=on_skip,
             slots=slots,
+            stop=(lambda: stop.draining) if stop is not None else None,
         )
     except CycleError as error:
         if journal is not None:
@@ -219,9 +249,12 @@ def apply_plan(
     outcomes = []
     for c in plan.changes:
         status = run.status[c.id]
+        error = run.errors.get(c.id)
+        blocked_by = tuple(r for r in run.blocked_by.get(c.id, ()) if r not in abandoned)
+        if c.id in abandoned:
+            status = OutcomeStatus.STOPPED
         if c.action is Action.NOOP:
             status = OutcomeStatus.NOOP  # nothing to do, whatever happened around it
-        error = run.errors.get(c.id)
         outcomes.append(
             ChangeOutcome(
                 change_id=c.id,
@@ -231,13 +264,19 @@ def apply_plan(
                 error=str(error) if error is not None else None,
                 error_type=type(error).__name__ if error is not None else None,
                 hint=error.hint if isinstance(error, ReconcileError) else "",
-                blocked_by=run.blocked_by.get(c.id, ()),
+                blocked_by=blocked_by,
                 started=started_at.get(c.id),
                 finished=finished_at.get(c.id),
                 notes=notes.get(c.id, ()),
             )
         )
-    result = ApplyResult(tuple(outcomes), clock() - t0, interrupted=run.interrupted)
+    interrupted = run.interrupted or bool(abandoned)
+    result = ApplyResult(
+        tuple(outcomes),
+        clock() - t0,
+        interrupted=interrupted,
+        stopped_by=stop.reason if stop is not None and interrupted else "",
+    )
     if journal is not None:
         journal.end(result)
     sink.emit(

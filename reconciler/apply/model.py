@@ -3,8 +3,10 @@ the errors that belong to apply alone (Azure's errors live in `reconciler.errors
 
     ReconcileError
     ├── ApplyRefusedError          nothing was started: the plan cannot be applied as asked
-    │   └── DisruptiveChangeRefused   scale-to-zero without --allow-disruptive
+    │   ├── DisruptiveChangeRefused   scale-to-zero without --allow-disruptive
+    │   └── UnsafeStateFileError      a lock or journal file is a symlink (or not a file)
     ├── ApplyLockedError           another apply holds the target's lock
+    ├── ApplyAbandoned             a second signal: apply stopped waiting on Azure
     └── AzureError
         └── PermanentAzureError
             ├── VerifyError        Azure accepted a write but reports something else
@@ -32,6 +34,18 @@ class DisruptiveChangeRefused(ApplyRefusedError):
     """The plan scales pools to zero nodes, and the user did not approve disruption."""
 
 
+class UnsafeStateFileError(ApplyRefusedError):
+    """A lock or journal file is a symlink or not a regular file; it is never followed."""
+
+
+class ApplyAbandoned(ReconcileError):
+    """Raised inside a change's wait after a second stop signal: stop waiting on Azure.
+
+    Only waits raise it (between requests), so a write is never cut off half-sent; what
+    Azure was already doing carries on and the next apply re-plans from live state.
+    """
+
+
 class ApplyLockedError(ReconcileError):
     """Another apply on the same target is running (its pid and start time are named)."""
 
@@ -54,6 +68,7 @@ class OutcomeStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"  # a dependency failed (or the apply was interrupted)
+    STOPPED = "stopped"  # running when apply stopped waiting (second signal); Azure carries on
     NOOP = "no-op"
 
 
@@ -68,6 +83,7 @@ class EventKind(StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    STOPPED = "stopped"
     APPLY_END = "apply-end"
 
 
@@ -134,7 +150,8 @@ class ApplyResult:
 
     outcomes: tuple[ChangeOutcome, ...]
     elapsed: float
-    interrupted: bool = False
+    interrupted: bool = False  # a stop request left changes not started or stopped
+    stopped_by: str = ""  # what asked the apply to stop ("SIGINT", "SIGTERM"), if anything
 
     @property
     def ok(self) -> bool:
@@ -158,6 +175,10 @@ class ApplyResult:
     def skipped(self) -> tuple[ChangeOutcome, ...]:
         return self.with_status(OutcomeStatus.SKIPPED)
 
+    @property
+    def stopped(self) -> tuple[ChangeOutcome, ...]:
+        return self.with_status(OutcomeStatus.STOPPED)
+
     def outcome(self, change_id: str) -> ChangeOutcome:
         for o in self.outcomes:
             if o.change_id == change_id:
@@ -168,6 +189,7 @@ class ApplyResult:
         return {
             "ok": self.ok,
             "interrupted": self.interrupted,
+            **({"stopped_by": self.stopped_by} if self.stopped_by else {}),
             "elapsed": round(self.elapsed, 3),
             "counts": {s.value: len(self.with_status(s)) for s in OutcomeStatus},
             "changes": [

@@ -154,6 +154,7 @@ _STYLE = {
     "done": "green",
     "failed": "bold red",
     "skipped": "magenta",
+    "stopped": "magenta",
     "no-op": "dim",
 }
 
@@ -194,7 +195,12 @@ class LiveProgress:
             )
             if event.kind is EventKind.START:
                 row.state, row.started = "running", self.clock()
-            elif event.kind in (EventKind.DONE, EventKind.FAILED, EventKind.SKIPPED):
+            elif event.kind in (
+                EventKind.DONE,
+                EventKind.FAILED,
+                EventKind.SKIPPED,
+                EventKind.STOPPED,
+            ):
                 row.state = event.kind.value
                 row.finished = self.clock()
                 if event.kind is not EventKind.DONE:
@@ -277,6 +283,8 @@ def summary_verdict(result: ApplyResult) -> str:
     done, failed, skipped = len(result.done), len(result.failed), len(result.skipped)
     if result.ok:
         return f"Apply complete: {done} change(s) done in {_seconds(result.elapsed)}."
+    if result.stopped_by:
+        return _stopped_verdict(result)
     lines = [
         f"Apply failed: {done} done, {failed} failed, {skipped} skipped"
         + (" (interrupted)" if result.interrupted else "")
@@ -289,6 +297,25 @@ def summary_verdict(result: ApplyResult) -> str:
         dependents = [s.address for s in result.skipped if o.change_id in s.blocked_by]
         if dependents:
             lines.append(f"  skipped because of it: {', '.join(dependents)}")
+    return "\n".join(lines)
+
+
+def _stopped_verdict(result: ApplyResult) -> str:
+    not_started = [o for o in result.skipped if not o.blocked_by]
+    parts = [f"{len(result.done)} done"]
+    if result.failed:
+        parts.append(f"{len(result.failed)} failed")
+    if result.stopped:
+        parts.append(f"{len(result.stopped)} stopped waiting (Azure carries on)")
+    parts.append(f"{len(not_started)} not started")
+    if len(result.skipped) > len(not_started):
+        parts.append(f"{len(result.skipped) - len(not_started)} skipped")
+    lines = [f"Apply stopped by {result.stopped_by}: " + ", ".join(parts) + "."]
+    for o in result.failed:
+        lines.append(f"Root cause: {o.address}: {o.error}")
+        if o.hint:
+            lines.append(f"  hint: {o.hint}")
+    lines.append("Run `reconcile apply` again to finish: it re-plans from live state.")
     return "\n".join(lines)
 
 

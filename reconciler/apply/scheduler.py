@@ -11,6 +11,9 @@ thread only, so it needs no locks.
 
 When a node fails, every node that depends on it (transitively) is skipped and remembers
 the root cause; independent branches carry on (Terraform's `dag/walk.go` does the same).
+When `stop()` turns true (a signal asked apply to stop), no node starts any more — not
+even one already queued for a slot — while those already working run to their end; the
+rest are skipped as "not started" and the run is marked interrupted.
 Among ready nodes, the one heading the longest chain of dependents starts first, so a
 bounded pool spends its workers on the critical path before the leaves.
 """
@@ -66,6 +69,10 @@ class Slots:
                 self._local.held = True
 
         return idle_sleep
+
+
+class _NotStarted(Exception):
+    """A queued node found the run stopping when its turn came; it did nothing."""
 
 
 class CycleError(ValueError):
@@ -134,6 +141,7 @@ def run_graph(
     on_skip: Callable[[str, tuple[str, ...]], None] | None = None,
     priority: Mapping[str, float] | None = None,
     slots: Slots | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> GraphRun:
     """Run `work(id)` for every node after its dependencies succeeded; never raise from work.
 
@@ -143,7 +151,8 @@ def run_graph(
     skipped node. `priority` (higher first) orders ready nodes; by default the length of
     the chain of dependents. With `slots`, every ready node gets a thread at once (up to
     `MAX_THREADS`) and `slots` bounds how many work at a time; without, `parallelism`
-    threads bound the nodes in flight. Raises `CycleError` before running anything on a cycle.
+    threads bound the nodes in flight. Once `stop()` is true no further node starts (see the
+    module docstring). Raises `CycleError` before running anything on a cycle.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
@@ -186,22 +195,30 @@ def run_graph(
         ready.remove(best)
         return best
 
+    stopping = stop or (lambda: False)
+
+    def begin(n: str) -> None:
+        # Checked at the last moment: a node queued before the stop must not start after it.
+        if stopping():
+            raise _NotStarted(n)
+        work(n)
+
     if slots is not None:
         threads = max(1, min(len(order), MAX_THREADS))
 
         def task(n: str) -> None:
             with slots.held():
-                work(n)
+                begin(n)
 
     else:
         threads = parallelism
-        task = work
+        task = begin
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="apply")
     try:
         while ready or running:
             # Ready nodes are submitted highest priority first; the slots' semaphore then
             # wakes waiters in arrival order, so priority survives the hand-off.
-            while ready and len(running) < threads and not run.interrupted:
+            while ready and len(running) < threads and not run.interrupted and not stopping():
                 n = next_ready()
                 running[pool.submit(task, n)] = n
             if not running:
@@ -210,6 +227,8 @@ def run_graph(
             for future in finished:
                 n = running.pop(future)
                 error = future.exception()
+                if isinstance(error, _NotStarted):
+                    continue  # left without a status: reported as not started below
                 if error is None:
                     run.status[n] = OutcomeStatus.DONE
                     for m in dependents[n]:
@@ -228,12 +247,17 @@ def run_graph(
             try:
                 future.result()
                 run.status[running[future]] = OutcomeStatus.DONE
+            except _NotStarted:
+                pass  # reported as not started below
             except Exception as error:  # reported, not raised: the walk is over
                 run.status[running[future]] = OutcomeStatus.FAILED
                 run.errors[running[future]] = error
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    for n in order:
+    unstarted = [n for n in order if n not in run.status]
+    if unstarted and stopping():
+        run.interrupted = True
+    for n in unstarted:
         if n not in run.status:
             run.status[n] = OutcomeStatus.SKIPPED
             if on_skip is not None:

@@ -8,6 +8,8 @@
 - `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
   spec files to a plan. A broken spec prints its diagnostics; a bad target, a missing
   credential or a failed read is one sentence (plus hint) — all exit 1, no traceback.
+- `require_sandbox`: every command but `sandbox init` refuses a sandbox file that does
+  not exist, so a mistyped path never becomes a new, empty world.
 - `append_step_summary` copies Markdown to GitHub's job summary (rendered only then);
   `use_color`, `fail`.
 
@@ -46,11 +48,33 @@ class TargetOptions:
         from reconciler.azure.target import Target
 
         try:
-            return Target.from_options(
+            target = Target.from_options(
                 sandbox=self.sandbox, cloud=self.cloud, endpoint=self.endpoint
             )
         except (ValueError, KeyError) as exc:
             fail(str(exc).strip("'\""))
+        if target.sandbox is not None:
+            require_sandbox(target.sandbox)
+        return target
+
+
+def require_sandbox(path: str | os.PathLike[str]) -> None:
+    """Exit 1 unless `path` is an existing sandbox file; never create anything.
+
+    Opening a missing SQLite file would create it (and apply its parent directories): a
+    typo would silently become an empty world whose every resource reads as missing.
+    """
+    if not os.path.lexists(path):
+        fail(
+            f"no sandbox world at {path}",
+            hint=f"run `reconcile sandbox init --sandbox {path}` to create one, "
+            "or check the path",
+        )
+    if not os.path.isfile(path):
+        fail(
+            f"{path} is not a sandbox state file",
+            hint=f"run `reconcile sandbox init --sandbox PATH` with a file path, not {path}",
+        )
 
 
 def sandbox_option(help: str) -> Callable[..., Any]:

@@ -10,15 +10,22 @@ now (`reconciler.commands._saved_plan`); otherwise it is refused, naming what di
 ``--target`` cuts a plan made here down to some resources (`reconciler.plan.targets`);
 a partial plan is applied with a warning that the rest is not reconciled.
 
-Everything happens under the target's apply lock; the journal of an interrupted earlier
-apply is reported before re-planning. Exit 0 on success (or nothing to do), 1 on any
-failure or refusal — the summary names the root cause.
+Everything happens under the target's apply lock (`--lock-timeout` waits for it); the
+journal of an interrupted earlier apply is reported before re-planning. The first SIGINT
+or SIGTERM during apply says at once what is still running and lets it finish, starting
+nothing new; a second stops waiting on Azure (`reconciler.apply.stop`). Exit 0 on success
+(or nothing to do, or a signal after everything was done), 1 on any failure or refusal —
+the summary names the root cause — and 130 / 143 when SIGINT / SIGTERM stopped it.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,35 @@ from reconciler.commands._options import (
 from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 
 SANDBOX_POLL_INTERVAL = 0.25  # real seconds: the sandbox's clock runs hundreds of times faster
+# Shells report death by signal N as 128 + N; a stopped apply says which signal stopped it.
+STOP_SIGNALS = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
+
+
+class _StoppedBeforeApply(BaseException):
+    """A signal arrived before any change started: leave at once, nothing was changed.
+
+    A BaseException, so no `except Exception` on the way out (the SDK's included) eats it.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _LockTimeout(click.ParamType):
+    """A duration such as ``0s``, ``30s``, ``5m`` or ``1h``, in seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | float):
+            return float(value)
+        from reconciler.apply.journal import parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def _echo_plan(plan: Any, fmt: str) -> None:
@@ -75,7 +111,16 @@ def _echo_plan(plan: Any, fmt: str) -> None:
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where the journal and lock live (default: next to the sandbox file, else .reconcile/).",
+    help="Where the journal lives (default: .reconcile/ beside the sandbox file, else "
+    "$XDG_STATE_HOME/reconcile). The lock never moves with it.",
+)
+@click.option(
+    "--lock-timeout",
+    type=_LockTimeout(),
+    default="0s",
+    show_default=True,
+    help="How long to wait for another apply on the same target to release its lock "
+    "(e.g. 30s, 5m); 0s fails at once.",
 )
 def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> None:
     """Carry out a plan against Azure (or the sandbox), in dependency order, in parallel.
@@ -86,6 +131,12 @@ def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> Non
     """
     try:
         code = _run(paths, target, **options)  # the options `_run` declares, by name
+    except _StoppedBeforeApply as stopped:
+        click.echo(
+            f"Interrupted ({stopped.name}) before any change started; nothing was changed.",
+            err=True,
+        )
+        code = STOP_SIGNALS.get(stopped.name, 1)
     except StalePlanError as error:
         moved = ", ".join(error.moved)
         fail(f"{error.message} (moved: {moved})", error.hint)
@@ -107,13 +158,95 @@ def _run(
     auto_approve: bool,
     state_dir: Path | None,
     targets: tuple[str, ...],
+    lock_timeout: float,
+) -> int:
+    from reconciler.apply import StopSignal
+
+    stop = StopSignal()
+    applying = threading.Event()
+    with _stop_on_signals(stop, applying):
+        return _plan_and_apply(
+            paths,
+            options,
+            stop=stop,
+            applying=applying,
+            parallelism=parallelism,
+            allow_disruptive=allow_disruptive,
+            prune=prune,
+            fmt=fmt,
+            auto_approve=auto_approve,
+            state_dir=state_dir,
+            lock_timeout=lock_timeout,
+            targets=targets,
+        )
+
+
+@contextmanager
+def _stop_on_signals(stop: Any, applying: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the apply: at once before it starts, gracefully after."""
+
+    def handler(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if not applying.is_set():
+            raise _StoppedBeforeApply(name)
+        _announce(stop, stop.request(name))
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _announce(stop: Any, count: int) -> None:
+    """Say at once, on stderr, what stopping means now (runs inside the signal handler)."""
+    running = stop.report()
+    if count == 1 and running:
+        lines = [
+            f"Stopping ({stop.reason}): no new change will start; "
+            f"{len(running)} change(s) still running will finish first:",
+            *(f"  {line}" for line in running),
+            "Interrupt again to stop waiting on Azure (nothing is cut off half-sent; "
+            "Azure finishes what it was sent, and the next apply re-plans from live state).",
+        ]
+    elif count == 1:
+        lines = [f"Stopping ({stop.reason}): no new change will start; nothing is running."]
+    else:
+        lines = [
+            f"Stopping now ({stop.reason} again): no longer waiting on Azure"
+            + (f" for {len(running)} change(s)" if running else "")
+            + "; writing the journal and the summary."
+        ]
+    try:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    except (OSError, RuntimeError, ValueError):
+        pass  # a closed or busy stderr must not turn a stop into a crash
+
+
+def _plan_and_apply(
+    paths: tuple[Path, ...],
+    options: TargetOptions,
+    *,
+    stop: Any,
+    applying: threading.Event,
+    parallelism: int,
+    allow_disruptive: bool,
+    prune: bool | None,
+    fmt: str,
+    auto_approve: bool,
+    state_dir: Path | None,
+    lock_timeout: float,
+    targets: tuple[str, ...],
 ) -> int:
     from reconciler.apply import (
-        ApplyLock,
         ExecutorSettings,
         Journal,
         apply_plan,
-        default_paths,
         make_progress,
         preflight,
     )
@@ -136,11 +269,10 @@ def _run(
 
     target = options.target()
     spec, diagnostics = load_spec_or_exit(spec_paths, nothing="nothing was applied")
-    if state_dir is None and target.sandbox is not None:
-        state_dir = target.sandbox.parent
-    journal_path, lock_path = default_paths(target.describe(), state_dir=state_dir)
+    where = _state_paths(target, spec, state_dir)
+    journal_path = where.journal
 
-    with ApplyLock(lock_path):
+    with _held(where, lock_timeout):
         previous = Journal.read_last_run(journal_path)
         if previous is not None and not previous.complete:
             click.echo(f"Note: {previous.describe()}", err=True)
@@ -193,6 +325,7 @@ def _run(
                 if target.is_sandbox
                 else ExecutorSettings()
             )
+            applying.set()  # from here on a signal drains instead of leaving at once
             result = apply_plan(
                 plan,
                 AzureOperations(clients),
@@ -201,9 +334,45 @@ def _run(
                 journal=Journal(journal_path),
                 progress=make_progress(fmt),
                 settings=settings,
+                stop=stop,
             )
         finally:
             clients.close()
     if plan.partial:
         click.echo(_saved_plan.partial_warning(plan), err=True)
-    return 0 if result.ok else 1
+    if result.ok:
+        return 0  # a signal that came after everything was done changes nothing
+    if result.interrupted and not result.failed:
+        return STOP_SIGNALS.get(result.stopped_by, 1)
+    return 1
+
+
+def _state_paths(target: Any, spec: Any, state_dir: Path | None) -> Any:
+    """Journal and lock locations, keyed by the target's identity (not its spelling)."""
+    from reconciler.apply import state_for_azure, state_for_sandbox
+    from reconciler.state.scope import parse_id, scope_for
+
+    if target.sandbox is not None:
+        return state_for_sandbox(target.sandbox, state_dir=state_dir)
+    scope = scope_for(spec)
+    subscriptions = {s for s, _ in (*scope.gallery_groups, *scope.image_groups)}
+    subscriptions |= {parse_id(a).subscription for a in scope.batch_accounts}
+    return state_for_azure(target.describe(), subscriptions, state_dir=state_dir)
+
+
+@contextmanager
+def _held(where: Any, timeout: float) -> Iterator[None]:
+    """Hold the target's lock(s) for the block; an unusable lock file is one sentence."""
+    locks = where.lock()
+    try:
+        locks.acquire(timeout, on_wait=lambda message: click.echo(message, err=True))
+    except OSError as exc:
+        raise ReconcileError(
+            f"cannot take the apply lock {exc.filename or where.locks[0]}: "
+            f"{exc.strerror or exc}",
+            hint="check that the directory is writable by you",
+        ) from None
+    try:
+        yield
+    finally:
+        locks.release()

@@ -1,4 +1,8 @@
-"""`reconcile sandbox`: create, inspect, reset and serve the local Azure emulator."""
+"""`reconcile sandbox`: create, inspect, reset and serve the local Azure emulator.
+
+Only `init` creates a world; `show`, `reset` and `serve` refuse a path that does not
+exist (`require_sandbox`), so a typo never conjures up an empty one.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands._options import sandbox_option
+from reconciler.commands._options import require_sandbox, sandbox_option
 from reconciler.sandbox.app import DEFAULT_STATE_PATH, ENV_STATE_PATH
 
 sandbox_path_option = sandbox_option(
@@ -32,6 +36,13 @@ def _state_path(explicit: str | None) -> Path:
     if explicit is not None:
         return Path(explicit)
     return Path(os.environ.get(ENV_STATE_PATH) or DEFAULT_STATE_PATH)
+
+
+def _existing_world(explicit: str | None) -> Path:
+    """The state file of a world that must already exist (exit 1 with a hint otherwise)."""
+    path = _state_path(explicit)
+    require_sandbox(path)
+    return path
 
 
 @click.group(name="sandbox")
@@ -90,9 +101,7 @@ def show(sandbox: str | None, as_json: bool) -> None:
 
     from reconciler.sandbox.app import Sandbox
 
-    path = _state_path(sandbox)
-    if not path.exists():
-        raise click.ClickException(f"no sandbox at {path}; run `reconcile sandbox init` first")
+    path = _existing_world(sandbox)
     world = Sandbox(path)
     items = world.resources()
     world.close()
@@ -134,7 +143,7 @@ def reset(sandbox: str | None, seed_file: str | None) -> None:
     from reconciler.sandbox.app import Sandbox
     from reconciler.sandbox.seed import load_seed
 
-    path = _state_path(sandbox)
+    path = _existing_world(sandbox)
     world = Sandbox(path)
     world.reset()
     world.seed(load_seed(seed_file))
@@ -155,7 +164,7 @@ def serve(sandbox: str | None, port: int, cert_dir: Path | None) -> None:
     """Serve the world over loopback HTTPS (127.0.0.1 only)."""
     from reconciler.sandbox.server import run_server
 
-    path = _state_path(sandbox)
+    path = _existing_world(sandbox)
     run_server(
         state_path=path,
         host="127.0.0.1",

@@ -19,7 +19,8 @@ from reconciler.apply import (
     ExecutorSettings,
     Journal,
     apply_plan,
-    default_paths,
+    state_for_azure,
+    state_for_sandbox,
 )
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import Kind, LiveResource
@@ -178,7 +179,7 @@ def test_a_torn_last_line_is_ignored_when_reading(tmp_path: Path) -> None:
 
 def test_second_apply_on_the_same_target_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
     """The lock names the holder's pid; once released, the next apply gets it."""
-    _, lock_path = default_paths("sandbox:x", state_dir=tmp_path)
+    lock_path = tmp_path / "apply.lock"
     with ApplyLock(lock_path):
         with pytest.raises(ApplyLockedError) as info:
             ApplyLock(lock_path).acquire()
@@ -219,9 +220,64 @@ def test_a_lock_held_by_a_killed_process_is_released_by_the_kernel(tmp_path: Pat
         pass
 
 
-def test_default_paths_are_keyed_by_target(tmp_path: Path) -> None:
-    """Journal and lock live under the state dir, named by a hash of the target."""
-    journal, lock = default_paths("sub/123", state_dir=tmp_path)
-    other, _ = default_paths("sub/456", state_dir=tmp_path)
-    assert journal.parent == tmp_path and lock.name.startswith("apply-")
-    assert journal != other
+def test_azure_state_is_keyed_by_cloud_and_subscription(tmp_path: Path) -> None:
+    """Each subscription has its own lock in the user state dir; the journal may follow --state-dir."""
+    env = {"XDG_STATE_HOME": str(tmp_path / "xdg")}
+    one = state_for_azure("AzureCloud", ["SUB-1"], environ=env)
+    both = state_for_azure("AzureCloud", ["sub-2", "sub-1"], environ=env)
+    china = state_for_azure("AzureChinaCloud", ["sub-1"], environ=env)
+    moved = state_for_azure("AzureCloud", ["sub-1"], state_dir=tmp_path / "elsewhere", environ=env)
+    home = tmp_path / "xdg" / "reconcile"
+    assert one.journal.parent == home and one.locks[0].parent == home
+    assert one.locks[0] in both.locks and len(both.locks) == 2  # overlapping targets collide
+    assert china.locks[0] != one.locks[0] and china.journal != one.journal
+    assert moved.locks == one.locks and moved.journal.parent == tmp_path / "elsewhere"
+
+
+def test_sandbox_state_is_keyed_by_the_real_path(tmp_path: Path, monkeypatch) -> None:
+    """Relative, absolute and symlinked spellings of one world share lock and journal."""
+    world = tmp_path / "w.sqlite"
+    world.write_bytes(b"")
+    (tmp_path / "link.sqlite").symlink_to(world)
+    monkeypatch.chdir(tmp_path)
+    spellings = [state_for_sandbox(p) for p in ("w.sqlite", world, tmp_path / "link.sqlite")]
+    assert len(set(spellings)) == 1
+    assert spellings[0].locks == (tmp_path / ".reconcile" / spellings[0].locks[0].name,)
+    assert spellings[0].identity == f"sandbox {world}"
+    moved = state_for_sandbox(world, state_dir=tmp_path / "j")
+    assert moved.locks == spellings[0].locks and moved.journal.parent == tmp_path / "j"
+
+
+def test_an_azure_apply_locks_per_subscription_in_the_user_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against Azure the lock is in $XDG_STATE_HOME/reconcile, keyed by subscription, whatever --state-dir says."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+    from reconciler.plan.snapshot import load_live_state
+    from tests.golden.test_golden import HERE
+
+    case = HERE / "grow_replicas_before_pools"
+    live = load_live_state(case / "live.json")
+    monkeypatch.setattr("reconciler.commands._options.read_live", lambda *a, **k: live)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("RECONCILE_SANDBOX", raising=False)
+    monkeypatch.setenv("LICENSE_KEY", "x")  # the case's start task references it
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    monkeypatch.chdir(checkout)
+    spec = str(case / "spec.yaml")
+    where = state_for_azure("AzureCloud", ["00000000-0000-0000-0000-000000000001"])
+    assert where.locks[0].parent == tmp_path / "xdg" / "reconcile"
+
+    for extra in ([], ["--state-dir", str(tmp_path / "other")]):
+        with ApplyLock(where.locks[0]):  # another checkout's apply holds the subscription
+            held = CliRunner().invoke(cli, ["apply", spec, "--auto-approve", *extra])
+        assert held.exit_code == 1, held.output
+        assert "error: another apply holds the lock since" in held.output
+        assert str(where.locks[0]) in held.output
+    # Free: it gets as far as the prompt (refused without a terminal) under that lock.
+    free = CliRunner().invoke(cli, ["apply", spec])
+    assert free.exit_code == 1 and "refusing to prompt" in free.output
+    assert list(checkout.iterdir()) == []  # nothing in the current directory

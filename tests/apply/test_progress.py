@@ -80,7 +80,13 @@ def test_json_progress_emits_one_parseable_event_per_line_then_a_summary() -> No
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     assert events[0]["event"] == "apply-start"
     assert events[-1]["event"] == "summary"
-    assert events[-1]["counts"] == {"done": 1, "failed": 1, "skipped": 2, "no-op": 0}
+    assert events[-1]["counts"] == {
+        "done": 1,
+        "failed": 1,
+        "skipped": 2,
+        "stopped": 0,
+        "no-op": 0,
+    }
     skipped = [e for e in events if e["event"] == "skipped"]
     assert {e["address"] for e in skipped} == {"image:c1", "image:c2"}
     assert all(e["data"]["blocked_by"] == ["bad"] for e in skipped)

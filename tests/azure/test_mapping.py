@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,11 @@ versions = _merge(
     sources,
     target_regions,
     st.booleans().map(lambda b: {"excludeFromLatest": b}),
-    _opt("endOfLifeDate", st.dates().map(lambda d: d.replace(year=2030).isoformat())),
+    # Drawn within 2030 (replacing the year of 29 February would raise).
+    _opt(
+        "endOfLifeDate",
+        st.dates(date(2030, 1, 1), date(2030, 12, 31)).map(lambda d: d.isoformat()),
+    ),
     tags,
 )
 

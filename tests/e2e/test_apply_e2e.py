@@ -30,7 +30,7 @@ from reconciler.apply import (
     RecordingProgress,
     RetryPolicy,
     apply_plan,
-    default_paths,
+    state_for_sandbox,
 )
 from reconciler.azure import (
     AzureClients,
@@ -376,7 +376,7 @@ def test_apply_without_a_tty_or_auto_approve_refuses_to_prompt(world: World) -> 
 
 def test_a_second_concurrent_apply_is_refused_cleanly(world: World) -> None:
     """While one apply holds the target's lock, another refuses and names the holder."""
-    _, lock_path = default_paths(world.target.describe(), state_dir=world.path.parent)
+    (lock_path,) = state_for_sandbox(world.path).locks
     with ApplyLock(lock_path):
         result = CliRunner().invoke(
             cli, ["apply", str(SPECS / "minimal"), "--sandbox", str(world.path), "--auto-approve"]
@@ -549,7 +549,7 @@ def test_a_killed_apply_is_resumed_to_convergence(tmp_path: Path) -> None:
     """SIGKILL mid-apply (production spec), then `reconcile apply` again: converged, nothing lost."""
     path = tmp_path / "crash.sqlite"
     World(path, SandboxConfig(speed=1500.0)).close()  # slow enough to kill mid-way
-    journal, _ = default_paths(f"sandbox {path}", state_dir=tmp_path)
+    journal = state_for_sandbox(path).journal
     env = {**os.environ, **SECRETS}
     env.pop(ENV_CONFIG, None)
     command = [
