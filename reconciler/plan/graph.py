@@ -199,14 +199,16 @@ def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
     before_zero = {**before, **dict.fromkeys(targets, 0)}
     at_zero = tuple(p for p in change.changed_paths if p not in SCALE_TARGETS)
     fields = ", ".join(p for p in at_zero if not p.startswith("scale.")) or "the image"
-    had = sum(int(before.get(p, 0) or 0) for p in targets)
     goal = "+".join(f"{int(after.get(p, 0) or 0):,}" for p in targets)
+    # Show only the counts a step moves (a pool without spot nodes keeps 0 → 0 out).
+    down_paths = tuple(p for p in targets if before.get(p)) or targets[:1]
+    back_paths = tuple(p for p in targets if after.get(p)) or targets[:1]
     down = replace(
         change,
         id=change.id + SCALE_DOWN,
         after=zero,
-        changed_paths=targets,
-        reason=f"scale {had:,}→0 nodes first: {change.reason}",
+        changed_paths=down_paths,
+        reason=f"first of three steps: {change.reason}",
     )
     # Later steps follow the pool's own writes, whose ETags the plan cannot know: each
     # reads the pool and writes with the ETag it just saw.
@@ -224,7 +226,7 @@ def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
         id=change.id + SCALE_BACK,
         before=zero,
         after=after,
-        changed_paths=tuple(p for p in SCALE_TARGETS if p in after),
+        changed_paths=back_paths,
         reason=f"scale back to {goal} nodes",
         observed=None,
     )

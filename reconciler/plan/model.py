@@ -181,7 +181,10 @@ class Plan:
     @property
     def destructive(self) -> tuple[Change, ...]:
         """Changes that remove something that exists now (shown first, warned about)."""
-        return tuple(c for c in self.changes if c.action.is_destructive)
+        # A multi-step change is listed once, by its first step.
+        return tuple(
+            c for c in self.changes if c.action.is_destructive and c.step not in CONTINUATION_STEPS
+        )
 
     @property
     def actionable(self) -> tuple[Change, ...]:
