@@ -29,6 +29,7 @@ from reconciler.plan.health import (
     Condition,
     Health,
     missing_nodes,
+    nodes_text,
     pool_health,
     pool_targets,
     version_health,
@@ -523,13 +524,18 @@ class _Planner:
             return
         if not same_targets or action not in (Action.NOOP, Action.UPDATE):
             return  # the change already writes new targets, and re-issues if short
-        have = (current.current_dedicated or 0) + (current.current_low_priority or 0)
+        counts = (current.current_dedicated or 0, current.current_low_priority or 0)
+        have = sum(counts)
         missing = missing_nodes(current)
+        errors = ", ".join(current.resize_errors) or "no resize error reported"
         why = (
-            f"pool {d.name} stopped at {health.message}: re-issue the resize "
-            f"({sum(want):,} − {have:,} = {missing:,} node(s) missing)"
+            f"pool {d.name} stopped at {nodes_text(*counts, *want)} ({errors}): re-issue the "
+            f"resize ({sum(want):,} − {have:,} = {missing:,} node(s) missing)"
         )
-        paths = tuple(p for p in SCALE_TARGETS if p in d.properties)
+        # Shown as nodes now → target; only the counts that are short.
+        paths = tuple(
+            p for p, n, w in zip(SCALE_TARGETS, counts, want, strict=True) if n != w
+        ) or tuple(p for p in SCALE_TARGETS if p in d.properties)
         if change is None or action is Action.NOOP:
             self.add(
                 Change(
@@ -540,7 +546,10 @@ class _Planner:
                     resource_id=d.id,
                     location=d.location,
                     reason=why,
-                    before=mask_live(current.properties, d.properties),
+                    before={
+                        **mask_live(current.properties, d.properties),
+                        **dict(zip(SCALE_TARGETS, counts, strict=True)),
+                    },
                     after=d.properties,
                     changed_paths=paths,
                     observed=observation(current),

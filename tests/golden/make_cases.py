@@ -497,6 +497,50 @@ def account_not_where_the_spec_says():
     return spec, live, {}
 
 
+@case
+def pool_short_after_allocation_failed():
+    """Pool render is Steady at 0 of 600 nodes after AllocationFailed: the resize is re-issued."""
+    spec = base_spec()
+    live = applied(spec)
+    pool = res(live, "pool:batchprodweu/render")
+    pool["current_dedicated"] = 0
+    pool["resize_errors"] = ["AllocationFailed"]
+    return spec, live, {}
+
+
+@case
+def version_still_replicating():
+    """Version 1.0.0 is still Creating (an interrupted apply's): pool render's create waits for it."""
+    spec = base_spec()
+    live = applied(spec)
+    drop(live, "pool:batchprodweu/render")
+    version = res(live, "version:gal/render/1.0.0")
+    version["provisioning_state"] = "Creating"
+    version["replication"] = [
+        {"region": "westeurope", "state": "Replicating", "progress": 40, "details": ""}
+    ]
+    return spec, live, {}
+
+
+@case
+def failed_version_is_repaired():
+    """Version 1.0.0 ended Failed: it is created again (repair), and pool render's create waits for that."""
+    spec = base_spec()
+    live = applied(spec)
+    drop(live, "pool:batchprodweu/render")
+    version = res(live, "version:gal/render/1.0.0")
+    version["provisioning_state"] = "Failed"
+    version["replication"] = [
+        {
+            "region": "westeurope",
+            "state": "Failed",
+            "progress": 0,
+            "details": "InternalExecutionError: replication did not complete",
+        }
+    ]
+    return spec, live, {}
+
+
 def write(name: str, fn: Case) -> None:
     spec, live, options = fn()
     folder = HERE / name
