@@ -485,7 +485,7 @@ def test_injected_faults_end_in_convergence(
 
 
 def test_a_permanent_failure_skips_dependents_and_a_rerun_converges(tmp_path: Path) -> None:
-    """A version whose LRO fails permanently skips its pool; once the fault passes, apply converges."""
+    """A version whose LRO fails permanently skips its pool; the next apply repairs it and converges."""
     world = faulty(
         tmp_path / "perm.sqlite",
         FaultRule(kind="lro_fail", path="/versions/", code="InvalidParameter", first_n=1),
@@ -498,8 +498,14 @@ def test_a_permanent_failure_skips_dependents_and_a_rerun_converges(tmp_path: Pa
             "gallery:minimalgallery",
             "image:minimalgallery/minimal-ubuntu",
         ]
-        assert world.apply(world.plan(SPECS / "minimal")).ok
+        # The failed version is not counted as present: the next plan creates it again.
+        again = world.plan(SPECS / "minimal")
+        repair = next(c for c in again.actionable if c.kind is Kind.VERSION)
+        assert repair.action is Action.CREATE and "provisioning state Failed" in repair.reason
+        assert world.apply(again).ok
         assert world.plan(SPECS / "minimal").actionable == ()
+        live = world.ops.read(kind=Kind.VERSION, resource_id=VERSIONS + "1.0.0")
+        assert live is not None and live.provisioning_state == "Succeeded"
     finally:
         world.close()
 
