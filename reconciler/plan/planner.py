@@ -5,7 +5,10 @@ that need live state (R4 totals including pools outside the spec, R6 images in u
 R7 managed-image pool creation, R9/R10 image placement against the Batch account's
 real region); refuses to plan pool changes on a Batch account that is not where the spec
 places it (RC512: sizing and the rules assumed the wrong region, or it is missing); and
-reports ownership problems instead of touching what it does not own.
+reports ownership problems instead of touching what it does not own. It also compares
+with live *status* (`reconciler.plan.health`): versions still replicating and pools still
+resizing get wait steps, failed versions are created again, pools that stopped short get
+their resize re-issued, and each is reported as unhealthy drift.
 Ordering is `reconciler.plan.graph`'s job, differences `reconciler.plan.diff`'s.
 
 Matching is by (normalised) resource id, never by address: the spec and the Azure
