@@ -50,7 +50,12 @@ def preflight(
             "the plan has errors; nothing was applied:\n"
             + "\n".join(f"  - {d.address or ''} {d.message}".rstrip() for d in plan.errors)
         )
-    disruptive = [c for c in plan.changes if c.action is Action.SCALE_TO_ZERO_UPDATE]
+    # One line per pool: of a split scale-to-zero, the step that changes the fields.
+    disruptive = [
+        c
+        for c in plan.changes
+        if c.action is Action.SCALE_TO_ZERO_UPDATE and c.step in ("", "update-at-zero")
+    ]
     if disruptive and not allow_disruptive:
         raise DisruptiveChangeRefused(disruptive_message(disruptive))
     _check_images_outlive_pools(plan)

@@ -1,8 +1,12 @@
 """Carrying out one change through the `Operations` port, and proving it happened.
 
 Per action: create (idempotent by name), update (If-Match on pools), resize, replace
-(delete, then create), delete (absent counts as done), and the disruptive
-scale-to-zero-then-update for pool vmSize/image changes. After a write:
+(delete, then create), delete (absent counts as done), the disruptive
+scale-to-zero-then-update for pool vmSize/image changes, and wait (no write: a version
+still replicating, a pool still resizing). The planner splits replace and
+scale-to-zero-then-update into one step per write (`Change.step`); each step is carried
+out here on its own, so a resumed apply starts from the step that did not finish. After
+a write:
 
 - image versions are awaited until replication is Completed in every target region, so
   nothing that depends on them (pools, their growth) starts early;
@@ -133,6 +137,10 @@ class ChangeExecutor:
     def execute(self, change: Change) -> tuple[str, ...]:
         """Carry out `change`; return notes worth reporting; raise on failure."""
         notes: list[str] = []
+        step = self._STEPS.get(change.step)
+        if step is not None:
+            step(self, change, notes)
+            return tuple(notes)
         handler = {
             Action.NOOP: lambda c, n: None,
             Action.CREATE: self._create,
@@ -141,6 +149,7 @@ class ChangeExecutor:
             Action.REPLACE: self._replace,
             Action.DELETE: self._delete,
             Action.SCALE_TO_ZERO_UPDATE: self._scale_to_zero_update,
+            Action.WAIT: self._wait,
         }[change.action]
         handler(change, notes)
         return tuple(notes)
@@ -362,6 +371,115 @@ class ChangeExecutor:
         notes.append(
             f"changed {', '.join(at_zero_paths)} at zero nodes"
             + (f", back to {goal[0]}+{goal[1]} nodes" if goal else "")
+        )
+
+    # -- steps of multi-write actions ---------------------------------------------------
+
+    def _delete_replaced(self, change: Change, notes: list[str]) -> None:
+        # A pool's delete carries If-Match with the ETag the plan saw (`_etag`).
+        self._delete(change, notes, verify=False)
+        notes.append("deleted the old resource")
+
+    def _create_replacement(self, change: Change, notes: list[str]) -> None:
+        self._create(change, notes)
+
+    def _check_zero_allowed(self, change: Change, props: Mapping[str, Any]) -> None:
+        if not self.allow_disruptive:
+            raise DisruptiveChangeRefused(disruptive_message((change,)))
+        if any(p.startswith("scale.autoScale.") for p in props):
+            raise PermanentAzureError(
+                f"{change.address}: an autoscale pool cannot be scaled to zero by apply",
+                address=change.address,
+                hint="switch the pool to fixed scale in the spec first",
+            )
+
+    def _live_pool(self, change: Change) -> LiveResource:
+        live = self._read(change)
+        if live is None:
+            raise PermanentAzureError(f"{change.address} no longer exists", address=change.address)
+        return live
+
+    def _scale_down(self, change: Change, notes: list[str]) -> None:
+        props = self._props(change)
+        self._check_zero_allowed(change, props)
+        live = self._live_pool(change)
+        if _steady(live) and not live.current_dedicated and not live.current_low_priority:
+            notes.append("already steady at zero nodes")
+            return
+        zero = {**props, **dict.fromkeys(SCALE_FIXED, 0)}
+        etag = self._etag(change) or live.etag
+        # Not where the plan wants the pool yet: the record waits for the scale back.
+        self._write_update(
+            change, zero, SCALE_FIXED, etag, notes, what="scale to zero nodes", record=False
+        )
+        notes.append(f"scaled to zero from {_nodes(live)} nodes")
+        self._wait_allocation(change, (0, 0), None, notes, reissue=False)
+
+    def _update_at_zero(self, change: Change, notes: list[str]) -> None:
+        props = self._props(change)
+        self._check_zero_allowed(change, props)
+        live = self._live_pool(change)
+        if not (_steady(live) and not live.current_dedicated and not live.current_low_priority):
+            raise WaitError(
+                f"{change.address} is not steady at zero nodes ({live.allocation_state}, "
+                f"{_nodes(live)} nodes); its vmSize and image cannot change now",
+                address=change.address,
+                hint="apply again: the plan scales the pool to zero first",
+            )
+        self._write_update(
+            change,
+            props,
+            change.changed_paths,
+            live.etag,
+            notes,
+            what="update at zero nodes",
+            record=False,
+        )
+        self._settle(change, props, notes, wrote_scale=False)
+        notes.append(f"changed {', '.join(change.changed_paths)} at zero nodes")
+
+    def _scale_back(self, change: Change, notes: list[str]) -> None:
+        props = self._props(change)
+        live = self._live_pool(change)
+        self._write_update(
+            change, props, change.changed_paths, live.etag, notes, what="scale back to target"
+        )
+        self._settle(change, props, notes, wrote_scale=True)
+        goal = _targets(props)
+        if goal:
+            notes.append(f"back to {goal[0]}+{goal[1]} nodes")
+
+    _STEPS: Mapping[str, Callable[[ChangeExecutor, Change, list[str]], None]] = {
+        "delete-replaced": _delete_replaced,
+        "create-replacement": _create_replacement,
+        "scale-down": _scale_down,
+        "update-at-zero": _update_at_zero,
+        "scale-back": _scale_back,
+    }
+
+    # -- waiting on what is in flight ---------------------------------------------------
+
+    def _wait(self, change: Change, notes: list[str]) -> None:
+        """A wait step: nothing is written unless a pool stops short (R3 re-issue)."""
+        if change.kind is Kind.POOL:
+            # With `after`, nothing else follows for this pool: once steady, a pool short
+            # of its targets gets its resize re-issued (R3), on resume as on first apply.
+            props = self._props(change) if change.after else None
+            targets = _targets(props) if props is not None else None
+            self.emit(EventKind.STEP, change, "waiting until the pool is steady", {})
+            live = self._wait_allocation(change, targets, props, notes, reissue=True)
+            notes.append(f"pool steady at {_nodes(live)} nodes")
+            return
+        if change.kind is Kind.VERSION:
+            self.emit(EventKind.STEP, change, "waiting until replication completes", {})
+            # The version's own regions: a change that follows may add or drop some.
+            live = self._wait_replication(change, {})
+            regions = ", ".join(r.region for r in live.replication) or "every region"
+            notes.append(f"replication completed in {regions}")
+            return
+        raise PermanentAzureError(
+            f"{change.address}: apply does not know how to wait on a {change.kind.value}",
+            address=change.address,
         )
 
     # -- waiting and verifying ----------------------------------------------------------

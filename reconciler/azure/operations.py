@@ -34,7 +34,6 @@ from reconciler.azure.mapping import (
     to_body,
     to_live,
 )
-from reconciler.errors import ConflictError
 from reconciler.state.model import Kind, LiveResource
 from reconciler.state.scope import ResourceId, address_for, parse_id
 
@@ -149,23 +148,20 @@ class AzureOperations:
         etag: str | None = None,
         wait: Callable[[float], None] | None = None,
     ) -> None:
-        """Delete and wait until gone; absent is fine; a pool whose ETag moved is a conflict."""
+        """Delete and wait until gone; absent is fine; a pool whose ETag moved is a conflict.
+
+        A pool's delete carries ``If-Match: <etag>`` when one is given (the SDK's delete
+        has no parameter for it; Batch honours the header), so a pool changed since it was
+        read is refused by Azure itself (412) rather than by a read-then-delete race.
+        """
         rid = parse_id(resource_id)
         address = address_for(kind, resource_id)
         with translated(address=address):
             try:
+                extra: dict[str, Any] = {}
                 if kind is Kind.POOL and etag:
-                    current = self._get(kind, rid)
-                    current_etag = getattr(current, "etag", None)
-                    if current_etag and current_etag != etag:
-                        raise ConflictError(
-                            f"pool {rid.name} changed since it was read "
-                            f"(ETag {etag} → {current_etag}); not deleting it",
-                            code="PreconditionFailed",
-                            status=412,
-                            address=address,
-                        )
-                _finish(self._begin_delete(kind, rid), wait)
+                    extra = {"headers": {"If-Match": etag}}
+                _finish(self._begin_delete(kind, rid, **extra), wait)
             except HttpResponseError as exc:
                 if not is_not_found(exc):
                     raise
@@ -193,10 +189,10 @@ class AzureOperations:
         group = self._group(kind, rid)
         return _finish(group.begin_create_or_update(rid.resource_group, *rid.names, body), wait)
 
-    def _begin_delete(self, kind: Kind, rid: ResourceId) -> Any:
+    def _begin_delete(self, kind: Kind, rid: ResourceId, **extra: Any) -> Any:
         if kind is Kind.BATCH_ACCOUNT:
             raise ValueError(f"the tool never deletes a {kind.value}")
-        return self._group(kind, rid).begin_delete(rid.resource_group, *rid.names)
+        return self._group(kind, rid).begin_delete(rid.resource_group, *rid.names, **extra)
 
     def _account_location(self, rid: ResourceId) -> str:
         """A pool's region is its account's; one GET per account, remembered."""

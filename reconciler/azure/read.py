@@ -22,8 +22,11 @@ thousand versions outweighs the round trips this module exists to save. URLs and
 api-versions are those of the SDK's list operations (a test keeps them equal).
 
 Image-version replication status needs ``$expand=ReplicationStatus``, which only the
-single-version GET supports (the list operation has no ``$expand``), so plan reads carry
-no replication status; apply asks for it per version through `AzureOperations.read`.
+single-version GET supports (the list operation has no ``$expand``). A version the listing
+shows `Succeeded` has finished replicating everywhere; for every other one (`Creating`,
+`Updating`, `Failed`: an interrupted apply's, or another writer's) the walk makes that GET,
+so the planner sees per-region replication exactly where it is in flight, at one extra
+round trip per such version and none for a settled gallery.
 
 A collection whose parent is missing (404: resource group, gallery, account) is simply
 empty — it is still recorded in `LiveState.scopes` as read. Other failures raise
@@ -169,8 +172,29 @@ class _Walk:
             f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Compute"
             f"/galleries/{gallery}/images/{image}/versions"
         )
-        found = _list_json(self._clients.compute(rid.subscription), url, GALLERY_API)
-        self._record(listed(VERSIONS_IN, image_id), [to_live(Kind.VERSION, v) for v in found])
+        client = self._clients.compute(rid.subscription)
+        found = _list_json(client, url, GALLERY_API)
+        settled = [v for v in found if _provisioning(v) == "succeeded"]
+        self._record(listed(VERSIONS_IN, image_id), [to_live(Kind.VERSION, v) for v in settled])
+        for version in found:
+            if _provisioning(version) != "succeeded":
+                self._submit(
+                    self._version_detail, client, f"{url}/{quote(version['name'])}", version
+                )
+
+    def _version_detail(self, client: Any, url: str, listed_doc: dict[str, Any]) -> None:
+        """One in-flight version with its per-region replication status."""
+        request = HttpRequest(
+            "GET", url, params={"api-version": GALLERY_API, "$expand": "ReplicationStatus"}
+        )
+        response = client.send_request(request)
+        if response.status_code == 404:
+            return  # deleted since it was listed
+        if response.status_code != 200:
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        doc = response.json() or listed_doc
+        with self._lock:
+            self._resources.append(to_live(Kind.VERSION, doc))
 
     def _managed_images(self, sub: str, group: str) -> None:
         url = f"{_rg(sub, group)}/providers/Microsoft.Compute/images"
@@ -224,6 +248,10 @@ class _Walk:
                 resource = replace(resource, address=address)
             out[address] = resource
         return out
+
+
+def _provisioning(doc: dict[str, Any]) -> str:
+    return str((doc.get("properties") or {}).get("provisioningState") or "succeeded").lower()
 
 
 def _rg(subscription: str, group: str) -> str:

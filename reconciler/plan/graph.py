@@ -13,7 +13,13 @@ Edges (A → B: B starts only after A finished), derived from the changes alone:
 
 A version update that both grows some regions and shrinks others, while pools using it
 change too, is split into two steps (``<address>#grow`` and ``<address>#shrink``) so
-both rules can hold. Order is Kahn's algorithm with a stable priority (creates and
+both rules can hold. Every action that writes more than once is split into steps too, so
+the journal, progress and a resumed apply see each write (Pulumi's create-replacement /
+delete-replaced): a replace is ``#delete-replaced`` then ``#create-replacement``; a
+scale-to-zero-then-update is ``#scale-down``, ``#update-at-zero``, ``#scale-back``. A
+wait step (action ``wait``, ``<address>#wait``: a version still replicating, a pool
+still resizing) goes before the resource's own change, and an image's wait goes before
+every pool change that will boot it. Order is Kahn's algorithm with a stable priority (creates and
 updates parent-kind first, then deletes child-kind first, then address), so the same
 inputs always give the same plan. A cycle is reported, never silently broken.
 """
@@ -31,6 +37,13 @@ from reconciler.state.model import Kind
 
 GROW = "#grow"
 SHRINK = "#shrink"
+WAIT = "#wait"
+DELETE_REPLACED = "#delete-replaced"
+CREATE_REPLACEMENT = "#create-replacement"
+SCALE_DOWN = "#scale-down"
+UPDATE_AT_ZERO = "#update-at-zero"
+SCALE_BACK = "#scale-back"
+SCALE_TARGETS = ("scale.fixed.dedicated", "scale.fixed.lowPriority")
 
 _CREATE_RANK = {
     Kind.GALLERY: 0,
@@ -143,6 +156,83 @@ def _split(change: Change, shrink: set[str]) -> tuple[Change, Change]:
     return grow_step, shrink_step
 
 
+def split_action_steps(changes: Sequence[Change]) -> tuple[Change, ...]:
+    """Split replacements and scale-to-zero updates into one step per write."""
+    out: list[Change] = []
+    for change in changes:
+        if change.step:
+            out.append(change)  # already a step (ordering an ordered plan again)
+        elif change.action is Action.REPLACE:
+            out.extend(_replace_steps(change))
+        elif (
+            change.action is Action.SCALE_TO_ZERO_UPDATE
+            and change.kind is Kind.POOL
+            and not any(p.startswith("scale.autoScale.") for p in change.after or {})
+        ):
+            out.extend(_zero_steps(change))
+        else:
+            out.append(change)
+    return tuple(out)
+
+
+def _replace_steps(change: Change) -> tuple[Change, Change]:
+    delete = replace(
+        change,
+        id=change.id + DELETE_REPLACED,
+        reason="delete the old one first (same name): " + change.reason,
+    )
+    create = replace(
+        change,
+        id=change.id + CREATE_REPLACEMENT,
+        reason="create the replacement: " + change.reason,
+        # The delete step checks the plan's observation (If-Match); this one creates anew.
+        observed=None,
+    )
+    return delete, create
+
+
+def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
+    after = dict(change.after or {})
+    before = dict(change.before or {})
+    targets = tuple(p for p in SCALE_TARGETS if p in after or p in before)
+    zero = {**after, **dict.fromkeys(targets, 0)}
+    before_zero = {**before, **dict.fromkeys(targets, 0)}
+    at_zero = tuple(p for p in change.changed_paths if p not in SCALE_TARGETS)
+    fields = ", ".join(p for p in at_zero if not p.startswith("scale.")) or "the image"
+    goal = "+".join(f"{int(after.get(p, 0) or 0):,}" for p in targets)
+    # Show only the counts a step moves (a pool without spot nodes keeps 0 → 0 out).
+    down_paths = tuple(p for p in targets if before.get(p)) or targets[:1]
+    back_paths = tuple(p for p in targets if after.get(p)) or targets[:1]
+    down = replace(
+        change,
+        id=change.id + SCALE_DOWN,
+        after=zero,
+        changed_paths=down_paths,
+        reason=f"first of three steps: {change.reason}",
+    )
+    # Later steps follow the pool's own writes, whose ETags the plan cannot know: each
+    # reads the pool and writes with the ETag it just saw.
+    middle = replace(
+        change,
+        id=change.id + UPDATE_AT_ZERO,
+        before=before_zero,
+        after=zero,
+        changed_paths=at_zero,
+        reason=f"change {fields} while the pool is steady at 0 nodes",
+        observed=None,
+    )
+    back = replace(
+        change,
+        id=change.id + SCALE_BACK,
+        before=zero,
+        after=after,
+        changed_paths=back_paths,
+        reason=f"scale back to {goal} nodes",
+        observed=None,
+    )
+    return down, middle, back
+
+
 def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
     """Change id → ids of the changes it must wait for (see module doc)."""
     active = [c for c in changes if c.action is not Action.NOOP]
@@ -199,7 +289,13 @@ def _orders(image: Change, region: str, *, provides: bool) -> bool:
     """Whether pools in `region` that will use this image must wait for this change
     (`provides`), or this change must wait for pools in `region` that used it (not
     `provides`): the same rule read in the two directions of replica change."""
-    whole = (Action.CREATE, Action.REPLACE) if provides else (Action.DELETE, Action.REPLACE)
+    # An image still replicating (a wait step) provides like a create: pools that will boot
+    # it wait until it is ready; it never waits for pools.
+    whole = (
+        (Action.CREATE, Action.REPLACE, Action.WAIT)
+        if provides
+        else (Action.DELETE, Action.REPLACE)
+    )
     if image.action in whole:
         return True
     if image.kind is not Kind.VERSION or image.action is not Action.UPDATE:
@@ -217,11 +313,13 @@ def _rank(change: Change) -> int:
 
 
 def order(changes: Sequence[Change]) -> Ordered:
-    """Split version steps, compute dependencies and return the changes in order.
+    """Split version and action steps, compute dependencies and return the changes in order.
+
+    Several changes of one resource (a wait step, then its change) run in the order given.
 
     Actionable changes come first in topological order; no-ops follow by address.
     """
-    steps = split_version_steps(changes)
+    steps = split_action_steps(split_version_steps(changes))
     deps = dependencies(steps)
     by_id = {c.id: c for c in steps}
     active = [c for c in steps if c.action is not Action.NOOP]

@@ -29,6 +29,10 @@ from reconciler.state.model import Kind
 FORMAT_VERSION = 1
 ABSENT = "absent"  # Plan.observed token for "Azure had no such resource"
 
+# Steps after the first of a multi-write action (see `reconciler.plan.graph`): the
+# summary counts the action once, on its first step.
+CONTINUATION_STEPS = frozenset({"create-replacement", "update-at-zero", "scale-back"})
+
 
 class Action(StrEnum):
     """What a change does to one resource. Values are stable: JSON and plan files use them."""
@@ -40,6 +44,9 @@ class Action(StrEnum):
     DELETE = "delete"
     RESIZE = "resize"  # pool target nodes only
     SCALE_TO_ZERO_UPDATE = "scale-to-zero-then-update"  # pool vmSize/image at 0 nodes
+    # Writes nothing: waits until Azure finishes what is in flight (a version replicating,
+    # a pool resizing) so the changes that need it start on a settled resource.
+    WAIT = "wait"
 
     @property
     def is_destructive(self) -> bool:
@@ -60,6 +67,7 @@ _SYMBOLS = {
     Action.DELETE: "-",
     Action.RESIZE: "~",
     Action.SCALE_TO_ZERO_UPDATE: "-/~",
+    Action.WAIT: "..",
 }
 
 
@@ -102,6 +110,11 @@ class Change:
         object.__setattr__(self, "before", _freeze(self.before))
         object.__setattr__(self, "after", _freeze(self.after))
 
+    @property
+    def step(self) -> str:
+        """The step name for one of several steps of a resource (``scale-down``), else ""."""
+        return self.id.split("#", 1)[1] if "#" in self.id else ""
+
 
 class Severity(StrEnum):
     """How bad a diagnostic is: errors make `plan` exit 1 and `apply` refuse."""
@@ -140,6 +153,7 @@ class DriftKind(StrEnum):
     CHANGED = "changed"  # exists and owned, but fields differ
     MISSING = "missing"  # declared, not in Azure
     UNEXPECTED = "unexpected"  # owned by the tool, in Azure, no longer declared
+    UNHEALTHY = "unhealthy"  # matches the spec on paper, but is not working as declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +234,10 @@ class Plan:
     @property
     def destructive(self) -> tuple[Change, ...]:
         """Changes that remove something that exists now (shown first, warned about)."""
-        return tuple(c for c in self.changes if c.action.is_destructive)
+        # A multi-step change is listed once, by its first step.
+        return tuple(
+            c for c in self.changes if c.action.is_destructive and c.step not in CONTINUATION_STEPS
+        )
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -246,5 +263,7 @@ class Plan:
         """Counts per action value, every action present (zeros included)."""
         counts = {action.value: 0 for action in Action}
         for change in self.changes:
-            counts[change.action.value] += 1
+            # A replacement or a scale-to-zero is several steps but one change to count.
+            if change.step not in CONTINUATION_STEPS:
+                counts[change.action.value] += 1
         return counts

@@ -5,7 +5,10 @@ that need live state (R4 totals including pools outside the spec, R6 images in u
 R7 managed-image pool creation, R9/R10 image placement against the Batch account's
 real region); refuses to plan pool changes on a Batch account that is not where the spec
 places it (RC512: sizing and the rules assumed the wrong region, or it is missing); and
-reports ownership problems instead of touching what it does not own.
+reports ownership problems instead of touching what it does not own. It also compares
+with live *status* (`reconciler.plan.health`): versions still replicating and pools still
+resizing get wait steps, failed versions are created again, pools that stopped short get
+their resize re-issued, and each is reported as unhealthy drift.
 Ordering is `reconciler.plan.graph`'s job, differences `reconciler.plan.diff`'s.
 
 Matching is by (normalised) resource id, never by address: the spec and the Azure
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -24,6 +28,16 @@ from reconciler.plan.applied import Cause, change_cause, classify, decode
 from reconciler.plan.desired import DesiredResource, DesiredState, desired_state
 from reconciler.plan.diff import PathChange, ResourceDiff, diff_resource
 from reconciler.plan.graph import order
+from reconciler.plan.health import (
+    SCALE_TARGETS,
+    Condition,
+    Health,
+    missing_nodes,
+    nodes_text,
+    pool_health,
+    pool_targets,
+    version_health,
+)
 from reconciler.plan.model import (
     ABSENT,
     Action,
@@ -223,6 +237,7 @@ class _Planner:
         self.desired_by_id = {d.id: d for d in desired.resources.values()}
         self.diagnostics: list[PlanDiagnostic] = []
         self.changes: dict[str, Change] = {}  # by resource id
+        self.waits: dict[str, Change] = {}  # wait steps, by resource id (before its change)
         self.diffs: dict[str, ResourceDiff] = {}
         self.observed: dict[str, str] = {}
         self.drift: list[DriftItem] = []
@@ -273,8 +288,10 @@ class _Planner:
             self.plan_declared(resource)
         self.plan_undeclared()
         self.protect_parents_of_replacements()
+        self.plan_health()
         self.check_pool_rules()
-        ordered = order(tuple(self.changes.values()))
+        # A resource's wait step goes before its own change (steps run in listed order).
+        ordered = order((*self.waits.values(), *self.changes.values()))
         if ordered.cycle:
             self.diag(
                 codes.CYCLE,
@@ -479,6 +496,141 @@ class _Planner:
                 address=d.address,
                 hint="`reconcile apply` re-issues the resize; large managed-image pools may "
                 "need several (R3)",
+            )
+
+    # -- health: in-flight, failed and short resources ------------------------------------
+
+    def plan_health(self) -> None:
+        """Compare with live status, not only fields: wait on, repair or re-issue (see
+        `reconciler.plan.health`); each unhealthy resource is reported as drift too."""
+        pools = [d for d in self.desired.resources.values() if d.kind is Kind.POOL]
+        for d in self.desired.resources.values():
+            current = self.live_by_id.get(d.id)
+            if current is None or not current.owned:
+                continue
+            if d.kind is Kind.VERSION:
+                regions = {p.location for p in pools if p.image_id == d.id and p.location}
+                health = version_health(current, regions)
+                if health is not None:
+                    self.version_unhealthy(d, current, health)
+            elif d.kind is Kind.POOL and _account_of(d.id) not in self.unsettled:
+                health = pool_health(current)
+                if health is not None:
+                    self.pool_unhealthy(d, current, health)
+
+    def unhealthy(self, d: DesiredResource, health: Health) -> None:
+        self.drift.append(
+            DriftItem(
+                d.address,
+                DriftKind.UNHEALTHY.value,
+                message=f"{_LABEL[d.kind]} {d.name}: {health.message}",
+            )
+        )
+
+    def version_unhealthy(self, d: DesiredResource, current: LiveResource, health: Health) -> None:
+        self.unhealthy(d, health)
+        change = self.changes.get(d.id)
+        if change is not None and change.action in (Action.REPLACE, Action.DELETE):
+            return
+        if health.condition is Condition.FAILED:
+            self.changes[d.id] = Change(
+                id=d.address,
+                address=d.address,
+                kind=d.kind,
+                action=Action.CREATE,
+                resource_id=d.id,
+                location=d.location,
+                reason=f"{_LABEL[d.kind]} {d.name} is in Azure but its {health.message}: it "
+                "does not count as present; create it again (PUT of the spec's version) to "
+                "repair it",
+                before=mask_live(current.properties, d.properties),
+                after=d.properties,
+                changed_paths=tuple(sorted(d.properties)),
+                observed=observation(current),
+            )
+            return
+        self.waits[d.id] = Change(
+            id=d.address + "#wait",
+            address=d.address,
+            kind=d.kind,
+            action=Action.WAIT,
+            resource_id=d.id,
+            location=d.location,
+            reason=f"{_LABEL[d.kind]} {d.name} is not ready ({health.message}): pools that "
+            "boot it start only once it has replicated",
+        )
+
+    def pool_unhealthy(self, d: DesiredResource, current: LiveResource, health: Health) -> None:
+        self.unhealthy(d, health)
+        change = self.changes.get(d.id)
+        action = change.action if change is not None else Action.NOOP
+        if action in (Action.REPLACE, Action.DELETE):
+            return
+        want = (
+            int(d.properties.get(SCALE_TARGETS[0], 0) or 0),
+            int(d.properties.get(SCALE_TARGETS[1], 0) or 0),
+        )
+        # Re-issuing toward the live targets is right only when they are the spec's too.
+        same_targets = pool_targets(current) == want
+        if health.condition is Condition.IN_FLIGHT:
+            settle = same_targets and action in (Action.NOOP, Action.UPDATE)
+            self.waits[d.id] = Change(
+                id=d.address + "#wait",
+                address=d.address,
+                kind=d.kind,
+                action=Action.WAIT,
+                resource_id=d.id,
+                location=d.location,
+                reason=f"pool {d.name} is {health.message}: "
+                + (
+                    "wait until it is steady, and re-issue the resize if it stops short (R3)"
+                    if settle
+                    else "wait until it is steady before changing it"
+                ),
+                # With `after`, the wait step itself re-issues a resize that stops short.
+                after=d.properties if settle else None,
+            )
+            return
+        if not same_targets or action not in (Action.NOOP, Action.UPDATE):
+            return  # the change already writes new targets, and re-issues if short
+        counts = (current.current_dedicated or 0, current.current_low_priority or 0)
+        have = sum(counts)
+        missing = missing_nodes(current)
+        errors = ", ".join(current.resize_errors) or "no resize error reported"
+        why = (
+            f"pool {d.name} stopped at {nodes_text(*counts, *want)} ({errors}): re-issue the "
+            f"resize ({sum(want):,} − {have:,} = {missing:,} node(s) missing)"
+        )
+        # Shown as nodes now → target; only the counts that are short.
+        paths = tuple(
+            p for p, n, w in zip(SCALE_TARGETS, counts, want, strict=True) if n != w
+        ) or tuple(p for p in SCALE_TARGETS if p in d.properties)
+        if change is None or action is Action.NOOP:
+            self.add(
+                Change(
+                    id=d.address,
+                    address=d.address,
+                    kind=d.kind,
+                    action=Action.RESIZE,
+                    resource_id=d.id,
+                    location=d.location,
+                    reason=why,
+                    before={
+                        **mask_live(current.properties, d.properties),
+                        **dict(zip(SCALE_TARGETS, counts, strict=True)),
+                    },
+                    after=d.properties,
+                    changed_paths=paths,
+                    observed=observation(current),
+                )
+            )
+        else:
+            self.add(
+                replace(
+                    change,
+                    changed_paths=tuple(dict.fromkeys((*change.changed_paths, *paths))),
+                    reason=f"{change.reason}; also {why}",
+                )
             )
 
     # -- owned resources the spec no longer has ------------------------------------------

@@ -5,6 +5,8 @@ A target is an address or a shell-style glob over addresses (``pool:batchprodweu
 plan:
 
 - every change (and no-op) of a matching resource;
+- all steps of a multi-write pool change once one is kept (scale down, update at zero,
+  scale back; delete, create the replacement);
 - every change those wait for, transitively (`Change.depends_on`: a parent created
   first, the image version a pool will boot from created or grown first, a pool moved
   off a version before that version shrinks or goes);
@@ -32,6 +34,12 @@ from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import Kind
 
 _SUGGESTIONS = 3
+# Steps of one pool change that only make sense together: a partial plan that scaled a
+# pool down without scaling it back, or deleted it without creating the replacement,
+# would leave it worse than either plan. (A version's #grow and #shrink stand alone.)
+_WHOLE_STEPS = frozenset(
+    {"scale-down", "update-at-zero", "scale-back", "delete-replaced", "create-replacement"}
+)
 
 
 def matches(address: str, pattern: str) -> bool:
@@ -53,6 +61,11 @@ def select(plan: Plan, patterns: Sequence[str]) -> Plan:
             raise _no_match(pattern, known)
 
     by_id = {c.id: c for c in plan.changes}
+    steps_of: dict[str, list[str]] = {}
+    for change in plan.changes:
+        base, _, step = change.id.partition("#")
+        if step in _WHOLE_STEPS:
+            steps_of.setdefault(base, []).append(change.id)
     by_resource: dict[str, list[Change]] = {}
     for change in plan.changes:
         by_resource.setdefault(change.resource_id.lower(), []).append(change)
@@ -65,6 +78,9 @@ def select(plan: Plan, patterns: Sequence[str]) -> Plan:
             continue
         keep.add(change.id)
         todo.extend(d for d in change.depends_on if d in by_id)
+        base, _, step = change.id.partition("#")
+        if step in _WHOLE_STEPS:
+            todo.extend(steps_of[base])
         for resource_id in _relied_on(change):
             todo.extend(c.id for c in by_resource.get(resource_id, ()) if c.action is Action.NOOP)
 

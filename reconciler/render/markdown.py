@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from reconciler.plan.model import Action, Change, DriftItem, Plan, Severity
+from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan, Severity
 from reconciler.render.text import CAUSE_LABEL, SUMMARY_WORDS, fmt_value, partial_note, path_lines
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -28,6 +28,7 @@ _ICON = {
     Action.REPLACE: "♻️",
     Action.SCALE_TO_ZERO_UPDATE: "⏬",
     Action.DELETE: "🗑️",
+    Action.WAIT: "⏳",
     Action.NOOP: "·",
 }
 
@@ -39,6 +40,8 @@ def _cell(text: str) -> str:
 def _counts(plan: Plan) -> str:
     counts = plan.summary()
     parts = [f"**{counts[a.value]}** {words}" for a, words in SUMMARY_WORDS]
+    if counts[Action.WAIT.value]:
+        parts.append(f"**{counts[Action.WAIT.value]}** to wait on")
     return ", ".join(parts) + f", {counts[Action.NOOP.value]} unchanged"
 
 
@@ -125,7 +128,27 @@ def mermaid(plan: Plan, *, max_nodes: int = MERMAID_MAX_NODES) -> list[str]:
     return [*lines, ""]
 
 
+def _unhealthy(items: tuple[DriftItem, ...]) -> list[str]:
+    """Resources whose fields match but which do not work as declared: their own section."""
+    sick = [i for i in items if i.kind == DriftKind.UNHEALTHY.value]
+    if not sick:
+        return []
+    lines = ["### Unhealthy", "", "| resource | what Azure reports |", "|---|---|"]
+    lines += [f"| `{i.address}` | {_cell(i.message)} |" for i in sick]
+    return [*lines, ""]
+
+
 def _drift(items: tuple[DriftItem, ...], rows: int) -> list[str]:
+    unhealthy = _unhealthy(items)
+    items = tuple(i for i in items if i.kind != DriftKind.UNHEALTHY.value)
+    fields = _drift_fields(items, min(rows, len(items)))
+    if unhealthy and not items:
+        # Matching fields are not health: a pool at 0 of 1,500 nodes is never "No drift".
+        fields = ["### Drift", "", "No field differs from the spec.", ""]
+    return fields + unhealthy
+
+
+def _drift_fields(items: tuple[DriftItem, ...], rows: int) -> list[str]:
     lines = ["### Drift", ""]
     if not items:
         return [*lines, "No drift: Azure matches what reconcile applied.", ""]

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.plan.model import Action, Change, DriftItem, Plan, PlanDiagnostic, Severity
+from reconciler.plan.model import (
+    Action,
+    Change,
+    DriftItem,
+    DriftKind,
+    Plan,
+    PlanDiagnostic,
+    Severity,
+)
 from reconciler.secrets import mask
 
 _COLOURS = {
@@ -33,6 +41,7 @@ _ACTION_COLOUR = {
     Action.REPLACE: "magenta",
     Action.SCALE_TO_ZERO_UPDATE: "magenta",
     Action.DELETE: "red",
+    Action.WAIT: "cyan",
     Action.NOOP: "dim",
 }
 _VERB = {
@@ -42,6 +51,7 @@ _VERB = {
     Action.REPLACE: "must be replaced (deleted, then created again)",
     Action.SCALE_TO_ZERO_UPDATE: "will be scaled to 0 nodes, updated, and scaled back",
     Action.DELETE: "will be deleted",
+    Action.WAIT: "is waited on (Azure is still working on it)",
     Action.NOOP: "is unchanged",
 }
 # Why a change is needed (`Change.cause`), as the plan labels it.
@@ -97,6 +107,8 @@ def summary_line(plan: Plan) -> str:
     """``Plan: 2 to create, 1 to update, … 0 to delete. 3 unchanged.``"""
     counts = plan.summary()
     parts = [f"{counts[a.value]} {words}" for a, words in SUMMARY_WORDS]
+    if counts[Action.WAIT.value]:
+        parts.append(f"{counts[Action.WAIT.value]} to wait on")
     return f"Plan: {', '.join(parts)}. {counts[Action.NOOP.value]} unchanged."
 
 
@@ -209,14 +221,22 @@ def _drift_block(item: DriftItem, paint: _Paint) -> list[str]:
     return lines
 
 
+def _unhealthy_block(item: DriftItem, paint: _Paint) -> list[str]:
+    return [paint(f"  ! {item.address}", "red"), f"      {item.message}"]
+
+
 def render_drift_text(plan: Plan, *, color: bool = False) -> str:
-    """Drift as a report: what differs from the spec, per resource."""
+    """Drift as a report: what differs from the spec, per resource, then what is unhealthy."""
     paint = _Paint(color)
+    drifted = tuple(i for i in plan.drift if i.kind != DriftKind.UNHEALTHY.value)
+    unhealthy = tuple(i for i in plan.drift if i.kind == DriftKind.UNHEALTHY.value)
     out = [f"reconcile drift for {plan.target} (spec {plan.spec_hash})", *_owner(plan), ""]
     out += _listing(
-        f"{len(plan.drift)} resource(s) changed in Azure since reconcile applied them:",
-        [_drift_block(item, paint) for item in plan.drift],
-        "No drift: Azure matches what reconcile applied.",
+        f"{len(drifted)} resource(s) changed in Azure since reconcile applied them:",
+        [_drift_block(item, paint) for item in drifted],
+        "No drift: Azure matches what reconcile applied."
+        if not unhealthy
+        else "No field differs from what reconcile applied.",
     )
     pending = plan.pending
     if pending:
@@ -225,14 +245,23 @@ def render_drift_text(plan: Plan, *, color: bool = False) -> str:
             "`reconcile plan` shows them).",
             "",
         ]
+    if unhealthy:
+        # Matching fields are not health: a pool at 0 of 1,500 nodes is never "No drift".
+        out += _listing(
+            f"{len(unhealthy)} resource(s) are unhealthy (apply waits on, repairs or "
+            "re-issues them):",
+            [_unhealthy_block(item, paint) for item in unhealthy],
+            "",
+        )
     out += _diagnostics(plan, paint)
     counts: dict[str, int] = {"changed": 0, "missing": 0, "unexpected": 0}
-    for item in plan.drift:
+    for item in drifted:
         counts[item.kind] = counts.get(item.kind, 0) + 1
+    tail = f", {len(unhealthy)} unhealthy" if unhealthy else ""
     out.append(
         paint(
             f"Drift: {counts['changed']} changed, {counts['missing']} missing, "
-            f"{counts['unexpected']} unexpected.",
+            f"{counts['unexpected']} unexpected{tail}.",
             "bold",
         )
     )

@@ -125,9 +125,9 @@ class LiveResource:
 
     @property
     def image_id(self) -> str | None:
-        """For a pool, the (normalised) id of the image it boots from."""
+        """For a pool, the canonical id of the image it boots from (ids compare case-blind)."""
         value = self.properties.get("image.id")
-        return value if isinstance(value, str) else None
+        return canonical_id(value) if isinstance(value, str) else None
 
     def fingerprint(self) -> str:
         """A content hash used where Azure gives no ETag (saved-plan staleness)."""
@@ -174,7 +174,7 @@ class LiveState:
 
     def pools_using(self, image_id: str) -> tuple[LiveResource, ...]:
         """Every pool read (owned or not) whose image is `image_id` (R6 protection)."""
-        wanted = image_id.lower()
+        wanted = canonical_id(image_id)
         return tuple(p for p in self.of_kind(Kind.POOL) if p.image_id == wanted)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from reconciler.apply import (
@@ -450,7 +452,127 @@ def test_scale_to_zero_steps_record_only_when_back_at_target() -> None:
         changed_paths=["vmSize"],
         observed='W/"seed"',
     )
-    result, _ = run(plan_of(planned), ops, allow_disruptive=True)
+    result, _ = run(stepped(planned), ops, allow_disruptive=True)
     assert result.ok, result.failed
     recorded = ["metadata.reconcile.applied" in paths for paths in sent]
     assert recorded == [False, False, True]
+
+
+# -- steps of multi-write actions, and waits ----------------------------------------------
+
+
+def stepped(*changes):  # type: ignore[no-untyped-def]
+    """A plan whose changes went through the graph, as the planner gives them (steps split)."""
+    from reconciler.plan.graph import order
+
+    return plan_of(*order(changes).changes)
+
+
+def test_a_replacement_runs_as_two_steps_and_its_pool_delete_carries_if_match() -> None:
+    """delete-replaced sends the plan's ETag; create-replacement follows as its own node."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    seen: list[object] = []
+    ops.hooks["delete"].append(lambda op, kw: seen.append(kw["etag"]))
+    plan = stepped(
+        change(
+            "p",
+            Kind.POOL,
+            Action.REPLACE,
+            before=pool_props(1),
+            after=pool_props(1, taskSlotsPerNode=4),
+            observed='W/"seed"',
+        )
+    )
+    result, progress = run(plan, ops)
+    assert result.ok, result.failed
+    assert [o.change_id for o in result.done] == ["p#delete-replaced", "p#create-replacement"]
+    assert seen == ['W/"seed"']
+    assert [c.op for c in ops.calls if c.op != "read"] == ["delete", "create"]
+
+
+def test_a_replacement_whose_pool_moved_is_not_deleted() -> None:
+    """A pool changed since the plan fails its delete step (If-Match); the create is skipped."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    plan = stepped(
+        change(
+            "p",
+            Kind.POOL,
+            Action.REPLACE,
+            before=pool_props(1),
+            after=pool_props(1, taskSlotsPerNode=4),
+            observed='W/"an-older-etag"',
+        )
+    )
+    result, _ = run(plan, ops)
+    assert [o.change_id for o in result.failed] == ["p#delete-replaced"]
+    assert [o.change_id for o in result.skipped] == ["p#create-replacement"]
+    assert rid(Kind.POOL, "p") in ops.resources
+
+
+def test_scale_to_zero_steps_each_write_once_and_a_resumed_scale_down_sees_its_work_done() -> None:
+    """scale-down, update-at-zero, scale-back are three nodes; at zero already, scale-down writes nothing."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 5))
+    writes: list[tuple[str, ...]] = []
+    ops.hooks["update"].append(lambda op, kw: writes.append(tuple(kw["changed_paths"])))
+    move = change(
+        "p",
+        Kind.POOL,
+        Action.SCALE_TO_ZERO_UPDATE,
+        before=pool_props(5),
+        after=pool_props(5, vmSize="standard_d4s_v3"),
+        changed_paths=["vmSize"],
+        observed='W/"seed"',
+    )
+    result, _ = run(stepped(move), ops, allow_disruptive=True)
+    assert result.ok, result.failed
+    assert [o.change_id for o in result.done] == [
+        "p#scale-down",
+        "p#update-at-zero",
+        "p#scale-back",
+    ]
+    assert writes == [
+        ("scale.fixed.dedicated", "scale.fixed.lowPriority"),
+        ("vmSize",),
+        ("scale.fixed.dedicated", "metadata.reconcile.applied"),
+    ]
+    live = ops.resources[rid(Kind.POOL, "p")]
+    assert live.properties["vmSize"] == "standard_d4s_v3" and live.current_dedicated == 5
+    # Resumed after the scale-down had finished (the pool is steady at zero): no write.
+    ops.seed(live_pool("q", 0))
+    writes.clear()
+    down = stepped(pool_named(move, "q")).changes[0]
+    result, _ = run(plan_of(down), ops, allow_disruptive=True)
+    assert result.ok and writes == []
+    assert result.done[0].notes == ("already steady at zero nodes",)
+
+
+def pool_named(c, name, *, step=""):  # type: ignore[no-untyped-def]
+    """`c` for pool `name` (as step `step` when given), with no observed ETag."""
+    cid = f"{name}#{step}" if step else name
+    return dataclasses.replace(
+        c, id=cid, address=name, resource_id=rid(Kind.POOL, name), observed=None
+    )
+
+
+def test_a_pool_wait_step_re_issues_a_resize_that_stops_short() -> None:
+    """The wait step of a pool found resizing applies R3 itself: short → resize re-issued."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 0))
+    pid = rid(Kind.POOL, "p")
+    ops.short_resizes[pid] = [(300, ("AllocationTimedOut",))]
+    ops.update(
+        kind=Kind.POOL,
+        resource_id=pid,
+        location="westeurope",
+        props=pool_props(600),
+        changed_paths=("scale.fixed.dedicated",),
+    )
+    wait = pool_named(change("p", Kind.POOL, Action.WAIT, after=pool_props(600)), "p", step="wait")
+    result, _ = run(plan_of(wait), ops)
+    assert result.ok, result.failed
+    notes = result.done[0].notes
+    assert notes[0].startswith("resize re-issued (1 of 3): stopped at 300+0 of 600+0 nodes")
+    assert ops.resources[pid].current_dedicated == 600

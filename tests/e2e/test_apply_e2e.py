@@ -169,14 +169,19 @@ def create_foreign_pool(world: World, *, dedicated: int, **fixed: str) -> str:
 
 
 def span(progress: RecordingProgress, address: str) -> tuple[int, int]:
-    """Indices of the start and done events of one change in the event stream."""
-    idx = [
+    """Indices of the first start and the last done event of one change (all its steps)."""
+    starts = [
         i
         for i, e in enumerate(progress.events)
-        if e.address == address and e.kind in (EventKind.START, EventKind.DONE)
+        if e.address == address and e.kind is EventKind.START
     ]
-    assert len(idx) == 2, f"{address} did not start and finish"
-    return idx[0], idx[1]
+    dones = [
+        i
+        for i, e in enumerate(progress.events)
+        if e.address == address and e.kind is EventKind.DONE
+    ]
+    assert starts and len(starts) == len(dones), f"{address} did not start and finish"
+    return starts[0], dones[-1]
 
 
 # -- convergence ------------------------------------------------------------------------------
@@ -227,7 +232,7 @@ def test_replicas_grow_before_the_pool_that_needs_them_grows(world: World, tmp_p
 def test_new_version_exists_before_the_pool_moves_and_the_old_goes_after(
     world: World, tmp_path: Path
 ) -> None:
-    """Rolling out 1.1.0: create it, move the pool (scale-to-zero path), then delete 1.0.0."""
+    """Rolling out 1.1.0: create it, move the pool (scale-to-zero steps), then delete 1.0.0."""
     assert world.apply(world.plan(SPECS / "minimal")).ok
     plan = world.plan(edited_minimal(tmp_path), prune=True)
     new, old = (
@@ -244,9 +249,17 @@ def test_new_version_exists_before_the_pool_moves_and_the_old_goes_after(
     result = world.apply(plan, progress=progress, allow_disruptive=True)
     assert result.ok, result.failed
     _, new_done = span(progress, new)
-    pool_start, pool_done = span(progress, pool)
+    pool_start, _ = span(progress, pool)
     old_start, _ = span(progress, old)
-    assert new_done < pool_start and pool_done < old_start
+    steps = [e.change_id for e in progress.of(EventKind.DONE) if e.address == pool]
+    assert steps == [pool + "#scale-down", pool + "#update-at-zero", pool + "#scale-back"]
+    moved = next(
+        i
+        for i, e in enumerate(progress.events)
+        if e.kind is EventKind.DONE and e.change_id == pool + "#update-at-zero"
+    )
+    # The old version goes once no pool boots it: after the pool's update at zero nodes.
+    assert new_done < pool_start and moved < old_start
     live = world.live(world.load(tmp_path / "spec-1.1.0-700"))
     pools = [r for r in live.of_kind(Kind.POOL) if r.name == "minimal"]
     assert pools[0].image_id == VERSIONS + "1.1.0" and pools[0].current_dedicated == 700
@@ -484,7 +497,7 @@ def test_injected_faults_end_in_convergence(
 
 
 def test_a_permanent_failure_skips_dependents_and_a_rerun_converges(tmp_path: Path) -> None:
-    """A version whose LRO fails permanently skips its pool; once the fault passes, apply converges."""
+    """A version whose LRO fails permanently skips its pool; the next apply repairs it and converges."""
     world = faulty(
         tmp_path / "perm.sqlite",
         FaultRule(kind="lro_fail", path="/versions/", code="InvalidParameter", first_n=1),
@@ -497,8 +510,14 @@ def test_a_permanent_failure_skips_dependents_and_a_rerun_converges(tmp_path: Pa
             "gallery:minimalgallery",
             "image:minimalgallery/minimal-ubuntu",
         ]
-        assert world.apply(world.plan(SPECS / "minimal")).ok
+        # The failed version is not counted as present: the next plan creates it again.
+        again = world.plan(SPECS / "minimal")
+        repair = next(c for c in again.actionable if c.kind is Kind.VERSION)
+        assert repair.action is Action.CREATE and "provisioning state Failed" in repair.reason
+        assert world.apply(again).ok
         assert world.plan(SPECS / "minimal").actionable == ()
+        live = world.ops.read(kind=Kind.VERSION, resource_id=VERSIONS + "1.0.0")
+        assert live is not None and live.provisioning_state == "Succeeded"
     finally:
         world.close()
 

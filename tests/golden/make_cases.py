@@ -516,6 +516,7 @@ def drift_and_pending():
     sim = res(live, "pool:batchprodeus/sim")["properties"]
     sim["metadata.hotfix"] = "1"  # undeclared: not managed, not drift
     sim["scale.fixed.dedicated"] = 40
+    res(live, "pool:batchprodeus/sim")["current_dedicated"] = 40  # and Azure got there
     # In the spec, not yet applied: a new description, render grows, a new pool.
     spec["galleries"][0]["description"] = "Render images, 2027"
     resize(spec, "batchprodweu", "render", 700)
@@ -535,6 +536,17 @@ def drift_and_pending():
 
 
 @case
+def pool_short_after_allocation_failed():
+    """Pool render is Steady at 0 of 600 nodes after AllocationFailed: the resize is re-issued."""
+    spec = base_spec()
+    live = applied(spec)
+    pool = res(live, "pool:batchprodweu/render")
+    pool["current_dedicated"] = 0
+    pool["resize_errors"] = ["AllocationFailed"]
+    return spec, live, {}
+
+
+@case
 def owner_from_before_owner_names():
     """Resources marked only managed-by=reconcile: declared ones are adopted, others never pruned."""
     spec = base_spec()
@@ -548,6 +560,39 @@ def owner_from_before_owner_names():
             ):
                 props.pop(key)
     return spec, live, {"prune": True}
+
+
+@case
+def version_still_replicating():
+    """Version 1.0.0 is still Creating (an interrupted apply's): pool render's create waits for it."""
+    spec = base_spec()
+    live = applied(spec)
+    drop(live, "pool:batchprodweu/render")
+    version = res(live, "version:gal/render/1.0.0")
+    version["provisioning_state"] = "Creating"
+    version["replication"] = [
+        {"region": "westeurope", "state": "Replicating", "progress": 40, "details": ""}
+    ]
+    return spec, live, {}
+
+
+@case
+def failed_version_is_repaired():
+    """Version 1.0.0 ended Failed: it is created again (repair), and pool render's create waits for that."""
+    spec = base_spec()
+    live = applied(spec)
+    drop(live, "pool:batchprodweu/render")
+    version = res(live, "version:gal/render/1.0.0")
+    version["provisioning_state"] = "Failed"
+    version["replication"] = [
+        {
+            "region": "westeurope",
+            "state": "Failed",
+            "progress": 0,
+            "details": "InternalExecutionError: replication did not complete",
+        }
+    ]
+    return spec, live, {}
 
 
 def write(name: str, fn: Case) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from reconciler.plan.graph import GROW, SHRINK, order
 from reconciler.plan.model import Action
@@ -123,7 +124,7 @@ def test_a_version_that_grows_and_shrinks_is_split_around_its_pools():
 
 
 def test_a_pool_moves_to_the_new_version_before_the_old_one_is_deleted():
-    """create new version → pool update → delete old version."""
+    """create new version → pool scale-down, update at zero, scale back → delete old version."""
     changes = [
         change("old", Kind.VERSION, Action.DELETE, V1),
         change(
@@ -137,8 +138,10 @@ def test_a_pool_moves_to_the_new_version_before_the_old_one_is_deleted():
         change("new", Kind.VERSION, Action.CREATE, V2),
     ]
     result = order(changes)
-    assert ids(result.changes) == ["new", "pool", "old"]
-    assert result.changes[2].depends_on == ("pool",)
+    steps = ["pool#scale-down", "pool#update-at-zero", "pool#scale-back"]
+    assert ids(result.changes) == ["new", *steps, "old"]
+    # Once the update at zero moved the pool to the new version, the old one may go.
+    assert result.changes[-1].depends_on == tuple(steps[:2])
 
 
 def test_no_ops_follow_the_actionable_changes():
@@ -157,5 +160,74 @@ def test_a_cycle_is_reported_not_broken_silently():
         _pool_on_v1("p", Action.UPDATE),
     ]
     result = order(changes)
-    assert result.cycle == ("p", "v")
-    assert sorted(ids(result.changes)) == ["p", "v"]
+    assert result.cycle == ("p", "v#create-replacement", "v#delete-replaced")
+    assert sorted(ids(result.changes)) == ["p", "v#create-replacement", "v#delete-replaced"]
+
+
+def test_a_replace_is_two_steps_delete_replaced_then_create_replacement():
+    """Each write of a replacement is its own step: delete first (with the plan's ETag), then create."""
+    pool = change("p", Kind.POOL, Action.REPLACE, pool_id("p"), after={"image.id": V1})
+    pool = replace(pool, observed="etag-1")
+    result = order([pool])
+    delete, create = result.changes
+    assert (delete.id, delete.step, delete.observed) == (
+        "p#delete-replaced",
+        "delete-replaced",
+        "etag-1",
+    )
+    assert (create.id, create.depends_on, create.observed) == (
+        "p#create-replacement",
+        (delete.id,),
+        None,
+    )
+    assert {c.action for c in result.changes} == {Action.REPLACE}
+
+
+def test_scale_to_zero_steps_carry_the_values_each_step_leaves():
+    """scale-down writes 0 nodes, update-at-zero the vmSize, scale-back the targets."""
+    before = {
+        "vmSize": "standard_d2s_v5",
+        "scale.fixed.dedicated": 40,
+        "scale.fixed.lowPriority": 0,
+    }
+    after = {**before, "vmSize": "standard_d4s_v5"}
+    pool = change(
+        "p",
+        Kind.POOL,
+        Action.SCALE_TO_ZERO_UPDATE,
+        pool_id("p"),
+        before=before,
+        after=after,
+        paths=("vmSize",),
+    )
+    down, middle, back = order([pool]).changes
+    assert (down.step, down.changed_paths, down.after["scale.fixed.dedicated"]) == (
+        "scale-down",
+        ("scale.fixed.dedicated",),  # low-priority stays 0 → 0: not shown
+        0,
+    )
+    assert (middle.step, middle.changed_paths) == ("update-at-zero", ("vmSize",))
+    assert (
+        middle.before["scale.fixed.dedicated"] == 0 and middle.after["vmSize"] == "standard_d4s_v5"
+    )
+    assert (back.step, back.after["scale.fixed.dedicated"], back.depends_on) == (
+        "scale-back",
+        40,
+        (middle.id,),
+    )
+    assert down.reason == "first of three steps: p"
+    assert back.reason == "scale back to 40+0 nodes"
+
+
+def test_pools_that_boot_a_version_still_replicating_wait_for_its_wait_step():
+    """A wait step on a version goes before every pool change booting it, and before its own update."""
+    waiting = change("v#wait", Kind.VERSION, Action.WAIT, V1)
+    own = _version_update({"westeurope": 1}, {"westeurope": 2})
+    own = replace(own, resource_id=V1)
+    pool = change("p", Kind.POOL, Action.CREATE, pool_id("p"), after={"image.id": V1})
+    other = change("q", Kind.POOL, Action.CREATE, pool_id("q"), after={"image.id": V2})
+    result = {c.id: c for c in order([waiting, own, pool, other]).changes}
+    assert "v#wait" in result["p"].depends_on
+    assert result[own.id].depends_on == ("v#wait",)
+    assert result["q"].depends_on == ()
+    assert result["v#wait"].depends_on == ()

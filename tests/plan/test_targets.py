@@ -31,12 +31,14 @@ from tests.golden.test_golden import plan_for
             ["version:gal/render/1.0.0"],
             [
                 "version:gal/render/1.1.0",
-                "pool:batchprodweu/render",
+                "pool:batchprodweu/render#scale-down",
+                "pool:batchprodweu/render#update-at-zero",
+                "pool:batchprodweu/render#scale-back",
                 "version:gal/render/1.0.0",
                 "gallery:gal",
                 "image:gal/render",
             ],
-            id="deleting a version takes the pool moving off it, and the version it moves to",
+            id="deleting a version takes the pool moving off it (every step), and its new version",
         ),
         pytest.param(
             "update_in_place",
