@@ -150,6 +150,7 @@ class ChangeExecutor:
             Action.DELETE: self._delete,
             Action.SCALE_TO_ZERO_UPDATE: self._scale_to_zero_update,
             Action.WAIT: self._wait,
+            Action.ADOPT: self._adopt,
         }[change.action]
         handler(change, notes)
         return tuple(notes)
@@ -259,6 +260,17 @@ class ChangeExecutor:
                 ) from error
             notes.append("already existed as planned (an earlier attempt created it)")
         self._settle(change, props, notes, wrote_scale=True)
+
+    def _adopt(self, change: Change, notes: list[str]) -> None:
+        # Only the marks (and the record of `after`) are written: no secret is resolved and
+        # nothing the resource already has is touched.
+        after = change.after or {}
+        props = {p: after[p] for p in change.changed_paths}
+        props.update(encode(change.kind, after))
+        self._write_update(
+            change, props, change.changed_paths, self._etag(change), notes, what="adopt"
+        )
+        notes.append("ownership marks written: " + ", ".join(change.changed_paths))
 
     def _update(self, change: Change, notes: list[str]) -> None:
         props = self._props(change)

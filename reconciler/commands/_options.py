@@ -129,6 +129,14 @@ prune_option = click.option(
     help="Delete owned resources no longer in the spec (default: settings.prune).",
 )
 
+adopt_option = click.option(
+    "--adopt/--no-adopt",
+    default=None,
+    help="Adopt declared resources that exist without reconcile's ownership marks: write "
+    "only the marks on them; other differences are shown as their own changes "
+    "(default: settings.adopt).",
+)
+
 
 target_filter_option = click.option(
     "--target",
@@ -208,6 +216,7 @@ def compute(
     options: TargetOptions,
     *,
     prune: bool | None,
+    adopt: bool | None = None,
     targets: Sequence[str] = (),
 ) -> Any:
     """Load, read and plan (cut down to `targets` when given); any failure is one sentence and exit 1."""
@@ -218,7 +227,14 @@ def compute(
     target = options.target()
     try:
         live = read_live(target, spec)
-        plan = make_plan(spec, live, target=target.describe(), prune=prune, diagnostics=diagnostics)
+        plan = make_plan(
+            spec,
+            live,
+            target=target.describe(),
+            prune=prune,
+            adopt=adopt,
+            diagnostics=diagnostics,
+        )
         return select(plan, targets)
     except ReconcileError as exc:
         fail(exc.message, exc.hint)

@@ -151,7 +151,14 @@ def verify(
                 "run `reconcile apply` with the spec to re-plan from live state"
             )
         raise
-    fresh = make_plan(spec, live, target=saved.target, prune=saved.prune, diagnostics=diagnostics)
+    fresh = make_plan(
+        spec,
+        live,
+        target=saved.target,
+        prune=saved.prune,
+        adopt=saved.adopt,
+        diagnostics=diagnostics,
+    )
     try:
         fresh = select(fresh, saved.targets)
     except ReconcileError as error:

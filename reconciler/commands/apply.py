@@ -34,6 +34,7 @@ import click
 from reconciler.commands import _options, _saved_plan
 from reconciler.commands._options import (
     TargetOptions,
+    adopt_option,
     fail,
     format_option,
     load_spec_or_exit,
@@ -104,6 +105,7 @@ def _echo_plan(plan: Any, fmt: str) -> None:
     help="Approve scaling pools to zero nodes where vmSize/image must change.",
 )
 @prune_option
+@adopt_option
 @target_filter_option
 @format_option("text", "json")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
@@ -154,6 +156,7 @@ def _run(
     parallelism: int,
     allow_disruptive: bool,
     prune: bool | None,
+    adopt: bool | None,
     fmt: str,
     auto_approve: bool,
     state_dir: Path | None,
@@ -173,6 +176,7 @@ def _run(
             parallelism=parallelism,
             allow_disruptive=allow_disruptive,
             prune=prune,
+            adopt=adopt,
             fmt=fmt,
             auto_approve=auto_approve,
             state_dir=state_dir,
@@ -237,6 +241,7 @@ def _plan_and_apply(
     parallelism: int,
     allow_disruptive: bool,
     prune: bool | None,
+    adopt: bool | None,
     fmt: str,
     auto_approve: bool,
     state_dir: Path | None,
@@ -294,6 +299,7 @@ def _plan_and_apply(
                     live,
                     target=target.describe(),
                     prune=prune,
+                    adopt=adopt,
                     diagnostics=diagnostics,
                 )
                 plan = select(plan, targets)

@@ -15,6 +15,7 @@ import click
 from reconciler.commands._options import (
     REPORT_FORMATS,
     TargetOptions,
+    adopt_option,
     append_step_summary,
     compute,
     fail,
@@ -35,6 +36,7 @@ from reconciler.commands._options import (
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the plan here.")
 @prune_option
+@adopt_option
 @target_filter_option
 @click.option(
     "--detailed-exitcode",
@@ -47,6 +49,7 @@ def plan(
     fmt: str,
     out: str | None,
     prune: bool | None,
+    adopt: bool | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
 ) -> None:
@@ -57,7 +60,7 @@ def plan(
     from reconciler.plan import save_plan
     from reconciler.render import render, render_markdown
 
-    result = compute(paths, target, prune=prune, targets=targets)
+    result = compute(paths, target, prune=prune, adopt=adopt, targets=targets)
     click.echo(render(result, fmt, color=use_color()), nl=False)
     append_step_summary(lambda: render_markdown(result))
     if out:

@@ -96,6 +96,7 @@ class DesiredState:
     resources: Mapping[str, DesiredResource]
     spec_hash: str
     prune: bool = False
+    adopt: bool = False
     owner: str = ""
     owner_derived: bool = False
     sizing: Mapping[str, Any] = field(default_factory=dict)
@@ -195,6 +196,7 @@ def desired_state(spec: Any) -> DesiredState:
         resources=resources,
         spec_hash=content_hash(resources),
         prune=bool(spec.settings.prune),
+        adopt=bool(spec.settings.adopt),
         owner=owner,
         owner_derived=bool(getattr(spec.settings, "owner_derived", False)),
         sizing=sizing_of(spec),

@@ -47,6 +47,9 @@ class Action(StrEnum):
     # Writes nothing: waits until Azure finishes what is in flight (a version replicating,
     # a pool resizing) so the changes that need it start on a settled resource.
     WAIT = "wait"
+    # Writes only the ownership marks (and the applied record) on a resource that exists
+    # unowned and is declared: nothing else about it changes (`--adopt`).
+    ADOPT = "adopt"
 
     @property
     def is_destructive(self) -> bool:
@@ -68,6 +71,7 @@ _SYMBOLS = {
     Action.RESIZE: "~",
     Action.SCALE_TO_ZERO_UPDATE: "-/~",
     Action.WAIT: "..",
+    Action.ADOPT: "<=",
 }
 
 
@@ -210,6 +214,7 @@ class Plan:
     observed: Mapping[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     prune: bool = False
+    adopt: bool = False  # declared resources that exist unowned are adopted (`--adopt`)
     owner: str = ""  # the spec's owner name (settings.owner, or derived)
     owner_derived: bool = False  # True when `owner` came from the spec folder's name
     targets: tuple[str, ...] = ()  # the --target patterns of a partial plan

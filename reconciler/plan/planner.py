@@ -25,7 +25,7 @@ from typing import Any
 
 from reconciler.plan import codes
 from reconciler.plan.applied import Cause, change_cause, classify, decode
-from reconciler.plan.desired import DesiredResource, DesiredState, desired_state
+from reconciler.plan.desired import DesiredResource, DesiredState, desired_state, owner_marks
 from reconciler.plan.diff import PathChange, ResourceDiff, diff_resource
 from reconciler.plan.graph import order
 from reconciler.plan.health import (
@@ -88,12 +88,13 @@ def make_plan(
     *,
     target: str,
     prune: bool | None = None,
+    adopt: bool | None = None,
     now: date | None = None,
     diagnostics: Iterable[Any] = (),
 ) -> Plan:
     """Plan the changes that bring `live` to the resolved `spec`.
 
-    `prune` overrides ``settings.prune`` when given. `now` is the day R7 is judged on
+    `prune` and `adopt` override ``settings.prune`` / ``settings.adopt`` when given. `now` is the day R7 is judged on
     (default: today). `diagnostics` are the spec's own (warnings) to carry into the plan.
     """
     return plan_desired(
@@ -101,6 +102,7 @@ def make_plan(
         live,
         target=target,
         prune=prune,
+        adopt=adopt,
         now=now,
         diagnostics=diagnostics,
     )
@@ -112,11 +114,12 @@ def plan_desired(
     *,
     target: str,
     prune: bool | None = None,
+    adopt: bool | None = None,
     now: date | None = None,
     diagnostics: Iterable[Any] = (),
 ) -> Plan:
     """`make_plan` on an already built `DesiredState` (tests build those directly)."""
-    return _Planner(desired, live, prune=prune, now=now).run(target, diagnostics)
+    return _Planner(desired, live, prune=prune, adopt=adopt, now=now).run(target, diagnostics)
 
 
 def spec_address(kind: Kind, resource_id: str) -> str:
@@ -227,17 +230,25 @@ class _Planner:
     """One planning run (holds the indexes; the result is a plain `Plan`)."""
 
     def __init__(
-        self, desired: DesiredState, live: LiveState, *, prune: bool | None, now: date | None
+        self,
+        desired: DesiredState,
+        live: LiveState,
+        *,
+        prune: bool | None,
+        now: date | None,
+        adopt: bool | None = None,
     ) -> None:
         self.desired = desired
         self.live = live
         self.prune = desired.prune if prune is None else bool(prune)
+        self.adopt = desired.adopt if adopt is None else bool(adopt)
         self.today = now or date.today()
         self.live_by_id = {r.id: r for r in live.resources.values()}
         self.desired_by_id = {d.id: d for d in desired.resources.values()}
         self.diagnostics: list[PlanDiagnostic] = []
         self.changes: dict[str, Change] = {}  # by resource id
         self.waits: dict[str, Change] = {}  # wait steps, by resource id (before its change)
+        self.adoptions: dict[str, Change] = {}  # adopt steps, by resource id (before all)
         self.diffs: dict[str, ResourceDiff] = {}
         self.observed: dict[str, str] = {}
         self.drift: list[DriftItem] = []
@@ -291,7 +302,7 @@ class _Planner:
         self.plan_health()
         self.check_pool_rules()
         # A resource's wait step goes before its own change (steps run in listed order).
-        ordered = order((*self.waits.values(), *self.changes.values()))
+        ordered = order((*self.adoptions.values(), *self.waits.values(), *self.changes.values()))
         if ordered.cycle:
             self.diag(
                 codes.CYCLE,
@@ -308,6 +319,7 @@ class _Planner:
             sizing=self.desired.sizing,
             observed=dict(sorted(self.observed.items())),
             prune=self.prune,
+            adopt=self.adopt,
             owner=self.desired.owner,
             owner_derived=self.desired.owner_derived,
         )
@@ -340,12 +352,20 @@ class _Planner:
             )
             return
         if not current.owned:
-            self.report_not_owned(d, current)
-            return
+            if not self.adopt or self.owned_elsewhere(current):
+                self.report_not_owned(d, current)
+                return
+            current = self.adopt_resource(d, current)
         if self.owned_elsewhere(current):
             self.report_owned_elsewhere(d, current)
             return
         diff = diff_resource(d.kind, d.properties, current.properties, complete=d.complete)
+        adoption = self.adoptions.get(d.id)
+        if adoption is not None and diff.paths:
+            # Other differences follow as their own change: until it is applied, the record
+            # adoption writes covers only the marks, so those paths stay "unrecorded".
+            marks = {p: v for p, v in (adoption.after or {}).items() if _is_owner_mark(p)}
+            self.adoptions[d.id] = replace(adoption, after=marks)
         action = diff.action()
         if action is Action.SCALE_TO_ZERO_UPDATE and _at_zero(current):
             action = Action.UPDATE
@@ -447,6 +467,34 @@ class _Planner:
             f"{self.desired.owner} (portal, az CLI or ARM) and plan again. Id: {current.id}",
         )
 
+    def adopt_resource(self, d: DesiredResource, current: LiveResource) -> LiveResource:
+        """Plan writing only the ownership marks on `current`; return it as if adopted.
+
+        The rest of planning sees the adopted resource, so any other difference from the
+        spec becomes its own change after the adoption, shown as such.
+        """
+        marks = owner_marks(d.kind, self.desired.owner)
+        changed = tuple(sorted(p for p, v in marks.items() if current.properties.get(p) != v))
+        self.adoptions[d.id] = Change(
+            id=d.address + "#adopt",
+            address=d.address,
+            kind=d.kind,
+            action=Action.ADOPT,
+            resource_id=d.id,
+            location=d.location,
+            reason=f"{_LABEL[d.kind]} {d.name} exists in Azure without reconcile's ownership "
+            "marks; --adopt writes only "
+            + ", ".join(changed)
+            + (f" (owner {self.desired.owner})" if self.desired.owner else ""),
+            before=mask_live(current.properties, d.properties),
+            after=d.properties,
+            changed_paths=changed,
+            observed=observation(current),
+        )
+        adopted = replace(current, properties={**current.properties, **marks})
+        self.live_by_id[d.id] = adopted
+        return adopted
+
     def report_not_owned(self, d: DesiredResource, current: LiveResource) -> None:
         if d.kind is Kind.POOL:
             how = (
@@ -455,13 +503,18 @@ class _Planner:
             )
         else:
             how = f"add the tag {OWNER_TAG}={OWNER_VALUE} to it"
+        if self.owned_elsewhere(current):
+            # Another spec's name on it: never adopted silently, not even with --adopt.
+            self.report_owned_elsewhere(d, current)
+            return
         self.diag(
             codes.NOT_OWNED,
             f"{_LABEL[d.kind]} {d.name} exists in Azure but was not created by reconcile; "
             "it is left untouched",
             address=d.address,
-            hint=f"to adopt it, {how} (portal, az CLI or ARM), then plan again; or give the "
-            f"spec resource another name. Id: {current.id}",
+            hint="to adopt it, plan and apply with --adopt (or set settings.adopt: true): only "
+            f"reconcile's ownership marks are written; or {how} by hand; or give the spec "
+            f"resource another name. Id: {current.id}",
         )
 
     def refuses_managed_image_pool(self, d: DesiredResource, what: str) -> bool:

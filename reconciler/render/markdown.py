@@ -29,6 +29,7 @@ _ICON = {
     Action.SCALE_TO_ZERO_UPDATE: "⏬",
     Action.DELETE: "🗑️",
     Action.WAIT: "⏳",
+    Action.ADOPT: "📥",
     Action.NOOP: "·",
 }
 
@@ -42,6 +43,8 @@ def _counts(plan: Plan) -> str:
     parts = [f"**{counts[a.value]}** {words}" for a, words in SUMMARY_WORDS]
     if counts[Action.WAIT.value]:
         parts.append(f"**{counts[Action.WAIT.value]}** to wait on")
+    if counts[Action.ADOPT.value]:
+        parts.append(f"**{counts[Action.ADOPT.value]}** to adopt")
     return ", ".join(parts) + f", {counts[Action.NOOP.value]} unchanged"
 
 

@@ -42,6 +42,7 @@ _ACTION_COLOUR = {
     Action.SCALE_TO_ZERO_UPDATE: "magenta",
     Action.DELETE: "red",
     Action.WAIT: "cyan",
+    Action.ADOPT: "cyan",
     Action.NOOP: "dim",
 }
 _VERB = {
@@ -52,6 +53,7 @@ _VERB = {
     Action.SCALE_TO_ZERO_UPDATE: "will be scaled to 0 nodes, updated, and scaled back",
     Action.DELETE: "will be deleted",
     Action.WAIT: "is waited on (Azure is still working on it)",
+    Action.ADOPT: "will be adopted (only reconcile's ownership marks are written)",
     Action.NOOP: "is unchanged",
 }
 # Why a change is needed (`Change.cause`), as the plan labels it.
@@ -109,6 +111,8 @@ def summary_line(plan: Plan) -> str:
     parts = [f"{counts[a.value]} {words}" for a, words in SUMMARY_WORDS]
     if counts[Action.WAIT.value]:
         parts.append(f"{counts[Action.WAIT.value]} to wait on")
+    if counts[Action.ADOPT.value]:
+        parts.append(f"{counts[Action.ADOPT.value]} to adopt")
     return f"Plan: {', '.join(parts)}. {counts[Action.NOOP.value]} unchanged."
 
 

@@ -123,6 +123,12 @@ class Settings(SpecModel):
     prune: bool = Field(
         False, description="Delete owned resources that are no longer in the spec (plan/apply)."
     )
+    adopt: bool = Field(
+        False,
+        description="Adopt declared resources that exist unowned: write only reconcile's "
+        "ownership marks on them (plan/apply; --adopt for one run). Resources owned by "
+        "another spec are never adopted.",
+    )
     owner: str | None = Field(
         None,
         pattern=P_OWNER,

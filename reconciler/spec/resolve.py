@@ -229,6 +229,7 @@ class _Builder:
             vms_per_replica=chosen.get("vmsPerReplica", 600),
             minutes_per_1000_nodes=chosen.get("minutesPer1000Nodes", 15),
             prune=chosen.get("prune", False),
+            adopt=chosen.get("adopt", False),
             owner=owner or derived_owner(self.loaded.files),
             owner_derived=owner is None,
         )

@@ -63,7 +63,7 @@ class SourceLocation:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """`settings:` merged over all files (defaults: 600, 15, False).
+    """`settings:` merged over all files (defaults: 600, 15, no prune, no adopt).
 
     `owner` is ``settings.owner``, or derived from the folder holding the spec files
     (`owner_derived` then says so); empty only for specs built without files.
@@ -72,6 +72,7 @@ class Settings:
     vms_per_replica: int = 600
     minutes_per_1000_nodes: int = 15
     prune: bool = False
+    adopt: bool = False
     owner: str = ""
     owner_derived: bool = False
 

@@ -439,6 +439,20 @@ def not_owned_is_reported():
 
 
 @case
+def adopt_what_exists():
+    """--adopt marks what exists unowned; other differences follow; another spec's is never adopted."""
+    spec = base_spec()
+    live = applied(spec)
+    unmark(res(live, "gallery:gal")["properties"])
+    unmark(res(live, "pool:batchprodweu/render")["properties"])
+    res(live, "pool:batchprodweu/render")["properties"]["startTask.environment.LOG_LEVEL"] = "debug"
+    image = res(live, "image:gal/render")["properties"]
+    unmark(image)
+    image["tags.reconcile-owner"] = "another-spec"
+    return spec, live, {"adopt": True}
+
+
+@case
 def managed_image_rules():
     """R7 refuses a new managed-image pool, keeps the existing one; R4 totals count live pools."""
     spec = base_spec()

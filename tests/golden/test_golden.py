@@ -1,7 +1,7 @@
 """Golden cases: (spec, live snapshot) in, expected text / JSON / Markdown out.
 
 Each folder under tests/golden holds ``spec.yaml``, ``live.json`` (a LiveState snapshot),
-``case.json`` (options: prune, now) and the expected ``plan.txt``, ``plan.json`` and
+``case.json`` (options: prune, adopt, now) and the expected ``plan.txt``, ``plan.json`` and
 ``plan.md``. Inputs are written by ``python -m tests.golden.make_cases``; expected
 outputs only with ``UPDATE_GOLDEN=1`` (or ``pytest tests/golden --update-golden``).
 """
@@ -36,6 +36,7 @@ def plan_for(case: str, monkeypatch: pytest.MonkeyPatch) -> Plan:
         load_live_state(folder / "live.json"),
         target="golden",
         prune=options.get("prune"),
+        adopt=options.get("adopt"),
         now=now,
         diagnostics=result.diagnostics,
     )
