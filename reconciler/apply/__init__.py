@@ -17,6 +17,7 @@ Public surface (everything else is internal):
 The port to Azure is `reconciler.apply.ports.Operations`.
 """
 
+from reconciler.apply.carry import CarryStore
 from reconciler.apply.engine import apply_plan, preflight
 from reconciler.apply.executor import ExecutorSettings
 from reconciler.apply.journal import (
@@ -65,6 +66,7 @@ __all__ = [
     "ApplyLockedError",
     "ApplyRefusedError",
     "ApplyResult",
+    "CarryStore",
     "ChangeOutcome",
     "DisruptiveChangeRefused",
     "EventKind",

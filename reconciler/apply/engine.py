@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler import secrets
+from reconciler.apply.carry import CarryStore
 from reconciler.apply.executor import ChangeExecutor, ExecutorSettings, disruptive_message
 from reconciler.apply.journal import Journal
 from reconciler.apply.model import (
@@ -121,10 +122,13 @@ def apply_plan(
     settings: ExecutorSettings | None = None,
     environ: Mapping[str, str] | None = None,
     stop: StopSignal | None = None,
+    carried: CarryStore | None = None,
 ) -> ApplyResult:
     """Carry out `plan` through `operations`, each change as soon as its dependencies are done.
 
     `stop`, when given, is how a caller (a signal handler) asks the apply to stop early.
+    `carried` keeps what pool replacements must keep from the pools they delete (give it a
+    directory so an apply killed between delete and create can finish the job).
 
     Raises `ApplyRefusedError` (nothing touched) for a plan with errors, a disruptive change
     without `allow_disruptive`, a dependency cycle, or an image deleted under a kept pool.
@@ -168,6 +172,7 @@ def apply_plan(
         sleep=slots.idle(stop.sleeper(sleep) if stop is not None else sleep),
         clock=clock,
         environ=environ,
+        carried=carried,
     )
 
     def work(change_id: str) -> None:

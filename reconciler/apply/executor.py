@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reconciler import secrets
+from reconciler.apply.carry import CarryStore
 from reconciler.apply.model import (
     DisruptiveChangeRefused,
     EventKind,
@@ -123,8 +124,11 @@ class ChangeExecutor:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
+        carried: CarryStore | None = None,
     ) -> None:
         self.ops = operations
+        # What replacements keep from the pools they replace, between delete and create.
+        self.carried = carried if carried is not None else CarryStore()
         self.settings = settings
         self.allow_disruptive = allow_disruptive
         self.emit = emit
@@ -231,6 +235,9 @@ class ChangeExecutor:
 
     def _create(self, change: Change, notes: list[str]) -> None:
         props = self._props(change)
+        # A replaced pool's undeclared members, kept by `#delete-replaced` — in this run,
+        # or in one killed between the delete and this create.
+        base = self.carried.load(change.resource_id)
         self.emit(EventKind.STEP, change, "creating", {})
         try:
             with self._watching(change, props):
@@ -243,6 +250,7 @@ class ChangeExecutor:
                         location=change.location,
                         props=props,
                         wait=self.sleep,
+                        base=base,
                     ),
                 )
         except ConflictError as error:
@@ -259,6 +267,9 @@ class ChangeExecutor:
                     hint="run `reconcile plan` again; import the resource if it should be managed",
                 ) from error
             notes.append("already existed as planned (an earlier attempt created it)")
+        if base:
+            self.carried.discard(change.resource_id)
+            notes.append("kept the replaced resource's undeclared properties")
         self._settle(change, props, notes, wrote_scale=True)
 
     def _adopt(self, change: Change, notes: list[str]) -> None:
@@ -321,9 +332,29 @@ class ChangeExecutor:
             raise self._changed_since_plan(change, error) from error
 
     def _replace(self, change: Change, notes: list[str]) -> None:
-        self._delete(change, notes, verify=False)
-        notes.append("deleted the old resource")
+        self._delete_replaced(change, notes)
         self._create(change, notes)
+
+    def _keep_for_replacement(self, change: Change) -> bool:
+        """Read what the replacement must keep and store it before anything is deleted."""
+        props = self._props(change)
+        try:
+            base = self._call(
+                change,
+                "read what the replacement keeps",
+                lambda: self.ops.replacement_base(
+                    kind=change.kind,
+                    resource_id=change.resource_id,
+                    props=props,
+                    changed_paths=change.changed_paths,
+                    etag=self._etag(change),
+                ),
+            )
+        except ConflictError as error:
+            raise self._changed_since_plan(change, error) from error
+        if base:
+            self.carried.save(change.resource_id, base)
+        return bool(base)
 
     def _delete(self, change: Change, notes: list[str], *, verify: bool = True) -> None:
         self.emit(EventKind.STEP, change, "deleting", {})
@@ -388,8 +419,17 @@ class ChangeExecutor:
     # -- steps of multi-write actions ---------------------------------------------------
 
     def _delete_replaced(self, change: Change, notes: list[str]) -> None:
-        # A pool's delete carries If-Match with the ETag the plan saw (`_etag`).
-        self._delete(change, notes, verify=False)
+        # A pool's delete carries If-Match with the ETag the plan saw (`_etag`). What the
+        # new pool must keep is read and stored first: after the delete it is gone.
+        kept = self._keep_for_replacement(change)
+        try:
+            self._delete(change, notes, verify=False)
+        except ConflictError:
+            # Refused by If-Match: nothing was deleted. Any other failure may have come
+            # after Azure deleted the pool, so the entry stays for the create that follows.
+            if kept:
+                self.carried.discard(change.resource_id)
+            raise
         notes.append("deleted the old resource")
 
     def _create_replacement(self, change: Change, notes: list[str]) -> None:

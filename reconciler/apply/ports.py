@@ -34,10 +34,30 @@ class Operations(Protocol):
         location: str,
         props: Mapping[str, Any],
         wait: Callable[[float], None] | None = None,
+        base: Mapping[str, Any] | None = None,
     ) -> LiveResource:
         """Create from flat desired properties (secrets already resolved).
 
-        Pools are created with `If-None-Match: *`, so an existing pool raises ConflictError.
+        `base`, from `replacement_base`, holds a replaced resource's members that the spec
+        does not declare: the new resource keeps them. Pools are created with
+        `If-None-Match: *`, so an existing pool raises ConflictError.
+        """
+        ...
+
+    def replacement_base(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        props: Mapping[str, Any],
+        changed_paths: Sequence[str],
+        etag: str | None = None,
+    ) -> Mapping[str, Any] | None:
+        """What replacing this resource must keep, read now (None: nothing to keep).
+
+        Raises ConflictError when `etag` no longer matches and PermanentAzureError when
+        the copy would lose something it cannot restore (secrets Azure never returns);
+        called before the delete, so a refusal leaves the resource untouched.
         """
         ...
 

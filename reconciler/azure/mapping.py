@@ -7,11 +7,12 @@ durations, ``YYYY-MM-DD`` dates, lists keyed by name or lun), with status kept a
 (provisioning, replication per region, allocation, node counts, resize errors) and the
 pool's ETag.
 
-Writing: `to_body(kind, props, location=...)` builds the SDK model for a create or full
-update from a flat desired mapping; `pool_patch_body(props, changed_paths)` builds a
-Batch pool PATCH carrying only the property groups the changed paths touch (PATCH
-replaces each group it is given: metadata, scaleSettings, startTask are whole lists or
-objects), and `managed_image_patch_body` the tags-only PATCH of a managed image.
+Writing: `to_body(kind, props, location=...)` builds the SDK model for a create from a
+flat desired mapping (`create_body` also keeps a replaced resource's undeclared members);
+`update_body(kind, live, props, changed_paths)` builds the PATCH of an update, carrying
+only the property groups the changed paths touch, each merged into the live group as
+just read (PATCH replaces each group it is given, so a group built from the spec alone
+would drop what the spec does not model; see `reconciler.azure.merge`).
 
 The two directions are inverses on every path of the vocabulary except the write-only
 ones (`scale.fixed.nodeDeallocationOption`); a property test holds them to it.
@@ -20,12 +21,13 @@ ones (`scale.fixed.nodeDeallocationOption`); a property test holds them to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from azure.mgmt.batch import models as batch_models
 from azure.mgmt.compute import models as compute_models
 
+from reconciler.azure import merge
 from reconciler.state.model import (
     Kind,
     LiveResource,
@@ -495,20 +497,16 @@ def pool_patch_groups(changed_paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(groups)
 
 
-def pool_patch_json(props: Mapping[str, Any], changed_paths: Iterable[str]) -> Json:
-    """REST JSON of a pool PATCH that sends only (and all of) the groups the changes touch."""
-    body: Json = {}
-    for path in pool_patch_groups(changed_paths):
-        value = _POOL_BUILDERS[path](props)
-        if path == "tags":
-            body["tags"] = value
-        elif path == "properties.startTask":
-            _put(body, path, value or {})  # Pool_Update: `startTask: {}` removes it
-        elif path == "properties.metadata":
-            _put(body, path, value or [])  # an empty list clears the metadata
-        else:
-            _put(body, path, value)
-    return body
+def pool_patch_json(
+    props: Mapping[str, Any], changed_paths: Iterable[str], live: Any = None
+) -> Json:
+    """REST JSON of a pool PATCH: each group the changes touch, merged into `live`.
+
+    Pool_Update replaces every top-level property it is sent, so each group is the live
+    one (as read just before) with the declared paths applied: members the spec does not
+    model (container configuration, disks, resource files ...) are sent back unchanged.
+    """
+    return update_json(Kind.POOL, live, props, tuple(changed_paths))
 
 
 # -- dispatch --------------------------------------------------------------------------
@@ -601,11 +599,110 @@ def to_body(
     )
 
 
-def pool_patch_body(props: Mapping[str, Any], changed_paths: Iterable[str]) -> Any:
-    """The SDK `Pool` model for a PATCH carrying only what `changed_paths` touch."""
-    return batch_models.Pool(pool_patch_json(props, changed_paths))
+def create_body(
+    kind: Kind,
+    props: Mapping[str, Any],
+    *,
+    location: str = "",
+    base: Mapping[str, Any] | None = None,
+) -> Any:
+    """The SDK model of a create, keeping `base`'s members where the spec is silent."""
+    return _MODELS[kind](create_json(kind, props, location=location, base=base))
 
 
-def managed_image_patch_body(props: Mapping[str, Any]) -> Any:
-    """A managed image PATCH: tags are all it can change."""
-    return compute_models.ImageUpdate({"tags": _tags_from_flat(props)})
+# Members an update always carries besides what changed: Compute writes the applied
+# record (a tag) with every update; a definition's update model requires its
+# identifying members, which are immutable, so they go back as they are.
+_ALWAYS_SENT: dict[Kind, tuple[merge.Location, ...]] = {
+    Kind.GALLERY: (("tags",),),
+    Kind.IMAGE: (
+        ("tags",),
+        ("properties", "osType"),
+        ("properties", "osState"),
+        ("properties", "identifier"),
+    ),
+    # GalleryImageVersionUpdate requires the (immutable) storage profile.
+    Kind.VERSION: (("tags",), ("properties", "storageProfile")),
+    Kind.MANAGED_IMAGE: (("tags",),),
+}
+
+
+def update_json(
+    kind: Kind,
+    live: Any,
+    props: Mapping[str, Any],
+    changed_paths: Sequence[str],
+    *,
+    location: str = "",
+    allow_region_removal: bool = False,
+) -> Json:
+    """REST JSON of an update (PATCH) of `kind`: the groups the changes touch, merged.
+
+    `live` is the resource as just read (SDK model or REST JSON); each group sent is its
+    live value with the declared paths applied and the removed ones taken out, so nothing
+    the spec does not declare is lost (`reconciler.azure.merge`).
+    """
+    declared = to_json(kind, props, location=location, allow_region_removal=allow_region_removal)
+    extra = list(_ALWAYS_SENT.get(kind, ()))
+    if allow_region_removal:
+        # Azure refuses to drop a replicated region unless the version allows it.
+        extra.append(("properties", "safetyProfile"))
+    paths = changed_paths
+    if kind is Kind.MANAGED_IMAGE:
+        paths = tuple(p for p in changed_paths if p.startswith("tags."))
+    return merge.update_body(kind, _json(live), declared, props, paths, extra_groups=tuple(extra))
+
+
+_UPDATE_MODELS: dict[Kind, Callable[[Json], Any]] = {
+    Kind.GALLERY: compute_models.GalleryUpdate,
+    Kind.IMAGE: compute_models.GalleryImageUpdate,
+    Kind.VERSION: compute_models.GalleryImageVersionUpdate,
+    Kind.MANAGED_IMAGE: compute_models.ImageUpdate,
+    Kind.POOL: batch_models.Pool,
+}
+
+
+def update_body(
+    kind: Kind,
+    live: Any,
+    props: Mapping[str, Any],
+    changed_paths: Sequence[str],
+    *,
+    location: str = "",
+    allow_region_removal: bool = False,
+) -> Any:
+    """The SDK model of an update (PATCH) of `kind`, merged into `live` (see `update_json`)."""
+    return _UPDATE_MODELS[kind](
+        update_json(
+            kind,
+            live,
+            props,
+            changed_paths,
+            location=location,
+            allow_region_removal=allow_region_removal,
+        )
+    )
+
+
+def pool_patch_body(
+    props: Mapping[str, Any], changed_paths: Iterable[str], live: Any = None
+) -> Any:
+    """The SDK `Pool` model for a PATCH carrying only what `changed_paths` touch, merged."""
+    return batch_models.Pool(pool_patch_json(props, changed_paths, live))
+
+
+def replacement_json(
+    kind: Kind, old: Any, props: Mapping[str, Any], changed_paths: Sequence[str]
+) -> tuple[Json, tuple[str, ...]]:
+    """What a replacement keeps from `old` (every writable member the spec does not
+    declare, minus what the plan removes) and the secrets it would lack (Azure never
+    returns them)."""
+    base = merge.replacement_base(kind, _json(old), to_json(kind, props), props, changed_paths)
+    return base, merge.uncopyable(kind, base)
+
+
+def create_json(
+    kind: Kind, props: Mapping[str, Any], *, location: str = "", base: Mapping[str, Any] | None
+) -> Json:
+    """REST JSON of a create: the declared body over `base` (a replaced resource's members)."""
+    return merge.create_body(kind, base, to_json(kind, props, location=location))

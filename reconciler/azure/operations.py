@@ -1,16 +1,19 @@
 """The write side: `AzureOperations` implements `reconciler.apply.ports.Operations` with the SDK.
 
 Per kind:
-- galleries, image definitions, image versions: `begin_create_or_update(...).result()` with
-  the full desired body for both create and update (all three are long-running PUTs);
-  a version update that drops a region also sets
-  `safetyProfile.allowDeletionOfReplicatedLocations`, without which Azure refuses;
-- managed images: created with `begin_create_or_update`, updated (tags, all that can
-  change) with a PATCH (`begin_update`);
+- galleries, image definitions, image versions, managed images: created with
+  `begin_create_or_update` (a long-running PUT of the desired body); updated with a
+  PATCH (`begin_update`: GalleryUpdate, GalleryImageUpdate, GalleryImageVersionUpdate,
+  ImageUpdate) carrying only the groups the change touches, each merged into the
+  resource as read just before (never a PUT of the spec alone); a version update that
+  drops a region also sets `safetyProfile.allowDeletionOfReplicatedLocations`, without
+  which Azure refuses; a managed image can change only its tags;
 - Batch pools: `pool.create` with `If-None-Match: *` (an existing pool → `ConflictError`),
-  `pool.update` as a PATCH carrying only the groups the changed paths touch, with
-  `If-Match: <etag>` when the plan saw one; `pool.begin_delete` — the REST delete takes no
-  precondition, so with an ETag the pool is read first and a moved ETag is a conflict.
+  keeping a replaced pool's undeclared members when given them (`replacement_base`);
+  `pool.update` as read-modify-write: a GET, then a PATCH of the groups the changed paths
+  touch merged into the live ones, with `If-Match: <the ETag the plan saw>` (else the one
+  just read), so a concurrent change fails the write instead of being overwritten;
+  `pool.begin_delete` with `If-Match` when an ETag is given.
 
 Every method blocks until Azure's long-running operation has finished provisioning, but
 never waits for replication or allocation (apply polls `read` for those). Deleting an
@@ -29,11 +32,12 @@ from azure.core.exceptions import HttpResponseError
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.errors import is_not_found, translated
 from reconciler.azure.mapping import (
-    managed_image_patch_body,
-    pool_patch_body,
-    to_body,
+    create_body,
+    replacement_json,
     to_live,
+    update_body,
 )
+from reconciler.errors import ConflictError, PermanentAzureError
 from reconciler.state.model import Kind, LiveResource
 from reconciler.state.scope import ResourceId, address_for, parse_id
 
@@ -79,8 +83,10 @@ class AzureOperations:
         location: str,
         props: Mapping[str, Any],
         wait: Callable[[float], None] | None = None,
+        base: Mapping[str, Any] | None = None,
     ) -> LiveResource:
-        """Create from flat desired properties; an existing pool raises `ConflictError`."""
+        """Create from flat desired properties over `base` (a replaced resource's members,
+        from `replacement_base`); an existing pool raises `ConflictError`."""
         rid = parse_id(resource_id)
         with translated(address=address_for(kind, resource_id)):
             if kind is Kind.POOL:
@@ -88,12 +94,60 @@ class AzureOperations:
                     rid.resource_group,
                     rid.names[0],
                     rid.names[1],
-                    to_body(kind, props),
+                    create_body(kind, props, base=base),
                     match_condition=MatchConditions.IfMissing,  # If-None-Match: *
                 )
                 return to_live(kind, model, location=location)
-            model = self._put(kind, rid, to_body(kind, props, location=location), wait)
+            body = create_body(kind, props, location=location, base=base)
+            model = self._put(kind, rid, body, wait)
             return to_live(kind, model)
+
+    def replacement_base(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        props: Mapping[str, Any],
+        changed_paths: Sequence[str],
+        etag: str | None = None,
+    ) -> Mapping[str, Any] | None:
+        """What a replacement of this pool must keep: every writable member the spec does
+        not declare, read now. None when nothing is to be kept (absent, or not a pool).
+
+        Raises `ConflictError` when the pool's ETag is no longer `etag`, and
+        `PermanentAzureError` naming every secret the copy would lack (Azure never returns
+        secrets, so a new pool could not be given them): before anything is deleted.
+        """
+        if kind is not Kind.POOL:
+            return None
+        rid = parse_id(resource_id)
+        address = address_for(kind, resource_id)
+        with translated(address=address):
+            try:
+                old = self._get(kind, rid)
+            except HttpResponseError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+        doc = old if isinstance(old, dict) else dict(old)
+        if etag and doc.get("etag") and doc["etag"] != etag:
+            raise ConflictError(
+                f"the pool's ETag is {doc['etag']}, not {etag}",
+                code="ConditionNotMet",
+                status=412,
+                address=address,
+            )
+        base, missing = replacement_json(kind, old, props, changed_paths)
+        if missing:
+            raise PermanentAzureError(
+                f"{address} cannot be replaced without losing settings: Azure does not "
+                f"return secrets, so the new pool could not be given {', '.join(missing)}",
+                code="ReplacementWouldLoseSecrets",
+                address=address,
+                hint="change the spec so the pool is updated rather than replaced, or "
+                "recreate the pool with these settings yourself",
+            )
+        return base
 
     def update(
         self,
@@ -106,37 +160,35 @@ class AzureOperations:
         etag: str | None = None,
         wait: Callable[[float], None] | None = None,
     ) -> LiveResource:
-        """Bring an existing resource to `props`: full PUT, or PATCH for pools / managed images."""
+        """Bring an existing resource to `props` by read-modify-write (see module doc)."""
         rid = parse_id(resource_id)
         with translated(address=address_for(kind, resource_id)):
+            group = self._group(kind, rid)
+            # The body each touched group is merged into: read now, just before the write.
+            live = group.get(rid.resource_group, *rid.names)
             if kind is Kind.POOL:
+                guard = etag or (live.get("etag") if isinstance(live, Mapping) else None)
                 kwargs: dict[str, Any] = {}
-                if etag:
-                    kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-                model = self._clients.batch(rid.subscription).pool.update(
+                if guard:
+                    kwargs = {"etag": guard, "match_condition": MatchConditions.IfNotModified}
+                model = group.update(
                     rid.resource_group,
                     rid.names[0],
                     rid.names[1],
-                    pool_patch_body(props, changed_paths),
+                    update_body(kind, live, props, changed_paths),
                     **kwargs,
                 )
                 return to_live(kind, model, location=location)
-            if kind is Kind.MANAGED_IMAGE:
-                compute = self._clients.compute(rid.subscription)
-                model = _finish(
-                    compute.images.begin_update(
-                        rid.resource_group, rid.name, managed_image_patch_body(props)
-                    ),
-                    wait,
-                )
-                return to_live(kind, model)
-            body = to_body(
+            body = update_body(
                 kind,
+                live,
                 props,
+                changed_paths,
                 location=location,
                 allow_region_removal=_removes_region(props, changed_paths),
             )
-            return to_live(kind, self._put(kind, rid, body, wait))
+            model = _finish(group.begin_update(rid.resource_group, *rid.names, body), wait)
+            return to_live(kind, model)
 
     # -- delete -------------------------------------------------------------------------
 

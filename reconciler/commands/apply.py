@@ -249,6 +249,7 @@ def _plan_and_apply(
     targets: tuple[str, ...],
 ) -> int:
     from reconciler.apply import (
+        CarryStore,
         ExecutorSettings,
         Journal,
         apply_plan,
@@ -341,6 +342,8 @@ def _plan_and_apply(
                 progress=make_progress(fmt),
                 settings=settings,
                 stop=stop,
+                # Beside the journal: what a pool replacement keeps survives a crash.
+                carried=CarryStore(journal_path.with_suffix(".carried")),
             )
         finally:
             clients.close()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.errors import ConflictError
+from reconciler.errors import ConflictError, PermanentAzureError
 from reconciler.plan.model import Action, Change, Plan
 from reconciler.state.model import Kind, LiveResource, RegionReplication
 
@@ -57,6 +57,10 @@ class FakeOperations:
         self.clock = clock
         self.sleep = sleep
         self.hooks: dict[str, list[Hook]] = defaultdict(list)
+        # Members the spec does not model, per resource: what a replacement must keep.
+        self.undeclared: dict[str, dict[str, Any]] = {}
+        # Secrets a copy of the resource would lack (Azure never returns them).
+        self.secrets_withheld: dict[str, tuple[str, ...]] = {}
         self.calls: list[Call] = []
         self.ignored_paths: set[str] = set()  # silently dropped on write (verify tests)
         # pool id -> list of (dedicated reached, errors) for successive resizes
@@ -226,8 +230,15 @@ class FakeOperations:
         location: str,
         props: Mapping[str, Any],
         wait: Callable[[float], None] | None = None,
+        base: Mapping[str, Any] | None = None,
     ) -> LiveResource:
-        kwargs = {"kind": kind, "resource_id": resource_id, "location": location, "props": props}
+        kwargs = {
+            "kind": kind,
+            "resource_id": resource_id,
+            "location": location,
+            "props": props,
+            "base": base,
+        }
         start, active = self._enter("create", resource_id, kwargs, wait)
         try:
             with self._lock:
@@ -236,9 +247,38 @@ class FakeOperations:
                 self.creates[resource_id] += 1
                 live = self._build(kind, resource_id, location, props)
                 self.resources[resource_id] = live
+                self.undeclared[resource_id] = dict(base or {})
                 return live
         finally:
             self._leave("create", resource_id, start, active)
+
+    def replacement_base(
+        self,
+        *,
+        kind: Kind,
+        resource_id: str,
+        props: Mapping[str, Any],
+        changed_paths: Sequence[str],
+        etag: str | None = None,
+    ) -> Mapping[str, Any] | None:
+        kwargs = {"kind": kind, "resource_id": resource_id, "etag": etag}
+        start, active = self._enter("replacement_base", resource_id, kwargs, None)
+        try:
+            with self._lock:
+                live = self.resources.get(resource_id)
+                if live is None:
+                    return None
+                if etag is not None and live.etag != etag:
+                    raise ConflictError("ETag mismatch (If-Match)", status=412)
+                missing = self.secrets_withheld.get(resource_id)
+                if missing:
+                    raise PermanentAzureError(
+                        f"cannot be replaced without losing {', '.join(missing)}"
+                    )
+                kept = self.undeclared.get(resource_id)
+                return dict(kept) if kept else None
+        finally:
+            self._leave("replacement_base", resource_id, start, active)
 
     def update(
         self,
@@ -305,6 +345,7 @@ class FakeOperations:
                     raise ConflictError("ETag mismatch (If-Match)", status=412)
                 self.deletes[resource_id] += 1
                 del self.resources[resource_id]
+                self.undeclared.pop(resource_id, None)
         finally:
             self._leave("delete", resource_id, start, active)
 

@@ -306,7 +306,7 @@ def test_replace_deletes_then_creates() -> None:
     )
     result, _ = run(plan, ops)
     assert result.ok, result.failed
-    assert [c.op for c in ops.calls] == ["delete", "create"]
+    assert [c.op for c in ops.calls] == ["replacement_base", "delete", "create"]
     assert ops.resources[rid(Kind.POOL, "p")].properties["taskSlotsPerNode"] == 4
 
 
@@ -488,7 +488,11 @@ def test_a_replacement_runs_as_two_steps_and_its_pool_delete_carries_if_match() 
     assert result.ok, result.failed
     assert [o.change_id for o in result.done] == ["p#delete-replaced", "p#create-replacement"]
     assert seen == ['W/"seed"']
-    assert [c.op for c in ops.calls if c.op != "read"] == ["delete", "create"]
+    assert [c.op for c in ops.calls if c.op != "read"] == [
+        "replacement_base",
+        "delete",
+        "create",
+    ]
 
 
 def test_a_replacement_whose_pool_moved_is_not_deleted() -> None:
@@ -576,3 +580,87 @@ def test_a_pool_wait_step_re_issues_a_resize_that_stops_short() -> None:
     notes = result.done[0].notes
     assert notes[0].startswith("resize re-issued (1 of 3): stopped at 300+0 of 600+0 nodes")
     assert ops.resources[pid].current_dedicated == 600
+
+
+# -- replacements keep what the spec does not declare -----------------------------------
+
+UNDECLARED = {
+    "identity": {"type": "UserAssigned", "userAssignedIdentities": {"/id/ua": {}}},
+    "properties": {"mountConfiguration": [{"nfsMountConfiguration": {"source": "nfs://x"}}]},
+}
+
+
+def _replacement(observed: str = 'W/"seed"'):  # type: ignore[no-untyped-def]
+    return stepped(
+        change(
+            "p",
+            Kind.POOL,
+            Action.REPLACE,
+            before=pool_props(1),
+            after=pool_props(1, taskSlotsPerNode=4),
+            changed_paths=["taskSlotsPerNode"],
+            observed=observed,
+        )
+    )
+
+
+def test_a_replacement_creates_the_new_pool_over_what_the_old_one_had() -> None:
+    """What the old pool has beyond the spec is read before the delete and given to the create."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    ops.undeclared[rid(Kind.POOL, "p")] = UNDECLARED
+    result, progress = run(_replacement(), ops)
+    assert result.ok, result.failed
+    assert ops.undeclared[rid(Kind.POOL, "p")] == UNDECLARED
+    assert any("undeclared" in note for o in result.done for note in o.notes)
+
+
+def test_a_replacement_that_would_lose_secrets_deletes_nothing() -> None:
+    """A copy lacking secrets Azure never returns is refused before the old pool is deleted."""
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    ops.secrets_withheld[rid(Kind.POOL, "p")] = ("properties.userAccounts[0].password",)
+    result, _ = run(_replacement(), ops)
+    (failed,) = result.failed
+    assert failed.change_id == "p#delete-replaced"
+    assert "properties.userAccounts[0].password" in (failed.error or "")
+    assert rid(Kind.POOL, "p") in ops.resources
+    assert [c.op for c in ops.calls if c.op != "read"] == ["replacement_base"]
+
+
+def test_a_replacement_interrupted_after_the_delete_is_finished_by_the_next_create(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Kept on disk before the delete, the old pool's members reach a later apply's create."""
+    from reconciler.apply.carry import CarryStore
+    from reconciler.errors import PermanentAzureError
+    from tests.apply.fake import failing
+
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    ops.undeclared[rid(Kind.POOL, "p")] = UNDECLARED
+    ops.hooks["create"].append(failing(PermanentAzureError("the process died here")))
+    first, _ = run(_replacement(), ops, carried=CarryStore(tmp_path / "carried"))
+    assert [o.change_id for o in first.failed] == ["p#create-replacement"]
+    assert rid(Kind.POOL, "p") not in ops.resources
+    # The next apply re-plans the absent pool as a plain create, in a new process.
+    again = plan_of(change("p", Kind.POOL, Action.CREATE, after=pool_props(1, taskSlotsPerNode=4)))
+    second, _ = run(again, ops, carried=CarryStore(tmp_path / "carried"))
+    assert second.ok, second.failed
+    assert ops.undeclared[rid(Kind.POOL, "p")] == UNDECLARED
+    assert list((tmp_path / "carried").iterdir()) == []
+
+
+def test_a_replacement_refused_by_if_match_keeps_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pool changed since the plan is neither deleted nor remembered for a later create."""
+    from reconciler.apply.carry import CarryStore
+
+    ops = FakeOperations()
+    ops.seed(live_pool("p", 1))
+    ops.undeclared[rid(Kind.POOL, "p")] = UNDECLARED
+    result, _ = run(
+        _replacement(observed='W/"older"'), ops, carried=CarryStore(tmp_path / "carried")
+    )
+    assert [o.change_id for o in result.failed] == ["p#delete-replaced"]
+    assert "changed since plan" in (result.failed[0].error or "")
+    assert not (tmp_path / "carried").exists() or not list((tmp_path / "carried").iterdir())

@@ -211,6 +211,10 @@ def test_failed_long_running_operation(code: str, expected: type) -> None:
 @respx.mock
 def test_pool_precondition_failed_is_conflict() -> None:
     """A 412 answering a pool PATCH with If-Match is a ConflictError."""
+    # The PATCH is read-modify-write: the pool is read first, then patched.
+    respx.get(url__startswith=f"{ARM}{POOL}").mock(
+        return_value=httpx.Response(200, json={"name": "render", "etag": 'W/"0"', "properties": {}})
+    )
     route = respx.patch(url__startswith=f"{ARM}{POOL}").mock(
         return_value=httpx.Response(
             412, json={"error": {"code": "ConditionNotMet", "message": "etag mismatch"}}

@@ -108,7 +108,7 @@ def test_definition_and_version_lifecycle(world: World) -> None:
 
 
 def test_version_region_removal_allows_deleting_replicated_location(world: World) -> None:
-    """Dropping a region sends safetyProfile.allowDeletionOfReplicatedLocations and succeeds."""
+    """Dropping a region PATCHes safetyProfile.allowDeletionOfReplicatedLocations and succeeds."""
     recorder = Recorder()
     ops = AzureOperations(world.clients(client_kwargs={"per_call_policies": [recorder]}))
     _gallery_tree(ops)
@@ -132,13 +132,15 @@ def test_version_region_removal_allows_deleting_replicated_location(world: World
         props=version_props(),
         changed_paths=("targetRegions[northeurope].replicas",),
     )
-    puts = [
+    patches = [
         body
         for method, url, _, body in recorder.requests
-        if method == "PUT" and "/versions/" in url
+        if method == "PATCH" and "/versions/" in url
     ]
-    assert "safetyProfile" not in puts[1]["properties"]
-    assert puts[2]["properties"]["safetyProfile"] == {"allowDeletionOfReplicatedLocations": True}
+    assert "safetyProfile" not in patches[0]["properties"]
+    assert patches[1]["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"] is True
+    regions = patches[1]["properties"]["publishingProfile"]["targetRegions"]
+    assert [r["name"] for r in regions] == ["westeurope"]
     assert dict(ops.read(kind=Kind.VERSION, resource_id=VERSION).properties) == version_props()
 
 
