@@ -9,17 +9,36 @@ the next plan is empty.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.plan import Action
-from reconciler.state.model import Kind
-from tests.e2e.test_apply_e2e import SPECS, SUB, World, world  # noqa: F401  (fixture)
+from tests.e2e.test_apply_e2e import SPECS, SUB, World
 
 MINIMAL = SPECS / "minimal"
 MARKS = ("tags.managed-by", "tags.reconcile-", "metadata.reconcile.")
+ADOPTED = (
+    "gallery:minimalgallery",
+    "image:minimalgallery/minimal-ubuntu",
+    "version:minimalgallery/minimal-ubuntu/1.0.0",
+    "pool:batchprodweu/minimal",
+)
+
+
+def unmarked(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if not k.startswith(MARKS)}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = World(tmp_path / "world.sqlite")
+    yield w
+    w.close()
 
 
 def build_by_hand(world: World) -> None:
@@ -71,10 +90,7 @@ def test_adopt_writes_only_the_marks_and_keeps_what_was_made_by_hand(world: Worl
 
     adopting = make_plan(plan, world.live(plan), target=world.target.describe(), adopt=True)
     assert {(c.address, c.action) for c in adopting.actionable} == {
-        ("gallery:minimalgallery", Action.ADOPT),
-        ("image:minimalgallery/minimal-ubuntu", Action.ADOPT),
-        ("version:minimalgallery/minimal-ubuntu/1.0.0", Action.ADOPT),
-        ("pool:batchprodweu/minimal", Action.ADOPT),
+        (address, Action.ADOPT) for address in ADOPTED
     }
     assert not adopting.errors
     before = world.live(plan)
@@ -83,16 +99,11 @@ def test_adopt_writes_only_the_marks_and_keeps_what_was_made_by_hand(world: Worl
     assert code == 0, out
 
     after = world.live(plan)
-    for resource in after.resources.values():
-        if resource.kind is Kind.POOL or resource.id in {r.id for r in before.resources.values()}:
-            old = before.resources.get(resource.address)
-            if old is None:
-                continue
-            # Nothing but reconcile's own marks changed.
-            unmarked_now = {k: v for k, v in resource.properties.items() if not k.startswith(MARKS)}
-            unmarked_before = {k: v for k, v in old.properties.items() if not k.startswith(MARKS)}
-            assert unmarked_now == unmarked_before, resource.address
-            assert resource.owned
+    for address in ADOPTED:
+        # Nothing but reconcile's own marks changed, and now it carries them.
+        now, then = after.resources[address], before.resources[address]
+        assert unmarked(now.properties) == unmarked(then.properties), address
+        assert now.owned and now.owner_name == "minimal"
     gallery = after.resources["gallery:minimalgallery"]
     assert gallery.properties["tags.cost"] == "vfx"
     pool = after.resources["pool:batchprodweu/minimal"]
