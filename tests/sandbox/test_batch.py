@@ -70,7 +70,7 @@ def test_pool_life_cycle(sandbox, compute, batch):
         created = batch.pool.create(RG_BATCH, ACCOUNT, name, pool_body(image, 2))
         assert created.etag and created.provisioning_state == "Succeeded"
     got = batch.pool.get(RG_BATCH, ACCOUNT, "p1")
-    assert got.vm_size == "Standard_D4s_v5"
+    assert got.vm_size == "STANDARD_D4S_V5"  # as Azure answers: upper-cased
     assert got.deployment_configuration.virtual_machine_configuration.image_reference.id == image
     pages = list(batch.pool.list_by_batch_account(RG_BATCH, ACCOUNT).by_page())
     assert [[p.name for p in page] for page in pages] == [["p1", "p2"], ["p3"]]
@@ -78,7 +78,7 @@ def test_pool_life_cycle(sandbox, compute, batch):
         RG_BATCH, ACCOUNT, "p1", {"properties": {"metadata": [{"name": "k", "value": "v"}]}}
     )
     assert patched.metadata[0].name == "k"
-    assert patched.vm_size == "Standard_D4s_v5"  # PATCH keeps what it was not given
+    assert patched.vm_size == "STANDARD_D4S_V5"  # PATCH keeps what it was not given
     assert patched.etag != got.etag
     replaced = batch.pool.create(RG_BATCH, ACCOUNT, "p1", pool_body(image, 2))
     assert replaced.metadata is None  # PUT replaces the whole pool
@@ -245,7 +245,7 @@ def test_vm_size_changes_only_at_zero_nodes(frozen: Sandbox):
     )
     frozen.advance(frozen.config.durations.node_removal)
     assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 0, [])
-    assert batch.pool.update(RG_BATCH, ACCOUNT, "p", change).vm_size == "Standard_D8s_v5"
+    assert batch.pool.update(RG_BATCH, ACCOUNT, "p", change).vm_size == "STANDARD_D8S_V5"
 
 
 def test_resize_timeout_under_five_minutes_is_rejected(compute, batch):

@@ -155,7 +155,7 @@ def test_version_life_cycle(compute):
     assert updated.publishing_profile.end_of_life_date.year == 2030
     assert {
         r.name: r.regional_replica_count for r in updated.publishing_profile.target_regions
-    } == {"westeurope": 2, "eastus": 1}
+    } == {"West Europe": 2, "East US": 1}  # display names, as Azure answers
     compute.gallery_image_versions.begin_delete(RG_IMAGES, "gal", "render", "1.0.0").result()
     with pytest.raises(ResourceNotFoundError):
         compute.gallery_image_versions.get(RG_IMAGES, "gal", "render", "1.0.0")
@@ -176,17 +176,18 @@ def test_replication_progresses_over_simulated_time(frozen: Sandbox):
 
     plain = compute.gallery_image_versions.get(RG_IMAGES, "gal", "render", "1.0.0")
     assert plain.replication_status is None  # only with $expand=ReplicationStatus
-    assert status() == {"westeurope": ("Replicating", 0), "eastus": ("Replicating", 0)}
+    weu, eus = "West Europe", "East US"  # the summary names regions by display name
+    assert status() == {weu: ("Replicating", 0), eus: ("Replicating", 0)}
     frozen.advance(d.image_version_create + d.replication_per_region / 2)
     half = status()
-    assert half["westeurope"][0] == "Replicating" and 45 <= half["westeurope"][1] <= 55
-    assert half["eastus"][1] < half["westeurope"][1]  # more replicas take a little longer
+    assert half[weu][0] == "Replicating" and 45 <= half[weu][1] <= 55
+    assert half[eus][1] < half[weu][1]  # more replicas take a little longer
     frozen.advance(d.replication_per_region / 2 + 1)
-    assert status()["westeurope"] == ("Completed", 100)
-    assert status()["eastus"][0] == "Replicating"
+    assert status()[weu] == ("Completed", 100)
+    assert status()[eus][0] == "Replicating"
     frozen.advance(2 * d.replication_per_extra_replica)
     assert poller.result().provisioning_state == "Succeeded"
-    assert status() == {"westeurope": ("Completed", 100), "eastus": ("Completed", 100)}
+    assert status() == {weu: ("Completed", 100), eus: ("Completed", 100)}
     got = compute.gallery_image_versions.get(
         RG_IMAGES, "gal", "render", "1.0.0", expand="ReplicationStatus"
     )
@@ -207,7 +208,7 @@ def test_new_regions_and_replicas_replicate_again(frozen: Sandbox):
     )
     assert got.provisioning_state == "Updating"
     states = {s.region: s.state for s in got.replication_status.summary}
-    assert states == {"westeurope": "Completed", "northeurope": "Replicating"}
+    assert states == {"West Europe": "Completed", "North Europe": "Replicating"}
     frozen.advance(4 * 3600)
     assert update.result().provisioning_state == "Succeeded"
 
@@ -304,13 +305,15 @@ def test_service_filled_disk_fields_are_reported(compute):
         "Standard_LRS",
     )
     assert (storage.os_disk.disk_size_gb, storage.data_disks[0].disk_size_gb) == (64, 256)
-    assert storage.zone_resilient is False
+    assert storage.zone_resilient is None  # answered only when sent
     assert (
         compute.images.get(RG_IMAGES, "img-build-render-2026-10").storage_profile.data_disks == []
     )
     version = make_version(compute, source=f"{COMPUTE}/images/img-new")
     disks = version.storage_profile
-    assert (disks.os_disk_image.size_in_gb, disks.os_disk_image.host_caching) == (64, "ReadOnly")
+    # As Azure answers for a managed-image source: ReadWrite, the image's size, empty source.
+    assert (disks.os_disk_image.size_in_gb, disks.os_disk_image.host_caching) == (64, "ReadWrite")
+    assert disks.os_disk_image.source is not None and disks.os_disk_image.source.id is None
     assert [(d.lun, d.size_in_gb, d.host_caching) for d in disks.data_disk_images] == [
         (0, 256, "None")
     ]
