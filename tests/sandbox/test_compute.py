@@ -3,6 +3,8 @@ real azure-mgmt-compute client."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
@@ -17,6 +19,7 @@ from tests.sandbox.conftest import (
     definition_body,
     image_body,
     make_version,
+    rest,
     target_regions,
     update_version,
     version_body,
@@ -320,3 +323,56 @@ def test_service_filled_disk_fields_are_reported(compute):
     assert version.safety_profile.reported_for_policy_violation is False
     snapshot = compute.snapshots.get(RG_IMAGES, SNAPSHOT.rsplit("/", 1)[-1])
     assert snapshot.encryption.type == "EncryptionAtRestWithPlatformKey"
+
+
+GALLERY_API = "2026-03-03"
+
+
+def test_versions_answer_with_azure_spellings(sandbox: Sandbox, compute):
+    """Display-name regions, +00:00 dates (7 digits on publishedDate), safetyProfile default,
+    no per-region excludeFromLatest and no tags unless sent, as recorded from Azure."""
+    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"}).result()
+    compute.gallery_images.begin_create_or_update(
+        RG_IMAGES, "gal", "render", definition_body()
+    ).result()
+    body = version_body({"eastus": 1, "westeurope": 2})
+    body["properties"]["publishingProfile"]["endOfLifeDate"] = "2030-06-01T00:00:00Z"
+    body["properties"]["publishingProfile"]["targetRegions"][1]["excludeFromLatest"] = True
+    compute.gallery_image_versions.begin_create_or_update(
+        RG_IMAGES, "gal", "render", "1.0.0", body
+    ).result()
+    raw = rest(
+        sandbox, "GET", f"{COMPUTE}/galleries/gal/images/render/versions/1.0.0", None, GALLERY_API
+    )
+    profile = raw["properties"]["publishingProfile"]
+    assert [r["name"] for r in profile["targetRegions"]] == ["East US", "West Europe"]
+    assert "excludeFromLatest" not in profile["targetRegions"][0]
+    assert profile["targetRegions"][1]["excludeFromLatest"] is True
+    assert profile["endOfLifeDate"] == "2030-06-01T00:00:00+00:00"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00", profile["publishedDate"])
+    assert raw["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"] is False
+    assert "tags" not in raw
+    gallery = rest(sandbox, "GET", f"{COMPUTE}/galleries/gal", None, GALLERY_API)
+    assert "tags" not in gallery
+
+
+def test_a_replicated_region_is_removed_only_when_the_version_allows_it(compute):
+    """allowDeletionOfReplicatedLocations is false by default: dropping a region needs it true."""
+    make_version(compute, {"westeurope": 1, "eastus": 1})
+    with pytest.raises(ResourceExistsError) as caught:
+        update_version(compute, {"targetRegions": target_regions({"westeurope": 1})}).result()
+    assert caught.value.error.code == "OperationNotAllowed"
+    allowed = compute.gallery_image_versions.begin_update(
+        RG_IMAGES,
+        "gal",
+        "render",
+        "1.0.0",
+        {
+            "properties": {
+                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
+                "publishingProfile": {"targetRegions": target_regions({"westeurope": 1})},
+                "safetyProfile": {"allowDeletionOfReplicatedLocations": True},
+            }
+        },
+    ).result()
+    assert [r.name for r in allowed.publishing_profile.target_regions] == ["West Europe"]
