@@ -206,3 +206,11 @@ def rest(
     response = sandbox.handle(SandboxRequest(method, url, headers, raw))
     assert 200 <= response.status < 300, (method, path, response.status, response.body[:300])
     return json.loads(response.body) if response.body else None
+
+
+def frozen_version_id(sandbox: Sandbox) -> str:
+    """Gallery gal → definition render → version 1.0.0 (westeurope, 1 replica) in a
+    frozen-clock world, replicated; returns the version's id."""
+    poller = begin_frozen_version(sandbox, {"westeurope": 1})
+    sandbox.advance(4 * 3600)
+    return str(poller.result().id)
