@@ -809,7 +809,8 @@ def disruptive_message(changes: Sequence[Change]) -> str:
     """Why scale-to-zero changes are refused, naming each pool and what forces it."""
     lines = [
         "refusing to scale pools to zero nodes without --allow-disruptive: "
-        "Batch changes vmSize or the image only on a pool steady at 0 nodes, so every "
+        "Batch changes vmSize, the image and most pool properties only on a pool steady at "
+        "0 nodes, so every "
         "running node (and its tasks) of these pools would be removed:"
     ]
     for c in changes:

@@ -102,7 +102,8 @@ def _echo_plan(plan: Any, fmt: str) -> None:
 @click.option(
     "--allow-disruptive",
     is_flag=True,
-    help="Approve scaling pools to zero nodes where vmSize/image must change.",
+    help="Approve scaling pools to zero nodes where a property that changes only at zero "
+    "nodes (vmSize, image, network, ...) must change.",
 )
 @prune_option
 @adopt_option

@@ -25,7 +25,7 @@ from typing import Any
 
 from reconciler.plan.model import Action
 from reconciler.secrets import MASK, is_secret
-from reconciler.state.fields import UpdateMode, rule_for
+from reconciler.state.fields import VERSION_UPDATE, UpdateMode, rule_for
 from reconciler.state.model import Kind, canonical_duration, canonical_id, canonical_location
 
 # Azure's documented default for a value one side omits (path regex per kind). A live
@@ -65,8 +65,8 @@ _LOCATION_KEY = re.compile(r"^targetRegions\[([^\]]*)\]")
 # Adding or removing a whole member of a keyed collection can be cheaper than changing
 # one of its fields: a new target region is an in-place update, although a region's
 # storageAccountType alone is not updatable.
-ITEM_MODES: dict[tuple[Kind, str], UpdateMode] = {
-    (Kind.VERSION, "targetRegions["): UpdateMode.IN_PLACE,
+ITEM_MODES: dict[tuple[Kind, str], tuple[UpdateMode, str]] = {
+    (Kind.VERSION, "targetRegions["): (UpdateMode.IN_PLACE, VERSION_UPDATE),
 }
 
 # How much each mode weighs when deciding a resource's action.
@@ -80,7 +80,8 @@ _STRENGTH = {
 
 @dataclass(frozen=True, slots=True)
 class PathChange:
-    """One differing path: values as written on each side (None = absent), its mode and why.
+    """One differing path: values as written on each side (None = absent), its mode, why,
+    and the code of the rule that decided the mode (`reconciler.state.fields`).
 
     The values are compared normalised but kept as the spec (or Azure) spells them, so
     a plan shows ``Standard_D2s_v5`` rather than the form used for comparing.
@@ -92,6 +93,7 @@ class PathChange:
     mode: UpdateMode
     why: str = ""
     secret: bool = False
+    code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,15 +231,15 @@ def _has_member(props: Mapping[str, Any], member: str) -> bool:
 
 def _mode_for(
     kind: Kind, path: str, desired: Mapping[str, Any], live: Mapping[str, Any]
-) -> tuple[UpdateMode, str]:
-    for (item_kind, collection), mode in ITEM_MODES.items():
+) -> tuple[UpdateMode, str, str]:
+    for (item_kind, collection), (mode, code) in ITEM_MODES.items():
         if item_kind is not kind:
             continue
         member = _member(collection, path)
         if member is not None and (_has_member(desired, member) != _has_member(live, member)):
-            return mode, f"a whole {collection.rstrip('[.')} entry is added or removed"
+            return mode, f"a whole {collection.rstrip('[.')} entry is added or removed", code
     rule = rule_for(kind, path)
-    return rule.mode, rule.why
+    return rule.mode, rule.why, rule.code
 
 
 def diff_resource(
@@ -267,7 +269,7 @@ def diff_resource(
                 break
     changes: list[PathChange] = []
     for path in sorted(candidates):
-        mode, why = _mode_for(kind, path, want, have)
+        mode, why, code = _mode_for(kind, path, want, have)
         if not mode.diffed:
             continue
         after = want.get(path)
@@ -275,7 +277,7 @@ def diff_resource(
         if is_secret(after):
             # Presence only: the live value is the resolved secret.
             if before is None:
-                changes.append(PathChange(path, None, MASK, mode, why, secret=True))
+                changes.append(PathChange(path, None, MASK, mode, why, secret=True, code=code))
             continue
         effective_after = after if after is not None else default_for(kind, path)
         effective_before = before if before is not None else default_for(kind, path)
@@ -299,6 +301,7 @@ def diff_resource(
                 mode,
                 why,
                 secret=secret,
+                code=code,
             )
         )
     return ResourceDiff(kind, tuple(changes))

@@ -43,7 +43,7 @@ class Action(StrEnum):
     REPLACE = "replace"  # delete, then create again (same name)
     DELETE = "delete"
     RESIZE = "resize"  # pool target nodes only
-    SCALE_TO_ZERO_UPDATE = "scale-to-zero-then-update"  # pool vmSize/image at 0 nodes
+    SCALE_TO_ZERO_UPDATE = "scale-to-zero-then-update"  # pool properties changed at 0 nodes
     # Writes nothing: waits until Azure finishes what is in flight (a version replicating,
     # a pool resizing) so the changes that need it start on a settled resource.
     WAIT = "wait"

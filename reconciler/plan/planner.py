@@ -1103,7 +1103,7 @@ class _Planner:
             whys = sorted({p.why for p in forcing if p.why})
             text = _join([phrase(p, d.notes) for p in forcing])
             text += " cannot change in place" + (f" ({'; '.join(whys)})" if whys else "")
-            text += ": delete and create again"
+            text += _codes(forcing) + ": delete and create again"
             if others:
                 text += "; also " + _join([phrase(p, d.notes) for p in others])
             return text
@@ -1117,15 +1117,25 @@ class _Planner:
                 )
             text = _join([phrase(p, d.notes) for p in zero])
             text += (
-                f" changes only on a pool steady at 0 nodes: scale {nodes:,}→0, update, "
-                "then scale to the target"
+                f" changes only on a pool steady at 0 nodes{_codes(zero)}: scale {nodes:,}→0, "
+                "update, then scale to the target"
             )
             if rest:
                 text += "; also " + _join([phrase(p, d.notes) for p in rest])
             return text
         if action is Action.UPDATE and diff.zero_paths:
-            return _join([phrase(p, d.notes) for p in diff.paths]) + " (pool is at 0 nodes)"
+            zero = [p for p in diff.paths if p.path in diff.zero_paths]
+            return (
+                _join([phrase(p, d.notes) for p in diff.paths])
+                + f" (pool is at 0 nodes){_codes(zero)}"
+            )
         return _join([phrase(p, d.notes) for p in diff.paths])
+
+
+def _codes(paths: Sequence[PathChange]) -> str:
+    """`` [U12]``: the codes of the update rules that forced an action (docs/apply.md)."""
+    codes = sorted({p.code for p in paths if p.code}, key=lambda c: (len(c), c))
+    return f" [{', '.join(codes)}]" if codes else ""
 
 
 _DELETE_ORDER = {

@@ -243,8 +243,11 @@ def allocation_now(world: World, alloc: dict[str, Any] | None) -> dict[str, Any]
     return {"state": "Steady", "dedicated": dedicated, "low": low, "since": end, "errors": errors}
 
 
-def _start_resize(world: World, pool: dict[str, Any], account: dict[str, Any]) -> None:
-    """Begin a resize from the nodes the pool has now to its current targets."""
+def _start_resize(
+    world: World, pool: dict[str, Any], account: dict[str, Any], *, creating: bool = False
+) -> None:
+    """Begin a resize from the nodes the pool has now to its current targets (`creating`:
+    the pool's first allocation, which reads Resizing for a while even with no nodes)."""
     props = pool["properties"]
     current = allocation_now(world, pool["_sys"].get("alloc"))
     d0, l0 = current["dedicated"], current["low"]
@@ -264,6 +267,8 @@ def _start_resize(world: World, pool: dict[str, Any], account: dict[str, Any]) -
         full = world.config.durations.node_removal
     else:
         full = 0.0
+    if creating:
+        full = max(full, world.config.durations.pool_create)
     image_id = image_id_of(props)
     failure = None
     image = get_alive(world, image_id) if image_id else None
@@ -314,13 +319,16 @@ def _render_pool(world: World, doc: dict[str, Any], call: Call | None) -> dict[s
     props["currentDedicatedNodes"] = now_alloc["dedicated"]
     props["currentLowPriorityNodes"] = now_alloc["low"]
     if alloc:
-        status: dict[str, Any] = {
-            "targetDedicatedNodes": alloc["target_dedicated"],
-            "targetLowPriorityNodes": alloc["target_low"],
-            "resizeTimeout": format_duration(alloc["timeout"]),
-            "nodeDeallocationOption": "Requeue",
-            "startTime": iso(alloc["start"]),
-        }
+        status: dict[str, Any] = {"targetDedicatedNodes": alloc["target_dedicated"]}
+        if alloc["target_low"]:  # Azure leaves it out when 0
+            status["targetLowPriorityNodes"] = alloc["target_low"]
+        status.update(
+            {
+                "resizeTimeout": format_duration(alloc["timeout"]),
+                "nodeDeallocationOption": "Requeue",
+                "startTime": iso(alloc["start"]),
+            }
+        )
         if now_alloc["errors"]:
             status["errors"] = now_alloc["errors"]
         props["resizeOperationStatus"] = status
@@ -481,6 +489,9 @@ def _validate_image(world: World, image_id: str | None, account: dict[str, Any])
 
 def _normalise(props: dict[str, Any]) -> dict[str, Any]:
     props = {k: v for k, v in props.items() if k not in READ_ONLY}
+    if isinstance(props.get("vmSize"), str):
+        # Azure answers the size upper-cased (`Standard_A1` comes back `STANDARD_A1`).
+        props["vmSize"] = props["vmSize"].upper()
     scale = props.get("scaleSettings")
     if not scale or not (scale.get("fixedScale") or scale.get("autoScale")):
         props["scaleSettings"] = {
@@ -564,7 +575,7 @@ def _write_pool(
             if (props.get("scaleSettings") or {}).get("autoScale"):
                 pool["_sys"]["autoscale_at"] = world.now
             if old_props is None or new_targets != (current["dedicated"], current["low"]):
-                _start_resize(world, pool, account)
+                _start_resize(world, pool, account, creating=old_props is None)
     counter = world.tx.bump("etag")
     pool["etag"] = _etag(counter)
     pool["_sys"]["modified"] = world.now
@@ -590,10 +601,11 @@ def pool_put(world: World, call: Call) -> Result:
         _check_changes(world, old, props, existing, set(old) | set(props))
         pool = existing
         pool["properties"] = props
-        if "tags" in body:
-            pool["tags"] = body["tags"] or {}
-        else:
-            pool.pop("tags", None)
+        for key in ("tags", "identity"):  # a PUT replaces the whole pool
+            if body.get(key):
+                pool[key] = body[key]
+            else:
+                pool.pop(key, None)
         return _write_pool(world, call, pool, account, old, scale_given=True)
     pool = {
         "id": _pool_id(call),
@@ -630,6 +642,10 @@ def pool_patch(world: World, call: Call) -> Result:
     existing["properties"] = props
     if "tags" in body and body["tags"] is not None:
         existing["tags"] = body["tags"]
+    # Identity may change while the pool has nodes (Microsoft advises against it: nodes keep
+    # the identities they started with until they are recreated).
+    if body.get("identity") is not None:
+        existing["identity"] = body["identity"]
     return _write_pool(world, call, existing, account, old, scale_given="scaleSettings" in given)
 
 

@@ -42,6 +42,29 @@ def iso(t: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}0Z"
 
 
+def iso_offset(t: float, *, fraction: bool = True) -> str:
+    """The form Compute answers gallery dates in: an explicit ``+00:00`` offset, and 7
+    fractional digits where it keeps them (``publishedDate``:
+    2026-11-24T01:02:03.1234567+00:00; ``endOfLifeDate``: 2030-01-01T00:00:00+00:00)."""
+    dt = datetime.fromtimestamp(t, tz=UTC)
+    digits = f".{dt.microsecond:06d}0" if fraction else ""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + digits + "+00:00"
+
+
+def parse_datetime(text: str) -> float:
+    """Epoch seconds of an ISO-8601 date-time (a date alone is its midnight UTC; no offset
+    means UTC); ValueError when malformed."""
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        value += "T00:00:00"
+    # Python keeps 6 fractional digits; Azure writes 7.
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value.replace("Z", "+00:00").replace("z", "+00:00"))
+    dt = datetime.fromisoformat(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",

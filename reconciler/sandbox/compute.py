@@ -41,8 +41,9 @@ from reconciler.sandbox.arm import (
     same,
     visible,
 )
-from reconciler.sandbox.clock import iso
+from reconciler.sandbox.clock import iso_offset, parse_datetime
 from reconciler.sandbox.members import request_body
+from reconciler.sandbox.regions import display_name
 
 PROVIDER = "Microsoft.Compute"
 T_GALLERY = "Microsoft.Compute/galleries"
@@ -93,10 +94,21 @@ def _location(call: Call, body: dict[str, Any], existing: dict[str, Any] | None)
     return str(location)
 
 
-def _tags(body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, str]:
+def _tags(body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, str] | None:
+    """The tags to store: those sent, else the existing ones; None when there are none
+    (Azure then answers without a `tags` member, not with ``{}``)."""
     if "tags" in body and body["tags"] is not None:
         return dict(body["tags"])
-    return dict(existing.get("tags", {})) if existing else {}
+    if existing is not None and existing.get("tags") is not None:
+        return dict(existing["tags"])
+    return None
+
+
+def _store_tags(doc: dict[str, Any], tags: dict[str, str] | None) -> None:
+    if tags is None:
+        doc.pop("tags", None)
+    else:
+        doc["tags"] = tags
 
 
 def _require_parent(world: World, parent_id: str, kind: str, name: str) -> dict[str, Any]:
@@ -190,18 +202,35 @@ def _write_lro(
 
 
 def _tracked(
-    rid: str, rtype: str, location: str, tags: dict[str, str], props: dict[str, Any], now: float
+    rid: str,
+    rtype: str,
+    location: str,
+    tags: dict[str, str] | None,
+    props: dict[str, Any],
+    now: float,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A new stored document of a tracked resource (its creation time may be replaced)."""
-    return {
+    """A new stored document of a tracked resource (its creation time may be replaced).
+
+    `extra` holds the other top-level members the body carried (`identity`,
+    `extendedLocation`), stored and answered as sent.
+    """
+    doc: dict[str, Any] = {
         "id": rid,
         "name": rid.rsplit("/", 1)[-1],
         "type": rtype,
         "location": location,
-        "tags": tags,
-        "properties": props,
-        "_sys": {"created": now},
     }
+    _store_tags(doc, tags)
+    doc.update({k: v for k, v in (extra or {}).items() if v is not None})
+    doc["properties"] = props
+    doc["_sys"] = {"created": now}
+    return doc
+
+
+def _top_level(body: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The top-level members `names` that `body` carries (a PUT replaces them all)."""
+    return {name: copy.deepcopy(body[name]) for name in names if body.get(name) is not None}
 
 
 def _missing(call: Call, rid: str) -> ArmError:
@@ -297,7 +326,15 @@ def gallery_put(world: World, call: Call) -> Result:
     location = _location(call, body, existing)
     props = dict(body.get("properties") or {})
     props["identifier"] = {"uniqueName": f"{p['sub']}-{p['gallery'].upper()}"}
-    doc = _tracked(rid, T_GALLERY, location, _tags(body, None), props, world.now)
+    doc = _tracked(
+        rid,
+        T_GALLERY,
+        location,
+        _tags(body, None),
+        props,
+        world.now,
+        _top_level(body, "identity"),
+    )
     return _write_lro(world, call, doc, existing, "gallery")
 
 
@@ -305,7 +342,9 @@ def gallery_patch(world: World, call: Call) -> Result:
     body = _body(call, "Galleries_Update")
     doc = _existing(world, call, _gallery_id(call))
     _refuse_if_deleting(world, doc)
-    doc["tags"] = _tags(body, doc)
+    _store_tags(doc, _tags(body, doc))
+    if body.get("identity") is not None:
+        doc["identity"] = body["identity"]
     for key, value in (body.get("properties") or {}).items():
         if key != "identifier":  # the service names the gallery
             doc["properties"][key] = value
@@ -365,7 +404,19 @@ def _check_definition(
 def _definition_defaults(props: dict[str, Any]) -> dict[str, Any]:
     props.setdefault("hyperVGeneration", "V1")
     props.setdefault("architecture", "x64")
+    _end_of_life(props, "galleryImage.properties.endOfLifeDate")
     return props
+
+
+def _end_of_life(holder: dict[str, Any], target: str) -> None:
+    """`endOfLifeDate` as Compute answers it: UTC with an explicit offset, whole seconds."""
+    value = holder.get("endOfLifeDate")
+    if not isinstance(value, str):
+        return
+    try:
+        holder["endOfLifeDate"] = iso_offset(parse_datetime(value), fraction=False)
+    except ValueError as exc:
+        raise bad_request(f"'{value}' is not a valid date-time.", target=target) from exc
 
 
 def definition_put(world: World, call: Call) -> Result:
@@ -394,7 +445,7 @@ def definition_patch(world: World, call: Call) -> Result:
         props[key] = value
     _check_definition(world, call, props, doc, _gallery_id(call))
     doc["properties"] = _definition_defaults(props)
-    doc["tags"] = _tags(body, doc)
+    _store_tags(doc, _tags(body, doc))
     return _write_lro(world, call, doc, doc, "image_definition")
 
 
@@ -442,14 +493,17 @@ def _check_sources(world: World, storage: dict[str, Any]) -> None:
 
 def _fill_disk_images(world: World, storage: dict[str, Any]) -> None:
     """Report the disks a new version holds, as Azure does (examples GalleryImageVersion_Create,
-    _WithSnapshotsAsSource): each disk's size from its source, host caching ReadOnly for the
-    OS disk and None for data disks unless asked. A managed image or another version as the
-    source gives its disks; snapshots named per disk give theirs."""
+    _WithSnapshotsAsSource, and recordings of versions made from managed images): each
+    disk's size from its source, host caching ReadOnly for a snapshot OS disk, ReadWrite for
+    a managed image's (with an empty `source`), None for data disks unless asked. A managed
+    image or another version as the source gives its disks; snapshots named per disk give
+    theirs."""
     source = get_alive(world, str((storage.get("source") or {}).get("id")))
     if source is not None and source["type"].lower() == T_IMAGE.lower():
+        # As Azure answers (recorded): an empty `source`, ReadWrite, the image's OS disk size.
         image = source["properties"].get("storageProfile") or {}
         os_size = (image.get("osDisk") or {}).get("diskSizeGB")
-        storage["osDiskImage"] = {"hostCaching": "ReadOnly", "sizeInGB": os_size}
+        storage["osDiskImage"] = {"hostCaching": "ReadWrite", "source": {}, "sizeInGB": os_size}
         data = [
             {"lun": d.get("lun"), "hostCaching": "None", "sizeInGB": d.get("diskSizeGB")}
             for d in image.get("dataDisks") or []
@@ -485,18 +539,22 @@ def _replication_time(world: World, replicas: int) -> float:
 
 
 def _normalise_profile(profile: dict[str, Any], location: str) -> dict[str, Any]:
+    """The publishing profile as Azure answers it: its defaults filled in, each target
+    region under its display name (``East US`` although ``eastus`` was sent), a region's
+    own `excludeFromLatest` only when it was sent, `endOfLifeDate` with a ``+00:00`` offset."""
     profile = dict(profile)
     profile.pop("publishedDate", None)
     profile.setdefault("replicaCount", 1)
     profile.setdefault("excludeFromLatest", False)
     profile.setdefault("storageAccountType", "Standard_LRS")
+    _end_of_life(profile, "galleryImageVersion.properties.publishingProfile.endOfLifeDate")
     regions = profile.get("targetRegions") or [{"name": location}]
     normalised = []
     for region in regions:
         region = dict(region)
+        region["name"] = display_name(str(region.get("name") or ""))
         region.setdefault("regionalReplicaCount", profile["replicaCount"])
         region.setdefault("storageAccountType", profile["storageAccountType"])
-        region.setdefault("excludeFromLatest", False)
         normalised.append(region)
     profile["targetRegions"] = normalised
     return profile
@@ -609,31 +667,33 @@ def _store_version(
                 f"({', '.join(sorted(removed))}) is not allowed because "
                 "safetyProfile.allowDeletionOfReplicatedLocations is false.",
             )
-        profile["publishedDate"] = old_profile.get("publishedDate", iso(world.now))
+        profile["publishedDate"] = old_profile.get("publishedDate", iso_offset(world.now))
         regions = _plan_replication(world, profile, existing["_sys"].get("regions", {}), 0.0)
         base = d.image_version_update
         created = existing["_sys"]["created"]
     else:
         _check_sources(world, props["storageProfile"])
         _fill_disk_images(world, props["storageProfile"])
-        profile["publishedDate"] = iso(world.now)
+        profile["publishedDate"] = iso_offset(world.now)
         regions = _plan_replication(world, profile, {}, d.image_version_create)
         base = d.image_version_create
         created = world.now
-    # Set by the service: no policy has flagged the image (so it lists no policyViolations).
+    # Set by the service: no policy has flagged the image (so it lists no policyViolations);
+    # Azure always answers allowDeletionOfReplicatedLocations, false unless it was sent true.
     props["safetyProfile"] = {
+        "allowDeletionOfReplicatedLocations": False,
         **(props.get("safetyProfile") or {}),
         "reportedForPolicyViolation": False,
     }
-    doc = {
+    doc: dict[str, Any] = {
         "id": _version_id(call),
         "name": call.params["version"],
         "type": T_VERSION,
         "location": location,
-        "tags": _tags(body, existing),
-        "properties": props,
-        "_sys": {"created": created, "regions": regions},
     }
+    _store_tags(doc, _tags(body, existing))
+    doc["properties"] = props
+    doc["_sys"] = {"created": created, "regions": regions}
     return _start_version_lro(world, call, doc, existing, base)
 
 
@@ -737,20 +797,27 @@ def image_put(world: World, call: Call) -> Result:
     else:
         _check_image_sources(world, props)
         _fill_disks(world, props, None)
-    doc = _tracked(rid, T_IMAGE, location, _tags(body, None), props, world.now)
+    doc = _tracked(
+        rid,
+        T_IMAGE,
+        location,
+        _tags(body, None),
+        props,
+        world.now,
+        _top_level(body, "extendedLocation"),
+    )
     return _write_lro(world, call, doc, existing, "managed_image")
 
 
 def _fill_disks(world: World, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """Add what Azure fills in on an image's disks (examples Image_CreateFromASnapshot, Image_Get):
     OS disk caching ReadWrite, Standard_LRS storage, each disk's size from its source, no
-    data disks and no zone resilience unless asked. A size the source no longer tells (it
+    data disks unless asked (and `zoneResilient` only when sent). A size the source no longer tells (it
     was deleted) is the one recorded before."""
     storage = props.get("storageProfile")
     if not isinstance(storage, dict):
         return
-    storage.setdefault("dataDisks", [])
-    storage.setdefault("zoneResilient", False)
+    storage.setdefault("dataDisks", [])  # `zoneResilient` is answered only when sent
     before = (previous or {}).get("storageProfile") or {}
     disks = [(storage.get("osDisk"), before.get("osDisk"))]
     old_data = before.get("dataDisks") or []
@@ -830,7 +897,7 @@ def image_patch(world: World, call: Call) -> Result:
     for key, value in wanted.items():
         if _comparable(value) != _comparable(current.get(key)):
             raise property_change_not_allowed(f"properties.{key}")
-    doc["tags"] = _tags(body, doc)
+    _store_tags(doc, _tags(body, doc))
     return _write_lro(world, call, doc, doc, "managed_image")
 
 

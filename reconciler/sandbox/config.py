@@ -67,6 +67,9 @@ class Durations:
     managed_image_create: float = 120.0
     managed_image_update: float = 10.0
     managed_image_delete: float = 60.0
+    # A new pool reads Resizing at least this long, even with no nodes to allocate (as
+    # Azure answers right after a create), then Steady.
+    pool_create: float = 30.0
     pool_delete: float = 300.0
     # Shrinking a pool: nodes leave linearly over this time.
     node_removal: float = 120.0

@@ -745,3 +745,50 @@ def test_prune_of_one_spec_never_touches_another_specs_resources(world: World) -
     missing = [rid for rid in owned if world.ops.read(kind=kinds[rid], resource_id=rid) is None]
     assert missing == []
     assert world.plan(SPECS / "production").actionable == ()
+
+
+def test_pool_properties_that_change_only_at_zero_nodes_are_updated_not_replaced(
+    world: World, tmp_path: Path
+) -> None:
+    """Network, task slots, inter-node communication, display name: to zero, update, back."""
+    assert world.apply(world.plan(SPECS / "minimal")).ok
+    subnet = (
+        f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/"
+        "virtualNetworks/vnet/subnets/batch"
+    )
+    text = minimal_text().replace(
+        "        displayName: Getting started\n",
+        "        displayName: Getting started (v2)\n"
+        "        taskSlotsPerNode: 4\n"
+        "        interNodeCommunication: Enabled\n"
+        f"        network: {{subnetId: {subnet}}}\n",
+    )
+    folder = tmp_path / "at-zero"
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(text)
+    pool = "pool:batchprodweu/minimal"
+    plan = world.plan(folder)
+    steps = {c.step: c for c in plan.actionable if c.address == pool}
+    assert set(steps) == {"scale-down", "update-at-zero", "scale-back"}
+    assert steps["scale-down"].action is Action.SCALE_TO_ZERO_UPDATE
+    assert "[U12]" in steps["scale-down"].reason
+    middle = steps["update-at-zero"]
+    assert set(middle.changed_paths) == {
+        "displayName",
+        "interNodeCommunication",
+        "network.subnetId",
+        "taskSlotsPerNode",
+    }
+    before = world.clients.batch(SUB).pool.get("rg-batch", "batchprodweu", "minimal")
+    result = world.apply(plan, allow_disruptive=True)
+    assert result.ok, [(o.address, o.error) for o in result.failed]
+    after = world.clients.batch(SUB).pool.get("rg-batch", "batchprodweu", "minimal")
+    assert after.creation_time == before.creation_time  # the same pool, not a replacement
+    assert (after.display_name, after.task_slots_per_node, after.inter_node_communication) == (
+        "Getting started (v2)",
+        4,
+        "Enabled",
+    )
+    assert after.network_configuration.subnet_id.lower() == subnet.lower()
+    assert after.current_dedicated_nodes == 2
+    assert world.plan(folder).actionable == ()

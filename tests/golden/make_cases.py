@@ -274,7 +274,7 @@ def update_in_place():
 
 @case
 def replace_forced_by_immutable_fields():
-    """osType of an empty definition, a version's source and a pool's subnet force replacement."""
+    """osType of an empty definition and a version's source force replacement."""
     spec = base_spec()
     spec["galleries"][0]["images"].append(
         {
@@ -284,10 +284,6 @@ def replace_forced_by_immutable_fields():
             "identifier": {"publisher": "contoso", "offer": "tools", "sku": "ubuntu"},
         }
     )
-    pool = pool_of(spec, "batchprodweu", "render")
-    pool["network"] = {
-        "subnetId": f"{RG}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/batch-b"
-    }
     spec["galleries"][0]["images"][0]["versions"].append(
         {
             "name": "0.9.0",
@@ -300,9 +296,6 @@ def replace_forced_by_immutable_fields():
     res(live, "image:gal/tools")["properties"]["osType"] = "Windows"
     res(live, "version:gal/render/0.9.0")["properties"]["source.snapshots.osDisk"] = (
         f"{SNAP}/snap-render-os-2026-10".lower()
-    )
-    res(live, "pool:batchprodweu/render")["properties"]["network.subnetId"] = (
-        f"{RG}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/batch-a".lower()
     )
     # Version 1.0.0's source changed too, but pool render boots it: R6 refuses that replace.
     res(live, "version:gal/render/1.0.0")["properties"]["source.snapshots.osDisk"] = (
@@ -372,6 +365,40 @@ def scale_to_zero_for_vm_size():
     live = applied(spec)
     pool_of(spec, "batchprodweu", "render")["vmSize"] = "Standard_D8s_v5"
     pool_of(spec, "batchprodweu", "idle")["vmSize"] = "Standard_D8s_v5"
+    return spec, live, {}
+
+
+@case
+def at_zero_nodes_updates():
+    """Network, task slots, inter-node communication, display name change at 0 nodes (U12), never by replacement."""
+    spec = base_spec()
+    subnet = f"{RG}/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/batch-"
+    account = account_of(spec, "batchprodweu")
+    account["pools"].append(
+        {
+            "name": "idle",
+            "vmSize": "Standard_D4s_v5",
+            "image": {"gallery": "gal", "definition": "render"},
+            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+            "scale": {"fixed": {"dedicated": 0}},
+        }
+    )
+    for name in ("render", "idle"):
+        pool = pool_of(spec, "batchprodweu", name)
+        pool["network"] = {"subnetId": subnet + "a"}
+        pool["displayName"] = f"{name} pool"
+        # Declared from the start, so the applied record holds them (a spec change, not drift).
+        pool["taskSlotsPerNode"] = 1
+        pool["interNodeCommunication"] = "Disabled"
+    live = applied(spec)
+    render = pool_of(spec, "batchprodweu", "render")
+    render["network"] = {"subnetId": subnet + "b"}
+    render["taskSlotsPerNode"] = 4
+    render["interNodeCommunication"] = "Enabled"
+    render["displayName"] = "Render farm"
+    idle = pool_of(spec, "batchprodweu", "idle")
+    idle["taskSlotsPerNode"] = 2
+    idle["displayName"] = "Idle pool"
     return spec, live, {}
 
 

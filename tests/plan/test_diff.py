@@ -146,7 +146,7 @@ def test_secret_references_compare_by_presence_only():
 
 
 def test_pool_actions_follow_the_field_rules():
-    """Node counts resize, vmSize needs zero nodes, the subnet needs a new pool."""
+    """Node counts resize; vmSize and the subnet change only at zero nodes."""
     assert (
         diff_resource(
             Kind.POOL, {"scale.fixed.dedicated": 5}, {"scale.fixed.dedicated": 2}
@@ -171,7 +171,7 @@ def test_pool_actions_follow_the_field_rules():
                 "scale.fixed.dedicated": 2,
             },
         ).action()
-        is Action.REPLACE
+        is Action.SCALE_TO_ZERO_UPDATE  # Pool_Update changes the network at 0 nodes (U12)
     )
     mixed = diff_resource(
         Kind.POOL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
 from reconciler.azure.sandbox import sandbox_client_kwargs
-from reconciler.sandbox import Sandbox, SandboxConfig
+from reconciler.sandbox import Sandbox, SandboxConfig, SandboxRequest
 from reconciler.sandbox.config import ThrottleConfig
 from reconciler.sandbox.seed import load_seed
 
@@ -192,3 +193,24 @@ def pool_body(image_id: str, dedicated: int = 0, timeout: str = "PT15M", **extra
     }
     props.update(extra)
     return {"properties": props}
+
+
+def rest(
+    sandbox: Sandbox, method: str, path: str, body: Any = None, api_version: str = "2025-06-01"
+) -> Any:
+    """The raw JSON answer to one request, as Azure sends it (before an SDK reshapes it);
+    a non-2xx answer fails the test."""
+    url = f"https://management.azure.com{path}?api-version={api_version}"
+    headers = {"Authorization": "Bearer sandbox-test", "Content-Type": "application/json"}
+    raw = b"" if body is None else json.dumps(body).encode()
+    response = sandbox.handle(SandboxRequest(method, url, headers, raw))
+    assert 200 <= response.status < 300, (method, path, response.status, response.body[:300])
+    return json.loads(response.body) if response.body else None
+
+
+def frozen_version_id(sandbox: Sandbox) -> str:
+    """Gallery gal → definition render → version 1.0.0 (westeurope, 1 replica) in a
+    frozen-clock world, replicated; returns the version's id."""
+    poller = begin_frozen_version(sandbox, {"westeurope": 1})
+    sandbox.advance(4 * 3600)
+    return str(poller.result().id)

@@ -26,6 +26,7 @@ from tests.sandbox.conftest import (
     definition_body,
     make_version,
     pool_body,
+    rest,
     target_regions,
     update_version,
     version_body,
@@ -70,7 +71,7 @@ def test_pool_life_cycle(sandbox, compute, batch):
         created = batch.pool.create(RG_BATCH, ACCOUNT, name, pool_body(image, 2))
         assert created.etag and created.provisioning_state == "Succeeded"
     got = batch.pool.get(RG_BATCH, ACCOUNT, "p1")
-    assert got.vm_size == "Standard_D4s_v5"
+    assert got.vm_size == "STANDARD_D4S_V5"  # as Azure answers: upper-cased
     assert got.deployment_configuration.virtual_machine_configuration.image_reference.id == image
     pages = list(batch.pool.list_by_batch_account(RG_BATCH, ACCOUNT).by_page())
     assert [[p.name for p in page] for page in pages] == [["p1", "p2"], ["p3"]]
@@ -78,7 +79,7 @@ def test_pool_life_cycle(sandbox, compute, batch):
         RG_BATCH, ACCOUNT, "p1", {"properties": {"metadata": [{"name": "k", "value": "v"}]}}
     )
     assert patched.metadata[0].name == "k"
-    assert patched.vm_size == "Standard_D4s_v5"  # PATCH keeps what it was not given
+    assert patched.vm_size == "STANDARD_D4S_V5"  # PATCH keeps what it was not given
     assert patched.etag != got.etag
     replaced = batch.pool.create(RG_BATCH, ACCOUNT, "p1", pool_body(image, 2))
     assert replaced.metadata is None  # PUT replaces the whole pool
@@ -245,7 +246,7 @@ def test_vm_size_changes_only_at_zero_nodes(frozen: Sandbox):
     )
     frozen.advance(frozen.config.durations.node_removal)
     assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 0, [])
-    assert batch.pool.update(RG_BATCH, ACCOUNT, "p", change).vm_size == "Standard_D8s_v5"
+    assert batch.pool.update(RG_BATCH, ACCOUNT, "p", change).vm_size == "STANDARD_D8S_V5"
 
 
 def test_resize_timeout_under_five_minutes_is_rejected(compute, batch):
@@ -411,3 +412,123 @@ def test_pool_reports_the_default_task_scheduling_policy(compute, batch):
     """A pool created without a task scheduling policy reports Batch's default, Spread."""
     pool = batch.pool.create(RG_BATCH, ACCOUNT, "spread", pool_body(make_version(compute).id))
     assert pool.task_scheduling_policy.node_fill_type == "Spread"
+
+
+# Pool_Update with nodes present (API 2024-07-01+): these change; every other property is
+# refused until the pool is Steady at zero nodes.
+WITH_NODES = {
+    "applicationPackages": [{"id": f"{ACCOUNT}/applications/render/versions/1"}],
+    "metadata": [{"name": "team", "value": "vfx"}],
+    "startTask": {"commandLine": "/bin/true"},
+    "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 10, "resizeTimeout": "PT20M"}},
+}
+AT_ZERO_ONLY = {
+    "vmSize": "Standard_D8s_v5",
+    "displayName": "Render farm",
+    "taskSlotsPerNode": 4,
+    "interNodeCommunication": "Enabled",
+    "networkConfiguration": {"subnetId": "/subscriptions/s/resourceGroups/n/x/subnets/b"},
+    "taskSchedulingPolicy": {"nodeFillType": "Pack"},
+    "userAccounts": [{"name": "render", "password": "p4ss-W0rd!"}],
+    "mountConfiguration": [
+        {
+            "azureFileShareConfiguration": {
+                "accountName": "acct",
+                "azureFileUrl": "https://acct.file.core.windows.net/share",
+                "accountKey": "key",
+                "relativeMountPath": "share",
+            }
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(("member", "value"), sorted(WITH_NODES.items()))
+def test_pool_update_with_nodes_accepts_the_listed_properties(
+    frozen: Sandbox, member: str, value: Any
+):
+    """applicationPackages, metadata, startTask and scaleSettings change on a pool with nodes."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
+    frozen.advance(900)
+    updated = batch.pool.update(RG_BATCH, ACCOUNT, "p", {"properties": {member: value}})
+    assert updated.current_dedicated_nodes == 10
+    raw = rest(frozen, "GET", f"{POOL_PATH}/p")["properties"][member]
+    assert _subset(value, raw), (value, raw)
+
+
+@pytest.mark.parametrize(("member", "value"), sorted(AT_ZERO_ONLY.items()))
+def test_every_other_pool_property_changes_only_at_zero_nodes(
+    frozen: Sandbox, member: str, value: Any
+):
+    """With nodes the change is refused (409); Steady at 0 nodes it is stored and answered."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
+    frozen.advance(900)
+    change = {"properties": {member: value}}
+    with pytest.raises(ResourceExistsError) as caught:
+        batch.pool.update(RG_BATCH, ACCOUNT, "p", change)
+    assert caught.value.error.code == "PropertyCannotBeUpdated"
+    assert member in caught.value.error.message
+    zero = {"properties": {"scaleSettings": {"fixedScale": {"targetDedicatedNodes": 0}}}}
+    batch.pool.update(RG_BATCH, ACCOUNT, "p", zero)
+    frozen.advance(frozen.config.durations.node_removal)
+    batch.pool.update(RG_BATCH, ACCOUNT, "p", change)
+    raw = rest(frozen, "GET", f"{POOL_PATH}/p")["properties"][member]
+    expected = value.upper() if member == "vmSize" else value
+    if member == "userAccounts":  # a password is never answered
+        expected = [{k: v for k, v in value[0].items() if k != "password"}]
+    assert _subset(expected, raw), (expected, raw)
+
+
+def test_pool_identity_changes_with_nodes_present(frozen: Sandbox):
+    """A PATCH may change the pool's identity while it has nodes, and the pool answers it."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
+    frozen.advance(900)
+    uami = (
+        f"/subscriptions/{SUB}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/"
+        "userAssignedIdentities/batch"
+    )
+    identity = {"type": "UserAssigned", "userAssignedIdentities": {uami: {}}}
+    batch.pool.update(RG_BATCH, ACCOUNT, "p", {"identity": identity})
+    got = rest(frozen, "GET", f"{POOL_PATH}/p")
+    assert got["identity"]["type"] == "UserAssigned"
+    assert list(got["identity"]["userAssignedIdentities"]) == [uami]
+    assert got["properties"]["currentDedicatedNodes"] == 10
+
+
+def test_pool_answers_with_azure_spellings(frozen: Sandbox):
+    """vmSize upper-cased, Resizing right after creation, no zero low-priority target, no tags."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    created = batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 0))
+    assert created.vm_size == "STANDARD_D4S_V5"
+    assert created.allocation_state == "Resizing"  # even with no nodes to allocate
+    raw = rest(frozen, "GET", f"{POOL_PATH}/p")
+    assert "tags" not in raw
+    assert "targetLowPriorityNodes" not in raw["properties"]["resizeOperationStatus"]
+    frozen.advance(frozen.config.durations.pool_create)
+    assert nodes(batch.pool.get(RG_BATCH, ACCOUNT, "p")) == ("Steady", 0, [])
+
+
+POOL_PATH = (
+    f"/subscriptions/{SUB}/resourceGroups/{RG_BATCH}/providers/Microsoft.Batch/batchAccounts/"
+    f"{ACCOUNT}/pools"
+)
+
+
+def _subset(expected: Any, got: Any) -> bool:
+    """Every member of `expected` is in `got` with the same value (Azure may add defaults)."""
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and all(_subset(v, got.get(k)) for k, v in expected.items())
+    if isinstance(expected, list):
+        return (
+            isinstance(got, list)
+            and len(expected) == len(got)
+            and all(_subset(e, g) for e, g in zip(expected, got, strict=True))
+        )
+    return expected == got

@@ -3,6 +3,8 @@ real azure-mgmt-compute client."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
@@ -17,6 +19,7 @@ from tests.sandbox.conftest import (
     definition_body,
     image_body,
     make_version,
+    rest,
     target_regions,
     update_version,
     version_body,
@@ -155,7 +158,7 @@ def test_version_life_cycle(compute):
     assert updated.publishing_profile.end_of_life_date.year == 2030
     assert {
         r.name: r.regional_replica_count for r in updated.publishing_profile.target_regions
-    } == {"westeurope": 2, "eastus": 1}
+    } == {"West Europe": 2, "East US": 1}  # display names, as Azure answers
     compute.gallery_image_versions.begin_delete(RG_IMAGES, "gal", "render", "1.0.0").result()
     with pytest.raises(ResourceNotFoundError):
         compute.gallery_image_versions.get(RG_IMAGES, "gal", "render", "1.0.0")
@@ -176,17 +179,18 @@ def test_replication_progresses_over_simulated_time(frozen: Sandbox):
 
     plain = compute.gallery_image_versions.get(RG_IMAGES, "gal", "render", "1.0.0")
     assert plain.replication_status is None  # only with $expand=ReplicationStatus
-    assert status() == {"westeurope": ("Replicating", 0), "eastus": ("Replicating", 0)}
+    weu, eus = "West Europe", "East US"  # the summary names regions by display name
+    assert status() == {weu: ("Replicating", 0), eus: ("Replicating", 0)}
     frozen.advance(d.image_version_create + d.replication_per_region / 2)
     half = status()
-    assert half["westeurope"][0] == "Replicating" and 45 <= half["westeurope"][1] <= 55
-    assert half["eastus"][1] < half["westeurope"][1]  # more replicas take a little longer
+    assert half[weu][0] == "Replicating" and 45 <= half[weu][1] <= 55
+    assert half[eus][1] < half[weu][1]  # more replicas take a little longer
     frozen.advance(d.replication_per_region / 2 + 1)
-    assert status()["westeurope"] == ("Completed", 100)
-    assert status()["eastus"][0] == "Replicating"
+    assert status()[weu] == ("Completed", 100)
+    assert status()[eus][0] == "Replicating"
     frozen.advance(2 * d.replication_per_extra_replica)
     assert poller.result().provisioning_state == "Succeeded"
-    assert status() == {"westeurope": ("Completed", 100), "eastus": ("Completed", 100)}
+    assert status() == {weu: ("Completed", 100), eus: ("Completed", 100)}
     got = compute.gallery_image_versions.get(
         RG_IMAGES, "gal", "render", "1.0.0", expand="ReplicationStatus"
     )
@@ -207,7 +211,7 @@ def test_new_regions_and_replicas_replicate_again(frozen: Sandbox):
     )
     assert got.provisioning_state == "Updating"
     states = {s.region: s.state for s in got.replication_status.summary}
-    assert states == {"westeurope": "Completed", "northeurope": "Replicating"}
+    assert states == {"West Europe": "Completed", "North Europe": "Replicating"}
     frozen.advance(4 * 3600)
     assert update.result().provisioning_state == "Succeeded"
 
@@ -304,16 +308,71 @@ def test_service_filled_disk_fields_are_reported(compute):
         "Standard_LRS",
     )
     assert (storage.os_disk.disk_size_gb, storage.data_disks[0].disk_size_gb) == (64, 256)
-    assert storage.zone_resilient is False
+    assert storage.zone_resilient is None  # answered only when sent
     assert (
         compute.images.get(RG_IMAGES, "img-build-render-2026-10").storage_profile.data_disks == []
     )
     version = make_version(compute, source=f"{COMPUTE}/images/img-new")
     disks = version.storage_profile
-    assert (disks.os_disk_image.size_in_gb, disks.os_disk_image.host_caching) == (64, "ReadOnly")
+    # As Azure answers for a managed-image source: ReadWrite, the image's size, empty source.
+    assert (disks.os_disk_image.size_in_gb, disks.os_disk_image.host_caching) == (64, "ReadWrite")
+    assert disks.os_disk_image.source is not None and disks.os_disk_image.source.id is None
     assert [(d.lun, d.size_in_gb, d.host_caching) for d in disks.data_disk_images] == [
         (0, 256, "None")
     ]
     assert version.safety_profile.reported_for_policy_violation is False
     snapshot = compute.snapshots.get(RG_IMAGES, SNAPSHOT.rsplit("/", 1)[-1])
     assert snapshot.encryption.type == "EncryptionAtRestWithPlatformKey"
+
+
+GALLERY_API = "2026-03-03"
+
+
+def test_versions_answer_with_azure_spellings(sandbox: Sandbox, compute):
+    """Display-name regions, +00:00 dates (7 digits on publishedDate), safetyProfile default,
+    no per-region excludeFromLatest and no tags unless sent, as recorded from Azure."""
+    compute.galleries.begin_create_or_update(RG_IMAGES, "gal", {"location": "westeurope"}).result()
+    compute.gallery_images.begin_create_or_update(
+        RG_IMAGES, "gal", "render", definition_body()
+    ).result()
+    body = version_body({"eastus": 1, "westeurope": 2})
+    body["properties"]["publishingProfile"]["endOfLifeDate"] = "2030-06-01T00:00:00Z"
+    body["properties"]["publishingProfile"]["targetRegions"][1]["excludeFromLatest"] = True
+    compute.gallery_image_versions.begin_create_or_update(
+        RG_IMAGES, "gal", "render", "1.0.0", body
+    ).result()
+    raw = rest(
+        sandbox, "GET", f"{COMPUTE}/galleries/gal/images/render/versions/1.0.0", None, GALLERY_API
+    )
+    profile = raw["properties"]["publishingProfile"]
+    assert [r["name"] for r in profile["targetRegions"]] == ["East US", "West Europe"]
+    assert "excludeFromLatest" not in profile["targetRegions"][0]
+    assert profile["targetRegions"][1]["excludeFromLatest"] is True
+    assert profile["endOfLifeDate"] == "2030-06-01T00:00:00+00:00"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00", profile["publishedDate"])
+    assert raw["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"] is False
+    assert "tags" not in raw
+    gallery = rest(sandbox, "GET", f"{COMPUTE}/galleries/gal", None, GALLERY_API)
+    assert "tags" not in gallery
+
+
+def test_a_replicated_region_is_removed_only_when_the_version_allows_it(compute):
+    """allowDeletionOfReplicatedLocations is false by default: dropping a region needs it true."""
+    make_version(compute, {"westeurope": 1, "eastus": 1})
+    with pytest.raises(ResourceExistsError) as caught:
+        update_version(compute, {"targetRegions": target_regions({"westeurope": 1})}).result()
+    assert caught.value.error.code == "OperationNotAllowed"
+    allowed = compute.gallery_image_versions.begin_update(
+        RG_IMAGES,
+        "gal",
+        "render",
+        "1.0.0",
+        {
+            "properties": {
+                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
+                "publishingProfile": {"targetRegions": target_regions({"westeurope": 1})},
+                "safetyProfile": {"allowDeletionOfReplicatedLocations": True},
+            }
+        },
+    ).result()
+    assert [r.name for r in allowed.publishing_profile.target_regions] == ["West Europe"]
