@@ -323,18 +323,18 @@ def test_a_start_task_change_keeps_resource_files_and_container_settings(world: 
     assert _without_record(after) == expected
 
 
-def test_a_task_slots_change_replaces_the_pool_with_every_undeclared_property(
+def test_a_task_slots_change_at_zero_nodes_keeps_every_undeclared_property(
     world: World,
 ) -> None:
-    """The replacement pool gets everything the old one had beyond the spec: identity included."""
+    """taskSlotsPerNode changes only at zero nodes (U12): the same pool keeps everything else."""
     before = _adopted(world)
     plan = world.apply(_spec_text(version="1.0.0", extra="        taskSlotsPerNode: 4\n"))
     actions = {c.action for c in plan.changes if c.address == "pool:batchprodweu/keep"}
-    assert actions == {Action.REPLACE}
+    assert actions == {Action.SCALE_TO_ZERO_UPDATE}
     after = world.body()
     expected = copy.deepcopy(before)
     expected["properties"]["taskSlotsPerNode"] = 4
-    # The new pool is created with the spec's spelling of vmSize (Azure compares it blind).
+    # Azure answers vmSize in its own case (it compares it case-blind).
     assert after["properties"]["vmSize"].lower() == expected["properties"]["vmSize"].lower()
     expected["properties"]["vmSize"] = after["properties"]["vmSize"]
     assert _without_record(after) == expected
