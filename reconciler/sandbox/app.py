@@ -277,7 +277,14 @@ class Sandbox:
                 )
             elif rule.kind == "slow":
                 world.effects.slow_factor *= rule.factor
-        admission = admit(tx, self.config.throttle, subscription or "tenant", cls)
+        admission = admit(
+            tx,
+            self.config.throttle,
+            subscription or "tenant",
+            cls,
+            now=world.now,
+            speed=self.config.speed,
+        )
         if not admission.granted:
             error = ArmError(
                 429,

@@ -13,7 +13,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,11 +120,18 @@ class Tx:
         )
         return int(self._conn.execute("SELECT n FROM counters WHERE key = ?", (key,)).fetchone()[0])
 
-    def take_token(self, key: str, capacity: float, refill: float) -> tuple[bool, float]:
-        """Token bucket in real time: (granted, tokens left after this request)."""
-        now = time.time()
+    def take_token(
+        self, key: str, capacity: float, refill: float, now: float
+    ) -> tuple[bool, float]:
+        """Token bucket refilled `refill` per second of `now`'s clock (the simulated one).
+
+        Returns (granted, tokens left after this request). A clock that went back (a
+        rebuilt world) refills nothing rather than draining the bucket.
+        """
         row = self._conn.execute("SELECT tokens, at FROM buckets WHERE key = ?", (key,)).fetchone()
-        tokens = capacity if row is None else min(capacity, row[0] + (now - row[1]) * refill)
+        tokens = (
+            capacity if row is None else min(capacity, row[0] + max(0.0, now - row[1]) * refill)
+        )
         granted = tokens >= 1.0
         if granted:
             tokens -= 1.0
