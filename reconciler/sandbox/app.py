@@ -176,7 +176,7 @@ class Sandbox:
         from reconciler.sandbox.seed import apply_seed
 
         with self.store.transaction() as tx:
-            apply_seed(tx, data, self._clock(tx).now())
+            apply_seed(tx, data, self._clock(tx).now(), self.config)
 
     def resources(self) -> list[dict[str, Any]]:
         """Every live resource as its public JSON, with time-dependent state for now."""
