@@ -14,7 +14,9 @@ one bucket on the client:
 - a request waits only when sending it would leave fewer than `reserve` tokens: concurrency
   is untouched while the bucket allows it, and the reserve is left for retries and for
   other clients of the subscription;
-- a 429 empties the estimate and blocks the bucket until its `Retry-After` has passed.
+- a 429 empties the estimate and blocks the bucket until its `Retry-After` has passed;
+- until the first answer, at most `unknown_in_flight` requests go at once; answers without
+  the header (an endpoint that does not send it) leave the bucket unpaced.
 
 `Pacing` holds one pacer per (subscription, class); `PacingPolicy` is the azure-core
 per-retry policy that makes every request of a client go through them (reads, writes and
@@ -92,6 +94,7 @@ class Pacer:
         self._at = clock()
         self._in_flight = 0
         self._blocked_until = 0.0
+        self._headerless = False  # answers come without the header: nothing to pace by
         self.waited = 0.0  # seconds requests spent waiting here, for reports
         self.waits = 0
 
@@ -110,7 +113,9 @@ class Pacer:
             return self._blocked_until - now
         tokens = self._now_tokens(now)
         if tokens is None:
-            return 0.0 if self._in_flight < self._model.unknown_in_flight else 0.05
+            if self._headerless or self._in_flight < self._model.unknown_in_flight:
+                return 0.0
+            return 0.05
         short = self._model.reserve + 1 - tokens
         if short <= 1e-6:  # a refill computed to a hair under one token is one token
             return 0.0
@@ -151,6 +156,8 @@ class Pacer:
             if remaining is not None:
                 self._tokens = float(remaining) - self._in_flight
                 self._at = now
+            elif self._tokens is None:
+                self._headerless = True
             if retry_after is not None:
                 self._tokens, self._at = -float(self._in_flight), now
                 self._blocked_until = max(self._blocked_until, now + retry_after)
