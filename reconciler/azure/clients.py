@@ -4,7 +4,10 @@ Sandbox mode passes `reconciler.azure.sandbox.sandbox_client_kwargs` (in-process
 static token, `polling_interval=0`); Azure mode passes the cloud's ARM endpoint and
 token scope. Either way the clients keep azure-core's retry of 408/429/5xx honouring
 `Retry-After` — bounded here in attempts and total time — and announce themselves
-with a ``reconcile/<version>`` user agent. Operation-level retries (failed LROs, 409
+with a ``reconcile/<version>`` user agent. Every request of every client of one
+`AzureClients` is paced per subscription from ARM's rate-limit headers
+(`reconciler.azure.pacing`), so reads and status polls wait for room in the bucket
+instead of drawing 429s. Operation-level retries (failed LROs, 409
 "operation in progress") belong to apply, not here.
 """
 
@@ -21,6 +24,7 @@ from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
 from reconciler import __version__
+from reconciler.azure.pacing import Pacing, PacingPolicy
 from reconciler.azure.target import Target
 
 USER_AGENT = f"reconcile/{__version__}"
@@ -79,7 +83,8 @@ class AzureClients:
     """Cached `ComputeManagementClient` / `BatchManagementClient` per subscription; thread-safe.
 
     `client_kwargs` is merged last (tests inject a transport or policies). `counter`, when
-    given, is installed on every client so all HTTP attempts are counted.
+    given, is installed on every client so all HTTP attempts are counted. `pacing` (a
+    `Pacing` to share, True for one of its own, False for none) paces every attempt.
     """
 
     def __init__(
@@ -89,9 +94,13 @@ class AzureClients:
         credential: Any = None,
         counter: RequestCounter | None = None,
         client_kwargs: Mapping[str, Any] | None = None,
+        pacing: Pacing | bool = True,
     ) -> None:
         self.target = target
         self.counter = counter
+        self.pacing: Pacing | None = (
+            pacing if isinstance(pacing, Pacing) else Pacing() if pacing else None
+        )
         self._credential = credential
         self._client_kwargs = dict(client_kwargs or {})
         self._lock = threading.Lock()
@@ -132,11 +141,13 @@ class AzureClients:
         if self._base is None:
             self._base = self._base_kwargs()
         kwargs = dict(self._base)
+        extra: list[Any] = []
+        if self.pacing is not None:
+            extra.append(PacingPolicy(self.pacing))
         if self.counter is not None:
-            kwargs["per_retry_policies"] = [
-                *kwargs.get("per_retry_policies", ()),
-                self.counter,
-            ]
+            extra.append(self.counter)
+        if extra:
+            kwargs["per_retry_policies"] = [*kwargs.get("per_retry_policies", ()), *extra]
         return kwargs
 
     def _base_kwargs(self) -> dict[str, Any]:

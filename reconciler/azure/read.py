@@ -5,8 +5,14 @@ listing is a task on a bounded thread pool, and a child listing (a gallery's
 definitions, a definition's versions) is submitted the moment its parent's listing
 returns. Independent roots (resource groups, Batch accounts) start at once, and an
 account's pool listing runs alongside the account's own GET. Wall time therefore
-approaches the tree's depth × one round trip (plus calls ÷ concurrency), instead of one
-round trip per resource.
+approaches the best schedule of the tree on `concurrency` workers (at least its depth in
+round trips, at least calls ÷ concurrency), instead of one round trip per resource.
+
+The read never provokes a 429: every request waits for room in its subscription's read
+bucket as ARM's `x-ms-ratelimit-remaining-subscription-reads` headers report it
+(`reconciler.azure.pacing`), and workers take their next listing, round-robin, from a
+subscription whose bucket has room, so an estate spread over subscriptions reads at the
+sum of their rates while a nearly-empty bucket slows only its own subscription.
 
 What is read:
 - galleries by resource group; definitions by gallery and versions by definition, for
@@ -36,8 +42,8 @@ empty — it is still recorded in `LiveState.scopes` as read. Other failures rai
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -83,15 +89,23 @@ def read_live_state(
 
 
 class _Walk:
-    """One concurrent read: a task counter, the results, and the first error."""
+    """One concurrent read: per-subscription queues, `concurrency` workers, the first error.
+
+    A worker takes the next task, round-robin over subscriptions, from a subscription whose
+    rate-limit bucket has room now (`AzureClients.pacing`), so a subscription close to its
+    limit waits alone while the others' listings go on.
+    """
 
     def __init__(self, clients: AzureClients, scope: ReadScope, concurrency: int) -> None:
         self._clients = clients
         self._scope = scope
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="read")
-        self._lock = threading.Lock()
-        self._pending = 0
-        self._idle = threading.Event()
+        self._concurrency = concurrency
+        self._pacing = getattr(clients, "pacing", None)
+        self._lock = threading.Condition()
+        self._queues: dict[str, deque[tuple[Callable[..., None], tuple[Any, ...]]]] = {}
+        self._turn: list[str] = []  # subscriptions in round-robin order
+        self._next = 0
+        self._pending = 0  # queued or running
         self._error: BaseException | None = None
         self._resources: list[LiveResource] = []
         self._scopes: set[str] = set()
@@ -100,18 +114,22 @@ class _Walk:
     # -- scheduling ---------------------------------------------------------------------
 
     def run(self) -> LiveState:
-        self._idle.set()
-        try:
-            for sub, group in self._scope.gallery_groups:
-                self._submit(self._galleries, sub, group)
-            for sub, group in self._scope.image_groups:
-                self._submit(self._managed_images, sub, group)
-            for account_id in self._scope.batch_accounts:
-                self._submit(self._account, account_id)
-                self._submit(self._pools, account_id)
-            self._idle.wait()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for sub, group in self._scope.gallery_groups:
+            self._submit(sub, self._galleries, sub, group)
+        for sub, group in self._scope.image_groups:
+            self._submit(sub, self._managed_images, sub, group)
+        for account_id in self._scope.batch_accounts:
+            sub = parse_id(account_id).subscription
+            self._submit(sub, self._account, account_id)
+            self._submit(sub, self._pools, account_id)
+        workers = [
+            threading.Thread(target=self._work, name=f"read-{i}", daemon=True)
+            for i in range(self._concurrency if self._pending else 0)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
         if self._error is not None:
             raise classify(self._error) from self._error
         return LiveState(
@@ -119,26 +137,56 @@ class _Walk:
             scopes=tuple(sorted(self._scopes)),
         )
 
-    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+    def _submit(self, subscription: str, fn: Callable[..., None], *args: Any) -> None:
+        key = subscription.lower()
         with self._lock:
             if self._error is not None:
                 return
+            if key not in self._queues:
+                self._queues[key] = deque()
+                self._turn.append(key)
+            self._queues[key].append((fn, args))
             self._pending += 1
-            self._idle.clear()
-        self._pool.submit(self._run, fn, args)
+            self._lock.notify()
 
-    def _run(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
-        try:
-            fn(*args)
-        except BaseException as exc:
+    def _take(self) -> tuple[tuple[Callable[..., None], tuple[Any, ...]] | None, float | None]:
+        """The next task from a subscription with room, or (None, seconds to wait / None)."""
+        soonest: float | None = None
+        for step in range(len(self._turn)):
+            key = self._turn[(self._next + step) % len(self._turn)]
+            queue = self._queues[key]
+            if not queue:
+                continue
+            wait = self._pacing.wait_time(key, "read") if self._pacing is not None else 0.0
+            if wait <= 0:
+                self._next = (self._next + step + 1) % len(self._turn)
+                return queue.popleft(), None
+            soonest = wait if soonest is None else min(soonest, wait)
+        return None, soonest
+
+    def _work(self) -> None:
+        while True:
             with self._lock:
-                if self._error is None:
-                    self._error = exc
-        finally:
-            with self._lock:
-                self._pending -= 1
-                if self._pending == 0:
-                    self._idle.set()
+                while True:
+                    if self._error is not None or self._pending == 0:
+                        self._lock.notify_all()
+                        return
+                    task, wait = self._take()
+                    if task is not None:
+                        break
+                    # Nothing ready: a running task may queue children, or a bucket refills.
+                    self._lock.wait(timeout=min(wait, 1.0) if wait is not None else None)
+            fn, args = task
+            try:
+                fn(*args)
+            except BaseException as exc:
+                with self._lock:
+                    if self._error is None:
+                        self._error = exc
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._lock.notify_all()
 
     def _record(self, scope_key: str, resources: Iterable[LiveResource]) -> None:
         with self._lock:
@@ -154,7 +202,7 @@ class _Walk:
         self._record(listed(GALLERIES_IN, rg_id(sub, group)), galleries)
         for gallery in galleries:
             if gallery.owned or gallery.id in self._scope.galleries:
-                self._submit(self._images, gallery.id)
+                self._submit(sub, self._images, gallery.id)
 
     def _images(self, gallery_id: str) -> None:
         rid = parse_id(gallery_id)
@@ -163,7 +211,7 @@ class _Walk:
         images = [to_live(Kind.IMAGE, i) for i in found]
         self._record(listed(IMAGES_IN, gallery_id), images)
         for image in images:
-            self._submit(self._versions, image.id)
+            self._submit(rid.subscription, self._versions, image.id)
 
     def _versions(self, image_id: str) -> None:
         rid = parse_id(image_id)
@@ -179,7 +227,11 @@ class _Walk:
         for version in found:
             if _provisioning(version) != "succeeded":
                 self._submit(
-                    self._version_detail, client, f"{url}/{quote(version['name'])}", version
+                    rid.subscription,
+                    self._version_detail,
+                    client,
+                    f"{url}/{quote(version['name'])}",
+                    version,
                 )
 
     def _version_detail(self, client: Any, url: str, listed_doc: dict[str, Any]) -> None:

@@ -176,7 +176,7 @@ class Sandbox:
         from reconciler.sandbox.seed import apply_seed
 
         with self.store.transaction() as tx:
-            apply_seed(tx, data, self._clock(tx).now())
+            apply_seed(tx, data, self._clock(tx).now(), self.config)
 
     def resources(self) -> list[dict[str, Any]]:
         """Every live resource as its public JSON, with time-dependent state for now."""
@@ -277,7 +277,14 @@ class Sandbox:
                 )
             elif rule.kind == "slow":
                 world.effects.slow_factor *= rule.factor
-        admission = admit(tx, self.config.throttle, subscription or "tenant", cls)
+        admission = admit(
+            tx,
+            self.config.throttle,
+            subscription or "tenant",
+            cls,
+            now=world.now,
+            speed=self.config.speed,
+        )
         if not admission.granted:
             error = ArmError(
                 429,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl, urlencode
 
 from reconciler.sandbox.clock import iso
@@ -225,7 +225,8 @@ class Router:
 
 def paged(world: World, call: Call, items: Iterable[dict[str, Any]]) -> Result:
     """One page of a list operation; `nextLink` carries a `$skiptoken` offset."""
-    items = list(items)
+    if not isinstance(items, Sequence):
+        items = list(items)
     token = call.q("$skiptoken")
     try:
         start = int(token) if token else 0
@@ -365,8 +366,35 @@ def require_subscription(world: World, sub: str) -> dict[str, Any]:
     return doc
 
 
-def visible(world: World, docs: Iterable[dict[str, Any]], call: Call | None) -> list[dict]:
-    return [render(world, d, call) for d in docs if is_alive(world, d)]
+class Visible(Sequence[dict[str, Any]]):
+    """The live documents of a listing, rendered only when an item or a slice is taken.
+
+    `paged` takes one page of it, so a list of N resources renders N items over all its
+    pages, not N per page.
+    """
+
+    def __init__(self, world: World, docs: Iterable[dict[str, Any]], call: Call | None) -> None:
+        self._world = world
+        self._call = call
+        self._docs = [d for d in docs if is_alive(world, d)]
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [render(self._world, d, self._call) for d in self._docs[index]]
+        return render(self._world, self._docs[index], self._call)
+
+
+def visible(world: World, docs: Iterable[dict[str, Any]], call: Call | None) -> Visible:
+    return Visible(world, docs, call)
 
 
 def region_key(name: str) -> str:

@@ -30,7 +30,6 @@ from reconciler.sandbox.arm import (
     Router,
     World,
     get_alive,
-    is_alive,
     list_in_group,
     list_in_subscription,
     not_found,
@@ -180,15 +179,21 @@ def needed_seconds(
 
 
 def _version_demand(world: World, image_id: str, region: str, pool_id: str, own: int) -> int:
-    """Nv: target nodes of every pool in `region` using `image_id` (this pool counts `own`)."""
-    demand = own
-    for pool in world.tx.of_type(T_POOL):
-        if not is_alive(world, pool) or pool["id"].lower() == pool_id.lower():
-            continue
-        if not same(image_id_of(pool["properties"]) or "", image_id):
-            continue
-        account = world.tx.get(pool["_sys"]["account"])
-        if account is not None and region_key(account["location"]) == region_key(region):
+    """Nv: target nodes of every pool in `region` using `image_id` (this pool counts `own`).
+
+    Answered from the store's pools-by-image index (`Tx.pools_using_image`): a sum over the
+    pools on that image, not a read of every pool.
+    """
+    accounts = [
+        a["id"]
+        for a in world.tx.of_type(T_ACCOUNT)
+        if region_key(a.get("location", "")) == region_key(region)
+    ]
+    fixed, autoscaling = world.tx.pools_using_image(image_id, accounts, world.now, pool_id)
+    demand = own + fixed
+    for rid in autoscaling:
+        pool = world.tx.get(rid)
+        if pool is not None:
             demand += sum(targets_of(pool["properties"]))
     return demand
 

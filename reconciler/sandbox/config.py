@@ -79,7 +79,11 @@ class Durations:
 
 @dataclass(frozen=True)
 class Bucket:
-    """One ARM token bucket: `capacity` tokens, refilled at `refill` tokens per real second."""
+    """One ARM token bucket: `capacity` tokens, refilled at `refill` tokens per simulated second.
+
+    At `speed: 1` that is per real second, as in Azure; a faster clock refills faster, in
+    step with every simulated duration (see `reconciler.sandbox.throttle`).
+    """
 
     capacity: float
     refill: float
@@ -90,7 +94,8 @@ class ThrottleConfig:
     """ARM subscription throttling (Azure's published buckets since 2024 are the default)."""
 
     enabled: bool = True
-    # Azure sends whole seconds (at least 1); tests may ask for exact fractions to stay fast.
+    # Azure sends whole seconds (at least 1); tests and fast-clock benchmarks ask for exact
+    # fractions (a whole second is hundreds of simulated seconds at speed 800).
     fractional_retry_after: bool = False
     reads: Bucket = field(default_factory=lambda: Bucket(250, 25))
     writes: Bucket = field(default_factory=lambda: Bucket(200, 10))

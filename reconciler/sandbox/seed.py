@@ -12,12 +12,40 @@ Format (see `default_seed.yaml`, the world the example specs expect)::
             managedImages: [{name, location, osType, osState?, hyperVGeneration?,
                              osDiskSnapshot: <snapshot name in this group>, tags?}]
             virtualMachines: [{name, location, osType?, vmSize?}]
-            batchAccounts: [{name, location, poolAllocationMode?}]
+            batchAccounts: [{name, location, poolAllocationMode?, pools?}]
+            galleries: [{name, location?, tags?, images?}]
             tags: {...}
+
+Galleries, image definitions, image versions and pools — what the product manages — can be
+seeded too, so benchmarks and tests start from a large estate without writing it through
+the API one request at a time::
+
+    galleries:
+      - name: gal0
+        tags: {managed-by: reconcile}
+        images:                   # image definitions
+          - {name: def0, osType: Linux, osState: Generalized, hyperVGeneration: V2,
+             identifier: {publisher: p, offer: o, sku: s}, tags?, versions?: [...]}
+    versions:                     # under an image definition
+      - {name: 1.0.0, source: <managed image, snapshot or version id>,
+         targetRegions: [{name: westeurope, replicas: 1}], tags?}
+    pools:                        # under a Batch account
+      - {name: pool0, vmSize: Standard_D2s_v5, image: <version or managed image id>,
+         nodeAgentSkuId: batch.node.ubuntu 22.04, dedicated?: 0, lowPriority?: 0,
+         metadata?: {key: value}, tags?}
+
+They are created by the same handlers a PUT reaches (so they are exactly what the API would
+have made), at a simulated time far enough in the past that every long-running operation,
+replication and resize has finished: the world starts settled. Any list entry may carry
+`count: N`; it stands for N entries whose `{i}` (in any string) is 0 … N-1, children
+included — `{name: "def{i}", count: 100, ...}` declares a hundred definitions. An inner
+entry's own `{i}` is its own index; `{gallery}`, `{image}` and `{account}` name the
+enclosing entries (e.g. `identifier: {offer: "{image}"}` or a pool's `image:` path).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Mapping
@@ -58,8 +86,13 @@ def _stable_uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts).lower()))
 
 
-def apply_seed(tx: Tx, data: Mapping[str, Any], now: float) -> None:
-    """Write the seed's resources into the world (existing ids are replaced)."""
+def apply_seed(tx: Tx, data: Mapping[str, Any], now: float, config: Any = None) -> None:
+    """Write the seed's resources into the world (existing ids are replaced).
+
+    `config` (a `SandboxConfig`, default values when None) gives the durations that
+    managed resources are created with; they are created settled before `now`.
+    """
+    managed: list[tuple[str, Mapping[str, Any]]] = []
     for sub in data.get("subscriptions") or []:
         sid = str(sub["id"])
         sub_id = f"/subscriptions/{sid}"
@@ -77,6 +110,9 @@ def apply_seed(tx: Tx, data: Mapping[str, Any], now: float) -> None:
         )
         for group in sub.get("resourceGroups") or []:
             _seed_group(tx, sid, group, now)
+            managed.append((sid, group))
+    if any(_has_managed(group) for _, group in managed):
+        _seed_managed(tx, managed, now, config)
 
 
 def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
@@ -196,3 +232,164 @@ def _put_seeded(
         "_sys": {"created": now},
     }
     tx.put(rid, rtype, rg_id, doc)
+
+
+# -- managed resources: created through the resource providers' own handlers ----------------
+
+_SETTLE = 30 * 86400.0  # simulated seconds before now at which managed resources are made
+
+
+def _has_managed(group: Mapping[str, Any]) -> bool:
+    return bool(group.get("galleries")) or any(
+        a.get("pools") for a in group.get("batchAccounts") or []
+    )
+
+
+def expand(entries: Any, **names: str) -> list[dict[str, Any]]:
+    """Entries with `count: N` expanded into N copies with `{i}` (and `names`) filled in."""
+    out: list[dict[str, Any]] = []
+    for entry in entries or []:
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"seed: expected a mapping, got {entry!r}")
+        count = int(entry.get("count", 1))
+        for i in range(count):
+            values = {**names, "i": str(i)}
+            out.append(
+                {
+                    k: (_fill(v, values) if k not in _NESTED else v)
+                    for k, v in entry.items()
+                    if k != "count"
+                }
+            )
+    return out
+
+
+_NESTED = ("images", "versions", "pools")
+
+
+def _fill(value: Any, names: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        for key, text in names.items():
+            value = value.replace("{" + key + "}", text)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+def _seed_managed(
+    tx: Tx, groups: list[tuple[str, Mapping[str, Any]]], now: float, config: Any
+) -> None:
+    """Galleries, definitions and versions first (pools need their versions), then pools."""
+    from reconciler.sandbox.arm import ArmError, Call, Effects, Router, World
+    from reconciler.sandbox.batch import register as register_batch
+    from reconciler.sandbox.compute import register as register_compute
+    from reconciler.sandbox.config import SandboxConfig
+
+    router = Router()
+    register_compute(router)
+    register_batch(router)
+    # Images are made first, pools a while later: a pool's resize needs its version's
+    # replicas to have finished, and both must have settled by now.
+    images_at = World(tx, now - 2 * _SETTLE, config or SandboxConfig(), Effects())
+    pools_at = World(tx, now - _SETTLE, config or SandboxConfig(), Effects())
+
+    def put(path: str, api: str, body: dict[str, Any], world: World = images_at) -> None:
+        handler, params = router.match("PUT", path)
+        raw = json.dumps(body).encode()
+        call = Call("PUT", ARM, path, {"api-version": api}, {}, body, params, raw)
+        try:
+            handler(world, call)
+        except ArmError as error:
+            raise ValueError(f"seed: {path}: {error.code}: {error.message}") from error
+
+    operations_before = {r[0] for r in tx.operation_ids()}
+    for sid, group in groups:
+        rg_id = f"/subscriptions/{sid}/resourceGroups/{group['name']}"
+        for gallery in expand(group.get("galleries")):
+            gid = f"{rg_id}/providers/Microsoft.Compute/galleries/{gallery['name']}"
+            location = gallery.get("location", group["location"])
+            put(gid, GALLERY_API, _tracked_body(gallery, location, {}))
+            for image in expand(gallery.get("images"), gallery=gallery["name"]):
+                did = f"{gid}/images/{image['name']}"
+                props = {
+                    "osType": image.get("osType", "Linux"),
+                    "osState": image.get("osState", "Generalized"),
+                    "hyperVGeneration": image.get("hyperVGeneration", "V2"),
+                    "identifier": dict(image.get("identifier") or {}),
+                }
+                put(did, GALLERY_API, _tracked_body(image, location, props))
+                for version in expand(
+                    image.get("versions"), gallery=gallery["name"], image=image["name"]
+                ):
+                    put(
+                        f"{did}/versions/{version['name']}",
+                        GALLERY_API,
+                        _version_body(version, location),
+                    )
+    for sid, group in groups:
+        rg_id = f"/subscriptions/{sid}/resourceGroups/{group['name']}"
+        for account in group.get("batchAccounts") or []:
+            aid = f"{rg_id}/providers/{T_ACCOUNT}/{account['name']}"
+            for pool in expand(account.get("pools"), account=account["name"]):
+                put(f"{aid}/pools/{pool['name']}", BATCH_API, _pool_body(pool), pools_at)
+    # The handlers recorded long-running operations nobody will poll; drop them.
+    tx.delete_operations({r[0] for r in tx.operation_ids()} - operations_before)
+
+
+ARM = "https://management.azure.com"
+GALLERY_API = "2026-03-03"
+BATCH_API = "2025-06-01"
+
+
+def _tracked_body(
+    entry: Mapping[str, Any], location: str, properties: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "location": entry.get("location", location),
+        "tags": dict(entry.get("tags") or {}),
+        "properties": properties,
+    }
+
+
+def _version_body(version: Mapping[str, Any], location: str) -> dict[str, Any]:
+    source = str(version["source"])
+    if "/snapshots/" in source.lower():
+        storage: dict[str, Any] = {"osDiskImage": {"source": {"id": source}}}
+    else:
+        storage = {"source": {"id": source}}
+    regions = version.get("targetRegions") or [{"name": version.get("location", location)}]
+    profile = {
+        "targetRegions": [
+            {"name": r["name"], "regionalReplicaCount": int(r.get("replicas", 1))} for r in regions
+        ]
+    }
+    body = _tracked_body(version, location, {"publishingProfile": profile})
+    body["properties"]["storageProfile"] = storage
+    return body
+
+
+def _pool_body(pool: Mapping[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "vmSize": pool.get("vmSize", "Standard_D2s_v5"),
+        "deploymentConfiguration": {
+            "virtualMachineConfiguration": {
+                "imageReference": {"id": str(pool["image"])},
+                "nodeAgentSkuId": pool.get("nodeAgentSkuId", "batch.node.ubuntu 22.04"),
+            }
+        },
+        "scaleSettings": {
+            "fixedScale": {
+                "targetDedicatedNodes": int(pool.get("dedicated", 0)),
+                "targetLowPriorityNodes": int(pool.get("lowPriority", 0)),
+            }
+        },
+    }
+    if pool.get("metadata"):
+        props["metadata"] = [{"name": k, "value": str(v)} for k, v in pool["metadata"].items()]
+    body: dict[str, Any] = {"properties": props}
+    if pool.get("tags"):
+        body["tags"] = dict(pool["tags"])
+    return body

@@ -1,7 +1,9 @@
 """The world's persistence: one SQLite file in WAL mode, resources as JSON documents.
 
 Resources are keyed by their lower-cased ARM id, with their lower-cased type, parent id,
-subscription and resource group kept in columns for listing. Long-running operations,
+subscription and resource group kept in columns for listing; a side table of pools by
+the image they use (kept by triggers) answers "which pools use this version" without
+reading every pool. Long-running operations,
 throttle buckets, fault counters and world metadata (clock origin, config) live in their own
 tables. Every request runs inside one `BEGIN IMMEDIATE` transaction, so writers in several
 threads or processes serialise on SQLite's lock and never see half a change.
@@ -13,7 +15,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,63 @@ CREATE INDEX IF NOT EXISTS resources_scope ON resources(type, sub, rg);
 CREATE TABLE IF NOT EXISTS operations(id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets(key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters(key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+"""
+
+# Pools by the image they use, kept by triggers on `resources` (so no handler can forget
+# it): a row per pool with its account, fixed-scale target nodes, whether it autoscales
+# and when it is gone. "Which pools in this region use this version, and how many nodes do
+# they want?" is asked on every resize; it is an index lookup and a sum over small rows
+# here instead of a parse of every pool document.
+_POOL_TYPE = "microsoft.batch/batchaccounts/pools"
+_IMAGE_REF = "$.properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.id"
+_FIXED = "$.properties.scaleSettings.fixedScale"
+_POOL_ROW = f"""
+    coalesce(lower(json_extract(new.doc, '{_IMAGE_REF}')), ''),
+    coalesce(json_extract(new.doc, '{_FIXED}.targetDedicatedNodes'), 0)
+        + coalesce(json_extract(new.doc, '{_FIXED}.targetLowPriorityNodes'), 0),
+    json_extract(new.doc, '$.properties.scaleSettings.autoScale') IS NOT NULL,
+    json_extract(new.doc, '$._sys.gone_at')
+"""
+_POOL_INDEX = (
+    """CREATE TABLE pool_images(
+    id TEXT PRIMARY KEY, parent TEXT NOT NULL, image TEXT NOT NULL, targets INTEGER NOT NULL,
+    autoscale INTEGER NOT NULL, gone_at REAL)""",
+    # Only the rare rows are indexed by image (pools being deleted, autoscaling pools): the
+    # common ones are summed in pool_demand, and a full index would tempt the planner.
+    "CREATE INDEX pool_images_deleting ON pool_images(image, parent) WHERE gone_at IS NOT NULL",
+    "CREATE INDEX pool_images_autoscale ON pool_images(image, parent) WHERE autoscale",
+    # Running totals of the fixed-scale targets of pools not being deleted, per image and
+    # account: a resize reads one row instead of summing every pool on its image.
+    """CREATE TABLE pool_demand(
+    image TEXT NOT NULL, parent TEXT NOT NULL, total INTEGER NOT NULL,
+    PRIMARY KEY(image, parent))""",
+    """CREATE TRIGGER pool_demand_add AFTER INSERT ON pool_images
+WHEN new.gone_at IS NULL AND NOT new.autoscale
+BEGIN
+    INSERT INTO pool_demand(image, parent, total) VALUES (new.image, new.parent, new.targets)
+    ON CONFLICT(image, parent) DO UPDATE SET total = total + excluded.total;
+END""",
+    """CREATE TRIGGER pool_demand_remove AFTER DELETE ON pool_images
+WHEN old.gone_at IS NULL AND NOT old.autoscale
+BEGIN
+    UPDATE pool_demand SET total = total - old.targets
+    WHERE image = old.image AND parent = old.parent;
+END""",
+    f"""CREATE TRIGGER pool_images_put AFTER INSERT ON resources WHEN new.type = '{_POOL_TYPE}'
+BEGIN
+    DELETE FROM pool_images WHERE id = new.id;
+    INSERT INTO pool_images(id, parent, image, targets, autoscale, gone_at)
+    VALUES (new.id, new.parent, {_POOL_ROW});
+END""",
+    f"""CREATE TRIGGER pool_images_delete AFTER DELETE ON resources WHEN old.type = '{_POOL_TYPE}'
+BEGIN
+    DELETE FROM pool_images WHERE id = old.id;
+END""",
+)
+# Worlds made before the index existed: fill it once from the pools they hold.
+_POOL_BACKFILL = f"""
+INSERT INTO pool_images(id, parent, image, targets, autoscale, gone_at)
+SELECT id, parent, {_POOL_ROW.replace("new.doc", "doc")} FROM resources WHERE type = '{_POOL_TYPE}'
 """
 
 
@@ -72,12 +130,49 @@ class Tx:
         rows = self._conn.execute(sql + " ORDER BY id", args)
         return [json.loads(r[0]) for r in rows]
 
+    def pools_using_image(
+        self, image_id: str, parents: list[str], now: float, exclude: str
+    ) -> tuple[int, list[str]]:
+        """Pools in accounts `parents` using `image_id`, alive at `now`, except `exclude`.
+
+        Returns (sum of their fixed-scale targets, ids of the autoscaling ones, whose
+        targets come from a formula the caller evaluates). Reads the running totals, the
+        few pools being deleted and the autoscaling ones: never every pool on the image.
+        """
+        if not parents:
+            return 0, []
+        image = image_id.lower()
+        in_parents = f"parent IN ({','.join('?' * len(parents))})"
+        accounts = [p.lower() for p in parents]
+        conn = self._conn
+        total = conn.execute(
+            f"SELECT coalesce(sum(total), 0) FROM pool_demand WHERE image = ? AND {in_parents}",
+            [image, *accounts],
+        ).fetchone()[0]
+        own = conn.execute(
+            "SELECT targets FROM pool_images WHERE id = ? AND image = ? AND gone_at IS NULL "
+            f"AND NOT autoscale AND {in_parents}",
+            [exclude.lower(), image, *accounts],
+        ).fetchone()
+        deleting = conn.execute(
+            "SELECT coalesce(sum(targets), 0) FROM pool_images WHERE image = ? "
+            f"AND gone_at IS NOT NULL AND gone_at > ? AND NOT autoscale AND id != ? AND {in_parents}",
+            [image, now, exclude.lower(), *accounts],
+        ).fetchone()[0]
+        auto = conn.execute(
+            "SELECT id FROM pool_images WHERE image = ? AND autoscale AND id != ? "
+            f"AND (gone_at IS NULL OR gone_at > ?) AND {in_parents}",
+            [image, exclude.lower(), now, *accounts],
+        )
+        fixed = int(total) - (int(own[0]) if own else 0) + int(deleting)
+        return fixed, [r[0] for r in auto]
+
     def all_resources(self) -> list[tuple[str, dict[str, Any]]]:
         rows = self._conn.execute("SELECT type, doc FROM resources ORDER BY id")
         return [(r[0], json.loads(r[1])) for r in rows]
 
     def clear(self) -> None:
-        for table in ("resources", "operations", "buckets", "counters", "meta"):
+        for table in ("resources", "operations", "buckets", "counters", "meta", "pool_demand"):
             self._conn.execute(f"DELETE FROM {table}")
 
     @contextmanager
@@ -106,6 +201,12 @@ class Tx:
             (op_id.lower(), json.dumps(doc)),
         )
 
+    def operation_ids(self) -> list[tuple[str]]:
+        return list(self._conn.execute("SELECT id FROM operations"))
+
+    def delete_operations(self, ids: set[str]) -> None:
+        self._conn.executemany("DELETE FROM operations WHERE id = ?", [(i,) for i in ids])
+
     def meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -121,11 +222,18 @@ class Tx:
         )
         return int(self._conn.execute("SELECT n FROM counters WHERE key = ?", (key,)).fetchone()[0])
 
-    def take_token(self, key: str, capacity: float, refill: float) -> tuple[bool, float]:
-        """Token bucket in real time: (granted, tokens left after this request)."""
-        now = time.time()
+    def take_token(
+        self, key: str, capacity: float, refill: float, now: float
+    ) -> tuple[bool, float]:
+        """Token bucket refilled `refill` per second of `now`'s clock (the simulated one).
+
+        Returns (granted, tokens left after this request). A clock that went back (a
+        rebuilt world) refills nothing rather than draining the bucket.
+        """
         row = self._conn.execute("SELECT tokens, at FROM buckets WHERE key = ?", (key,)).fetchone()
-        tokens = capacity if row is None else min(capacity, row[0] + (now - row[1]) * refill)
+        tokens = (
+            capacity if row is None else min(capacity, row[0] + max(0.0, now - row[1]) * refill)
+        )
         granted = tokens >= 1.0
         if granted:
             tokens -= 1.0
@@ -174,6 +282,16 @@ class Store:
         conn = self._connection()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        with self._writer:
+            conn.execute("BEGIN IMMEDIATE")
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pool_images'"
+            ).fetchone()
+            if not exists:
+                for statement in _POOL_INDEX:
+                    conn.execute(statement)
+                conn.execute(_POOL_BACKFILL)
+            conn.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -23,6 +23,8 @@ from reconciler.azure.sandbox import sandbox_client_kwargs
 from reconciler.sandbox import Sandbox, SandboxConfig, SandboxRequest, load_config
 from reconciler.sandbox.config import ENV_CONFIG, Bucket, FaultRule, ThrottleConfig
 from reconciler.sandbox.httpx_transport import SandboxHttpxTransport
+from reconciler.sandbox.store import Store
+from reconciler.sandbox.throttle import admit
 from tests.sandbox.conftest import FAST, FROZEN, RG_IMAGES, SUB, definition_body, version_body
 
 BASE = "https://management.azure.com"
@@ -82,8 +84,9 @@ def test_shared_key_auth_is_rejected(sandbox):
     assert "Entra" in answer.json()["error"]["message"]
 
 
-def test_every_response_has_request_id_and_rate_limit_header(sandbox):
+def test_every_response_has_request_id_and_rate_limit_header(frozen):
     """Every answer carries x-ms-request-id and the remaining-requests header of its class."""
+    sandbox = frozen  # simulated time stands still, so the read bucket does not refill
     first = get(sandbox, f"{GALLERIES}?api-version=2026-03-03")
     second = get(sandbox, f"{GALLERIES}/missing?api-version=2026-03-03")
     assert second.status == 404
@@ -132,20 +135,55 @@ def test_unknown_path_and_bad_json_are_arm_errors(sandbox):
 
 def test_throttling_answers_429_and_the_sdk_retries(make_sandbox):
     """An empty read bucket answers 429 with Retry-After; azure-core waits and succeeds."""
+    # At speed 1 simulated time is real time: the bucket refills 10 tokens per real second.
     config = replace(
-        FAST, throttle=ThrottleConfig(reads=Bucket(3, 10), fractional_retry_after=True)
+        FAST, speed=1.0, throttle=ThrottleConfig(reads=Bucket(3, 10), fractional_retry_after=True)
     )
     sandbox = make_sandbox(config)
     answers = [get(sandbox, f"{GALLERIES}?api-version=2026-03-03") for _ in range(4)]
     assert [a.status for a in answers] == [200, 200, 200, 429]
     assert answers[3].json()["error"]["code"] == "SubscriptionRequestsThrottled"
-    assert 0 < float(answers[3].headers["Retry-After"]) < 1
+    assert 0 < float(answers[3].headers["Retry-After"]) <= 0.1
     assert answers[3].headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
     client, recorder = recorded_client(sandbox)
     for _ in range(6):
         assert list(client.galleries.list_by_resource_group(RG_IMAGES)) == []
     assert 429 in recorder.statuses
     assert recorder.statuses[-1] == 200
+
+
+def test_buckets_refill_in_simulated_time(make_sandbox):
+    """An empty bucket stays empty while the clock stands still and refills when it moves."""
+    config = replace(FROZEN, throttle=ThrottleConfig(reads=Bucket(2, 1)))
+    sandbox = make_sandbox(config)
+    url = f"{GALLERIES}?api-version=2026-03-03"
+    assert [get(sandbox, url).status for _ in range(3)] == [200, 200, 429]
+    time.sleep(0.05)  # real time passing refills nothing: the simulated clock did not move
+    assert get(sandbox, url).status == 429
+    sandbox.advance(1.0)  # one simulated second: one token at 1/s
+    assert [get(sandbox, url).status for _ in range(2)] == [200, 429]
+
+
+@pytest.mark.parametrize(
+    ("speed", "fractional", "retry_after"),
+    [
+        (1.0, True, 0.5),  # half a token short at 1 token/s: half a real second
+        (100.0, True, 0.005),  # the same simulated wait, 100x faster in real time
+        (1.0, False, 1),  # Azure's whole seconds, rounded up
+        (100.0, False, 1),  # whole seconds never under-wait, even on a fast clock
+    ],
+)
+def test_retry_after_is_real_seconds_at_the_clock_speed(
+    tmp_path: Path, speed: float, fractional: bool, retry_after: float
+):
+    """Retry-After is the simulated wait for the next token divided by the clock's speed."""
+    throttle = ThrottleConfig(reads=Bucket(1.5, 1), fractional_retry_after=fractional)
+    with Store(tmp_path / "buckets.sqlite").transaction() as tx:
+        first = admit(tx, throttle, SUB, "read", now=1000.0, speed=speed)
+        second = admit(tx, throttle, SUB, "read", now=1000.0, speed=speed)
+    assert first.granted and first.remaining == 0  # half a token left
+    assert not second.granted
+    assert second.retry_after == retry_after
 
 
 def test_server_errors_are_retried_by_azure_core(make_sandbox):
