@@ -32,7 +32,8 @@ the API one request at a time::
     pools:                        # under a Batch account
       - {name: pool0, vmSize: Standard_D2s_v5, image: <version or managed image id>,
          nodeAgentSkuId: batch.node.ubuntu 22.04, dedicated?: 0, lowPriority?: 0,
-         metadata?: {key: value}, tags?}
+         metadata?: {key: value}, tags?,
+         properties?: {...}}      # any other pool property, in the REST body's shape
 
 They are created by the same handlers a PUT reaches (so they are exactly what the API would
 have made), at a simulated time far enough in the past that every long-running operation,
@@ -371,6 +372,16 @@ def _version_body(version: Mapping[str, Any], location: str) -> dict[str, Any]:
     return body
 
 
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def _pool_body(pool: Mapping[str, Any]) -> dict[str, Any]:
     props: dict[str, Any] = {
         "vmSize": pool.get("vmSize", "Standard_D2s_v5"),
@@ -389,6 +400,8 @@ def _pool_body(pool: Mapping[str, Any]) -> dict[str, Any]:
     }
     if pool.get("metadata"):
         props["metadata"] = [{"name": k, "value": str(v)} for k, v in pool["metadata"].items()]
+    # Anything else a pool has, in the REST body's own shape, laid over the above.
+    props = _deep_merge(props, pool.get("properties") or {})
     body: dict[str, Any] = {"properties": props}
     if pool.get("tags"):
         body["tags"] = dict(pool["tags"])

@@ -141,6 +141,7 @@ def test_reads_exactly_the_populated_world(world: World) -> None:
             "version:gal/def1/1.0.0",
             "version:gal/def1/1.0.1",
             "managedImage:img-build-render-2026-10",
+            "managedImage:img-legacy-render",  # the default world's legacy estate
             "batchAccount:batchprodweu",
             "batchAccount:batchprodeus",
             "batchAccount:batchresearch",

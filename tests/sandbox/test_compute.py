@@ -263,7 +263,7 @@ def test_managed_image_life_cycle(compute):
     assert image.provisioning_state == "Succeeded"
     assert image.storage_profile.os_disk.snapshot.id == SNAPSHOT
     names = {i.name for i in compute.images.list_by_resource_group(RG_IMAGES)}
-    assert names == {"img-new", "img-build-render-2026-10"}
+    assert names == {"img-new", "img-build-render-2026-10", "img-legacy-render"}
     assert {i.name for i in compute.images.list()} == names
     tagged = compute.images.begin_update(RG_IMAGES, "img-new", {"tags": {"a": "b"}}).result()
     assert tagged.tags == {"a": "b"}

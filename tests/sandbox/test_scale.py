@@ -223,7 +223,7 @@ def test_seed_declares_a_settled_estate(make_sandbox: Callable[..., Sandbox]):
     assert version.provisioning_state == "Succeeded"
     assert version.replication_status.aggregated_state == "Completed"
     regions = {r.name: r.regional_replica_count for r in version.publishing_profile.target_regions}
-    assert regions == {"westeurope": 2, "eastus": 1}
+    assert regions == {"West Europe": 2, "East US": 1}  # Azure answers display names
     pools = list(batch_client(sandbox).pool.list_by_batch_account(RG_BATCH, ACCOUNT))
     assert sorted(p.name for p in pools) == [f"pool{i}" for i in range(5)]
     assert {(p.allocation_state, p.current_dedicated_nodes) for p in pools} == {("Steady", 4)}
