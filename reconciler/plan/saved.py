@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -190,7 +191,8 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
     """
     differing: list[str] = []
     saved_ids = [c.id for c in saved.changes]
-    for change_id in sorted({i for i in saved_ids if saved_ids.count(i) > 1}):
+    repeats = Counter(saved_ids)
+    for change_id in sorted(i for i, n in repeats.items() if n > 1):
         differing.append(f"{change_id} appears more than once")
     now = {c.id: c for c in fresh.changes}
     for change in saved.changes:
