@@ -387,14 +387,16 @@ def verdicts(rows: dict[tuple[str, str, bool], dict[str, float]], sizes: list[st
     five, twenty, fifty = get("5k"), get("20k"), get("50k")
     if five and twenty:
         ratio = twenty["total"] / five["total"]
-        checks.append(
-            (f"20k/5k total ratio ≤ {TARGET_RATIO_20K_5K}", f"{ratio:.2f}", ratio <= 4.4)
-        )
+        checks.append((f"20k/5k total ratio ≤ {TARGET_RATIO_20K_5K}", f"{ratio:.2f}", ratio <= 4.4))
     scratch = get("20k", True)
     if scratch:
         value = scratch["plan"]
         checks.append(
-            (f"from-scratch plan at 20k ≤ {TARGET_SCRATCH_20K_S:.0f} s", f"{value:.2f} s", value <= 5)
+            (
+                f"from-scratch plan at 20k ≤ {TARGET_SCRATCH_20K_S:.0f} s",
+                f"{value:.2f} s",
+                value <= 5,
+            )
         )
     if fifty:
         checks.append(

@@ -40,6 +40,7 @@ from reconciler.plan.health import (
 )
 from reconciler.plan.model import (
     ABSENT,
+    UNCHANGED_REASON,
     Action,
     Change,
     DriftItem,
@@ -1054,7 +1055,7 @@ class _Planner:
         self, d: DesiredResource, current: LiveResource, diff: ResourceDiff, action: Action
     ) -> str:
         if action is Action.NOOP:
-            return "matches the spec"
+            return UNCHANGED_REASON
         forcing = [p for p in diff.paths if p.path in diff.replace_paths]
         others = [p for p in diff.paths if p.path not in diff.replace_paths]
         if action is Action.REPLACE:

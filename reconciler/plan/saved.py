@@ -12,7 +12,10 @@ A plan file is a text anyone can edit, so apply trusts nothing in it until:
 2. `check_stale`: neither the spec nor any observed resource moved since, naming each;
 3. `check_matches`: every change in it is exactly what a fresh plan of the same spec on
    the same live state produces, and nothing that fresh plan would do is missing —
-   an edited action, ``after`` value, resource id or observation is refused, naming it.
+   an edited action, ``after`` value, resource id or observation is refused, naming it;
+   every resource it lists as unchanged is unchanged in the fresh plan too, with the
+   same id and observation (`with_fresh_unchanged` then gives apply the fresh no-ops,
+   which carry the before/after a file leaves out).
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 from reconciler.plan.desired import desired_state
-from reconciler.plan.model import ABSENT, FORMAT_VERSION, Plan
+from reconciler.plan.model import ABSENT, FORMAT_VERSION, Action, Plan
 from reconciler.plan.planner import observation, spec_address
 from reconciler.plan.serialize import (
     PLAN_FILE_KIND,
@@ -35,6 +39,7 @@ from reconciler.plan.serialize import (
     diagnostic_to_dict,
     plan_from_dict,
     plan_to_dict,
+    unchanged_to_dict,
 )
 from reconciler.state.model import Kind, LiveState
 
@@ -200,9 +205,16 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
         if current is None:
             differing.append(f"{change.id} ({change.action.value}) is not in a fresh plan")
             continue
-        mine = change_to_dict(change, for_file=True)
-        theirs = change_to_dict(current, for_file=True)
-        fields = [f for f in _COMPARED if mine[f] != theirs[f]]
+        if Action.NOOP in (change.action, current.action):
+            # A file lists a no-op by what names it and what was observed (format 2):
+            # that is what can be edited, so that is what is compared.
+            mine = unchanged_to_dict(change, for_file=True) | {"action": change.action}
+            theirs = unchanged_to_dict(current, for_file=True) | {"action": current.action}
+            fields = [f for f in mine if mine[f] != theirs[f]]
+        else:
+            mine = change_to_dict(change, for_file=True)
+            theirs = change_to_dict(current, for_file=True)
+            fields = [f for f in _COMPARED if mine[f] != theirs[f]]
         if "action" in fields:
             differing.append(
                 f"{change.id}: the plan says {change.action.value}, "
@@ -225,6 +237,19 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
             hint="the file was edited after `reconcile plan --out`; make a new plan "
             "with `reconcile plan --out FILE` and review it",
         )
+
+
+def with_fresh_unchanged(saved: Plan, fresh: Plan) -> Plan:
+    """`saved` with its no-ops taken from `fresh`, once `check_matches` found them equal.
+
+    A plan file lists no-ops without before/after; apply's own checks (R6: an image
+    outlives the pools that keep booting it) read the pools' images from them.
+    """
+    now = {c.id: c for c in fresh.changes if c.action is Action.NOOP}
+    return replace(
+        saved,
+        changes=tuple(now.get(c.id, c) if c.action is Action.NOOP else c for c in saved.changes),
+    )
 
 
 def _errors(plan: Plan) -> list[Mapping[str, Any]]:

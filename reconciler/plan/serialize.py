@@ -1,7 +1,11 @@
 """The plan's JSON form: one shape for `--format json` and for saved plan files.
 
-`plan_to_dict` is the contract documented by ``schemas/plan.schema.json``. Shown plans
-mask every secret reference (``***``). A saved plan (`for_file=True`) additionally keeps
+`plan_to_dict` is the contract documented by ``schemas/plan.schema.json``. Its size
+follows what the plan *does*, not the size of the estate: `changes` carries the changes
+with their before/after, while resources that stay as they are (no-ops) are listed in
+`unchanged` by address, kind, resource id and location only (format 2; format 1 carried
+before/after for every resource, ≈3 KB each). Shown plans mask every secret reference
+(``***``). A saved plan (`for_file=True`) additionally keeps
 the ``${env:NAME}`` *references* in `after` (a reference names a variable, it is not a
 secret; apply resolves it from its own environment), records what was observed and
 its `origin` (spec paths and target, so `apply PLANFILE` needs nothing else). A partial
@@ -18,6 +22,7 @@ from typing import Any
 
 from reconciler.plan.model import (
     FORMAT_VERSION,
+    UNCHANGED_REASON,
     Action,
     Change,
     DriftItem,
@@ -65,6 +70,19 @@ def change_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
     return out
 
 
+def unchanged_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
+    """One no-op as JSON: what names it, and (saved plans) what was observed of it."""
+    out: dict[str, Any] = {
+        "address": change.address,
+        "kind": change.kind.value,
+        "resource_id": change.resource_id,
+        "location": change.location,
+    }
+    if for_file:
+        out["observed"] = change.observed
+    return out
+
+
 def drift_to_dict(item: DriftItem) -> dict[str, Any]:
     return {
         "address": item.address,
@@ -105,7 +123,14 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
         "owner": plan.owner,
         **({"partial": True, "targets": list(plan.targets)} if plan.partial else {}),
         "summary": plan.summary(),
-        "changes": [change_to_dict(c, for_file=for_file) for c in plan.changes],
+        "changes": [
+            change_to_dict(c, for_file=for_file)
+            for c in plan.changes
+            if c.action is not Action.NOOP
+        ],
+        "unchanged": [
+            unchanged_to_dict(c, for_file=for_file) for c in plan.changes if c.action is Action.NOOP
+        ],
         "drift": [drift_to_dict(d) for d in plan.drift],
         "diagnostics": [diagnostic_to_dict(d) for d in plan.diagnostics],
         # A plan with no pools still says so: both tables are always present.
@@ -147,7 +172,11 @@ def _tuple_props(props: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def plan_from_dict(data: Mapping[str, Any]) -> Plan:
-    """The `Plan` a (saved) JSON form describes."""
+    """The `Plan` a (saved) JSON form describes.
+
+    No-ops come back from `unchanged` without before/after (the file does not carry
+    them); `reconciler.plan.saved.check_matches` compares them in the listed form.
+    """
     changes = tuple(
         Change(
             id=c["id"],
@@ -166,6 +195,18 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             cause=c.get("cause"),
         )
         for c in data.get("changes", ())
+    ) + tuple(
+        Change(
+            id=u["address"],
+            address=u["address"],
+            kind=Kind(u["kind"]),
+            action=Action.NOOP,
+            resource_id=u["resource_id"],
+            location=u["location"],
+            reason=UNCHANGED_REASON,
+            observed=u.get("observed"),
+        )
+        for u in data.get("unchanged", ())
     )
     drift = tuple(
         DriftItem(

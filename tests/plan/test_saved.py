@@ -18,7 +18,8 @@ from reconciler.plan import (
     plan_from_file,
     save_plan,
 )
-from reconciler.plan.saved import check_matches
+from reconciler.plan.model import Action
+from reconciler.plan.saved import check_matches, with_fresh_unchanged
 from reconciler.plan.snapshot import load_live_state
 from reconciler.state.model import LiveState
 from tests.golden.make_cases import SECRET_VALUE
@@ -26,10 +27,35 @@ from tests.golden.test_golden import HERE, plan_for
 
 
 def test_a_saved_plan_loads_back_equal(tmp_path, monkeypatch):
-    """save_plan then load_plan gives the same plan value."""
+    """save_plan then load_plan gives the same plan, no-ops without the before/after a file omits."""
     plan = plan_for("split_grow_and_shrink", monkeypatch)
     save_plan(plan, tmp_path / "plan.json")
-    assert load_plan(tmp_path / "plan.json") == plan
+    loaded = load_plan(tmp_path / "plan.json")
+    assert loaded == replace(
+        plan,
+        changes=tuple(
+            replace(c, before=None, after=None) if c.action is Action.NOOP else c
+            for c in plan.changes
+        ),
+    )
+    # Once checked against a fresh plan, apply works on the fresh no-ops: the very plan.
+    check_matches(loaded, plan)
+    assert with_fresh_unchanged(loaded, plan) == plan
+
+
+def test_a_plan_file_lists_unchanged_resources_by_address(monkeypatch):
+    """No-ops are in `unchanged` with what names them and their observation, not before/after."""
+    data = json.loads(dumps_plan(plan_for("no_changes", monkeypatch)))
+    assert data["changes"] == []
+    assert data["summary"]["no-op"] == len(data["unchanged"]) == 4
+    gallery = data["unchanged"][0]
+    assert gallery == {
+        "address": "gallery:gal",
+        "kind": "gallery",
+        "resource_id": gallery["resource_id"],
+        "location": "westeurope",
+        "observed": data["observed"][gallery["resource_id"]],
+    }
 
 
 def test_a_saved_plan_carries_no_secret(tmp_path, monkeypatch):
@@ -176,6 +202,16 @@ def _del_change(field: str):
         (lambda d: d.update(partial=True), "the document: 'targets' is a dependency of 'partial'"),
         (lambda d: d["origin"].update(cloud="AzureCloud"), "origin: {'base'"),
         (lambda d: d.update(extra=1), "Additional properties are not allowed ('extra'"),
+        (lambda d: d.pop("unchanged"), "the document: 'unchanged' is a required property"),
+        (
+            lambda d: d["unchanged"][0].update(before={}),
+            "unchanged[0]: Additional properties are not allowed ('before'",
+        ),
+        (
+            lambda d: d["unchanged"][0].pop("observed"),
+            "unchanged[0]: 'observed' is a required property",
+        ),
+        (_set_change("action", "no-op"), "changes[1].action: 'no-op' is not one of"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -238,6 +274,25 @@ def _pool(data: dict) -> dict:
             lambda d: d["observed"].pop(next(iter(d["observed"]))),
             "the resources it observed are not the ones a fresh plan observes",
         ),
+        (
+            lambda d: d["unchanged"][0].update(observed='"0x1"'),
+            "gallery:gal: observed differ from a fresh plan",
+        ),
+        (
+            lambda d: d["unchanged"][0].update(location="eastus"),
+            "gallery:gal: location differ from a fresh plan",
+        ),
+        (
+            lambda d: d["unchanged"].append(
+                {k: _pool(d)[k] for k in ("address", "kind", "resource_id", "location", "observed")}
+            )
+            or d["changes"].remove(_pool(d)),
+            "pool:batchprodeus/sim: the plan says no-op, a fresh plan says resize",
+        ),
+        (
+            lambda d: d["unchanged"].append({**d["unchanged"][0], "address": "gallery:other"}),
+            "gallery:other (no-op) is not in a fresh plan",
+        ),
     ],
     ids=[
         "action",
@@ -248,6 +303,10 @@ def _pool(data: dict) -> dict:
         "duplicated",
         "added",
         "observed",
+        "unchanged observed",
+        "unchanged location",
+        "change listed as unchanged",
+        "unchanged added",
     ],
 )
 def test_an_edited_plan_is_refused_naming_the_change(edit, named, monkeypatch):
