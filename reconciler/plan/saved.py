@@ -73,7 +73,12 @@ def spec_hash(spec: Any) -> str:
 
 def dumps_plan(plan: Plan) -> str:
     """The plan file's text (stable: sorted paths, two-space indent, trailing newline)."""
-    return json.dumps(plan_to_dict(plan, for_file=True), indent=2, ensure_ascii=False) + "\n"
+    return dumps_document(plan_to_dict(plan, for_file=True))
+
+
+def dumps_document(document: Mapping[str, Any]) -> str:
+    """A plan document's text, shown or saved: two-space indent, trailing newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
@@ -208,9 +213,19 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
         if Action.NOOP in (change.action, current.action):
             # A file lists a no-op by what names it and what was observed (format 2):
             # that is what can be edited, so that is what is compared.
-            mine = unchanged_to_dict(change, for_file=True) | {"action": change.action}
-            theirs = unchanged_to_dict(current, for_file=True) | {"action": current.action}
+            mine = {
+                **unchanged_to_dict(change),
+                "action": change.action,
+                "observed": change.observed,
+            }
+            theirs = {
+                **unchanged_to_dict(current),
+                "action": current.action,
+                "observed": current.observed,
+            }
             fields = [f for f in mine if mine[f] != theirs[f]]
+            if change.observed is None and "observed" in fields:
+                fields.remove("observed")  # not in `observed` at all: reported once, below
         else:
             mine = change_to_dict(change, for_file=True)
             theirs = change_to_dict(current, for_file=True)

@@ -4,7 +4,8 @@
 follows what the plan *does*, not the size of the estate: `changes` carries the changes
 with their before/after, while resources that stay as they are (no-ops) are listed in
 `unchanged` by address, kind, resource id and location only (format 2; format 1 carried
-before/after for every resource, ≈3 KB each). Shown plans mask every secret reference
+before/after for every resource, ≈3 KB each), and `sizing` keeps the rows that explain
+the changes. Shown plans mask every secret reference
 (``***``). A saved plan (`for_file=True`) additionally keeps
 the ``${env:NAME}`` *references* in `after` (a reference names a variable, it is not a
 secret; apply resolves it from its own environment), records what was observed and
@@ -70,17 +71,14 @@ def change_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
     return out
 
 
-def unchanged_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
-    """One no-op as JSON: what names it, and (saved plans) what was observed of it."""
-    out: dict[str, Any] = {
+def unchanged_to_dict(change: Change) -> dict[str, Any]:
+    """One no-op as JSON: what names it (a saved plan's `observed` has its observation)."""
+    return {
         "address": change.address,
         "kind": change.kind.value,
         "resource_id": change.resource_id,
         "location": change.location,
     }
-    if for_file:
-        out["observed"] = change.observed
-    return out
 
 
 def drift_to_dict(item: DriftItem) -> dict[str, Any]:
@@ -113,6 +111,29 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _sizing(plan: Plan) -> dict[str, Any]:
+    """The sizing rows that explain this plan's changes (format 2), not the whole estate's.
+
+    A replicas row is kept when its version or one of its pools has a change, a
+    resize-timeout row when its pool has one; `reconcile validate --format json` shows
+    every row.
+    """
+    changed = {c.address for c in plan.changes if c.action is not Action.NOOP}
+    out: dict[str, Any] = {"replicas": [], "resize_timeouts": []}
+    for key, value in plan.sizing.items():
+        if key == "replicas":
+            value = [
+                row
+                for row in value
+                if row.get("version") in changed
+                or any(p.get("pool") in changed for p in row.get("pools", ()))
+            ]
+        elif key == "resize_timeouts":
+            value = [row for row in value if row.get("pool") in changed]
+        out[key] = _jsonable(value)
+    return out
+
+
 def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
     """The plan as JSON (see module doc); keys in a stable order."""
     out: dict[str, Any] = {
@@ -128,18 +149,36 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
             for c in plan.changes
             if c.action is not Action.NOOP
         ],
-        "unchanged": [
-            unchanged_to_dict(c, for_file=for_file) for c in plan.changes if c.action is Action.NOOP
-        ],
+        "unchanged": [unchanged_to_dict(c) for c in plan.changes if c.action is Action.NOOP],
         "drift": [drift_to_dict(d) for d in plan.drift],
         "diagnostics": [diagnostic_to_dict(d) for d in plan.diagnostics],
         # A plan with no pools still says so: both tables are always present.
-        "sizing": {"replicas": [], "resize_timeouts": [], **_jsonable(plan.sizing)},
+        "sizing": _sizing(plan),
     }
     if for_file:
         out = {"kind": PLAN_FILE_KIND, **out, "observed": dict(plan.observed)}
         if plan.origin is not None:
             out["origin"] = origin_to_dict(plan.origin)
+    return out
+
+
+def shown_document(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """``plan_to_dict(plan)`` derived from ``plan_to_dict(plan, for_file=True)``.
+
+    `plan --format json --out FILE` builds the plan's document once and shows this:
+    the saved plan's bookkeeping (kind, observations, origin) dropped, and the secret
+    references it keeps in `after` masked.
+    """
+    out = {k: v for k, v in saved.items() if k not in ("kind", "observed", "origin")}
+    out["changes"] = [
+        {
+            **{k: v for k, v in change.items() if k != "observed"},
+            "after": None
+            if change["after"] is None
+            else {k: mask(v) for k, v in change["after"].items()},
+        }
+        for change in saved["changes"]
+    ]
     return out
 
 
@@ -175,8 +214,10 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     """The `Plan` a (saved) JSON form describes.
 
     No-ops come back from `unchanged` without before/after (the file does not carry
-    them); `reconciler.plan.saved.check_matches` compares them in the listed form.
+    them), their observation from `observed`; `reconciler.plan.saved.check_matches`
+    compares them in that form.
     """
+    observed = data.get("observed", {})
     changes = tuple(
         Change(
             id=c["id"],
@@ -204,7 +245,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             resource_id=u["resource_id"],
             location=u["location"],
             reason=UNCHANGED_REASON,
-            observed=u.get("observed"),
+            observed=observed.get(u["resource_id"]),
         )
         for u in data.get("unchanged", ())
     )
@@ -237,7 +278,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         drift=drift,
         diagnostics=diagnostics,
         sizing=data.get("sizing", {}),
-        observed=data.get("observed", {}),
+        observed=observed,
         format_version=int(data.get("format_version", FORMAT_VERSION)),
         prune=bool(data.get("prune", False)),
         owner=str(data.get("owner", "")),
