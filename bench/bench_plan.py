@@ -29,6 +29,10 @@ log(t₅₀ₖ / t₅ₖ) / log(n₅₀ₖ / n₅ₖ) of the median totals (1.0:
     .venv/bin/python bench/bench_plan.py --baseline DIR # also runs DIR's `reconciler`
                                                         # side by side (A/B), 5k and 20k
 
+``--startup N`` instead times ``reconcile plan specs/minimal --sandbox W`` N times (fresh
+interpreter each; wall and CPU medians) and lists the heaviest imports of one run
+(``python -X importtime``); with ``--baseline DIR`` the two checkouts alternate.
+
 ``--baseline DIR`` points at another checkout of the project (e.g. ``git worktree add
 /tmp/base main``): its runs are interleaved with this checkout's, so a busy machine slows
 both alike. ``--profile SIZE`` prints cProfile's top functions for one in-process plan.
@@ -40,6 +44,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -202,7 +207,6 @@ def live_for(desired: Any, *, scratch: bool) -> Any:
 def child(spec_dir: str, out: str, scratch: bool) -> None:
     """One measured plan; prints a JSON line of phase times and the process's peak RSS."""
     import gc
-    import resource
     from datetime import date
 
     from reconciler.plan import make_plan, save_plan
@@ -321,6 +325,68 @@ def profile(size: str) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
+def startup(runs: int, baseline: Path | None) -> None:
+    """Time `reconcile plan` of the minimal spec against a fresh sandbox world."""
+    codes = [("this", ROOT)] + ([("baseline", baseline.resolve())] if baseline else [])
+    with tempfile.TemporaryDirectory(prefix="reconcile-bench-start-") as tmp:
+        world = Path(tmp) / "w.sqlite"
+        subprocess.run(
+            [sys.executable, "-m", "reconciler.cli", "sandbox", "init", "--sandbox", str(world)],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        argv = ["plan", str(ROOT / "specs" / "minimal"), "--sandbox", str(world)]
+        # The console script's own entry point (`reconciler.cli:main`), as `reconcile` runs.
+        code = "import sys; from reconciler.cli import main; sys.argv[0] = 'reconcile'; main()"
+        samples: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n, _ in codes}
+        for _ in range(runs):
+            for name, root in codes:
+                env = {**os.environ, "PYTHONPATH": str(root)}
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                # Run from the temporary directory: `-c` puts the working directory first on
+                # sys.path, which would shadow PYTHONPATH's checkout with this one.
+                subprocess.run(
+                    [sys.executable, "-c", code, *argv],
+                    env=env,
+                    capture_output=True,
+                    check=False,
+                    cwd=tmp,
+                )
+                wall = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                samples[name][0].append(wall)
+                samples[name][1].append(cpu)
+        print(f"load average {os.getloadavg()[0]:.2f}; {runs} runs each, alternating\n")
+        print("| code | wall median s (spread) | CPU median s (spread) |")
+        print("|---|---:|---:|")
+        for name, (walls, cpus) in samples.items():
+            print(
+                f"| {name} | {median(walls):.3f} ({spread(walls)}) | "
+                f"{median(cpus):.3f} ({spread(cpus)}) |"
+            )
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code, *argv],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp,
+        )
+    print("\nheaviest top-level imports of one run (cumulative ms, `-X importtime`):")
+    rows = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        _, cumulative, name = line.split("|")
+        if name.startswith(("  ", " ")) and not name.startswith("   "):
+            rows.append((int(cumulative), name.strip()))
+    for micros, name in sorted(rows, reverse=True)[:8]:
+        print(f"  {micros / 1000:7.1f}  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -328,6 +394,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5k and 20k, one run each")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout (A/B)")
     parser.add_argument("--profile", choices=sorted(SIZES), default=None)
+    parser.add_argument("--startup", type=int, default=0, metavar="N")
     parser.add_argument("--child", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--scratch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -336,6 +403,9 @@ def main() -> None:
         return
     if args.profile:
         profile(args.profile)
+        return
+    if args.startup:
+        startup(args.startup, args.baseline)
         return
     sizes = ["5k", "20k"] if args.quick else args.sizes.split(",")
     runs = 1 if args.quick else args.runs
