@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from reconciler import jsontext
 from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 from reconciler.plan.desired import desired_state
 from reconciler.plan.model import ABSENT, FORMAT_VERSION, Action, Plan
@@ -78,7 +79,7 @@ def dumps_plan(plan: Plan) -> str:
 
 def dumps_document(document: Mapping[str, Any]) -> str:
     """A plan document's text, shown or saved: two-space indent, trailing newline."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(document) + "\n"
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
