@@ -139,7 +139,7 @@ def verify(
     may itself have moved what the plan observed.
     """
     from reconciler.plan import check_stale, make_plan, spec_hash
-    from reconciler.plan.saved import check_matches
+    from reconciler.plan.saved import check_matches, with_fresh_unchanged
     from reconciler.plan.targets import select
 
     try:
@@ -166,7 +166,7 @@ def verify(
             f"the saved plan's targets no longer match: {error.message}", hint=error.hint
         ) from None
     check_matches(saved, fresh)
-    return saved
+    return with_fresh_unchanged(saved, fresh)
 
 
 def plan_file_data(path: Path) -> dict[str, Any] | None:

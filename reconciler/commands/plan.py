@@ -55,17 +55,28 @@ def plan(
 ) -> None:
     """Compare the specs in PATH... (default: specs/) with live state and show the changes."""
     from dataclasses import replace
+    from pathlib import Path
 
     from reconciler.commands._saved_plan import origin_for
-    from reconciler.plan import save_plan
+    from reconciler.plan.saved import dumps_document
+    from reconciler.plan.serialize import plan_to_dict, shown_document
     from reconciler.render import render, render_markdown
 
     result = compute(paths, target, prune=prune, adopt=adopt, targets=targets)
-    click.echo(render(result, fmt, color=use_color()), nl=False)
+    saved = None
+    if out:
+        # The document is built once: the file is it, the JSON shown is derived from it.
+        saved = plan_to_dict(
+            replace(result, origin=origin_for(paths, target.target())), for_file=True
+        )
+    if fmt == "json" and saved is not None:
+        click.echo(dumps_document(shown_document(saved)), nl=False)
+    else:
+        click.echo(render(result, fmt, color=use_color()), nl=False)
     append_step_summary(lambda: render_markdown(result))
     if out:
         try:
-            save_plan(replace(result, origin=origin_for(paths, target.target())), out)
+            Path(out).write_text(dumps_document(saved), encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write the plan to {out}: {exc.strerror or exc}")
         click.echo(f"Saved the plan to {out}; apply it with `reconcile apply {out}`.", err=True)

@@ -7,7 +7,6 @@ imported so the command starts fast. Imports nothing from the Azure SDK.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +14,7 @@ from typing import Any
 
 import click
 
+from reconciler import jsontext
 from reconciler.commands._options import DEFAULT_PATH, format_option, use_color
 from reconciler.spec import LoadResult, ResolvedSpec, load_spec
 from reconciler.spec.diagnostics import sort_key
@@ -154,7 +154,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     out = sys.stdout
     with gc_paused():
         if fmt == "json":
-            text = json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n"
+            text = jsontext.dumps(to_json(result)) + "\n"
         else:
             text = render_text(result, colour=use_color(out))
     out.write(text)

@@ -17,6 +17,7 @@ resource follows from the strongest mode among its paths.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,6 +130,22 @@ class ResourceDiff:
         return Action.UPDATE
 
 
+_LOCATION, _DURATION, _ID = 1, 2, 3
+
+
+@functools.lru_cache(maxsize=4096)
+def _string_form(path: str) -> int:
+    """How string values of `path` are normalised (0: as they are). A plan asks this for
+    every path of every resource, of a few hundred distinct paths: the answer is kept."""
+    if path == "location":
+        return _LOCATION
+    if _DURATION_PATH.search(path):
+        return _DURATION
+    if _ID_PATH.match(path):
+        return _ID
+    return 0
+
+
 def normalise_value(path: str, value: Any) -> Any:
     """One value in the form it is compared in (see module doc)."""
     if value is None:
@@ -140,18 +157,20 @@ def normalise_value(path: str, value: Any) -> Any:
         return tuple(sorted(items, key=str))
     if not isinstance(value, str):
         return value
-    if path == "location":
+    form = _string_form(path)
+    if form == _LOCATION:
         return canonical_location(value)
-    if _DURATION_PATH.search(path):
+    if form == _DURATION:
         try:
             return canonical_duration(value)
         except ValueError:
             return value
-    if _ID_PATH.match(path):
+    if form == _ID:
         return canonical_id(value)
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_path(path: str) -> str:
     """Paths keyed by region use canonical region names (``targetRegions[westeurope]``)."""
     match = _LOCATION_KEY.match(path)

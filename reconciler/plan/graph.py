@@ -247,15 +247,17 @@ def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
             deps[second.id].add(first.id)
 
     # Containment: each change waits only for its nearest ancestor / descendants with a
-    # change (the rest follows transitively), so `depends_on` stays readable.
-    ids = {c.id: c.resource_id.lower() for c in active}
+    # change (the rest follows transitively), so `depends_on` stays readable. The nearest
+    # ancestor is found by walking up the child's own id (each ``/`` cut), not by
+    # comparing every change with every other.
     for child in active:
-        child_id = ids[child.id]
-        ancestors = [p for p in active if p is not child and child_id.startswith(ids[p.id] + "/")]
-        if not ancestors:
-            continue
-        depth = max(len(ids[p.id]) for p in ancestors)
-        for parent in (p for p in ancestors if len(ids[p.id]) == depth):
+        child_id = child.resource_id.lower()
+        parents: list[Change] = []
+        cut = child_id.rfind("/")
+        while cut > 0 and not parents:
+            parents = by_resource.get(child_id[:cut], [])
+            cut = child_id.rfind("/", 0, cut)
+        for parent in parents:
             if child.action is Action.DELETE and parent.action in (Action.DELETE, Action.REPLACE):
                 deps[parent.id].add(child.id)
             elif child.action is not Action.DELETE and parent.action in (
@@ -265,17 +267,27 @@ def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
                 deps[child.id].add(parent.id)
 
     # Image use (per region for version updates: a pool waits only for growth in its
-    # own region, and only shrinking in a pool's region waits for that pool).
-    images = [c for c in active if c.kind in _IMAGE_KINDS]
-    pools = [c for c in active if c.kind is Kind.POOL]
-    for image in images:
+    # own region, and only shrinking in a pool's region waits for that pool). Pools are
+    # indexed by the image they boot before and after, so each image meets only its own.
+    booting_after: dict[str, list[Change]] = {}
+    booted_before: dict[str, list[Change]] = {}
+    for pool in active:
+        if pool.kind is not Kind.POOL:
+            continue
+        used_before, used_after = _pool_images(pool)
+        if used_after is not None:
+            booting_after.setdefault(used_after, []).append(pool)
+        if used_before is not None:
+            booted_before.setdefault(used_before, []).append(pool)
+    for image in active:
+        if image.kind not in _IMAGE_KINDS:
+            continue
         image_id = image.resource_id.lower()
-        for pool in pools:
-            used_before, used_after = _pool_images(pool)
-            region = pool.location.lower()
-            if used_after == image_id and _orders(image, region, provides=True):
+        for pool in booting_after.get(image_id, ()):
+            if _orders(image, pool.location.lower(), provides=True):
                 deps[pool.id].add(image.id)
-            if used_before == image_id and _orders(image, region, provides=False):
+        for pool in booted_before.get(image_id, ()):
+            if _orders(image, pool.location.lower(), provides=False):
                 deps[image.id].add(pool.id)
     return deps
 

@@ -26,8 +26,10 @@ from typing import Any
 from reconciler.diagnostic_text import format_diagnostic
 from reconciler.state.model import Kind
 
-FORMAT_VERSION = 1
+# 2: no-ops are listed in `unchanged` (address, kind, id, location), without before/after.
+FORMAT_VERSION = 2
 ABSENT = "absent"  # Plan.observed token for "Azure had no such resource"
+UNCHANGED_REASON = "matches the spec"  # the reason of every no-op (plan files omit it)
 
 # Steps after the first of a multi-write action (see `reconciler.plan.graph`): the
 # summary counts the action once, on its first step.

@@ -40,6 +40,7 @@ from reconciler.plan.health import (
 )
 from reconciler.plan.model import (
     ABSENT,
+    UNCHANGED_REASON,
     Action,
     Change,
     DriftItem,
@@ -253,6 +254,7 @@ class _Planner:
         self.observed: dict[str, str] = {}
         self.drift: list[DriftItem] = []
         self.unsettled: set[str] = set()  # ids of accounts whose pools get no change (RC512)
+        self._descendants: dict[str, list[LiveResource]] | None = None  # see live_descendants
 
     # -- helpers ------------------------------------------------------------------
 
@@ -556,13 +558,17 @@ class _Planner:
     def plan_health(self) -> None:
         """Compare with live status, not only fields: wait on, repair or re-issue (see
         `reconciler.plan.health`); each unhealthy resource is reported as drift too."""
-        pools = [d for d in self.desired.resources.values() if d.kind is Kind.POOL]
+        # Regions of the spec's pools per image they boot (one pass, not one per version).
+        regions_using: dict[str, set[str]] = {}
+        for p in self.desired.resources.values():
+            if p.kind is Kind.POOL and p.image_id is not None and p.location:
+                regions_using.setdefault(p.image_id, set()).add(p.location)
         for d in self.desired.resources.values():
             current = self.live_by_id.get(d.id)
             if current is None or not current.owned:
                 continue
             if d.kind is Kind.VERSION:
-                regions = {p.location for p in pools if p.image_id == d.id and p.location}
+                regions = regions_using.get(d.id, set())
                 health = version_health(current, regions)
                 if health is not None:
                     self.version_unhealthy(d, current, health)
@@ -810,13 +816,22 @@ class _Planner:
                 users.append(pool)
         return users
 
+    def live_descendants(self, parent_id: str) -> list[LiveResource]:
+        """Every live resource whose id is nested under `parent_id` (an index, built once)."""
+        if self._descendants is None:
+            index: dict[str, list[LiveResource]] = {}
+            for resource in self.live.resources.values():
+                parts = resource.id.split("/")
+                # Ancestors are the id cut after each ``<type>/<name>`` pair above it.
+                for end in range(len(parts) - 2, 0, -2):
+                    index.setdefault("/".join(parts[:end]), []).append(resource)
+            self._descendants = index
+        return self._descendants.get(parent_id, [])
+
     def children_staying(self, parent_id: str) -> list[str]:
-        prefix = parent_id + "/"
         staying = []
-        for resource in self.live.resources.values():
+        for resource in self.live_descendants(parent_id):
             rid = resource.id
-            if not rid.startswith(prefix):
-                continue
             change = self.changes.get(rid)
             if change is None or change.action is not Action.DELETE:
                 staying.append(self.address_of(resource))
@@ -866,10 +881,7 @@ class _Planner:
                 Kind.IMAGE,
             ):
                 continue
-            prefix = rid + "/"
-            children = sorted(
-                self.address_of(r) for r in self.live.resources.values() if r.id.startswith(prefix)
-            )
+            children = sorted(self.address_of(r) for r in self.live_descendants(rid))
             if not children:
                 continue
             del self.changes[rid]
@@ -1096,7 +1108,7 @@ class _Planner:
         self, d: DesiredResource, current: LiveResource, diff: ResourceDiff, action: Action
     ) -> str:
         if action is Action.NOOP:
-            return "matches the spec"
+            return UNCHANGED_REASON
         forcing = [p for p in diff.paths if p.path in diff.replace_paths]
         others = [p for p in diff.paths if p.path not in diff.replace_paths]
         if action is Action.REPLACE:

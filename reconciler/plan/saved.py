@@ -12,21 +12,27 @@ A plan file is a text anyone can edit, so apply trusts nothing in it until:
 2. `check_stale`: neither the spec nor any observed resource moved since, naming each;
 3. `check_matches`: every change in it is exactly what a fresh plan of the same spec on
    the same live state produces, and nothing that fresh plan would do is missing —
-   an edited action, ``after`` value, resource id or observation is refused, naming it.
+   an edited action, ``after`` value, resource id or observation is refused, naming it;
+   every resource it lists as unchanged is unchanged in the fresh plan too, with the
+   same id and observation (`with_fresh_unchanged` then gives apply the fresh no-ops,
+   which carry the before/after a file leaves out).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from reconciler import jsontext
 from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 from reconciler.plan.desired import desired_state
-from reconciler.plan.model import ABSENT, FORMAT_VERSION, Plan
+from reconciler.plan.model import ABSENT, FORMAT_VERSION, Action, Plan
 from reconciler.plan.planner import observation, spec_address
 from reconciler.plan.serialize import (
     PLAN_FILE_KIND,
@@ -34,6 +40,7 @@ from reconciler.plan.serialize import (
     diagnostic_to_dict,
     plan_from_dict,
     plan_to_dict,
+    unchanged_to_dict,
 )
 from reconciler.state.model import Kind, LiveState
 
@@ -67,7 +74,12 @@ def spec_hash(spec: Any) -> str:
 
 def dumps_plan(plan: Plan) -> str:
     """The plan file's text (stable: sorted paths, two-space indent, trailing newline)."""
-    return json.dumps(plan_to_dict(plan, for_file=True), indent=2, ensure_ascii=False) + "\n"
+    return dumps_document(plan_to_dict(plan, for_file=True))
+
+
+def dumps_document(document: Mapping[str, Any]) -> str:
+    """A plan document's text, shown or saved: two-space indent, trailing newline."""
+    return jsontext.dumps(document) + "\n"
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
@@ -190,7 +202,8 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
     """
     differing: list[str] = []
     saved_ids = [c.id for c in saved.changes]
-    for change_id in sorted({i for i in saved_ids if saved_ids.count(i) > 1}):
+    repeats = Counter(saved_ids)
+    for change_id in sorted(i for i, n in repeats.items() if n > 1):
         differing.append(f"{change_id} appears more than once")
     now = {c.id: c for c in fresh.changes}
     for change in saved.changes:
@@ -198,9 +211,26 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
         if current is None:
             differing.append(f"{change.id} ({change.action.value}) is not in a fresh plan")
             continue
-        mine = change_to_dict(change, for_file=True)
-        theirs = change_to_dict(current, for_file=True)
-        fields = [f for f in _COMPARED if mine[f] != theirs[f]]
+        if Action.NOOP in (change.action, current.action):
+            # A file lists a no-op by what names it and what was observed (format 2):
+            # that is what can be edited, so that is what is compared.
+            mine = {
+                **unchanged_to_dict(change),
+                "action": change.action,
+                "observed": change.observed,
+            }
+            theirs = {
+                **unchanged_to_dict(current),
+                "action": current.action,
+                "observed": current.observed,
+            }
+            fields = [f for f in mine if mine[f] != theirs[f]]
+            if change.observed is None and "observed" in fields:
+                fields.remove("observed")  # not in `observed` at all: reported once, below
+        else:
+            mine = change_to_dict(change, for_file=True)
+            theirs = change_to_dict(current, for_file=True)
+            fields = [f for f in _COMPARED if mine[f] != theirs[f]]
         if "action" in fields:
             differing.append(
                 f"{change.id}: the plan says {change.action.value}, "
@@ -223,6 +253,19 @@ def check_matches(saved: Plan, fresh: Plan) -> None:
             hint="the file was edited after `reconcile plan --out`; make a new plan "
             "with `reconcile plan --out FILE` and review it",
         )
+
+
+def with_fresh_unchanged(saved: Plan, fresh: Plan) -> Plan:
+    """`saved` with its no-ops taken from `fresh`, once `check_matches` found them equal.
+
+    A plan file lists no-ops without before/after; apply's own checks (R6: an image
+    outlives the pools that keep booting it) read the pools' images from them.
+    """
+    now = {c.id: c for c in fresh.changes if c.action is Action.NOOP}
+    return replace(
+        saved,
+        changes=tuple(now.get(c.id, c) if c.action is Action.NOOP else c for c in saved.changes),
+    )
 
 
 def _errors(plan: Plan) -> list[Mapping[str, Any]]:

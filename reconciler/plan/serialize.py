@@ -1,7 +1,12 @@
 """The plan's JSON form: one shape for `--format json` and for saved plan files.
 
-`plan_to_dict` is the contract documented by ``schemas/plan.schema.json``. Shown plans
-mask every secret reference (``***``). A saved plan (`for_file=True`) additionally keeps
+`plan_to_dict` is the contract documented by ``schemas/plan.schema.json``. Its size
+follows what the plan *does*, not the size of the estate: `changes` carries the changes
+with their before/after, while resources that stay as they are (no-ops) are listed in
+`unchanged` by address, kind, resource id and location only (format 2; format 1 carried
+before/after for every resource, ≈3 KB each), and `sizing` keeps the rows that explain
+the changes. Shown plans mask every secret reference
+(``***``). A saved plan (`for_file=True`) additionally keeps
 the ``${env:NAME}`` *references* in `after` (a reference names a variable, it is not a
 secret; apply resolves it from its own environment), records what was observed and
 its `origin` (spec paths and target, so `apply PLANFILE` needs nothing else). A partial
@@ -18,6 +23,7 @@ from typing import Any
 
 from reconciler.plan.model import (
     FORMAT_VERSION,
+    UNCHANGED_REASON,
     Action,
     Change,
     DriftItem,
@@ -65,6 +71,16 @@ def change_to_dict(change: Change, *, for_file: bool = False) -> dict[str, Any]:
     return out
 
 
+def unchanged_to_dict(change: Change) -> dict[str, Any]:
+    """One no-op as JSON: what names it (a saved plan's `observed` has its observation)."""
+    return {
+        "address": change.address,
+        "kind": change.kind.value,
+        "resource_id": change.resource_id,
+        "location": change.location,
+    }
+
+
 def drift_to_dict(item: DriftItem) -> dict[str, Any]:
     return {
         "address": item.address,
@@ -95,6 +111,29 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _sizing(plan: Plan) -> dict[str, Any]:
+    """The sizing rows that explain this plan's changes (format 2), not the whole estate's.
+
+    A replicas row is kept when its version or one of its pools has a change, a
+    resize-timeout row when its pool has one; `reconcile validate --format json` shows
+    every row.
+    """
+    changed = {c.address for c in plan.changes if c.action is not Action.NOOP}
+    out: dict[str, Any] = {"replicas": [], "resize_timeouts": []}
+    for key, value in plan.sizing.items():
+        if key == "replicas":
+            value = [
+                row
+                for row in value
+                if row.get("version") in changed
+                or any(p.get("pool") in changed for p in row.get("pools", ()))
+            ]
+        elif key == "resize_timeouts":
+            value = [row for row in value if row.get("pool") in changed]
+        out[key] = _jsonable(value)
+    return out
+
+
 def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
     """The plan as JSON (see module doc); keys in a stable order."""
     out: dict[str, Any] = {
@@ -106,16 +145,41 @@ def plan_to_dict(plan: Plan, *, for_file: bool = False) -> dict[str, Any]:
         "owner": plan.owner,
         **({"partial": True, "targets": list(plan.targets)} if plan.partial else {}),
         "summary": plan.summary(),
-        "changes": [change_to_dict(c, for_file=for_file) for c in plan.changes],
+        "changes": [
+            change_to_dict(c, for_file=for_file)
+            for c in plan.changes
+            if c.action is not Action.NOOP
+        ],
+        "unchanged": [unchanged_to_dict(c) for c in plan.changes if c.action is Action.NOOP],
         "drift": [drift_to_dict(d) for d in plan.drift],
         "diagnostics": [diagnostic_to_dict(d) for d in plan.diagnostics],
         # A plan with no pools still says so: both tables are always present.
-        "sizing": {"replicas": [], "resize_timeouts": [], **_jsonable(plan.sizing)},
+        "sizing": _sizing(plan),
     }
     if for_file:
         out = {"kind": PLAN_FILE_KIND, **out, "observed": dict(plan.observed)}
         if plan.origin is not None:
             out["origin"] = origin_to_dict(plan.origin)
+    return out
+
+
+def shown_document(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """``plan_to_dict(plan)`` derived from ``plan_to_dict(plan, for_file=True)``.
+
+    `plan --format json --out FILE` builds the plan's document once and shows this:
+    the saved plan's bookkeeping (kind, observations, origin) dropped, and the secret
+    references it keeps in `after` masked.
+    """
+    out = {k: v for k, v in saved.items() if k not in ("kind", "observed", "origin")}
+    out["changes"] = [
+        {
+            **{k: v for k, v in change.items() if k != "observed"},
+            "after": None
+            if change["after"] is None
+            else {k: mask(v) for k, v in change["after"].items()},
+        }
+        for change in saved["changes"]
+    ]
     return out
 
 
@@ -148,7 +212,13 @@ def _tuple_props(props: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def plan_from_dict(data: Mapping[str, Any]) -> Plan:
-    """The `Plan` a (saved) JSON form describes."""
+    """The `Plan` a (saved) JSON form describes.
+
+    No-ops come back from `unchanged` without before/after (the file does not carry
+    them), their observation from `observed`; `reconciler.plan.saved.check_matches`
+    compares them in that form.
+    """
+    observed = data.get("observed", {})
     changes = tuple(
         Change(
             id=c["id"],
@@ -167,6 +237,18 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             cause=c.get("cause"),
         )
         for c in data.get("changes", ())
+    ) + tuple(
+        Change(
+            id=u["address"],
+            address=u["address"],
+            kind=Kind(u["kind"]),
+            action=Action.NOOP,
+            resource_id=u["resource_id"],
+            location=u["location"],
+            reason=UNCHANGED_REASON,
+            observed=observed.get(u["resource_id"]),
+        )
+        for u in data.get("unchanged", ())
     )
     drift = tuple(
         DriftItem(
@@ -197,7 +279,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         drift=drift,
         diagnostics=diagnostics,
         sizing=data.get("sizing", {}),
-        observed=data.get("observed", {}),
+        observed=observed,
         format_version=int(data.get("format_version", FORMAT_VERSION)),
         prune=bool(data.get("prune", False)),
         adopt=bool(data.get("adopt", False)),

@@ -6,9 +6,9 @@ module only turns it into text (and offers the drift-only view).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from reconciler import jsontext
 from reconciler.plan.model import Plan
 from reconciler.plan.serialize import plan_to_dict
 
@@ -22,7 +22,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 def render_json(plan: Plan) -> str:
     """The JSON document as text (two-space indent, trailing newline)."""
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(plan_document(plan)) + "\n"
 
 
 def render_drift_json(plan: Plan) -> str:

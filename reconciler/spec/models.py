@@ -88,7 +88,10 @@ StorageAccountType = Literal["Standard_LRS", "Standard_ZRS", "Premium_LRS", "Pre
 class SpecModel(BaseModel):
     """Base of every spec model: strict types, unknown keys forbidden, immutable."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a validator is compiled when a model is first used, so the few the
+    # loader validates with compile their nested models once, and start-up does not pay
+    # for one compiled copy per nested model (~30 ms).
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _exactly_one(model: BaseModel, names: tuple[str, ...], what: str) -> None:

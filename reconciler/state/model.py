@@ -156,10 +156,30 @@ class LiveState:
 
     resources: Mapping[str, LiveResource] = field(default_factory=dict)
     scopes: tuple[str, ...] = ()
+    # Indexes built once on construction (the planner asks per declared version; a scan
+    # per question made plans quadratic in the estate): kind → resources in address
+    # order, and image id → the pools booting it, in address order.
+    _by_kind: Mapping[Kind, tuple[LiveResource, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    _pools_by_image: Mapping[str, tuple[LiveResource, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.resources, MappingProxyType):
             object.__setattr__(self, "resources", MappingProxyType(dict(self.resources)))
+        by_kind: dict[Kind, list[LiveResource]] = {}
+        by_image: dict[str, list[LiveResource]] = {}
+        for address in sorted(self.resources):
+            resource = self.resources[address]
+            by_kind.setdefault(resource.kind, []).append(resource)
+            if resource.kind is Kind.POOL:
+                image = resource.image_id
+                if image is not None:
+                    by_image.setdefault(image, []).append(resource)
+        object.__setattr__(self, "_by_kind", {k: tuple(v) for k, v in by_kind.items()})
+        object.__setattr__(self, "_pools_by_image", {k: tuple(v) for k, v in by_image.items()})
 
     def get(self, address: str) -> LiveResource | None:
         """The resource at `address`, or None when Azure has none."""
@@ -167,15 +187,11 @@ class LiveState:
 
     def of_kind(self, kind: Kind) -> Iterator[LiveResource]:
         """All resources of one kind, in address order (deterministic output)."""
-        for address in sorted(self.resources):
-            resource = self.resources[address]
-            if resource.kind is kind:
-                yield resource
+        return iter(self._by_kind.get(kind, ()))
 
     def pools_using(self, image_id: str) -> tuple[LiveResource, ...]:
         """Every pool read (owned or not) whose image is `image_id` (R6 protection)."""
-        wanted = canonical_id(image_id)
-        return tuple(p for p in self.of_kind(Kind.POOL) if p.image_id == wanted)
+        return self._pools_by_image.get(canonical_id(image_id), ())
 
 
 _DURATION = re.compile(

@@ -48,7 +48,11 @@ def test_plan_json_and_markdown_formats(world):
     """--format json prints the contract; --format markdown the PR comment."""
     world("split_grow_and_shrink")
     data = json.loads(run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", "json").output)
-    assert data["format_version"] == 1 and len(data["changes"]) == 6
+    assert data["format_version"] == 2 and len(data["changes"]) == 4
+    assert [u["address"] for u in data["unchanged"]] == [
+        "gallery:gal",
+        "image:gal/render",
+    ]
     md = run("plan", "spec.yaml", "--sandbox", "w.sqlite", "--format", "markdown").output
     assert md.startswith("## reconcile plan")
 
@@ -180,11 +184,15 @@ def test_show_needs_no_azure_and_no_spec(world, tmp_path, monkeypatch):
         ("{", "error: {path} is not a plan file (invalid JSON: Expecting property name"),
         ("[]", "error: {path} is not a plan file\n"),
         (
-            '{"kind": "reconcile-plan", "format_version": 1}',
+            '{"kind": "reconcile-plan", "format_version": 2}',
             "error: {path} is not a valid plan file: the document: ",
         ),
+        (
+            '{"kind": "reconcile-plan", "format_version": 1}',
+            "error: {path} has plan format 1; this reconcile reads format 2\n",
+        ),
     ],
-    ids=["missing", "invalid JSON", "not a plan", "incomplete"],
+    ids=["missing", "invalid JSON", "not a plan", "incomplete", "older format"],
 )
 def test_show_of_a_bad_file_is_one_clear_error(tmp_path, content, message):
     """A missing, broken or incomplete plan file is one sentence and exit 1."""

@@ -18,18 +18,45 @@ from reconciler.plan import (
     plan_from_file,
     save_plan,
 )
-from reconciler.plan.saved import check_matches
+from reconciler.plan.model import Action
+from reconciler.plan.saved import check_matches, with_fresh_unchanged
+from reconciler.plan.serialize import plan_to_dict, shown_document
 from reconciler.plan.snapshot import load_live_state
 from reconciler.state.model import LiveState
 from tests.golden.make_cases import SECRET_VALUE
-from tests.golden.test_golden import HERE, plan_for
+from tests.golden.test_golden import CASES, HERE, plan_for
 
 
 def test_a_saved_plan_loads_back_equal(tmp_path, monkeypatch):
-    """save_plan then load_plan gives the same plan value."""
+    """save_plan then load_plan gives the same plan, no-ops without the before/after a file omits."""
     plan = plan_for("split_grow_and_shrink", monkeypatch)
     save_plan(plan, tmp_path / "plan.json")
-    assert load_plan(tmp_path / "plan.json") == plan
+    loaded = load_plan(tmp_path / "plan.json")
+    assert loaded == replace(
+        plan,
+        changes=tuple(
+            replace(c, before=None, after=None) if c.action is Action.NOOP else c
+            for c in plan.changes
+        ),
+    )
+    # Once checked against a fresh plan, apply works on the fresh no-ops: the very plan.
+    check_matches(loaded, plan)
+    assert with_fresh_unchanged(loaded, plan) == plan
+
+
+def test_a_plan_file_lists_unchanged_resources_by_address(monkeypatch):
+    """No-ops are in `unchanged` by what names them (observations in `observed`), no before/after."""
+    data = json.loads(dumps_plan(plan_for("no_changes", monkeypatch)))
+    assert data["changes"] == []
+    assert data["summary"]["no-op"] == len(data["unchanged"]) == 4
+    gallery = data["unchanged"][0]
+    assert gallery == {
+        "address": "gallery:gal",
+        "kind": "gallery",
+        "resource_id": gallery["resource_id"],
+        "location": "westeurope",
+    }
+    assert gallery["resource_id"] in data["observed"]
 
 
 def test_a_saved_plan_carries_no_secret(tmp_path, monkeypatch):
@@ -176,6 +203,12 @@ def _del_change(field: str):
         (lambda d: d.update(partial=True), "the document: 'targets' is a dependency of 'partial'"),
         (lambda d: d["origin"].update(cloud="AzureCloud"), "origin: {'base'"),
         (lambda d: d.update(extra=1), "Additional properties are not allowed ('extra'"),
+        (lambda d: d.pop("unchanged"), "the document: 'unchanged' is a required property"),
+        (
+            lambda d: d["unchanged"][0].update(before={}),
+            "unchanged[0]: Additional properties are not allowed ('before'",
+        ),
+        (_set_change("action", "no-op"), "changes[1].action: 'no-op' is not one of"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -238,6 +271,25 @@ def _pool(data: dict) -> dict:
             lambda d: d["observed"].pop(next(iter(d["observed"]))),
             "the resources it observed are not the ones a fresh plan observes",
         ),
+        (
+            lambda d: d["observed"].update({d["unchanged"][0]["resource_id"]: '"0x1"'}),
+            "gallery:gal: observed differ from a fresh plan",
+        ),
+        (
+            lambda d: d["unchanged"][0].update(location="eastus"),
+            "gallery:gal: location differ from a fresh plan",
+        ),
+        (
+            lambda d: d["unchanged"].append(
+                {k: _pool(d)[k] for k in ("address", "kind", "resource_id", "location")}
+            )
+            or d["changes"].remove(_pool(d)),
+            "pool:batchprodeus/sim: the plan says no-op, a fresh plan says resize",
+        ),
+        (
+            lambda d: d["unchanged"].append({**d["unchanged"][0], "address": "gallery:other"}),
+            "gallery:other (no-op) is not in a fresh plan",
+        ),
     ],
     ids=[
         "action",
@@ -248,6 +300,10 @@ def _pool(data: dict) -> dict:
         "duplicated",
         "added",
         "observed",
+        "unchanged observed",
+        "unchanged location",
+        "change listed as unchanged",
+        "unchanged added",
     ],
 )
 def test_an_edited_plan_is_refused_naming_the_change(edit, named, monkeypatch):
@@ -265,3 +321,36 @@ def test_an_untouched_plan_matches_a_fresh_one(monkeypatch):
     """The plan as saved, read back, passes the comparison with a fresh plan."""
     saved, fresh = _tampered(monkeypatch, lambda d: None)
     check_matches(saved, fresh)
+
+
+@pytest.mark.parametrize(
+    ("case", "replicas", "timeouts"),
+    [
+        ("no_changes", [], []),
+        (
+            "update_in_place",
+            [("version:gal/render/1.0.0", "westeurope")],  # kept for its changed pool
+            ["pool:batchprodweu/render"],
+        ),
+        (
+            "grow_replicas_before_pools",
+            [("version:gal/render/1.0.0", "westeurope"), ("version:gal/render/1.0.0", "eastus")],
+            ["pool:batchprodweu/render", "pool:batchprodeus/sim"],
+        ),
+    ],
+)
+def test_the_json_sizing_explains_the_changes_only(case, replicas, timeouts, monkeypatch):
+    """Sizing rows are kept for changed versions and pools, so the JSON grows with the changes."""
+    plan = plan_for(case, monkeypatch)
+    sizing = json.loads(dumps_plan(plan))["sizing"]
+    assert [(r["version"], r["region"]) for r in sizing["replicas"]] == replicas
+    assert [r["pool"] for r in sizing["resize_timeouts"]] == timeouts
+    assert len(plan.sizing["resize_timeouts"]) >= len(timeouts)  # the plan value keeps them all
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_shown_json_derived_from_the_file_is_the_shown_json(case, monkeypatch):
+    """`plan --out` builds the document once; what it shows is exactly `--format json`'s."""
+    origin = PlanOrigin(base="/checkout", spec_paths=("spec.yaml",), sandbox="/checkout/w.sqlite")
+    plan = replace(plan_for(case, monkeypatch), origin=origin)
+    assert shown_document(plan_to_dict(plan, for_file=True)) == plan_to_dict(plan)
