@@ -168,7 +168,7 @@ def _user_tags(props: Mapping[str, Any]) -> dict[str, str]:
         if not path.startswith("tags."):
             continue
         key = path[len("tags.") :]
-        if key == OWNER_TAG or key == OWNER_NAME_TAG or key.startswith(APPLIED_TAG):
+        if key in (OWNER_TAG, OWNER_NAME_TAG) or key.startswith(APPLIED_TAG):
             continue
         out[key] = str(value)
     return dict(sorted(out.items()))
