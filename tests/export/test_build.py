@@ -231,7 +231,5 @@ def test_problems_are_diagnostics_and_comments_next_to_the_resource() -> None:
     pools_text = {f.name: f.text for f in result.files}["pools.yaml"]
     line = pools_text.splitlines()[found["RC604"].line - 2]
     assert (
-        found["RC604"].file == "pools.yaml"
-        and line.strip().startswith("# RC606")
-        or "RC604" in line
-    )
+        found["RC604"].file == "pools.yaml" and line.strip().startswith("# RC606")
+    ) or "RC604" in line
