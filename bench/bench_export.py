@@ -24,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_read import ACCOUNTS, SUB, _config, copy_world, populate  # noqa: E402
+from bench_read import ACCOUNTS, SUB, _config, copy_world, populate
 
-from reconciler.azure.clients import AzureClients, RequestCounter  # noqa: E402
-from reconciler.azure.exporting import read_for_export  # noqa: E402
-from reconciler.azure.target import Target  # noqa: E402
-from reconciler.export import ExportOptions, build_export  # noqa: E402
-from reconciler.sandbox.config import ThrottleConfig  # noqa: E402
-from reconciler.spec import load_spec  # noqa: E402
-from reconciler.state.scope import ReadScope  # noqa: E402
+from reconciler.azure.clients import AzureClients, RequestCounter
+from reconciler.azure.exporting import read_for_export
+from reconciler.azure.target import Target
+from reconciler.export import ExportOptions, build_export
+from reconciler.sandbox.config import ThrottleConfig
+from reconciler.spec import load_spec
+from reconciler.state.scope import ReadScope
 
 
 def main(argv: list[str] | None = None) -> int:

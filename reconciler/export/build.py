@@ -267,10 +267,15 @@ class _Builder:
             for m in live.of_kind(Kind.MANAGED_IMAGE)
             if options.all_managed_images or m.owned or m.id in booted
         ]
+        kept = {m.id for m in self.managed_images}
         self.skipped_images = tuple(
-            m.address for m in live.of_kind(Kind.MANAGED_IMAGE) if m not in self.managed_images
+            m.address for m in live.of_kind(Kind.MANAGED_IMAGE) if m.id not in kept
         )
         self.version_by_id = {v.id: v for v in self.versions}
+        # Children by parent id, once: the walk below must stay linear in the estate.
+        self.children: dict[str, list[LiveResource]] = {}
+        for child in (*self.images, *self.versions, *self.pools):
+            self.children.setdefault(parse_id(child.id).parent_id, []).append(child)
         self.image_by_id = {m.id: m for m in self.managed_images}
         self.account_by_id = {a.id: a for a in self.accounts}
         # Managed images are referred to by name: only when that name is unique.
@@ -323,6 +328,7 @@ class _Builder:
 
     def contributions(self) -> dict[tuple[str, str], list[Contribution]]:
         out: dict[tuple[str, str], list[Contribution]] = {}
+        self.needs_by_version: dict[str, dict[tuple[str, str], list[Contribution]]] = {}
         for pool in self.pools:
             if pool.image_id is None:
                 continue
@@ -330,6 +336,8 @@ class _Builder:
             out.setdefault((pool.image_id, pool.location), []).append(
                 Contribution(pool.address, nodes, how)
             )
+        for (image_id, region), found in out.items():
+            self.needs_by_version.setdefault(image_id, {})[(image_id, region)] = found
         return out
 
     # -- galleries -----------------------------------------------------------------------
@@ -391,8 +399,9 @@ class _Builder:
             if len(item) > 1 or region != gallery_location:
                 simple = False
             written.append(Commented(item, tuple(comments)) if comments else item)
-        for (image_id, region), found in sorted(needs.items()):
-            if image_id == version.id and region not in regions:
+        booted = sorted((r, f) for (i, r), f in self.needs_by_version.get(version.id, {}).items())
+        for region, found in booted:
+            if region not in regions:
                 pools = ", ".join(c.pool for c in found)
                 self.notes.problem(
                     version.address,
@@ -430,9 +439,7 @@ class _Builder:
         if tags:
             doc["tags"] = tags
         images = []
-        for image in sorted(
-            (i for i in self.images if parse_id(i.id).parent_id == gallery.id), key=lambda i: i.name
-        ):
+        for image in sorted(self.children.get(gallery.id, ()), key=lambda i: i.name):
             images.append(self.image_doc(image, gallery.location, needs))
         if images:
             doc["images"] = images
@@ -459,10 +466,7 @@ class _Builder:
         tags = _user_tags(props)
         if tags:
             doc["tags"] = tags
-        versions = sorted(
-            (v for v in self.versions if parse_id(v.id).parent_id == image.id),
-            key=lambda v: _version_key(v.name),
-        )
+        versions = sorted(self.children.get(image.id, ()), key=lambda v: _version_key(v.name))
         if versions:
             doc["versions"] = [self.version_doc(v, gallery_location, needs) for v in versions]
         self.note_unexpressed(image)
@@ -701,9 +705,7 @@ class _Builder:
             "location": account.location,
         }
         doc: dict[str, Any] = {"name": account.name}
-        pools = sorted(
-            (p for p in self.pools if parse_id(p.id).parent_id == account.id), key=lambda p: p.name
-        )
+        pools = sorted(self.children.get(account.id, ()), key=lambda p: p.name)
         if pools:
             doc["pools"] = [self.pool_doc(p, account) for p in pools]
         return placement, self.commented(account.address, doc)

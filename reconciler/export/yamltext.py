@@ -10,13 +10,19 @@ carry an `anchor` whose line number `dump` reports (diagnostics then name
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
 
 _WIDTH = 1_000_000  # never fold a long scalar onto several lines
+# Strings PyYAML would write plain anyway (a letter or / first, no ": ", " #" or ending
+# ":"), minus the words YAML 1.1 reads as booleans or null: written without asking it.
+_PLAIN = re.compile(r"[A-Za-z/][A-Za-z0-9_ ./@()+=,-]*")
+_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "null"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,14 @@ def scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     text = str(value)
+    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and not text.endswith(" "):
+        return text
+    return _quoted(text)
+
+
+@lru_cache(maxsize=65536)
+def _quoted(text: str) -> str:
+    """PyYAML's spelling of a string (quoted when it must be), one line."""
     style = '"' if ("\n" in text or "\t" in text) else None
     out = yaml.safe_dump(
         text, default_style=style, width=_WIDTH, allow_unicode=True, explicit_end=False
