@@ -48,6 +48,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "drift",
         "Report live state that differs from the specs.",
     ),
+    "export": (
+        "reconciler.commands.export",
+        "export",
+        "Write the spec of the galleries, images and pools that exist.",
+    ),
     "sandbox": (
         "reconciler.commands.sandbox",
         "sandbox",

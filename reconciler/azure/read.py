@@ -79,12 +79,20 @@ BATCH_API = "2025-06-01"  # Batch pools
 
 
 def read_live_state(
-    clients: AzureClients, scope: ReadScope, *, concurrency: int = DEFAULT_CONCURRENCY
+    clients: AzureClients,
+    scope: ReadScope,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_document: Callable[[Kind, dict[str, Any]], None] | None = None,
 ) -> LiveState:
-    """Everything `scope` names, as one `LiveState` (see the module docstring)."""
+    """Everything `scope` names, as one `LiveState` (see the module docstring).
+
+    `on_document` sees each listed resource's REST JSON as read (from several threads):
+    `reconcile export` needs the members the flat state leaves out.
+    """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    walk = _Walk(clients, scope, concurrency)
+    walk = _Walk(clients, scope, concurrency, on_document)
     return walk.run()
 
 
@@ -96,8 +104,15 @@ class _Walk:
     limit waits alone while the others' listings go on.
     """
 
-    def __init__(self, clients: AzureClients, scope: ReadScope, concurrency: int) -> None:
+    def __init__(
+        self,
+        clients: AzureClients,
+        scope: ReadScope,
+        concurrency: int,
+        on_document: Callable[[Kind, dict[str, Any]], None] | None = None,
+    ) -> None:
         self._clients = clients
+        self._on_document = on_document
         self._scope = scope
         self._concurrency = concurrency
         self._pacing = getattr(clients, "pacing", None)
@@ -193,22 +208,27 @@ class _Walk:
             self._scopes.add(scope_key)
             self._resources.extend(resources)
 
+    def _live(self, kind: Kind, doc: dict[str, Any]) -> LiveResource:
+        if self._on_document is not None:
+            self._on_document(kind, doc)
+        return to_live(kind, doc)
+
     # -- listings -----------------------------------------------------------------------
 
     def _galleries(self, sub: str, group: str) -> None:
         url = f"{_rg(sub, group)}/providers/Microsoft.Compute/galleries"
         found = _list_json(self._clients.compute(sub), url, GALLERY_API)
-        galleries = [to_live(Kind.GALLERY, g) for g in found]
+        galleries = [self._live(Kind.GALLERY, g) for g in found]
         self._record(listed(GALLERIES_IN, rg_id(sub, group)), galleries)
         for gallery in galleries:
-            if gallery.owned or gallery.id in self._scope.galleries:
+            if gallery.owned or self._scope.every_gallery or gallery.id in self._scope.galleries:
                 self._submit(sub, self._images, gallery.id)
 
     def _images(self, gallery_id: str) -> None:
         rid = parse_id(gallery_id)
         url = f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Compute/galleries/{rid.names[0]}/images"
         found = _list_json(self._clients.compute(rid.subscription), url, GALLERY_API)
-        images = [to_live(Kind.IMAGE, i) for i in found]
+        images = [self._live(Kind.IMAGE, i) for i in found]
         self._record(listed(IMAGES_IN, gallery_id), images)
         for image in images:
             self._submit(rid.subscription, self._versions, image.id)
@@ -223,7 +243,7 @@ class _Walk:
         client = self._clients.compute(rid.subscription)
         found = _list_json(client, url, GALLERY_API)
         settled = [v for v in found if _provisioning(v) == "succeeded"]
-        self._record(listed(VERSIONS_IN, image_id), [to_live(Kind.VERSION, v) for v in settled])
+        self._record(listed(VERSIONS_IN, image_id), [self._live(Kind.VERSION, v) for v in settled])
         for version in found:
             if _provisioning(version) != "succeeded":
                 self._submit(
@@ -244,16 +264,16 @@ class _Walk:
             return  # deleted since it was listed
         if response.status_code != 200:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        doc = response.json() or listed_doc
+        resource = self._live(Kind.VERSION, response.json() or listed_doc)
         with self._lock:
-            self._resources.append(to_live(Kind.VERSION, doc))
+            self._resources.append(resource)
 
     def _managed_images(self, sub: str, group: str) -> None:
         url = f"{_rg(sub, group)}/providers/Microsoft.Compute/images"
         found = _list_json(self._clients.compute(sub), url, IMAGES_API)
         self._record(
             listed(MANAGED_IMAGES_IN, rg_id(sub, group)),
-            [to_live(Kind.MANAGED_IMAGE, i) for i in found],
+            [self._live(Kind.MANAGED_IMAGE, i) for i in found],
         )
 
     def _account(self, account_id: str) -> None:
@@ -278,7 +298,7 @@ class _Walk:
             f"/batchAccounts/{rid.names[0]}/pools"
         )
         found = _list_json(self._clients.batch(rid.subscription), url, BATCH_API)
-        self._record(listed(POOLS_IN, account_id), [to_live(Kind.POOL, p) for p in found])
+        self._record(listed(POOLS_IN, account_id), [self._live(Kind.POOL, p) for p in found])
 
     def _assemble(self) -> dict[str, LiveResource]:
         """Resources by address, pools located in their account's region.

@@ -403,7 +403,9 @@ class _Planner:
                 after=d.properties,
                 changed_paths=diff.changed_paths,
                 replace_paths=diff.replace_paths if action is Action.REPLACE else (),
-                observed=observation(current),
+                # After an adopt step the resource's ETag is the one that step's write left,
+                # which the plan cannot know: the write reads it (the adopt step carried ours).
+                observed=observation(current) if adoption is None else None,
                 cause=change_cause(list(causes.values())) if diff.paths else None,
             )
         )

@@ -15,7 +15,7 @@ from typing import Literal
 from reconciler.diagnostic_text import format_diagnostic
 
 Severity = Literal["error", "warning"]
-Phase = Literal["spec", "plan"]
+Phase = Literal["spec", "plan", "export"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,61 @@ _CODES = (
     ),
 )
 
-CODES: dict[str, Code] = {c.code: c for c in _CODES}
+_EXPORT_CODES = (
+    # Found by `reconcile export` in what exists (written as comments next to the resource).
+    Code("RC601", "warning", "R7", "exported pool boots a legacy managed image", "export"),
+    Code(
+        "RC602",
+        "warning",
+        "R1",
+        "exported version has fewer replicas than its pools need: the first plan raises them",
+        "export",
+    ),
+    Code(
+        "RC603",
+        "warning",
+        "R2/R3",
+        "exported pool's resizeTimeout is below the computed one: the first plan raises it",
+        "export",
+    ),
+    Code(
+        "RC604",
+        "warning",
+        "R9",
+        "exported pool's image is in another subscription than its Batch account",
+        "export",
+    ),
+    Code(
+        "RC605",
+        "warning",
+        "secrets",
+        "start-task value that looks like a secret exported as a ${env:NAME} reference",
+        "export",
+    ),
+    Code(
+        "RC606",
+        "warning",
+        "spec",
+        "members the spec cannot express yet: not exported, left untouched",
+        "export",
+    ),
+    Code(
+        "RC607",
+        "warning",
+        "R1",
+        "autoscale pool's maxNodes not found in its formula: estimated",
+        "export",
+    ),
+    Code(
+        "RC608",
+        "warning",
+        "R9",
+        "exported pool boots a version with no replica in its account's region",
+        "export",
+    ),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in (*_CODES, *_EXPORT_CODES)}
 
 
 @dataclass(frozen=True, slots=True)

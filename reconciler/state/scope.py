@@ -136,12 +136,15 @@ class ReadScope:
     - `galleries`: gallery ids the spec names; their groups are listed too.
     - `image_groups`: (subscription, resource group) pairs whose managed images are listed.
     - `batch_accounts`: account ids; each account is read and its pools listed.
+    - `every_gallery`: walk every gallery found in `gallery_groups`, owned or not
+      (`reconcile export` writes down what exists, not only what a spec names).
     """
 
     gallery_groups: tuple[tuple[str, str], ...] = ()
     galleries: tuple[str, ...] = ()
     image_groups: tuple[tuple[str, str], ...] = ()
     batch_accounts: tuple[str, ...] = ()
+    every_gallery: bool = False
 
     def __post_init__(self) -> None:
         galleries = _norm(self.galleries)
@@ -174,6 +177,7 @@ class ReadScope:
             galleries=self.galleries + other.galleries,
             image_groups=self.image_groups + other.image_groups,
             batch_accounts=self.batch_accounts + other.batch_accounts,
+            every_gallery=self.every_gallery or other.every_gallery,
         )
 
     def with_resources(self, kinds_and_ids: Iterable[tuple[Kind, str]]) -> ReadScope:

@@ -112,3 +112,33 @@ def test_adopt_writes_only_the_marks_and_keeps_what_was_made_by_hand(world: Worl
 
     code, out = reconcile("plan", str(MINIMAL), "--detailed-exitcode", sandbox=world.path)
     assert code == 0, out
+
+
+def test_adopting_a_pool_that_also_needs_a_change_applies_both(world: World) -> None:
+    """An adopt step and a resize of one pool: the resize writes after the adopt's new ETag."""
+    from azure.mgmt.batch import models as batch_models
+
+    build_by_hand(world)
+    world.clients.batch(SUB).pool.update(
+        "rg-batch",
+        "batchprodweu",
+        "minimal",
+        batch_models.Pool(
+            scale_settings=batch_models.ScaleSettings(
+                fixed_scale=batch_models.FixedScaleSettings(target_dedicated_nodes=1)
+            )
+        ),
+    )
+    plan = world.load(MINIMAL)
+    from reconciler.plan import make_plan
+
+    adopting = make_plan(plan, world.live(plan), target=world.target.describe(), adopt=True)
+    pool_steps = [c.action for c in adopting.actionable if c.address == "pool:batchprodweu/minimal"]
+    assert pool_steps == [Action.ADOPT, Action.RESIZE]
+
+    code, out = reconcile("apply", str(MINIMAL), "--adopt", "--auto-approve", sandbox=world.path)
+    assert code == 0, out
+    pool = world.live(plan).resources["pool:batchprodweu/minimal"]
+    assert pool.owned and pool.current_dedicated == 2
+    code, out = reconcile("plan", str(MINIMAL), "--detailed-exitcode", sandbox=world.path)
+    assert code == 0, out
