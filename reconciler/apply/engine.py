@@ -259,7 +259,7 @@ def apply_plan(
     outcomes = []
     for c in plan.changes:
         status = run.status[c.id]
-        error = run.errors.get(c.id)
+        failure = run.errors.get(c.id)
         blocked_by = tuple(r for r in run.blocked_by.get(c.id, ()) if r not in abandoned)
         if c.id in abandoned:
             status = OutcomeStatus.STOPPED
@@ -271,9 +271,9 @@ def apply_plan(
                 address=c.address,
                 action=c.action,
                 status=status,
-                error=str(error) if error is not None else None,
-                error_type=type(error).__name__ if error is not None else None,
-                hint=error.hint if isinstance(error, ReconcileError) else "",
+                error=str(failure) if failure is not None else None,
+                error_type=type(failure).__name__ if failure is not None else None,
+                hint=failure.hint if isinstance(failure, ReconcileError) else "",
                 blocked_by=blocked_by,
                 started=started_at.get(c.id),
                 finished=finished_at.get(c.id),

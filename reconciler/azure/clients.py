@@ -152,7 +152,7 @@ class AzureClients:
 
     def _base_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {**RETRY_KWARGS, "user_agent": USER_AGENT}
-        if self.target.is_sandbox:
+        if self.target.sandbox is not None:
             from reconciler.azure.sandbox import sandbox_client_kwargs
 
             kwargs.update(

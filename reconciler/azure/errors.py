@@ -20,6 +20,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from azure.core.exceptions import (
     AzureError as SdkAzureError,
@@ -162,7 +163,8 @@ def error_code(exc: HttpResponseError) -> tuple[str, str]:
         except Exception:
             body = None
         if isinstance(body, dict):
-            inner = body.get("error") if isinstance(body.get("error"), dict) else body
+            error = body.get("error")
+            inner: dict[str, Any] = error if isinstance(error, dict) else body
             code = str(inner.get("code") or "")
             message = str(inner.get("message") or message)
     if not message:
@@ -175,7 +177,7 @@ def retry_after(exc: HttpResponseError, *, now: float | None = None) -> float | 
     response = exc.response
     if response is None:
         return None
-    headers = {k.lower(): v for k, v in response.headers.items()}
+    headers = {k.lower(): v for k, v in getattr(response, "headers", {}).items()}
     if "x-ms-retry-after-ms" in headers:
         try:
             return max(0.0, float(headers["x-ms-retry-after-ms"]) / 1000)

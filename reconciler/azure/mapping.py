@@ -365,7 +365,7 @@ def _pool_flat(doc: Json) -> Flat:
         _set(flat, "network.subnetId", _id(network.get("subnetId")))
         pip = network.get("publicIPAddressConfiguration") or {}
         _set(flat, "network.publicIPAddressProvisioningType", pip.get("provision"))
-        ips = tuple(sorted(_id(i) for i in pip.get("ipAddressIds") or () if _id(i)))
+        ips = tuple(sorted(i for i in map(_id, pip.get("ipAddressIds") or ()) if i))
         if ips:
             flat["network.publicIPs"] = ips
         for nat in _get(network, "endpointConfiguration.inboundNatPools") or ():

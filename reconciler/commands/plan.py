@@ -74,7 +74,7 @@ def plan(
     else:
         click.echo(render(result, fmt, color=use_color()), nl=False)
     append_step_summary(lambda: render_markdown(result))
-    if out:
+    if out and saved is not None:
         try:
             Path(out).write_text(dumps_document(saved), encoding="utf-8")
         except OSError as exc:

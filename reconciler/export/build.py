@@ -49,6 +49,7 @@ from reconciler.state.model import (
     Kind,
     LiveResource,
     LiveState,
+    int_at,
 )
 from reconciler.state.scope import parse_id
 
@@ -322,8 +323,8 @@ class _Builder:
                 return cap, f"autoscale maxNodes {cap}"
             current = (pool.current_dedicated or 0) + (pool.current_low_priority or 0)
             return max(current, 1), f"autoscale maxNodes {max(current, 1)} (estimated)"
-        dedicated = int(props.get("scale.fixed.dedicated", 0) or 0)
-        low = int(props.get("scale.fixed.lowPriority", 0) or 0)
+        dedicated = int_at(props, "scale.fixed.dedicated")
+        low = int_at(props, "scale.fixed.lowPriority")
         return dedicated + low, f"{dedicated} dedicated + {low} low-priority"
 
     def contributions(self) -> dict[tuple[str, str], list[Contribution]]:
@@ -579,8 +580,8 @@ class _Builder:
             auto["maxNodes"] = nodes
             return {"autoScale": auto}
         fixed: dict[str, Any] = {}
-        dedicated = int(props.get("scale.fixed.dedicated", 0) or 0)
-        low = int(props.get("scale.fixed.lowPriority", 0) or 0)
+        dedicated = int_at(props, "scale.fixed.dedicated")
+        low = int_at(props, "scale.fixed.lowPriority")
         if dedicated:
             fixed["dedicated"] = dedicated
         if low:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.state.model import LiveResource
+from reconciler.state.model import LiveResource, int_at
 
 SCALE_TARGETS = ("scale.fixed.dedicated", "scale.fixed.lowPriority")
 _IN_FLIGHT_STATES = {"creating", "updating", "migrating"}
@@ -78,8 +78,8 @@ def pool_targets(pool: LiveResource) -> tuple[int, int] | None:
     if "scale.autoScale.formula" in props or not any(p in props for p in SCALE_TARGETS):
         return None
     return (
-        int(props.get(SCALE_TARGETS[0], 0) or 0),
-        int(props.get(SCALE_TARGETS[1], 0) or 0),
+        int_at(props, SCALE_TARGETS[0]),
+        int_at(props, SCALE_TARGETS[1]),
     )
 
 

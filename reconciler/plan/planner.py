@@ -61,6 +61,7 @@ from reconciler.state.model import (
     Kind,
     LiveResource,
     canonical_location,
+    int_at,
 )
 from reconciler.state.model import LiveState as LiveState
 
@@ -543,7 +544,7 @@ class _Planner:
         timed_out = [e for e in current.resize_errors if "timedout" in e.lower()]
         if not timed_out or (current.allocation_state or "").lower() != "steady":
             return
-        want = int(current.properties.get("scale.fixed.dedicated", 0) or 0)
+        want = int_at(current.properties, "scale.fixed.dedicated")
         have = current.current_dedicated or 0
         if have < want:
             self.diag(
@@ -628,8 +629,8 @@ class _Planner:
         if action in (Action.REPLACE, Action.DELETE):
             return
         want = (
-            int(d.properties.get(SCALE_TARGETS[0], 0) or 0),
-            int(d.properties.get(SCALE_TARGETS[1], 0) or 0),
+            int_at(d.properties, SCALE_TARGETS[0]),
+            int_at(d.properties, SCALE_TARGETS[1]),
         )
         # Re-issuing toward the live targets is right only when they are the spec's too.
         same_targets = pool_targets(current) == want
@@ -1004,17 +1005,17 @@ class _Planner:
                     continue
                 if "scale.autoScale.formula" in pool.properties:
                     continue  # its maximum is unknown outside the spec
-                nodes = int(pool.properties.get("scale.fixed.dedicated", 0) or 0) + int(
-                    pool.properties.get("scale.fixed.lowPriority", 0) or 0
+                nodes = int_at(pool.properties, "scale.fixed.dedicated") + int_at(
+                    pool.properties, "scale.fixed.lowPriority"
                 )
                 outside.setdefault(pool.location, []).append((self.address_of(pool), nodes))
             for region, pools in sorted(outside.items()):
                 row = sized.get((d.address, region), {})
                 per = int(row.get("vms_per_replica", 600) or 600)
-                inside = int(row.get("nodes", 0) or 0)
+                inside = int_at(row, "nodes")
                 total = inside + sum(n for _, n in pools)
                 need = max(1, -(-total // per))
-                have = int(d.properties.get(f"targetRegions[{region}].replicas", 0) or 0)
+                have = int_at(d.properties, f"targetRegions[{region}].replicas")
                 if have >= need:
                     continue
                 parts = " + ".join(f"{a} ({n:,})" for a, n in pools)
@@ -1055,8 +1056,8 @@ class _Planner:
                 usage.setdefault(d.image_id, []).append(
                     (
                         d.address,
-                        int(d.properties.get("scale.fixed.dedicated", 0) or 0),
-                        int(d.properties.get("scale.fixed.lowPriority", 0) or 0),
+                        int_at(d.properties, "scale.fixed.dedicated"),
+                        int_at(d.properties, "scale.fixed.lowPriority"),
                         True,
                     )
                 )
@@ -1070,8 +1071,8 @@ class _Planner:
                 usage.setdefault(image, []).append(
                     (
                         self.address_of(pool),
-                        int(pool.properties.get("scale.fixed.dedicated", 0) or 0),
-                        int(pool.properties.get("scale.fixed.lowPriority", 0) or 0),
+                        int_at(pool.properties, "scale.fixed.dedicated"),
+                        int_at(pool.properties, "scale.fixed.lowPriority"),
                         False,
                     )
                 )
@@ -1126,8 +1127,8 @@ class _Planner:
             rest = [p for p in diff.paths if p.path not in diff.zero_paths]
             nodes = (current.current_dedicated or 0) + (current.current_low_priority or 0)
             if current.current_dedicated is None:
-                nodes = int(current.properties.get("scale.fixed.dedicated", 0) or 0) + int(
-                    current.properties.get("scale.fixed.lowPriority", 0) or 0
+                nodes = int_at(current.properties, "scale.fixed.dedicated") + int_at(
+                    current.properties, "scale.fixed.lowPriority"
                 )
             text = _join([phrase(p, d.notes) for p in zero])
             text += (
@@ -1177,8 +1178,8 @@ def _at_zero(pool: LiveResource) -> bool:
         (pool.allocation_state or "").lower() == "steady"
         and pool.current_dedicated == 0
         and (pool.current_low_priority or 0) == 0
-        and int(props.get("scale.fixed.dedicated", 0) or 0) == 0
-        and int(props.get("scale.fixed.lowPriority", 0) or 0) == 0
+        and int_at(props, "scale.fixed.dedicated") == 0
+        and int_at(props, "scale.fixed.lowPriority") == 0
         and "scale.autoScale.formula" not in props
     )
 

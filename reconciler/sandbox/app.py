@@ -315,8 +315,8 @@ class Sandbox:
             result = Result(error.status, error.body(), error.headers)
         except Exception:  # a sandbox bug must still look like a server error to the client
             log.exception("sandbox handler failed for %s %s", method, request.url)
-            error = ArmError(500, "InternalServerError", "The sandbox failed unexpectedly.")
-            result = Result(500, error.body())
+            failure = ArmError(500, "InternalServerError", "The sandbox failed unexpectedly.")
+            result = Result(500, failure.body())
         return result, admission.remaining, (True if drop_after else None)
 
     @staticmethod

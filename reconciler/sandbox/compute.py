@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from reconciler.sandbox.arm import (
@@ -69,6 +70,11 @@ DEFINITION_IMMUTABLE = {
 
 def _body(call: Call, operation_id: str) -> dict[str, Any]:
     return request_body(call, operation_id, code="InvalidRequestContent")
+
+
+def _named_in_group(collection: str, call: Call) -> str:
+    """The path of the resource `call` names in `collection` of its resource group."""
+    return f"{_rg_path(call)}/{collection}/{call.params['name']}"
 
 
 def _rg_path(call: Call) -> str:
@@ -971,7 +977,7 @@ def register(router: Router) -> None:
         router.add(
             f"{RG}/{collection}/{{name}}",
             get,
-            get=_getter(lambda call, c=collection: f"{_rg_path(call)}/{c}/{call.params['name']}"),
+            get=_getter(partial(_named_in_group, collection)),
         )
 
 

@@ -278,7 +278,7 @@ def run_server(
         pass
     finally:
         server.server_close()
-        close = getattr(server.sandbox, "close", None)
+        close = getattr(getattr(server, "sandbox", None), "close", None)
         if callable(close):
             close()
 

@@ -93,7 +93,13 @@ def _load_pair(cert_path: Path, key_path: Path):
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (OSError, ValueError):
         return None
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    # Both are the elliptic-curve keys this module writes; anything else is not our pair.
+    public, private = cert.public_key(), key.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(
+        private, ec.EllipticCurvePublicKey
+    ):
+        return None
+    if public.public_numbers() != private.public_numbers():
         return None
     return cert, key
 

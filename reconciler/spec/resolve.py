@@ -146,8 +146,8 @@ class _Builder:
         if missing:
             return None
         return (
-            values["subscription"],
-            values["resourceGroup"],
+            str(values["subscription"]),
+            str(values["resourceGroup"]),
             ids.normalize_location(values["location"] or ""),
         )
 
@@ -727,7 +727,7 @@ class _Builder:
         v_addr = pv["address"]
         file, raw = pv["file"], pv["raw"]
         regions: dict[str, ResolvedTargetRegion] = {}
-        declared = v.targetRegions or [m.TargetRegion(name=pv["location"])]
+        declared = v.targetRegions or [m.TargetRegion(name=pv["location"], replicas=None)]
         for index, region in enumerate(declared):
             name = ids.normalize_location(region.name)
             at = (

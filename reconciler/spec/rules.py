@@ -280,11 +280,13 @@ def managed_image_pools(ctx: Context) -> Iterator[Diagnostic]:
         )
         if pool.address in ctx.unresolved:
             continue  # where the image lives is unknown
+        location: str | None
+        subscription: str | None
         if image is not None:
             location, subscription = image.location, image.subscription
         else:
             parsed = ids.parse_id(ref.id)
-            location, subscription = None, parsed.subscription if parsed else None
+            location, subscription = None, (parsed.subscription if parsed else None)
         if subscription is not None and subscription.lower() != pool.subscription.lower():
             yield _on_image(
                 ctx,

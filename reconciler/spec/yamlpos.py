@@ -233,10 +233,10 @@ class _Builder:
                 continue
             elif cls is yaml.SequenceStartEvent:
                 self._collection_tag(event, _SEQ)
-                container = YList(pos)
+                items = YList(pos)
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = container
-                stack.append([container, _NO_KEY, None, [], False])
+                    self.anchors[event.anchor] = items
+                stack.append([items, _NO_KEY, None, [], False])
                 continue
             elif cls is yaml.MappingEndEvent:
                 entry = stack.pop()

@@ -61,6 +61,14 @@ class Kind(StrEnum):
 Scalar = str | int | float | bool | tuple[str, ...] | tuple[int, ...]
 
 
+def int_at(props: Mapping[str, Scalar], path: str) -> int:
+    """A whole-number property (node counts, replicas) of flat `props`; absent or empty is 0."""
+    value = props.get(path)
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return int(value or 0)
+    return 0
+
+
 @dataclass(frozen=True, slots=True)
 class RegionReplication:
     """Replication of an image version to one region, as `replicationStatus` reports it."""
