@@ -43,7 +43,7 @@ from reconciler.commands._options import (
     target_options,
     use_color,
 )
-from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
+from reconciler.errors import ReconcileError, StalePlanError
 
 SANDBOX_POLL_INTERVAL = 0.25  # real seconds: the sandbox's clock runs hundreds of times faster
 # Shells report death by signal N as 128 + N; a stopped apply says which signal stopped it.
@@ -143,9 +143,7 @@ def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> Non
     except StalePlanError as error:
         moved = ", ".join(error.moved)
         fail(f"{error.message} (moved: {moved})", error.hint)
-    except PlanMismatchError as error:
-        fail(error.message, error.hint)
-    except ReconcileError as error:
+    except ReconcileError as error:  # PlanMismatchError included
         fail(error.message, error.hint)
     sys.exit(code)
 
