@@ -133,7 +133,7 @@ def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> Non
     was made from unless others are given) after checking it against a fresh plan.
     """
     try:
-        code = _run(paths, target, **options)  # the options `_run` declares, by name
+        code = _run(paths, target, **options)  # the options `_plan_and_apply` declares, by name
     except _StoppedBeforeApply as stopped:
         click.echo(
             f"Interrupted ({stopped.name}) before any change started; nothing was changed.",
@@ -148,40 +148,14 @@ def apply(paths: tuple[Path, ...], target: TargetOptions, **options: Any) -> Non
     sys.exit(code)
 
 
-def _run(
-    paths: tuple[Path, ...],
-    options: TargetOptions,
-    *,
-    parallelism: int,
-    allow_disruptive: bool,
-    prune: bool | None,
-    adopt: bool | None,
-    fmt: str,
-    auto_approve: bool,
-    state_dir: Path | None,
-    targets: tuple[str, ...],
-    lock_timeout: float,
-) -> int:
+def _run(paths: tuple[Path, ...], options: TargetOptions, **settings: Any) -> int:
+    """`_plan_and_apply` with SIGINT/SIGTERM turned into a stop; `settings` are its options."""
     from reconciler.apply import StopSignal
 
     stop = StopSignal()
     applying = threading.Event()
     with _stop_on_signals(stop, applying):
-        return _plan_and_apply(
-            paths,
-            options,
-            stop=stop,
-            applying=applying,
-            parallelism=parallelism,
-            allow_disruptive=allow_disruptive,
-            prune=prune,
-            adopt=adopt,
-            fmt=fmt,
-            auto_approve=auto_approve,
-            state_dir=state_dir,
-            lock_timeout=lock_timeout,
-            targets=targets,
-        )
+        return _plan_and_apply(paths, options, stop=stop, applying=applying, **settings)
 
 
 @contextmanager
