@@ -6,8 +6,9 @@
   `prune_option`, `target_filter_option` (``--target``) and `format_option` for the
   other options the commands have in common.
 - `load_spec_or_exit` → `TargetOptions.target` → `read_live` → `compute`: the path from
-  spec files to a plan. A broken spec prints its diagnostics; a bad target, a missing
-  credential or a failed read is one sentence (plus hint) — all exit 1, no traceback.
+  spec files to a plan (`make_plan_for`, its last step, is shared with apply). A broken
+  spec prints its diagnostics; a bad target, a missing credential or a failed read is one
+  sentence (plus hint) — all exit 1, no traceback.
 - `require_sandbox`: every command but `sandbox init` refuses a sandbox file that does
   not exist, so a mistyped path never becomes a new, empty world.
 - `append_step_summary` copies Markdown to GitHub's job summary (rendered only then);
@@ -220,24 +221,49 @@ def compute(
     targets: Sequence[str] = (),
 ) -> Any:
     """Load, read and plan (cut down to `targets` when given); any failure is one sentence and exit 1."""
-    from reconciler.plan import make_plan
-    from reconciler.plan.targets import select
-
     spec, diagnostics = load_spec_or_exit(paths)
     target = options.target()
     try:
         live = read_live(target, spec)
-        plan = make_plan(
+        return make_plan_for(
             spec,
             live,
-            target=target.describe(),
+            target,
+            diagnostics=diagnostics,
             prune=prune,
             adopt=adopt,
-            diagnostics=diagnostics,
+            targets=targets,
         )
-        return select(plan, targets)
     except ReconcileError as exc:
         fail(exc.message, exc.hint)
+
+
+def make_plan_for(
+    spec: Any,
+    live: Any,
+    target: Any,
+    *,
+    diagnostics: Sequence[Any],
+    prune: bool | None,
+    adopt: bool | None,
+    targets: Sequence[str],
+) -> Any:
+    """The plan of `spec` against `live` on `target`, cut down to `targets` when given.
+
+    Raises `ReconcileError` when a `targets` pattern matches nothing.
+    """
+    from reconciler.plan import make_plan
+    from reconciler.plan.targets import select
+
+    plan = make_plan(
+        spec,
+        live,
+        target=target.describe(),
+        prune=prune,
+        adopt=adopt,
+        diagnostics=diagnostics,
+    )
+    return select(plan, targets)
 
 
 def append_step_summary(markdown: Callable[[], str]) -> None:

@@ -38,6 +38,7 @@ from reconciler.commands._options import (
     fail,
     format_option,
     load_spec_or_exit,
+    make_plan_for,
     prune_option,
     target_filter_option,
     target_options,
@@ -230,8 +231,7 @@ def _plan_and_apply(
         preflight,
     )
     from reconciler.azure import AzureClients, AzureOperations
-    from reconciler.plan import make_plan, plan_from_file
-    from reconciler.plan.targets import select
+    from reconciler.plan import plan_from_file
 
     # The first path is read once: to tell a plan file from a spec, and for the plan itself.
     saved = None
@@ -268,15 +268,15 @@ def _plan_and_apply(
                     interrupted=previous is not None and not previous.complete,
                 )
             else:
-                plan = make_plan(
+                plan = make_plan_for(
                     spec,
                     live,
-                    target=target.describe(),
+                    target,
+                    diagnostics=diagnostics,
                     prune=prune,
                     adopt=adopt,
-                    diagnostics=diagnostics,
+                    targets=targets,
                 )
-                plan = select(plan, targets)
             _echo_plan(plan, fmt)
             if plan.partial:
                 click.echo(_saved_plan.partial_warning(plan), err=True)
