@@ -163,6 +163,16 @@ def pretty_id(resource_id: str) -> str:
     return "/" + "/".join(out)
 
 
+def _placement(resource: LiveResource) -> dict[str, Any]:
+    """Where a top-level resource sits: its subscription, resource group and region."""
+    rid = parse_id(resource.id)
+    return {
+        "subscription": rid.subscription,
+        "resourceGroup": rid.resource_group,
+        "location": resource.location,
+    }
+
+
 def _user_tags(props: Mapping[str, Any]) -> dict[str, str]:
     out = {}
     for path, value in props.items():
@@ -427,12 +437,7 @@ class _Builder:
         self, gallery: LiveResource, needs: Mapping[tuple[str, str], list[Contribution]]
     ) -> tuple[dict[str, Any], Commented]:
         props = self.props(gallery)
-        rid = parse_id(gallery.id)
-        placement = {
-            "subscription": rid.subscription,
-            "resourceGroup": rid.resource_group,
-            "location": gallery.location,
-        }
+        placement = _placement(gallery)
         doc: dict[str, Any] = {"name": gallery.name}
         if props.get("description"):
             doc["description"] = props["description"]
@@ -475,12 +480,7 @@ class _Builder:
 
     def managed_image_doc(self, image: LiveResource) -> tuple[dict[str, Any], Commented]:
         props = self.props(image)
-        rid = parse_id(image.id)
-        placement = {
-            "subscription": rid.subscription,
-            "resourceGroup": rid.resource_group,
-            "location": image.location,
-        }
+        placement = _placement(image)
         doc: dict[str, Any] = {"name": image.name}
         if props.get("osType"):
             doc["osType"] = props["osType"]
@@ -699,12 +699,7 @@ class _Builder:
         return network
 
     def account_doc(self, account: LiveResource) -> tuple[dict[str, Any], Commented]:
-        rid = parse_id(account.id)
-        placement = {
-            "subscription": rid.subscription,
-            "resourceGroup": rid.resource_group,
-            "location": account.location,
-        }
+        placement = _placement(account)
         doc: dict[str, Any] = {"name": account.name}
         pools = sorted(self.children.get(account.id, ()), key=lambda p: p.name)
         if pools:
