@@ -173,29 +173,29 @@ def _placement(resource: LiveResource) -> dict[str, Any]:
     }
 
 
-def _user_tags(props: Mapping[str, Any]) -> dict[str, str]:
+def _user_entries(
+    props: Mapping[str, Any], head: str, own: tuple[str, ...], record: str
+) -> dict[str, str]:
+    """The user's entries under `head` (tags, metadata), sorted: reconcile's marks left out."""
+    prefix = f"{head}."
     out = {}
     for path, value in props.items():
-        if not path.startswith("tags."):
+        if not path.startswith(prefix):
             continue
-        key = path[len("tags.") :]
-        if key in (OWNER_TAG, OWNER_NAME_TAG) or key.startswith(APPLIED_TAG):
+        key = path[len(prefix) :]
+        if key in own or key.startswith(record):
             continue
         out[key] = str(value)
     return dict(sorted(out.items()))
+
+
+def _user_tags(props: Mapping[str, Any]) -> dict[str, str]:
+    return _user_entries(props, "tags", (OWNER_TAG, OWNER_NAME_TAG), APPLIED_TAG)
 
 
 def _user_metadata(props: Mapping[str, Any]) -> dict[str, str]:
     own = (OWNER_METADATA_KEY, OWNER_NAME_METADATA_KEY)
-    out = {}
-    for path, value in props.items():
-        if not path.startswith("metadata."):
-            continue
-        key = path[len("metadata.") :]
-        if key in own or key.startswith(APPLIED_METADATA_KEY):
-            continue
-        out[key] = str(value)
-    return dict(sorted(out.items()))
+    return _user_entries(props, "metadata", own, APPLIED_METADATA_KEY)
 
 
 def _is_default(kind: Kind, path: str, value: Any) -> bool:
