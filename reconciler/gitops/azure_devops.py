@@ -18,7 +18,7 @@ from reconciler.errors import ReconcileError
 from reconciler.gitops.body import has_marker
 from reconciler.gitops.context import AzureDevOpsContext
 from reconciler.gitops.http import (
-    TIMEOUT,
+    Client,
     CommentTooLongError,
     Posted,
     error_message,
@@ -31,32 +31,14 @@ KEY_PROPERTY = "reconcile.key"
 _TOO_LONG_WORDS = ("too long", "too large", "exceeds", "maximum length")
 
 
-class AzureDevOps:
+class AzureDevOps(Client):
     """A small client over one pull request; `transport` is the seam tests replace."""
 
     def __init__(
         self, context: AzureDevOpsContext, *, transport: httpx.BaseTransport | None = None
     ) -> None:
+        super().__init__(context.token, {"Accept": "application/json"}, transport=transport)
         self.context = context
-        self._http = httpx.Client(
-            headers={
-                "Authorization": f"Bearer {context.token}",
-                "Accept": "application/json",
-                "User-Agent": "reconcile",
-            },
-            timeout=TIMEOUT,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> AzureDevOps:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _request(self, method: str, url: str, *, doing: str, **kwargs: Any) -> httpx.Response:
         params = {**kwargs.pop("params", {}), "api-version": API_VERSION}

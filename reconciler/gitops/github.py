@@ -16,7 +16,7 @@ from reconciler.errors import ReconcileError
 from reconciler.gitops.body import has_marker
 from reconciler.gitops.context import GitHubContext
 from reconciler.gitops.http import (
-    TIMEOUT,
+    Client,
     CommentTooLongError,
     Posted,
     error_message,
@@ -29,34 +29,19 @@ PAGE_SIZE = 100
 DRIFT_LABEL = "reconcile-drift"
 
 
-class GitHub:
+class GitHub(Client):
     """A small client over one repository; `transport` is the seam tests replace."""
 
     def __init__(
         self, context: GitHubContext, *, transport: httpx.BaseTransport | None = None
     ) -> None:
-        self.context = context
-        self._http = httpx.Client(
+        super().__init__(
+            context.token,
+            {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
             base_url=context.api_url,
-            headers={
-                "Authorization": f"Bearer {context.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": "reconcile",
-            },
-            timeout=TIMEOUT,
             transport=transport,
         )
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self._http.close()
-
-    def __enter__(self) -> GitHub:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.context = context
 
     # -- requests -------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""What the GitHub and Azure DevOps clients share: the result value and HTTP error wording.
+"""What the GitHub and Azure DevOps clients share: the HTTP client, the result value and
+the wording of HTTP errors.
 
 Every failure becomes one `ReconcileError` sentence (who answered what, to which request)
 with a hint that names the permission or variable to fix; a body that is too long is its
@@ -7,8 +8,9 @@ own class, `CommentTooLongError`, so the caller can fold harder and try once mor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -24,6 +26,38 @@ class Posted:
     action: str
     id: int | None = None
     url: str | None = None
+
+
+class Client:
+    """An HTTP client sending the bearer `token` and `headers`; closes as a context manager.
+
+    `transport` is the seam tests replace.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        headers: Mapping[str, str],
+        *,
+        base_url: str = "",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}", **headers, "User-Agent": "reconcile"},
+            timeout=TIMEOUT,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class CommentTooLongError(ReconcileError):
