@@ -592,7 +592,10 @@ def test_a_replacement_creates_the_new_pool_over_what_the_old_one_had() -> None:
     result, progress = run(_replacement(), ops)
     assert result.ok, result.failed
     assert ops.undeclared[rid(Kind.POOL, "p")] == UNDECLARED
-    assert any("undeclared" in note for o in result.done for note in o.notes)
+    assert [(o.change_id, o.notes) for o in result.done] == [
+        ("p#delete-replaced", ("deleted the old resource",)),
+        ("p#create-replacement", ("kept the replaced resource's undeclared properties",)),
+    ]
 
 
 def test_a_replacement_that_would_lose_secrets_deletes_nothing() -> None:
@@ -603,7 +606,7 @@ def test_a_replacement_that_would_lose_secrets_deletes_nothing() -> None:
     result, _ = run(_replacement(), ops)
     (failed,) = result.failed
     assert failed.change_id == "p#delete-replaced"
-    assert "properties.userAccounts[0].password" in (failed.error or "")
+    assert failed.error == "cannot be replaced without losing properties.userAccounts[0].password"
     assert rid(Kind.POOL, "p") in ops.resources
     assert [c.op for c in ops.calls if c.op != "read"] == ["replacement_base"]
 
