@@ -378,21 +378,11 @@ class ChangeExecutor:
             )
 
     def _scale_to_zero_update(self, change: Change, notes: list[str]) -> None:
-        if not self.allow_disruptive:
-            raise DisruptiveChangeRefused(disruptive_message((change,)))
         props = self._props(change)
-        if any(p.startswith("scale.autoScale.") for p in props):
-            raise PermanentAzureError(
-                f"{change.address}: an autoscale pool cannot be scaled to zero by apply",
-                address=change.address,
-                hint="switch the pool to fixed scale in the spec first",
-            )
+        self._check_zero_allowed(change, props)
         etag = self._etag(change)
-        live = self._read(change)
-        if live is None:
-            raise PermanentAzureError(f"{change.address} no longer exists", address=change.address)
-        at_zero = not live.current_dedicated and not live.current_low_priority
-        if not (at_zero and _steady(live)):
+        live = self._live_pool(change)
+        if not _steady_at_zero(live):
             zero = {**props, **dict.fromkeys(SCALE_FIXED, 0)}
             self._write_update(
                 change, zero, SCALE_FIXED, etag, notes, what="scale to zero nodes", record=False
@@ -455,7 +445,7 @@ class ChangeExecutor:
         props = self._props(change)
         self._check_zero_allowed(change, props)
         live = self._live_pool(change)
-        if _steady(live) and not live.current_dedicated and not live.current_low_priority:
+        if _steady_at_zero(live):
             notes.append("already steady at zero nodes")
             return
         zero = {**props, **dict.fromkeys(SCALE_FIXED, 0)}
@@ -471,7 +461,7 @@ class ChangeExecutor:
         props = self._props(change)
         self._check_zero_allowed(change, props)
         live = self._live_pool(change)
-        if not (_steady(live) and not live.current_dedicated and not live.current_low_priority):
+        if not _steady_at_zero(live):
             raise WaitError(
                 f"{change.address} is not steady at zero nodes ({live.allocation_state}, "
                 f"{_nodes(live)} nodes); its vmSize and image cannot change now",
@@ -778,6 +768,10 @@ def _total(targets: tuple[int, int] | None) -> int | None:
 
 def _steady(live: LiveResource) -> bool:
     return (live.allocation_state or "steady").lower() == "steady"
+
+
+def _steady_at_zero(live: LiveResource) -> bool:
+    return _steady(live) and not live.current_dedicated and not live.current_low_priority
 
 
 def _nodes(live: LiveResource) -> str:

@@ -368,6 +368,13 @@ def removed_paths(props: Mapping[str, Any], changed_paths: Iterable[str]) -> tup
     return tuple(p for p in changed_paths if p not in props)
 
 
+def _removed_locations(
+    kind: Kind, props: Mapping[str, Any], changed_paths: Iterable[str]
+) -> list[Location]:
+    """The REST locations of `removed_paths` (paths with none are left out)."""
+    return [loc for loc in (location(kind, p) for p in removed_paths(props, changed_paths)) if loc]
+
+
 def _merged_group(
     kind: Kind,
     group: Location,
@@ -428,9 +435,7 @@ def update_body(
     body as just read. Only touched groups are sent, so the rest of the resource is not
     even part of the request.
     """
-    removals = [
-        loc for loc in (location(kind, p) for p in removed_paths(props, changed_paths)) if loc
-    ]
+    removals = _removed_locations(kind, props, changed_paths)
     body: Json = {}
     for group in (*groups_of(kind, changed_paths), *extra_groups):
         if get_at(body, group) is not None:
@@ -460,10 +465,8 @@ def replacement_base(
     `old`, without what the plan takes out. `declared` goes on top at create."""
     base = writable(kind, (), old) or {}
     base.pop("location", None)  # the spec places the new resource
-    for path in removed_paths(props, changed_paths):
-        loc = location(kind, path)
-        if loc is not None:
-            remove(base, loc, declared)
+    for loc in _removed_locations(kind, props, changed_paths):
+        remove(base, loc, declared)
     return base
 
 

@@ -64,12 +64,9 @@ class AzureOperations:
         """One GET (versions with ``$expand=ReplicationStatus``); None when absent."""
         rid = parse_id(resource_id)
         with translated(address=address_for(kind, resource_id)):
-            try:
-                model = self._get(kind, rid)
-            except HttpResponseError as exc:
-                if is_not_found(exc):
-                    return None
-                raise
+            model = self._get_or_none(kind, rid)
+            if model is None:
+                return None
             location = self._account_location(rid) if kind is Kind.POOL else None
             return to_live(kind, model, location=location)
 
@@ -123,12 +120,9 @@ class AzureOperations:
         rid = parse_id(resource_id)
         address = address_for(kind, resource_id)
         with translated(address=address):
-            try:
-                old = self._get(kind, rid)
-            except HttpResponseError as exc:
-                if is_not_found(exc):
-                    return None
-                raise
+            old = self._get_or_none(kind, rid)
+        if old is None:
+            return None
         doc = old if isinstance(old, dict) else dict(old)
         if etag and doc.get("etag") and doc["etag"] != etag:
             raise ConflictError(
@@ -232,6 +226,15 @@ class AzureOperations:
         # Replication status comes only with the single-version GET's $expand.
         extra = {"expand": "ReplicationStatus"} if kind is Kind.VERSION else {}
         return self._group(kind, rid).get(rid.resource_group, *rid.names, **extra)
+
+    def _get_or_none(self, kind: Kind, rid: ResourceId) -> Any:
+        """`_get`, or None when Azure answers 404."""
+        try:
+            return self._get(kind, rid)
+        except HttpResponseError as exc:
+            if is_not_found(exc):
+                return None
+            raise
 
     def _put(
         self, kind: Kind, rid: ResourceId, body: Any, wait: Callable[[float], None] | None
