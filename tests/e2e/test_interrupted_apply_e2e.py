@@ -11,7 +11,6 @@ duplicates (one owned pool per declared pool, one version per declared version).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -29,12 +28,11 @@ from reconciler.cli import cli
 from reconciler.plan import make_plan
 from reconciler.plan.desired import desired_state
 from reconciler.plan.graph import replica_counts
-from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
-from reconciler.sandbox.seed import load_seed
 from reconciler.spec import load_spec
 from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
+from tests.support.worlds import journal_records, seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "specs" / "production"
@@ -82,27 +80,6 @@ CASES = [
         for name in ("versions-replicating", "pools-resizing", "first-version-done")
     ],
 ]
-
-
-def fresh_world(path: Path) -> None:
-    config = SandboxConfig(speed=SPEED)
-    sandbox = Sandbox(path, config=config)
-    sandbox.save_config(config)
-    sandbox.reset()
-    sandbox.seed(load_seed(None))
-    sandbox.close()
-
-
-def journal_records(journal: Path) -> list[dict[str, object]]:
-    if not journal.exists():
-        return []
-    out = []
-    for line in journal.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue  # a torn last line
-    return out
 
 
 def interrupt(path: Path, state_dir: Path, sig: signal.Signals, point: KillPoint) -> str:
@@ -196,7 +173,7 @@ def test_an_interrupted_apply_is_finished_by_the_next_one(
 ) -> None:
     """Interrupted anywhere, one more `reconcile apply` leaves the world truly converged."""
     path = tmp_path / "world.sqlite"
-    fresh_world(path)
+    seeded_world(path, SandboxConfig(speed=SPEED))
     what = interrupt(path, tmp_path, sig, POINTS[point])
     assert what != "finished before the signal", "the apply ended before it could be interrupted"
     result = CliRunner().invoke(
