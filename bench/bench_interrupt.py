@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from tests.e2e.test_interrupted_apply_e2e import (  # noqa: E402
     SECRETS,
     SPEED,
     problems,
+    start_apply,
 )
 from tests.support.worlds import seeded_world  # noqa: E402
 
@@ -42,13 +42,7 @@ from tests.support.worlds import seeded_world  # noqa: E402
 def trial(base: Path, sig: signal.Signals, delay: float) -> tuple[str, list[str]]:
     path = base / "world.sqlite"
     seeded_world(path, SandboxConfig(speed=SPEED))
-    env = {**os.environ, **SECRETS}
-    env.pop(ENV_CONFIG, None)
-    command = [sys.executable, "-m", "reconciler.cli", "apply", str(PRODUCTION)]
-    command += ["--sandbox", str(path), "--auto-approve", "--state-dir", str(base)]
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = start_apply(path, base)
     time.sleep(delay)
     if proc.poll() is None:
         proc.send_signal(sig)

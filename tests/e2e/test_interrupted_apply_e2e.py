@@ -82,16 +82,21 @@ CASES = [
 ]
 
 
-def interrupt(path: Path, state_dir: Path, sig: signal.Signals, point: KillPoint) -> str:
-    """Run apply in a subprocess and send `sig` at `point`; return what happened."""
-    journal = state_for_sandbox(path, state_dir=state_dir).journal
+def start_apply(path: Path, state_dir: Path) -> subprocess.Popen[bytes]:
+    """`reconcile apply` of the production spec on world `path`, in a subprocess (to signal)."""
     env = {**os.environ, **SECRETS}
     env.pop(ENV_CONFIG, None)
     command = [sys.executable, "-m", "reconciler.cli", "apply", str(PRODUCTION)]
     command += ["--sandbox", str(path), "--auto-approve", "--state-dir", str(state_dir)]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+def interrupt(path: Path, state_dir: Path, sig: signal.Signals, point: KillPoint) -> str:
+    """Run apply in a subprocess and send `sig` at `point`; return what happened."""
+    journal = state_for_sandbox(path, state_dir=state_dir).journal
+    proc = start_apply(path, state_dir)
     try:
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:
