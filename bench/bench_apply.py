@@ -33,12 +33,14 @@ import math
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_read import SandboxCpu
 
 from reconciler.apply import ApplyResult, ExecutorSettings, RetryPolicy, apply_plan
 from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
@@ -172,30 +174,7 @@ def critical_path(plan: Plan, durations: Durations) -> tuple[float, list[str]]:
     return max((finish(c.id) for c in plan.changes), key=lambda t: t[0])
 
 
-class SandboxCpu:
-    """Thread CPU seconds spent inside `Sandbox.handle` (sleeps excluded), process-wide: the
-    in-process emulator's share of the one interpreter it shares with the product."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._lock = threading.Lock()
-        self._original = Sandbox.handle
-
-    def install(self) -> None:
-        original = self._original
-
-        def handle(sandbox: Sandbox, request: Any) -> Any:
-            started = time.thread_time()
-            try:
-                return original(sandbox, request)
-            finally:
-                spent = time.thread_time() - started
-                with self._lock:
-                    self.seconds += spent
-
-        Sandbox.handle = handle  # type: ignore[method-assign]
-
-
+# The in-process sandbox's CPU, counted as bench_read counts it.
 METER = SandboxCpu()
 
 
@@ -279,8 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.pools, args.runs = "60", 1
-    METER.install()
+    with METER.installed():
+        return measure(args)
 
+
+def measure(args: argparse.Namespace) -> int:
+    """Print the table for `args`; 0 when every target is met."""
     # poll_pacing: an in-progress LRO monitor answers when the operation ends (or after 1 s),
     # so the SDK's pollers wait without hammering the world's single SQLite lock. Buckets:
     # Azure's, in simulated time; Retry-After exact (whole seconds are ~800 simulated s).

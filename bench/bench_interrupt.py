@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,25 +28,21 @@ sys.path.insert(0, str(ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 from reconciler.cli import cli  # noqa: E402
-from reconciler.sandbox.config import ENV_CONFIG  # noqa: E402
+from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig  # noqa: E402
 from tests.e2e.test_interrupted_apply_e2e import (  # noqa: E402
     PRODUCTION,
     SECRETS,
-    fresh_world,
+    SPEED,
     problems,
+    start_apply,
 )
+from tests.support.worlds import seeded_world  # noqa: E402
 
 
 def trial(base: Path, sig: signal.Signals, delay: float) -> tuple[str, list[str]]:
     path = base / "world.sqlite"
-    fresh_world(path)
-    env = {**os.environ, **SECRETS}
-    env.pop(ENV_CONFIG, None)
-    command = [sys.executable, "-m", "reconciler.cli", "apply", str(PRODUCTION)]
-    command += ["--sandbox", str(path), "--auto-approve", "--state-dir", str(base)]
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    seeded_world(path, SandboxConfig(speed=SPEED))
+    proc = start_apply(path, base)
     time.sleep(delay)
     if proc.poll() is None:
         proc.send_signal(sig)

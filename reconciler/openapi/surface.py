@@ -16,10 +16,10 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from reconciler.openapi import SPECS_DIR
+from reconciler.openapi.refs import SwaggerFiles
 
 
 class SurfaceKind(StrEnum):
@@ -79,42 +79,18 @@ class Field:
         return ".".join(self.path)
 
 
-class _Specs:
-    """The committed swagger files, loaded lazily, with cross-file ``$ref`` resolution."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.json"))
-        self._docs: dict[str, Any] = {}
-
-    def doc(self, rel: str) -> Any:
-        if rel not in self._docs:
-            self._docs[rel] = json.loads((self.root / rel).read_text(encoding="utf-8"))
-        return self._docs[rel]
-
-    def _file(self, base: str, ref_file: str) -> str | None:
-        if not ref_file:
-            return base
-        parts = [p for p in ref_file.split("/") if p not in ("", ".", "..")]
-        for start in range(len(parts)):
-            tail = "/".join(parts[start:])
-            hits = [f for f in self.files if f == tail or f.endswith("/" + tail)]
-            if len(hits) == 1:
-                return hits[0]
-        return None
+class _Specs(SwaggerFiles):
+    """The committed swagger files, walked for their writable members."""
 
     def deref(self, node: Any, rel: str) -> tuple[Any, str]:
         """Follow ``$ref`` chains; an unresolvable one gives an open object."""
         for _ in range(32):
             if not (isinstance(node, dict) and "$ref" in node):
                 return node, rel
-            ref_file, _, pointer = node["$ref"].partition("#")
-            target = self._file(rel, ref_file)
-            if target is None:
+            found = self.resolve(rel, node["$ref"])
+            if found is None:
                 return {}, rel
-            node, rel = self.doc(target), target
-            for token in pointer.strip("/").split("/") if pointer.strip("/") else []:
-                node = node.get(token.replace("~1", "/").replace("~0", "~"), {})
+            rel, _, node = found
         return node, rel
 
     def flatten(

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.errors import SecretError
 from reconciler.secrets import MASK, references
 from reconciler.secrets import resolve as _resolve_one
 from reconciler.spec.diagnostics import Diagnostic, diag
+
+if TYPE_CHECKING:
+    from reconciler.spec.resolved import ResolvedPool
 
 __all__ = [
     "MASK",
@@ -95,6 +99,17 @@ class Revealed:
         return hash(self._value)
 
 
+def _unset(pools: Iterable[ResolvedPool], env: Mapping[str, str]) -> dict[str, list[ResolvedPool]]:
+    """Each variable the pools' start tasks reference but `env` lacks -> the pools needing it."""
+    needed: dict[str, list[ResolvedPool]] = {}
+    for pool in pools:
+        if pool.start_task is not None:
+            for name in pool.start_task.secret_refs:
+                if name not in env:
+                    needed.setdefault(name, []).append(pool)
+    return needed
+
+
 @dataclass(frozen=True, slots=True)
 class PoolSecrets:
     """A pool's start task with every reference resolved (values masked when printed)."""
@@ -117,36 +132,30 @@ def resolve_secrets(
     if not isinstance(spec, ResolvedSpec):
         raise TypeError("resolve_secrets needs a ResolvedSpec")
     env = os.environ if environ is None else environ
-    missing: dict[str, list[str]] = {}
-    out: dict[str, PoolSecrets] = {}
-    for address, pool in spec.pools.items():
-        if pools is not None and address not in pools:
-            continue
-        task = pool.start_task
-        if task is None:
-            continue
-        for name in task.secret_refs:
-            if name not in env:
-                missing.setdefault(name, []).append(address)
-        if missing:
-            continue
-        out[address] = PoolSecrets(
-            pool=address,
-            command_line=Revealed(_resolve_one(task.command_line, environ=env)),
-            environment={
-                k: Revealed(_resolve_one(v, environ=env)) for k, v in task.environment.items()
-            },
-        )
+    selected = [p for a, p in spec.pools.items() if pools is None or a in pools]
+    missing = _unset(selected, env)
     if missing:
         names = ", ".join(
-            f"{name} (needed by {', '.join(where)})" for name, where in sorted(missing.items())
+            f"{name} (needed by {', '.join(p.address for p in where)})"
+            for name, where in sorted(missing.items())
         )
         raise SecretError(
             f"secret references have no value: environment variable(s) {names} not set",
             hint="export them in the environment that runs `reconcile apply`, "
             "e.g. from your CI secret store",
         )
-    return out
+    return {
+        pool.address: PoolSecrets(
+            pool=pool.address,
+            command_line=Revealed(_resolve_one(pool.start_task.command_line, environ=env)),
+            environment={
+                k: Revealed(_resolve_one(v, environ=env))
+                for k, v in pool.start_task.environment.items()
+            },
+        )
+        for pool in selected
+        if pool.start_task is not None
+    }
 
 
 def unset_references(
@@ -164,19 +173,11 @@ def unset_references(
     if not isinstance(spec, ResolvedSpec):
         raise TypeError("unset_references needs a ResolvedSpec")
     env = os.environ if environ is None else environ
-    needed: dict[str, list[object]] = {}
-    for pool in spec.pools.values():
-        task = pool.start_task
-        if task is None:
-            continue
-        for name in task.secret_refs:
-            if name not in env:
-                needed.setdefault(name, []).append(pool)
     out = []
-    for name, pools in sorted(needed.items()):
+    for name, pools in sorted(_unset(spec.pools.values(), env).items()):
         first = pools[0]
-        where = first.declared_at  # type: ignore[attr-defined]
-        addresses = ", ".join(p.address for p in pools)  # type: ignore[attr-defined]
+        where = first.declared_at
+        addresses = ", ".join(p.address for p in pools)
         out.append(
             diag(
                 UNSET_SECRET,
@@ -184,7 +185,7 @@ def unset_references(
                 f"value (needed by {addresses}); apply fails unless it is set where apply runs",
                 hint=f"export {name} in the environment that runs `reconcile apply` (e.g. from "
                 "the CI secret store); plan runs without it only to show the change",
-                address=first.address,  # type: ignore[attr-defined]
+                address=first.address,
                 at=(where.file, where.line, where.col),
             )
         )

@@ -64,10 +64,10 @@ class _Builder:
         if key in self.keys.values():
             key = f"{name}@{rel.split('/', 1)[0]}"
         self.keys[(rel, name)] = key
-        schema = self.reg._doc(rel)["definitions"][name]
+        schema = self.reg.doc(rel)["definitions"][name]
         members: dict[str, str | None] = {}
         for srel, sname in [(rel, name), *self.reg._subtypes_of(rel, name)]:
-            sschema = self.reg._doc(srel)["definitions"][sname]
+            sschema = self.reg.doc(srel)["definitions"][sname]
             props, _, _, additional = self.reg._flatten(sschema, srel)
             if not props:
                 return None  # a map or a free-form object

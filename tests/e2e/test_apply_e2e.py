@@ -41,12 +41,11 @@ from reconciler.azure import (
 )
 from reconciler.cli import cli
 from reconciler.plan import Action, Plan, make_plan, save_plan
-from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, FaultRule, SandboxConfig
-from reconciler.sandbox.seed import load_seed
 from reconciler.spec import load_spec
 from reconciler.state.model import Kind, LiveState
 from reconciler.state.scope import scope_for
+from tests.support.worlds import seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
@@ -81,11 +80,7 @@ class World:
     ) -> None:
         self.path = path
         self.config = config or SandboxConfig(speed=SPEED)
-        sandbox = Sandbox(path, config=self.config)
-        sandbox.save_config(self.config)
-        sandbox.reset()
-        sandbox.seed(load_seed(None))
-        sandbox.close()
+        seeded_world(path, self.config)
         self.target = Target.for_sandbox(path, config=self.config)
         self.counter = RequestCounter()
         self.clients = AzureClients(self.target, counter=self.counter, client_kwargs=client_kwargs)

@@ -11,7 +11,6 @@ duplicates (one owned pool per declared pool, one version per declared version).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -29,12 +28,11 @@ from reconciler.cli import cli
 from reconciler.plan import make_plan
 from reconciler.plan.desired import desired_state
 from reconciler.plan.graph import replica_counts
-from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
-from reconciler.sandbox.seed import load_seed
 from reconciler.spec import load_spec
 from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
+from tests.support.worlds import journal_records, seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "specs" / "production"
@@ -84,37 +82,21 @@ CASES = [
 ]
 
 
-def fresh_world(path: Path) -> None:
-    config = SandboxConfig(speed=SPEED)
-    sandbox = Sandbox(path, config=config)
-    sandbox.save_config(config)
-    sandbox.reset()
-    sandbox.seed(load_seed(None))
-    sandbox.close()
-
-
-def journal_records(journal: Path) -> list[dict[str, object]]:
-    if not journal.exists():
-        return []
-    out = []
-    for line in journal.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue  # a torn last line
-    return out
+def start_apply(path: Path, state_dir: Path) -> subprocess.Popen[bytes]:
+    """`reconcile apply` of the production spec on world `path`, in a subprocess (to signal)."""
+    env = {**os.environ, **SECRETS}
+    env.pop(ENV_CONFIG, None)
+    command = [sys.executable, "-m", "reconciler.cli", "apply", str(PRODUCTION)]
+    command += ["--sandbox", str(path), "--auto-approve", "--state-dir", str(state_dir)]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def interrupt(path: Path, state_dir: Path, sig: signal.Signals, point: KillPoint) -> str:
     """Run apply in a subprocess and send `sig` at `point`; return what happened."""
     journal = state_for_sandbox(path, state_dir=state_dir).journal
-    env = {**os.environ, **SECRETS}
-    env.pop(ENV_CONFIG, None)
-    command = [sys.executable, "-m", "reconciler.cli", "apply", str(PRODUCTION)]
-    command += ["--sandbox", str(path), "--auto-approve", "--state-dir", str(state_dir)]
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = start_apply(path, state_dir)
     try:
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:
@@ -196,7 +178,7 @@ def test_an_interrupted_apply_is_finished_by_the_next_one(
 ) -> None:
     """Interrupted anywhere, one more `reconcile apply` leaves the world truly converged."""
     path = tmp_path / "world.sqlite"
-    fresh_world(path)
+    seeded_world(path, SandboxConfig(speed=SPEED))
     what = interrupt(path, tmp_path, sig, POINTS[point])
     assert what != "finished before the signal", "the apply ended before it could be interrupted"
     result = CliRunner().invoke(

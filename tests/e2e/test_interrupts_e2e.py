@@ -7,7 +7,6 @@ its exit status, its journal and — through the sandbox — the world's true st
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -23,22 +22,13 @@ import pytest
 from reconciler.apply import state_for_sandbox
 from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
-from reconciler.sandbox.seed import load_seed
+from tests.support.worlds import journal_records, seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 SECRETS = {"RENDER_LICENSE_KEY": "e2e-license"}  # production's start task references it
 SLOW = 600.0  # simulated seconds per real second: a version replicates in ~5 s
 FAST = 20000.0
-
-
-def make_world(path: Path, speed: float) -> Path:
-    sandbox = Sandbox(path, config=SandboxConfig(speed=speed))
-    sandbox.save_config(SandboxConfig(speed=speed))
-    sandbox.reset()
-    sandbox.seed(load_seed(None))
-    sandbox.close()
-    return path
 
 
 def set_speed(path: Path, speed: float) -> None:
@@ -108,18 +98,6 @@ class Running:
         self.wait()
 
 
-def records(journal: Path) -> list[dict[str, Any]]:
-    if not journal.exists():
-        return []
-    out = []
-    for line in journal.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line being written right now
-    return out
-
-
 def wait_for(predicate: Any, timeout: float = 60, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -130,7 +108,7 @@ def wait_for(predicate: Any, timeout: float = 60, what: str = "condition") -> No
 
 
 def versions_in_flight(journal: Path) -> list[str]:
-    recs = records(journal)
+    recs = journal_records(journal)
     ended = {r["id"] for r in recs if r["event"] in ("done", "failed", "stopped")}
     return [
         r["address"]
@@ -170,7 +148,7 @@ def apply_args(world: Path | str, *extra: str) -> list[str]:
 
 @pytest.fixture
 def slow_world(tmp_path: Path) -> Iterator[Path]:
-    yield make_world(tmp_path / "w.sqlite", SLOW)
+    yield seeded_world(tmp_path / "w.sqlite", SandboxConfig(speed=SLOW))
 
 
 # -- interrupts -------------------------------------------------------------------------------
@@ -201,7 +179,7 @@ def test_a_first_signal_lets_running_changes_finish_and_starts_nothing_new(
     running = [line for line in err.splitlines() if line.startswith("  version:imagegallery/")]
     assert running, err  # what is still running ...
     assert all("(running " in line and " more)" in line for line in running)  # ... how long
-    recs = records(journal)
+    recs = journal_records(journal)
     end = recs[-1]
     assert end["event"] == "apply-end" and end["interrupted"] is True
     assert end["stopped_by"] == sig.name
@@ -243,7 +221,7 @@ def test_a_second_signal_stops_waiting_on_azure_and_the_next_apply_converges(
     assert returncode == 130, run.stderr() + run.stdout()
     assert took < 4.0, f"the second signal took {took:.1f}s to end the apply"
     assert "Stopping now (SIGINT again): no longer waiting on Azure" in run.stderr()
-    recs = records(journal)
+    recs = journal_records(journal)
     stopped = [r["address"] for r in recs if r["event"] == "stopped"]
     # What was left waiting on Azure: every change started and not finished, versions among
     # them (other image definitions may still be in flight when the first version is).
@@ -274,7 +252,8 @@ def test_a_second_signal_stops_waiting_on_azure_and_the_next_apply_converges(
 
 def test_the_lock_holds_across_spellings_symlinks_and_state_dirs(tmp_path: Path) -> None:
     """While one apply runs, relative, absolute and symlinked paths and another --state-dir are refused."""
-    slow_world = make_world(tmp_path / "w.sqlite", 60.0)  # it must outlast four refusals
+    # it must outlast four refusals
+    slow_world = seeded_world(tmp_path / "w.sqlite", SandboxConfig(speed=60.0))
     link = tmp_path / "link.sqlite"
     link.symlink_to(slow_world)
     other_dir = tmp_path / "elsewhere"
@@ -306,7 +285,7 @@ def test_the_lock_holds_across_spellings_symlinks_and_state_dirs(tmp_path: Path)
 
 def test_lock_timeout_waits_for_the_holder_then_succeeds_or_gives_up(tmp_path: Path) -> None:
     """--lock-timeout 0.5s gives up naming the holder; 30s waits until the holder exits, then applies."""
-    world = make_world(tmp_path / "w.sqlite", FAST)
+    world = seeded_world(tmp_path / "w.sqlite", SandboxConfig(speed=FAST))
     (lock,) = state_for_sandbox(world).locks
     script = (
         "import time\n"
@@ -349,7 +328,7 @@ def test_a_planted_symlink_is_refused_and_its_target_left_intact(
     tmp_path: Path, which: str
 ) -> None:
     """A symlink where the lock or journal lives makes apply refuse; the file it points at is untouched."""
-    world = make_world(tmp_path / "w.sqlite", FAST)
+    world = seeded_world(tmp_path / "w.sqlite", SandboxConfig(speed=FAST))
     where = state_for_sandbox(world)
     path = where.locks[0] if which == "lock" else where.journal
     victim = tmp_path / "precious.txt"
@@ -370,7 +349,7 @@ def test_a_planted_symlink_is_refused_and_its_target_left_intact(
 
 def test_lock_and_journal_are_created_private_beside_the_world(tmp_path: Path) -> None:
     """After an apply, the lock and journal are mode 0600 in .reconcile/ beside the world; none in cwd."""
-    world = make_world(tmp_path / "data" / "w.sqlite", FAST)
+    world = seeded_world(tmp_path / "data" / "w.sqlite", SandboxConfig(speed=FAST))
     cwd = tmp_path / "checkout"
     cwd.mkdir()
     result = subprocess.run(

@@ -17,9 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
-from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
-from reconciler.sandbox.seed import load_seed
+from tests.support.worlds import seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
@@ -40,14 +39,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[Path]:
     """A fresh sandbox world from the default seed; yields its state file."""
-    path = tmp_path / "world.sqlite"
-    config = SandboxConfig(speed=SPEED)
-    sandbox = Sandbox(path, config=config)
-    sandbox.save_config(config)
-    sandbox.reset()
-    sandbox.seed(load_seed(None))
-    sandbox.close()
-    yield path
+    yield seeded_world(tmp_path / "world.sqlite", SandboxConfig(speed=SPEED))
 
 
 def reconcile(*args: str):

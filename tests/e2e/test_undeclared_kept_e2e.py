@@ -25,11 +25,10 @@ import pytest
 from reconciler.apply import ExecutorSettings, RetryPolicy, apply_plan
 from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
 from reconciler.plan import Action, make_plan
-from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
-from reconciler.sandbox.seed import load_seed
 from reconciler.spec import load_spec
 from reconciler.state.scope import scope_for
+from tests.support.worlds import seeded_world
 
 SUB = "00000000-0000-0000-0000-000000000001"
 RG = f"/subscriptions/{SUB}/resourceGroups"
@@ -216,11 +215,7 @@ class World:
         self.tmp = tmp_path
         path = tmp_path / "world.sqlite"
         config = SandboxConfig(speed=20000.0)
-        sandbox = Sandbox(path, config=config)
-        sandbox.save_config(config)
-        sandbox.reset()
-        sandbox.seed(load_seed(None))
-        sandbox.close()
+        seeded_world(path, config)
         self.target = Target.for_sandbox(path, config=config)
         self.clients = AzureClients(self.target)
         self.ops = AzureOperations(self.clients)

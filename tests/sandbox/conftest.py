@@ -124,8 +124,11 @@ def image_body(
     return {"location": "westeurope", "properties": {"storageProfile": storage, **properties}}
 
 
-def update_version(compute: ComputeManagementClient, publishing_profile: dict[str, Any]) -> Any:
-    """Start a PATCH of version gal/render/1.0.0 (made from MANAGED_IMAGE); returns its poller."""
+def update_version(
+    compute: ComputeManagementClient, publishing_profile: dict[str, Any], **properties: Any
+) -> Any:
+    """Start a PATCH of version gal/render/1.0.0 (made from MANAGED_IMAGE), with any other
+    `properties` beside the publishing profile; returns its poller."""
     return compute.gallery_image_versions.begin_update(
         RG_IMAGES,
         "gal",
@@ -135,6 +138,7 @@ def update_version(compute: ComputeManagementClient, publishing_profile: dict[st
             "properties": {
                 "storageProfile": {"source": {"id": MANAGED_IMAGE}},
                 "publishingProfile": publishing_profile,
+                **properties,
             }
         },
     )

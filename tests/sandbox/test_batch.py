@@ -12,6 +12,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
+from azure.mgmt.batch import BatchManagementClient
 
 from reconciler.sandbox import Sandbox
 from tests.sandbox.conftest import (
@@ -43,6 +44,15 @@ def frozen_version(sandbox: Sandbox, regions: dict[str, int], version: str = "1.
         )
     sandbox.advance(4 * 3600)
     return poller.result().id
+
+
+def pool_with_nodes(frozen: Sandbox) -> BatchManagementClient:
+    """Pool "p" created with 10 dedicated nodes and Steady there (900 s on); its client."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
+    frozen.advance(900)
+    return batch
 
 
 def nodes(pool: Any) -> tuple[str, int, list[str]]:
@@ -230,10 +240,7 @@ def test_managed_image_pool_needs_at_least_twenty_minutes(frozen: Sandbox):
 
 def test_vm_size_changes_only_at_zero_nodes(frozen: Sandbox):
     """vmSize can change only when the pool is Steady at zero nodes."""
-    image = frozen_version(frozen, {"westeurope": 1})
-    batch = batch_client(frozen)
-    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
-    frozen.advance(900)
+    batch = pool_with_nodes(frozen)
     change = {"properties": {"vmSize": "Standard_D8s_v5"}}
     with pytest.raises(ResourceExistsError) as caught:
         batch.pool.update(RG_BATCH, ACCOUNT, "p", change)
@@ -448,10 +455,7 @@ def test_pool_update_with_nodes_accepts_the_listed_properties(
     frozen: Sandbox, member: str, value: Any
 ):
     """applicationPackages, metadata, startTask and scaleSettings change on a pool with nodes."""
-    image = frozen_version(frozen, {"westeurope": 1})
-    batch = batch_client(frozen)
-    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
-    frozen.advance(900)
+    batch = pool_with_nodes(frozen)
     updated = batch.pool.update(RG_BATCH, ACCOUNT, "p", {"properties": {member: value}})
     assert updated.current_dedicated_nodes == 10
     raw = rest(frozen, "GET", f"{POOL_PATH}/p")["properties"][member]
@@ -463,10 +467,7 @@ def test_every_other_pool_property_changes_only_at_zero_nodes(
     frozen: Sandbox, member: str, value: Any
 ):
     """With nodes the change is refused (409); Steady at 0 nodes it is stored and answered."""
-    image = frozen_version(frozen, {"westeurope": 1})
-    batch = batch_client(frozen)
-    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
-    frozen.advance(900)
+    batch = pool_with_nodes(frozen)
     change = {"properties": {member: value}}
     with pytest.raises(ResourceExistsError) as caught:
         batch.pool.update(RG_BATCH, ACCOUNT, "p", change)
@@ -485,10 +486,7 @@ def test_every_other_pool_property_changes_only_at_zero_nodes(
 
 def test_pool_identity_changes_with_nodes_present(frozen: Sandbox):
     """A PATCH may change the pool's identity while it has nodes, and the pool answers it."""
-    image = frozen_version(frozen, {"westeurope": 1})
-    batch = batch_client(frozen)
-    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 10))
-    frozen.advance(900)
+    batch = pool_with_nodes(frozen)
     uami = (
         f"/subscriptions/{SUB}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/"
         "userAssignedIdentities/batch"

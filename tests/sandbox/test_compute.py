@@ -362,17 +362,9 @@ def test_a_replicated_region_is_removed_only_when_the_version_allows_it(compute)
     with pytest.raises(ResourceExistsError) as caught:
         update_version(compute, {"targetRegions": target_regions({"westeurope": 1})}).result()
     assert caught.value.error.code == "OperationNotAllowed"
-    allowed = compute.gallery_image_versions.begin_update(
-        RG_IMAGES,
-        "gal",
-        "render",
-        "1.0.0",
-        {
-            "properties": {
-                "storageProfile": {"source": {"id": MANAGED_IMAGE}},
-                "publishingProfile": {"targetRegions": target_regions({"westeurope": 1})},
-                "safetyProfile": {"allowDeletionOfReplicatedLocations": True},
-            }
-        },
+    allowed = update_version(
+        compute,
+        {"targetRegions": target_regions({"westeurope": 1})},
+        safetyProfile={"allowDeletionOfReplicatedLocations": True},
     ).result()
     assert [r.name for r in allowed.publishing_profile.target_regions] == ["West Europe"]

@@ -50,6 +50,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema
 
 from reconciler.openapi import SPECS_DIR, upstream_dir
+from reconciler.openapi.refs import SwaggerFiles
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 TERMINAL_FAILURE = ("Failed", "Canceled")
@@ -169,19 +170,11 @@ _MAX_MONITORS = 10_000
 # --------------------------------------------------------------------------- loading
 
 
-class _Registry:
+class _Registry(SwaggerFiles):
     """All swagger files, converted once into JSON Schema definitions plus an operation index."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"no swagger files at {self.root}")
-        self._docs: dict[str, Any] = {}
-        self._files = sorted(
-            p.relative_to(self.root).as_posix()
-            for p in self.root.rglob("*.json")
-            if "examples" not in p.relative_to(self.root).parts
-        )
+        super().__init__(root)
         self.definitions: dict[str, Any] = {}
         self._converting: set[str] = set()
         self.unresolved: set[str] = set()
@@ -191,54 +184,11 @@ class _Registry:
         self._validators: dict[str, jsonschema.Draft7Validator] = {}
         self._validator_lock = threading.Lock()
         self.by_example: dict[str, OperationInfo] = {}
-        for rel in self._files:
-            doc = self._doc(rel)
+        for rel in self.files:
+            doc = self.doc(rel)
             if isinstance(doc, dict) and doc.get("swagger") and doc.get("paths"):
                 self._index_operations(rel, doc)
         self._patterns.sort(key=lambda item: (item[0], -item[1]))
-
-    # -- files and refs
-
-    def _doc(self, rel: str) -> Any:
-        if rel not in self._docs:
-            with open(self.root / rel, encoding="utf-8") as fh:
-                self._docs[rel] = json.load(fh)
-        return self._docs[rel]
-
-    def _resolve_file(self, base: str, ref_file: str) -> str | None:
-        """Map a ref's file part to a file under the root (literal path, else trailing path)."""
-        if not ref_file:
-            return base
-        literal = (self.root / base).parent / ref_file
-        try:
-            rel = literal.resolve().relative_to(self.root).as_posix()
-            if rel in self._files:
-                return rel
-        except ValueError:
-            pass
-        parts = [p for p in ref_file.split("/") if p not in ("", ".", "..")]
-        for start in range(len(parts)):
-            tail = "/".join(parts[start:])
-            hits = [f for f in self._files if f == tail or f.endswith("/" + tail)]
-            if len(hits) == 1:
-                return hits[0]
-            if len(hits) > 1:
-                return None
-        return None
-
-    def _resolve(self, base: str, ref: str) -> tuple[str, str, Any] | None:
-        """Resolve a ``$ref`` from file ``base`` to (file, pointer, target) or None."""
-        ref_file, _, pointer = ref.partition("#")
-        rel = self._resolve_file(base, ref_file)
-        if rel is None:
-            return None
-        node: Any = self._doc(rel)
-        for token in pointer.strip("/").split("/") if pointer.strip("/") else []:
-            token = token.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or token not in node:
-                return None
-            node = node[token]
-        return rel, pointer, node
 
     @staticmethod
     def _key(rel: str, name: str, mode: str) -> str:
@@ -254,7 +204,7 @@ class _Registry:
         if key in self.definitions or key in self._converting:
             return key
         self._converting.add(key)
-        found = self._resolve(rel, "#" + pointer)
+        found = self.resolve(rel, "#" + pointer)
         target = found[2] if found else {}
         converted = self._convert(target, rel, mode, pointer=pointer)
         self.definitions[key] = converted
@@ -262,7 +212,7 @@ class _Registry:
         return key
 
     def _ref(self, base: str, ref: str, mode: str) -> dict[str, Any]:
-        found = self._resolve(base, ref)
+        found = self.resolve(base, ref)
         if found is None:
             self.unresolved.add(f"{base}: {ref}")
             return {}
@@ -274,7 +224,7 @@ class _Registry:
         pointer = None
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema and seen < 32:
-            found = self._resolve(rel, schema["$ref"])
+            found = self.resolve(rel, schema["$ref"])
             if found is None:
                 self.unresolved.add(f"{rel}: {schema['$ref']}")
                 return {}, rel, None
@@ -335,12 +285,12 @@ class _Registry:
         """Definitions (file, name) that extend ``rel#/definitions/name`` through allOf."""
         if self._subtypes is None:
             index: dict[tuple[str, str], list[tuple[str, str]]] = {}
-            for frel in self._files:
-                doc = self._doc(frel)
+            for frel in self.files:
+                doc = self.doc(frel)
                 for dname, dschema in (doc.get("definitions") or {}).items():
                     for part in dschema.get("allOf", []) if isinstance(dschema, dict) else []:
                         if isinstance(part, dict) and "$ref" in part:
-                            found = self._resolve(frel, part["$ref"])
+                            found = self.resolve(frel, part["$ref"])
                             if found:
                                 parent = (found[0], found[1].rsplit("/", 1)[-1])
                                 index.setdefault(parent, []).append((frel, dname))
@@ -367,7 +317,7 @@ class _Registry:
             base_name = pointer.rsplit("/", 1)[-1]
             branches = []
             for srel, sname in self._subtypes_of(rel, base_name):
-                sub = self._doc(srel)["definitions"][sname]
+                sub = self.doc(srel)["definitions"][sname]
                 value = sub.get("x-ms-discriminator-value", sname)
                 branches.append((value, self.definition(srel, f"/definitions/{sname}", mode)))
             if branches:
@@ -542,7 +492,7 @@ class _Registry:
         if not isinstance(schema, dict):
             return None
         if "$ref" in schema and len(schema) == 1:
-            found = self._resolve(rel, schema["$ref"])
+            found = self.resolve(rel, schema["$ref"])
             if found is None:
                 self.unresolved.add(f"{rel}: {schema['$ref']}")
                 return None
