@@ -228,6 +228,20 @@ def _join(phrases: Sequence[str]) -> str:
     return "; ".join(shown)
 
 
+def _change(d: DesiredResource, action: Action, *, step: str = "", **fields: Any) -> Change:
+    """A step for declared resource `d` (its address, kind, id and location); `step` names
+    one of several steps of the resource (``wait`` → id ``<address>#wait``)."""
+    return Change(
+        id=f"{d.address}#{step}" if step else d.address,
+        address=d.address,
+        kind=d.kind,
+        action=action,
+        resource_id=d.id,
+        location=d.location,
+        **fields,
+    )
+
+
 class _Planner:
     """One planning run (holds the indexes; the result is a plain `Plan`)."""
 
@@ -338,13 +352,9 @@ class _Planner:
             if d.kind is Kind.POOL and self.refuses_managed_image_pool(d, "create"):
                 return
             self.add(
-                Change(
-                    id=d.address,
-                    address=d.address,
-                    kind=d.kind,
-                    action=Action.CREATE,
-                    resource_id=d.id,
-                    location=d.location,
+                _change(
+                    d,
+                    Action.CREATE,
                     reason=self.create_reason(d),
                     before=None,
                     after=d.properties,
@@ -480,13 +490,10 @@ class _Planner:
         """
         marks = owner_marks(d.kind, self.desired.owner)
         changed = tuple(sorted(p for p, v in marks.items() if current.properties.get(p) != v))
-        self.adoptions[d.id] = Change(
-            id=d.address + "#adopt",
-            address=d.address,
-            kind=d.kind,
-            action=Action.ADOPT,
-            resource_id=d.id,
-            location=d.location,
+        self.adoptions[d.id] = _change(
+            d,
+            Action.ADOPT,
+            step="adopt",
             reason=f"{_LABEL[d.kind]} {d.name} exists in Azure without reconcile's ownership "
             "marks; --adopt writes only "
             + ", ".join(changed)
@@ -595,13 +602,9 @@ class _Planner:
         if change is not None and change.action in (Action.REPLACE, Action.DELETE):
             return
         if health.condition is Condition.FAILED:
-            self.changes[d.id] = Change(
-                id=d.address,
-                address=d.address,
-                kind=d.kind,
-                action=Action.CREATE,
-                resource_id=d.id,
-                location=d.location,
+            self.changes[d.id] = _change(
+                d,
+                Action.CREATE,
                 reason=f"{_LABEL[d.kind]} {d.name} is in Azure but its {health.message}: it "
                 "does not count as present; create it again (PUT of the spec's version) to "
                 "repair it",
@@ -611,13 +614,10 @@ class _Planner:
                 observed=observation(current),
             )
             return
-        self.waits[d.id] = Change(
-            id=d.address + "#wait",
-            address=d.address,
-            kind=d.kind,
-            action=Action.WAIT,
-            resource_id=d.id,
-            location=d.location,
+        self.waits[d.id] = _change(
+            d,
+            Action.WAIT,
+            step="wait",
             reason=f"{_LABEL[d.kind]} {d.name} is not ready ({health.message}): pools that "
             "boot it start only once it has replicated",
         )
@@ -636,13 +636,10 @@ class _Planner:
         same_targets = pool_targets(current) == want
         if health.condition is Condition.IN_FLIGHT:
             settle = same_targets and action in (Action.NOOP, Action.UPDATE)
-            self.waits[d.id] = Change(
-                id=d.address + "#wait",
-                address=d.address,
-                kind=d.kind,
-                action=Action.WAIT,
-                resource_id=d.id,
-                location=d.location,
+            self.waits[d.id] = _change(
+                d,
+                Action.WAIT,
+                step="wait",
                 reason=f"pool {d.name} is {health.message}: "
                 + (
                     "wait until it is steady, and re-issue the resize if it stops short (R3)"
@@ -669,13 +666,9 @@ class _Planner:
         ) or tuple(p for p in SCALE_TARGETS if p in d.properties)
         if change is None or action is Action.NOOP:
             self.add(
-                Change(
-                    id=d.address,
-                    address=d.address,
-                    kind=d.kind,
-                    action=Action.RESIZE,
-                    resource_id=d.id,
-                    location=d.location,
+                _change(
+                    d,
+                    Action.RESIZE,
                     reason=why,
                     before={
                         **mask_live(current.properties, d.properties),
