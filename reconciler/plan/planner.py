@@ -27,7 +27,7 @@ from reconciler.plan import codes
 from reconciler.plan.applied import Cause, change_cause, classify, decode
 from reconciler.plan.desired import DesiredResource, DesiredState, desired_state, owner_marks
 from reconciler.plan.diff import PathChange, ResourceDiff, diff_resource
-from reconciler.plan.graph import order
+from reconciler.plan.graph import ADOPT, WAIT, order
 from reconciler.plan.health import (
     SCALE_TARGETS,
     Condition,
@@ -230,9 +230,9 @@ def _join(phrases: Sequence[str]) -> str:
 
 def _change(d: DesiredResource, action: Action, *, step: str = "", **fields: Any) -> Change:
     """A step for declared resource `d` (its address, kind, id and location); `step` names
-    one of several steps of the resource (``wait`` → id ``<address>#wait``)."""
+    one of several steps of the resource (`graph.WAIT` → id ``<address>#wait``)."""
     return Change(
-        id=f"{d.address}#{step}" if step else d.address,
+        id=d.address + step,
         address=d.address,
         kind=d.kind,
         action=action,
@@ -493,7 +493,7 @@ class _Planner:
         self.adoptions[d.id] = _change(
             d,
             Action.ADOPT,
-            step="adopt",
+            step=ADOPT,
             reason=f"{_LABEL[d.kind]} {d.name} exists in Azure without reconcile's ownership "
             "marks; --adopt writes only "
             + ", ".join(changed)
@@ -617,7 +617,7 @@ class _Planner:
         self.waits[d.id] = _change(
             d,
             Action.WAIT,
-            step="wait",
+            step=WAIT,
             reason=f"{_LABEL[d.kind]} {d.name} is not ready ({health.message}): pools that "
             "boot it start only once it has replicated",
         )
@@ -639,7 +639,7 @@ class _Planner:
             self.waits[d.id] = _change(
                 d,
                 Action.WAIT,
-                step="wait",
+                step=WAIT,
                 reason=f"pool {d.name} is {health.message}: "
                 + (
                     "wait until it is steady, and re-issue the resize if it stops short (R3)"
