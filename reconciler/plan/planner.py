@@ -32,6 +32,7 @@ from reconciler.plan.health import (
     SCALE_TARGETS,
     Condition,
     Health,
+    fixed_targets,
     missing_nodes,
     nodes_text,
     pool_health,
@@ -628,10 +629,7 @@ class _Planner:
         action = change.action if change is not None else Action.NOOP
         if action in (Action.REPLACE, Action.DELETE):
             return
-        want = (
-            int_at(d.properties, SCALE_TARGETS[0]),
-            int_at(d.properties, SCALE_TARGETS[1]),
-        )
+        want = fixed_targets(d.properties)
         # Re-issuing toward the live targets is right only when they are the spec's too.
         same_targets = pool_targets(current) == want
         if health.condition is Condition.IN_FLIGHT:
