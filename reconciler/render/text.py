@@ -141,8 +141,8 @@ def path_lines(change: Change) -> list[tuple[str, str, str, str]]:
 def _change_block(change: Change, paint: _Paint) -> list[str]:
     colour = _ACTION_COLOUR[change.action]
     head = f"  # {change.address} {_VERB[change.action]}"
-    if change.id != change.address:
-        head += f" (step {change.id.split('#', 1)[1]})"
+    if change.step:
+        head += f" (step {change.step})"
     if change.cause in CAUSE_LABEL:
         head += f" [{CAUSE_LABEL[change.cause]}]"
     lines = [paint(head, "bold"), paint(f"  {change.action.symbol} {change.address}", colour)]
