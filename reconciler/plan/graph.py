@@ -32,9 +32,11 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
+from reconciler.plan.health import SCALE_TARGETS
 from reconciler.plan.model import Action, Change
 from reconciler.state.model import Kind
 
+ADOPT = "#adopt"
 GROW = "#grow"
 SHRINK = "#shrink"
 WAIT = "#wait"
@@ -43,7 +45,6 @@ CREATE_REPLACEMENT = "#create-replacement"
 SCALE_DOWN = "#scale-down"
 UPDATE_AT_ZERO = "#update-at-zero"
 SCALE_BACK = "#scale-back"
-SCALE_TARGETS = ("scale.fixed.dedicated", "scale.fixed.lowPriority")
 
 _CREATE_RANK = {
     Kind.GALLERY: 0,

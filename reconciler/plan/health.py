@@ -16,9 +16,10 @@ is finished by the next one. Pure: reads `LiveResource` values only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from reconciler.state.model import LiveResource, int_at
 
@@ -72,15 +73,17 @@ def version_health(version: LiveResource, regions: Iterable[str] = ()) -> Health
     return None
 
 
+def fixed_targets(props: Mapping[str, Any]) -> tuple[int, int]:
+    """The (dedicated, low-priority) targets in pool properties (0 where unset)."""
+    return int_at(props, SCALE_TARGETS[0]), int_at(props, SCALE_TARGETS[1])
+
+
 def pool_targets(pool: LiveResource) -> tuple[int, int] | None:
     """A fixed-scale pool's (dedicated, low-priority) targets; None for autoscale."""
     props = pool.properties
     if "scale.autoScale.formula" in props or not any(p in props for p in SCALE_TARGETS):
         return None
-    return (
-        int_at(props, SCALE_TARGETS[0]),
-        int_at(props, SCALE_TARGETS[1]),
-    )
+    return fixed_targets(props)
 
 
 def pool_health(pool: LiveResource) -> Health | None:

@@ -27,11 +27,12 @@ from reconciler.plan import codes
 from reconciler.plan.applied import Cause, change_cause, classify, decode
 from reconciler.plan.desired import DesiredResource, DesiredState, desired_state, owner_marks
 from reconciler.plan.diff import PathChange, ResourceDiff, diff_resource
-from reconciler.plan.graph import order
+from reconciler.plan.graph import ADOPT, WAIT, order
 from reconciler.plan.health import (
     SCALE_TARGETS,
     Condition,
     Health,
+    fixed_targets,
     missing_nodes,
     nodes_text,
     pool_health,
@@ -228,6 +229,20 @@ def _join(phrases: Sequence[str]) -> str:
     return "; ".join(shown)
 
 
+def _change(d: DesiredResource, action: Action, *, step: str = "", **fields: Any) -> Change:
+    """A step for declared resource `d` (its address, kind, id and location); `step` names
+    one of several steps of the resource (`graph.WAIT` → id ``<address>#wait``)."""
+    return Change(
+        id=d.address + step,
+        address=d.address,
+        kind=d.kind,
+        action=action,
+        resource_id=d.id,
+        location=d.location,
+        **fields,
+    )
+
+
 class _Planner:
     """One planning run (holds the indexes; the result is a plain `Plan`)."""
 
@@ -338,13 +353,9 @@ class _Planner:
             if d.kind is Kind.POOL and self.refuses_managed_image_pool(d, "create"):
                 return
             self.add(
-                Change(
-                    id=d.address,
-                    address=d.address,
-                    kind=d.kind,
-                    action=Action.CREATE,
-                    resource_id=d.id,
-                    location=d.location,
+                _change(
+                    d,
+                    Action.CREATE,
                     reason=self.create_reason(d),
                     before=None,
                     after=d.properties,
@@ -480,13 +491,10 @@ class _Planner:
         """
         marks = owner_marks(d.kind, self.desired.owner)
         changed = tuple(sorted(p for p, v in marks.items() if current.properties.get(p) != v))
-        self.adoptions[d.id] = Change(
-            id=d.address + "#adopt",
-            address=d.address,
-            kind=d.kind,
-            action=Action.ADOPT,
-            resource_id=d.id,
-            location=d.location,
+        self.adoptions[d.id] = _change(
+            d,
+            Action.ADOPT,
+            step=ADOPT,
             reason=f"{_LABEL[d.kind]} {d.name} exists in Azure without reconcile's ownership "
             "marks; --adopt writes only "
             + ", ".join(changed)
@@ -595,13 +603,9 @@ class _Planner:
         if change is not None and change.action in (Action.REPLACE, Action.DELETE):
             return
         if health.condition is Condition.FAILED:
-            self.changes[d.id] = Change(
-                id=d.address,
-                address=d.address,
-                kind=d.kind,
-                action=Action.CREATE,
-                resource_id=d.id,
-                location=d.location,
+            self.changes[d.id] = _change(
+                d,
+                Action.CREATE,
                 reason=f"{_LABEL[d.kind]} {d.name} is in Azure but its {health.message}: it "
                 "does not count as present; create it again (PUT of the spec's version) to "
                 "repair it",
@@ -611,13 +615,10 @@ class _Planner:
                 observed=observation(current),
             )
             return
-        self.waits[d.id] = Change(
-            id=d.address + "#wait",
-            address=d.address,
-            kind=d.kind,
-            action=Action.WAIT,
-            resource_id=d.id,
-            location=d.location,
+        self.waits[d.id] = _change(
+            d,
+            Action.WAIT,
+            step=WAIT,
             reason=f"{_LABEL[d.kind]} {d.name} is not ready ({health.message}): pools that "
             "boot it start only once it has replicated",
         )
@@ -628,21 +629,15 @@ class _Planner:
         action = change.action if change is not None else Action.NOOP
         if action in (Action.REPLACE, Action.DELETE):
             return
-        want = (
-            int_at(d.properties, SCALE_TARGETS[0]),
-            int_at(d.properties, SCALE_TARGETS[1]),
-        )
+        want = fixed_targets(d.properties)
         # Re-issuing toward the live targets is right only when they are the spec's too.
         same_targets = pool_targets(current) == want
         if health.condition is Condition.IN_FLIGHT:
             settle = same_targets and action in (Action.NOOP, Action.UPDATE)
-            self.waits[d.id] = Change(
-                id=d.address + "#wait",
-                address=d.address,
-                kind=d.kind,
-                action=Action.WAIT,
-                resource_id=d.id,
-                location=d.location,
+            self.waits[d.id] = _change(
+                d,
+                Action.WAIT,
+                step=WAIT,
                 reason=f"pool {d.name} is {health.message}: "
                 + (
                     "wait until it is steady, and re-issue the resize if it stops short (R3)"
@@ -669,13 +664,9 @@ class _Planner:
         ) or tuple(p for p in SCALE_TARGETS if p in d.properties)
         if change is None or action is Action.NOOP:
             self.add(
-                Change(
-                    id=d.address,
-                    address=d.address,
-                    kind=d.kind,
-                    action=Action.RESIZE,
-                    resource_id=d.id,
-                    location=d.location,
+                _change(
+                    d,
+                    Action.RESIZE,
                     reason=why,
                     before={
                         **mask_live(current.properties, d.properties),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 
 from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan, Severity
-from reconciler.render.text import CAUSE_LABEL, SUMMARY_WORDS, fmt_value, partial_note, path_lines
+from reconciler.render.text import CAUSE_LABEL, fmt_value, partial_note, path_lines, summary_counts
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Leave room for a bot's own wrapper text around the comment.
@@ -40,11 +40,7 @@ def _cell(text: str) -> str:
 
 def _counts(plan: Plan) -> str:
     counts = plan.summary()
-    parts = [f"**{counts[a.value]}** {words}" for a, words in SUMMARY_WORDS]
-    if counts[Action.WAIT.value]:
-        parts.append(f"**{counts[Action.WAIT.value]}** to wait on")
-    if counts[Action.ADOPT.value]:
-        parts.append(f"**{counts[Action.ADOPT.value]}** to adopt")
+    parts = [f"**{n}** {words}" for n, words in summary_counts(counts)]
     return ", ".join(parts) + f", {counts[Action.NOOP.value]} unchanged"
 
 

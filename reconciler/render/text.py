@@ -71,6 +71,8 @@ SUMMARY_WORDS = (
     (Action.REPLACE, "to replace"),
     (Action.DELETE, "to delete"),
 )
+# Counted only when the plan has some.
+_OPTIONAL_WORDS = ((Action.WAIT, "to wait on"), (Action.ADOPT, "to adopt"))
 
 
 class _Paint:
@@ -105,14 +107,18 @@ def partial_note(plan: Plan) -> str:
     )
 
 
+def summary_counts(counts: Mapping[str, int]) -> list[tuple[int, str]]:
+    """(count, words) from `Plan.summary()` counts: every action of `SUMMARY_WORDS`, then
+    waits and adoptions when there are any (every view counts alike)."""
+    return [(counts[a.value], words) for a, words in SUMMARY_WORDS] + [
+        (counts[a.value], words) for a, words in _OPTIONAL_WORDS if counts[a.value]
+    ]
+
+
 def summary_line(plan: Plan) -> str:
     """``Plan: 2 to create, 1 to update, … 0 to delete. 3 unchanged.``"""
     counts = plan.summary()
-    parts = [f"{counts[a.value]} {words}" for a, words in SUMMARY_WORDS]
-    if counts[Action.WAIT.value]:
-        parts.append(f"{counts[Action.WAIT.value]} to wait on")
-    if counts[Action.ADOPT.value]:
-        parts.append(f"{counts[Action.ADOPT.value]} to adopt")
+    parts = [f"{n} {words}" for n, words in summary_counts(counts)]
     return f"Plan: {', '.join(parts)}. {counts[Action.NOOP.value]} unchanged."
 
 
@@ -135,8 +141,8 @@ def path_lines(change: Change) -> list[tuple[str, str, str, str]]:
 def _change_block(change: Change, paint: _Paint) -> list[str]:
     colour = _ACTION_COLOUR[change.action]
     head = f"  # {change.address} {_VERB[change.action]}"
-    if change.id != change.address:
-        head += f" (step {change.id.split('#', 1)[1]})"
+    if change.step:
+        head += f" (step {change.step})"
     if change.cause in CAUSE_LABEL:
         head += f" [{CAUSE_LABEL[change.cause]}]"
     lines = [paint(head, "bold"), paint(f"  {change.action.symbol} {change.address}", colour)]

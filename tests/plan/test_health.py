@@ -93,7 +93,7 @@ def test_a_resizing_pool_whose_spec_changed_is_waited_on_before_its_change(world
     by_id = {c.id: c for c in plan.actionable}
     wait = by_id[POOL + "#wait"]
     assert wait.after is None
-    assert POOL + "#wait" in by_id[POOL].depends_on
+    assert by_id[POOL].depends_on == (VERSION, POOL + "#wait")
 
 
 @pytest.mark.parametrize(
@@ -150,5 +150,13 @@ def test_a_short_pool_whose_update_keeps_its_targets_gets_the_resize_in_that_upd
     plan = _plan("update_in_place", live)
     pool = next(c for c in plan.actionable if c.address == POOL)
     assert pool.action is Action.UPDATE
-    assert "scale.fixed.dedicated" in pool.changed_paths
-    assert "re-issue the resize (600 − 0 = 600 node(s) missing)" in pool.reason
+    assert pool.changed_paths == (
+        "metadata.team",
+        "startTask.environment.LOG_LEVEL",
+        "startTask.environment.OLD_TOKEN",
+        "scale.fixed.dedicated",  # the re-issue, added to the update's own paths
+    )
+    assert pool.reason.endswith(
+        "; also pool render stopped at 0 of 600 nodes (AllocationFailed): re-issue the "
+        "resize (600 − 0 = 600 node(s) missing)"
+    )

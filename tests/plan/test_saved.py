@@ -324,28 +324,33 @@ def test_an_untouched_plan_matches_a_fresh_one(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("case", "replicas", "timeouts"),
+    ("case", "replicas", "timeouts", "all_timeouts"),
     [
-        ("no_changes", [], []),
+        ("no_changes", [], [], ["pool:batchprodweu/render"]),
         (
             "update_in_place",
             [("version:gal/render/1.0.0", "westeurope")],  # kept for its changed pool
+            ["pool:batchprodweu/render"],
             ["pool:batchprodweu/render"],
         ),
         (
             "grow_replicas_before_pools",
             [("version:gal/render/1.0.0", "westeurope"), ("version:gal/render/1.0.0", "eastus")],
             ["pool:batchprodweu/render", "pool:batchprodeus/sim"],
+            ["pool:batchprodweu/render", "pool:batchprodeus/sim"],
         ),
     ],
 )
-def test_the_json_sizing_explains_the_changes_only(case, replicas, timeouts, monkeypatch):
+def test_the_json_sizing_explains_the_changes_only(
+    case, replicas, timeouts, all_timeouts, monkeypatch
+):
     """Sizing rows are kept for changed versions and pools, so the JSON grows with the changes."""
     plan = plan_for(case, monkeypatch)
     sizing = json.loads(dumps_plan(plan))["sizing"]
     assert [(r["version"], r["region"]) for r in sizing["replicas"]] == replicas
     assert [r["pool"] for r in sizing["resize_timeouts"]] == timeouts
-    assert len(plan.sizing["resize_timeouts"]) >= len(timeouts)  # the plan value keeps them all
+    # The plan value keeps them all.
+    assert [r["pool"] for r in plan.sizing["resize_timeouts"]] == all_timeouts
 
 
 @pytest.mark.parametrize("case", CASES)
