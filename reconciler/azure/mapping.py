@@ -28,6 +28,7 @@ from azure.mgmt.batch import models as batch_models
 from azure.mgmt.compute import models as compute_models
 
 from reconciler.azure import merge
+from reconciler.state import surface
 from reconciler.state.model import (
     Kind,
     LiveResource,
@@ -526,9 +527,24 @@ def flat_properties(kind: Kind, model: Any) -> Flat:
     return _TO_FLAT[kind](_json(model))
 
 
-def to_live(kind: Kind, model: Any, *, location: str | None = None) -> LiveResource:
-    """A `LiveResource` from an SDK model; `location` is the account's, for pools."""
+def to_live(
+    kind: Kind,
+    model: Any,
+    *,
+    location: str | None = None,
+    azure_groups: frozenset[str] | None = frozenset(),
+    include_owned: bool = False,
+) -> LiveResource:
+    """A `LiveResource` from an SDK model; `location` is the account's, for pools.
+
+    `azure_groups` names the top-level groups (``identity``, ``properties.<member>``) whose
+    Azure-named members are kept too (those a spec declares; None: every one, for export);
+    `include_owned` keeps the members a friendly key may own there as well.
+    """
     doc = _json(model)
+    props = _TO_FLAT[kind](doc)
+    if kind in surface.SURFACE_KINDS and (azure_groups is None or azure_groups):
+        props.update(surface.flatten(kind, doc, groups=azure_groups, include_owned=include_owned))
     raw_id = doc.get("id") or ""
     resource_id = _id(raw_id) or ""
     loc = doc.get("location") or location or ""
@@ -542,7 +558,7 @@ def to_live(kind: Kind, model: Any, *, location: str | None = None) -> LiveResou
         id=resource_id,
         name=doc.get("name") or (parse_id(resource_id).name if resource_id else ""),
         location=canonical_location(loc),
-        properties=_TO_FLAT[kind](doc),
+        properties=props,
         etag=doc.get("etag") if kind is Kind.POOL else None,
         provisioning_state=_provisioning(doc),
         replication=_replication(doc) if kind is Kind.VERSION else (),
@@ -563,18 +579,21 @@ def to_json(
     location: str = "",
     allow_region_removal: bool = False,
 ) -> Json:
-    """REST JSON for a create / full update (PUT) of `kind` from flat desired properties."""
+    """REST JSON for a create / full update (PUT) of `kind` from flat desired properties:
+    the friendly paths' body with the Azure-named members written in."""
     if kind is Kind.GALLERY:
-        return _gallery_json(props, location)
-    if kind is Kind.IMAGE:
-        return _image_json(props, location)
-    if kind is Kind.VERSION:
-        return _version_json(props, location, allow_region_removal=allow_region_removal)
-    if kind is Kind.MANAGED_IMAGE:
-        return _managed_image_json(props, location)
-    if kind is Kind.POOL:
-        return _pool_json(props)
-    raise ValueError(f"the tool never writes a {kind.value}")
+        body = _gallery_json(props, location)
+    elif kind is Kind.IMAGE:
+        body = _image_json(props, location)
+    elif kind is Kind.VERSION:
+        body = _version_json(props, location, allow_region_removal=allow_region_removal)
+    elif kind is Kind.MANAGED_IMAGE:
+        body = _managed_image_json(props, location)
+    elif kind is Kind.POOL:
+        body = _pool_json(props)
+    else:
+        raise ValueError(f"the tool never writes a {kind.value}")
+    return merge.with_azure_members(kind, body, props)
 
 
 _MODELS: dict[Kind, Callable[[Json], Any]] = {

@@ -22,6 +22,8 @@ Pure JSON in, JSON out: no SDK, no I/O.
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from functools import cache
 from typing import Any
 
 from reconciler.openapi.surface import SurfaceKind, writable_fields
+from reconciler.state import surface
 from reconciler.state.model import (
     APPLIED_METADATA_KEY,
     APPLIED_TAG,
@@ -46,7 +49,7 @@ class Key:
     value: str
 
 
-Segment = str | Key
+Segment = str | Key | int  # int: a list item by position (Azure-named lists)
 Location = tuple[Segment, ...]
 
 _P = ("properties",)
@@ -153,6 +156,11 @@ def _compiled(
 
 def location(kind: Kind, path: str) -> Location | None:
     """Where the flat `path` of a `kind` resource lives in its REST body; None if unknown."""
+    if surface.is_azure_path(kind, path):
+        # Azure-named paths are REST paths already: their segments are the location.
+        return tuple(
+            s.value if isinstance(s, surface.MapKey) else s for s in surface.segments_of(path)
+        )
     for pattern, build in _compiled(kind):
         match = pattern.match(path)
         if match:
@@ -188,7 +196,11 @@ def get_at(doc: Any, loc: Location) -> Any:
     node = doc
     name = ""
     for segment in loc:
-        if isinstance(segment, Key):
+        if isinstance(segment, int):
+            if not isinstance(node, list) or not 0 <= segment < len(node):
+                return None
+            node = node[segment]
+        elif isinstance(segment, Key):
             if not isinstance(node, list):
                 return None
             index = _find(node, name, segment.value)
@@ -210,6 +222,54 @@ def set_at(doc: Json, loc: Location, value: Any) -> None:
         assert isinstance(segment, str), "set_at is for group locations"
         node = node.setdefault(segment, {})
     node[loc[-1]] = value
+
+
+def _put_at(doc: Json, loc: Location, value: Any) -> None:
+    """Set `loc` in `doc`, creating objects and list items on the way."""
+    node: Any = doc
+    for segment, following in itertools.pairwise(loc):
+        fresh: Any = [] if isinstance(following, int) else {}
+        if isinstance(segment, int):
+            while len(node) <= segment:
+                node.append(None)
+            if not isinstance(node[segment], dict | list):
+                node[segment] = fresh
+            node = node[segment]
+        else:
+            key = segment.value if isinstance(segment, Key) else segment
+            if not isinstance(node.get(key), dict | list):
+                node[key] = fresh
+            node = node[key]
+    last = loc[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+    node[last if not isinstance(last, Key) else last.value] = value
+
+
+def with_azure_members(kind: Kind, body: Json, props: Mapping[str, Any]) -> Json:
+    """`body` with the Azure-named members of `props` written in (ensure-absent ones left
+    out): flat values back in their REST form."""
+    for path, value in props.items():
+        if value is None or not surface.is_azure_path(kind, path):
+            continue
+        loc = location(kind, path)
+        if loc:
+            _put_at(body, loc, _rest_value(kind, path, value))
+    return body
+
+
+def _rest_value(kind: Kind, path: str, value: Any) -> Any:
+    field = surface.field_of(kind, path)
+    if isinstance(value, tuple):
+        return list(value)
+    is_json = field is not None and field.type in ("object", "map")
+    if isinstance(value, str) and is_json and value.startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 # -- merging ---------------------------------------------------------------------------------
@@ -256,7 +316,14 @@ def remove(doc: Any, loc: Location, declared: Any) -> None:
     name = ""
     for depth, segment in enumerate(loc):
         last = depth == len(loc) - 1
-        if isinstance(segment, Key):
+        if isinstance(segment, int):
+            if not isinstance(node, list) or not 0 <= segment < len(node):
+                return
+            if last:
+                del node[segment]
+                return
+            node = node[segment]
+        elif isinstance(segment, Key):
             if not isinstance(node, list):
                 return
             index = _find(node, name, segment.value)
@@ -325,7 +392,7 @@ def _subtrie(kind: Kind, loc: Location) -> Any:
     for segment in loc:
         if node is _LEAF:
             return _LEAF
-        node = node.get("[]" if isinstance(segment, Key) else segment)
+        node = node.get("[]" if isinstance(segment, Key | int) else segment)
         if node is None:
             return None
     return node
@@ -364,15 +431,39 @@ def writable(kind: Kind, loc: Location, value: Any) -> Any:
 
 
 def removed_paths(props: Mapping[str, Any], changed_paths: Iterable[str]) -> tuple[str, ...]:
-    """Changed paths the desired mapping no longer has: the spec takes them out."""
-    return tuple(p for p in changed_paths if p not in props)
+    """Changed paths the desired mapping no longer has (or declares absent, ``None``): the
+    spec takes them out."""
+    return tuple(p for p in changed_paths if props.get(p) is None)
+
+
+def _absent_root(props: Mapping[str, Any], path: str) -> str:
+    """The member the spec declares absent that `path` lies in (itself if none): what
+    goes is the whole member, not its leaves one by one."""
+    best = path
+    for declared, value in props.items():
+        shorter = value is None and len(declared) < len(best)
+        if shorter and path.startswith(declared) and path[len(declared)] in ".[":
+            best = declared
+    return best
 
 
 def _removed_locations(
     kind: Kind, props: Mapping[str, Any], changed_paths: Iterable[str]
 ) -> list[Location]:
     """The REST locations of `removed_paths` (paths with none are left out)."""
-    return [loc for loc in (location(kind, p) for p in removed_paths(props, changed_paths)) if loc]
+    roots = dict.fromkeys(_absent_root(props, p) for p in removed_paths(props, changed_paths))
+    return [loc for loc in (location(kind, p) for p in roots) if loc]
+
+
+def empty_group(kind: Kind, group: Location) -> Any:
+    """What an update sends to take a whole group away (PATCH keeps what it is not sent):
+    an empty list, ``{"type": "None"}`` for an identity, else an empty object."""
+    if group == ("identity",):
+        return {"type": "None"}
+    node = surface.node_at(kind, tuple(s for s in group if isinstance(s, str)))
+    if node is not None and (node.item is not None or (node.field and node.field.type == "array")):
+        return []
+    return {}
 
 
 def _merged_group(
@@ -447,6 +538,8 @@ def update_body(
             value = []
         elif group == ("tags",) and value is None:
             value = {}
+        elif value is None:
+            value = empty_group(kind, group)
         set_at(body, group, value)
     return body
 

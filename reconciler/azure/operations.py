@@ -68,7 +68,7 @@ class AzureOperations:
             if model is None:
                 return None
             location = self._account_location(rid) if kind is Kind.POOL else None
-            return to_live(kind, model, location=location)
+            return to_live(kind, model, location=location, azure_groups=None)
 
     # -- create / update ----------------------------------------------------------------
 
@@ -94,10 +94,10 @@ class AzureOperations:
                     create_body(kind, props, base=base),
                     match_condition=MatchConditions.IfMissing,  # If-None-Match: *
                 )
-                return to_live(kind, model, location=location)
+                return to_live(kind, model, location=location, azure_groups=None)
             body = create_body(kind, props, location=location, base=base)
             model = self._put(kind, rid, body, wait)
-            return to_live(kind, model)
+            return to_live(kind, model, azure_groups=None)
 
     def replacement_base(
         self,
@@ -172,7 +172,7 @@ class AzureOperations:
                     update_body(kind, live, props, changed_paths),
                     **kwargs,
                 )
-                return to_live(kind, model, location=location)
+                return to_live(kind, model, location=location, azure_groups=None)
             body = update_body(
                 kind,
                 live,
@@ -182,7 +182,7 @@ class AzureOperations:
                 allow_region_removal=_removes_region(props, changed_paths),
             )
             model = _finish(group.begin_update(rid.resource_group, *rid.names, body), wait)
-            return to_live(kind, model)
+            return to_live(kind, model, azure_groups=None)
 
     # -- delete -------------------------------------------------------------------------
 

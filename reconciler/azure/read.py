@@ -211,7 +211,8 @@ class _Walk:
     def _live(self, kind: Kind, doc: dict[str, Any]) -> LiveResource:
         if self._on_document is not None:
             self._on_document(kind, doc)
-        return to_live(kind, doc)
+        groups = self._scope.azure_groups_of(kind)
+        return to_live(kind, doc, azure_groups=groups, include_owned=groups is not None)
 
     # -- listings -----------------------------------------------------------------------
 

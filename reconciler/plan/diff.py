@@ -26,6 +26,7 @@ from typing import Any
 
 from reconciler.plan.model import Action
 from reconciler.secrets import MASK, is_secret
+from reconciler.state import surface
 from reconciler.state.fields import VERSION_UPDATE, UpdateMode, rule_for
 from reconciler.state.model import Kind, canonical_duration, canonical_id, canonical_location
 
@@ -193,19 +194,30 @@ def as_written(props: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def normalise(props: Mapping[str, Any]) -> dict[str, Any]:
+def normalise(props: Mapping[str, Any], kind: Kind | None = None) -> dict[str, Any]:
     """A flat property mapping with normalised paths and values (absent values dropped)."""
     out: dict[str, Any] = {}
     for raw_path, raw_value in props.items():
         path = normalise_path(raw_path)
-        value = normalise_value(path, raw_value)
+        value = normal_value(kind, path, raw_value)
         if value is not None:
             out[path] = value
     return out
 
 
+def normal_value(kind: Kind | None, path: str, value: Any) -> Any:
+    """`normalise_value`, with Azure-named paths normalised from the field table."""
+    if kind is not None and surface.is_azure_path(kind, path):
+        if isinstance(value, list):
+            value = tuple(value)
+        return surface.normal(kind, path, value)
+    return normalise_value(path, value)
+
+
 def default_for(kind: Kind, path: str) -> Any:
     """Azure's default for an omitted `path`, or None when there is none."""
+    if surface.is_azure_path(kind, path):
+        return surface.default_of(kind, path)
     for pattern, value in DEFAULTS.get(kind, ()):
         if re.fullmatch(pattern, path):
             return value
@@ -224,7 +236,7 @@ def same(path: str, desired: Any, live: Any) -> bool:
 def comparable(kind: Kind, path: str, value: Any) -> Any:
     """The value as `same` compares it: normalised, Azure's default when absent, casefolded
     where Azure echoes its own casing; None when absent with no default."""
-    normal = normalise_value(path, value)
+    normal = normal_value(kind, path, value)
     if normal is None:
         normal = default_for(kind, path)
     if isinstance(normal, str) and _CASELESS.search(path):
@@ -261,6 +273,11 @@ def _mode_for(
     return rule.mode, rule.why, rule.code
 
 
+def _within(path: str, prefixes: set[str]) -> bool:
+    """Whether `path` is one of `prefixes` or lies under one of them."""
+    return any(path == p or path.startswith((p + ".", p + "[")) for p in prefixes)
+
+
 def diff_resource(
     kind: Kind,
     desired: Mapping[str, Any],
@@ -273,13 +290,18 @@ def diff_resource(
     Both mappings may be raw; they are normalised here. `complete` names the collection
     prefixes the spec declares completely (see module doc).
     """
-    want = normalise(desired)
-    have = normalise(live)
+    want = normalise(desired, kind)
+    have = normalise(live, kind)
     want_shown = as_written(desired)
     have_shown = as_written(live)
+    # Declared null / empty: ensure absent (only Azure-named members can be).
+    absent = {normalise_path(p) for p, v in desired.items() if v is None}
     candidates = set(want)
     for path in have:
         if path in want:
+            continue
+        if path in absent:
+            candidates.add(path)
             continue
         for collection in complete:
             member = _member(collection, path)
@@ -289,10 +311,16 @@ def diff_resource(
     changes: list[PathChange] = []
     for path in sorted(candidates):
         mode, why, code = _mode_for(kind, path, want, have)
-        if not mode.diffed:
+        if not mode.diffed or surface.is_secret_path(kind, path):
+            # Azure never returns a secret (x-ms-secret): it is written, never compared.
             continue
         after = want.get(path)
         before = have.get(path)
+        if after is None and before is not None and _within(path, absent):
+            if before == normal_value(kind, path, default_for(kind, path)):
+                continue  # Azure's own default where the spec wants nothing: the same
+            changes.append(PathChange(path, have_shown.get(path), None, mode, why, code=code))
+            continue
         if is_secret(after):
             # Presence only: the live value is the resolved secret.
             if before is None:

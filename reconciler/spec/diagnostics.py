@@ -43,6 +43,8 @@ _CODES = (
     Code("RC010", "error", "spec", "no spec files found at a path"),
     Code("RC011", "error", "spec/Azure", "invalid value"),
     Code("RC012", "error", "spec", "`version: latest` matches no version"),
+    Code("RC014", "error", "spec", "a member set under Azure's name that a friendly key owns"),
+    Code("RC015", "error", "secrets", "a literal value where Azure expects a secret"),
     # Sizing (computed numbers).
     Code("RC101", "error", "R1", "declared replicas below the computed minimum"),
     Code("RC102", "error", "Azure", "replicas per region above Azure's maximum"),

@@ -82,6 +82,13 @@ Tags = Annotated[
     dict[str, Annotated[str, Field(max_length=256)]],
     Field(max_length=50, description="Azure resource tags (at most 50; values are strings)."),
 ]
+AzureMembers = Annotated[
+    dict[str, Any] | None,
+    Field(
+        description="Members under Azure's own names and nesting, as in an ARM template "
+        "(checked against Microsoft's API definition; null or empty means ensure absent).",
+    ),
+]
 StorageAccountType = Literal["Standard_LRS", "Standard_ZRS", "Premium_LRS", "PremiumV2_LRS"]
 
 
@@ -242,6 +249,7 @@ class ImageVersion(SpecModel):
     excludeFromLatest: bool = False
     endOfLifeDate: dt.date | None = Field(None, strict=False)
     tags: Tags = Field(default_factory=dict)
+    properties: AzureMembers = None
 
     @field_validator("name")
     @classmethod
@@ -266,6 +274,7 @@ class ImageDefinition(SpecModel):
     identifier: ImageIdentifier
     description: str | None = None
     tags: Tags = Field(default_factory=dict)
+    properties: AzureMembers = None
     versions: list[ImageVersion] = Field(default_factory=list)
 
 
@@ -275,6 +284,8 @@ class Gallery(Placement):
     name: str = Field(pattern=P_GALLERY)
     description: str | None = None
     tags: Tags = Field(default_factory=dict)
+    properties: AzureMembers = None
+    identity: AzureMembers = None
     images: list[ImageDefinition] = Field(default_factory=list)
 
 
@@ -298,6 +309,8 @@ class ManagedImage(Placement):
     hyperVGeneration: Literal["V1", "V2"] | None = None
     source: ManagedImageSource
     tags: Tags = Field(default_factory=dict)
+    properties: AzureMembers = None
+    extendedLocation: AzureMembers = None
 
 
 # --- Batch ----------------------------------------------------------------------
@@ -448,6 +461,9 @@ class Pool(SpecModel):
     network: Network | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     interNodeCommunication: Literal["Enabled", "Disabled"] | None = None
+    tags: Tags = Field(default_factory=dict)
+    identity: AzureMembers = None
+    properties: AzureMembers = None
 
 
 class BatchAccount(Placement):

@@ -20,8 +20,9 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.spec import ids
+from reconciler.spec import azure_members, ids
 from reconciler.spec import models as m
+from reconciler.spec.azure_members import AzureMembers
 from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.loader import FileDoc, Item, Loaded
 from reconciler.spec.resolved import (
@@ -48,6 +49,8 @@ from reconciler.spec.resolved import (
 )
 from reconciler.spec.sizing import Contribution, size_replicas, size_resize_timeout
 from reconciler.spec.yamlpos import YMap, position_of
+from reconciler.state import surface
+from reconciler.state.model import Kind
 
 At = tuple[str, int, int]
 
@@ -103,6 +106,21 @@ class _Builder:
 
     def loc(self, file: str, raw: YMap) -> SourceLocation:
         return SourceLocation(file, *raw.pos)
+
+    def azure(self, kind: Kind, file: str, raw: YMap, address: str) -> AzureMembers:
+        """The members `raw` writes under Azure's names, checked (problems recorded)."""
+        if not any(name in raw for name in surface.roots(kind)):
+            return AzureMembers()
+        friendly = frozenset(str(k) for k in raw) - frozenset(surface.roots(kind))
+        members, problems = azure_members.check(
+            kind,
+            raw,
+            address=address,
+            where=lambda loc: self.where(file, raw, *loc),
+            friendly=friendly,
+        )
+        self.diags.extend(problems)
+        return members
 
     def claim(self, address: str, file: str, raw: YMap, what: str) -> bool:
         """Register an address; report a duplicate (and return False) if taken."""
@@ -299,6 +317,7 @@ class _Builder:
                             "address": v_addr,
                             "raw": v_raw,
                             "file": item.file,
+                            "azure": self.azure(Kind.VERSION, item.file, v_raw, v_addr),
                             "gallery": g.name,
                             "definition": image.name,
                             "image_address": i_addr,
@@ -328,6 +347,7 @@ class _Builder:
                     "versions": tuple(version_addrs),
                     "latest": best[1] if best else None,
                     "declared_at": self.loc(item.file, i_raw),
+                    "azure": self.azure(Kind.IMAGE, item.file, i_raw, i_addr),
                 }
             galleries[g_addr] = ResolvedGallery(
                 address=g_addr,
@@ -340,6 +360,7 @@ class _Builder:
                 tags=frozen_map(g.tags),
                 images=tuple(image_addrs),
                 declared_at=self.loc(item.file, item.raw),
+                azure=self.azure(Kind.GALLERY, item.file, item.raw, g_addr),
             )
 
         # Managed images.
@@ -362,6 +383,7 @@ class _Builder:
                 ),
                 "tags": frozen_map(mi.tags),
                 "declared_at": self.loc(item.file, item.raw),
+                "azure": self.azure(Kind.MANAGED_IMAGE, item.file, item.raw, addr),
             }
 
         id_index: dict[str, str] = {}
@@ -429,6 +451,8 @@ class _Builder:
                     "location": location,
                     "image": ref,
                     "declared_at": self.loc(item.file, p_raw),
+                    "azure": self.azure(Kind.POOL, item.file, p_raw, p_addr),
+                    "tags": frozen_map(pool.tags),
                 }
             if existing is not None:
                 existing["pools"] = tuple(pool_addrs)
@@ -803,6 +827,7 @@ class _Builder:
             version_tuple=pv["version_tuple"],
             used_by=tuple(used_by.get(v_addr, ())),
             declared_at=self.loc(file, raw),
+            azure=pv["azure"],
         )
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reconciler.spec.azure_members import AzureMembers
 from reconciler.spec.secrets import mask_environment, mask_text, references
 from reconciler.spec.sizing import ReplicaSizing, ResizeTimeoutSizing
 
@@ -94,6 +95,8 @@ class ResolvedGallery:
     tags: Mapping[str, str]
     images: tuple[str, ...]
     declared_at: SourceLocation
+    # Members written under Azure's own names (`reconciler.spec.azure_members`).
+    azure: AzureMembers = field(default_factory=AzureMembers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class ResolvedImage:
     versions: tuple[str, ...]
     latest: str | None
     declared_at: SourceLocation
+    # Members written under Azure's own names (`reconciler.spec.azure_members`).
+    azure: AzureMembers = field(default_factory=AzureMembers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +211,8 @@ class ResolvedVersion:
     version_tuple: tuple[int, int, int]
     used_by: tuple[str, ...]
     declared_at: SourceLocation
+    # Members written under Azure's own names (`reconciler.spec.azure_members`).
+    azure: AzureMembers = field(default_factory=AzureMembers)
 
     @property
     def replicas(self) -> Mapping[str, int]:
@@ -233,6 +240,8 @@ class ResolvedManagedImage:
     tags: Mapping[str, str]
     used_by: tuple[str, ...]
     declared_at: SourceLocation
+    # Members written under Azure's own names (`reconciler.spec.azure_members`).
+    azure: AzureMembers = field(default_factory=AzureMembers)
 
 
 # --- Batch ----------------------------------------------------------------------
@@ -395,6 +404,9 @@ class ResolvedPool:
     inter_node_communication: str | None
     target_nodes: int
     declared_at: SourceLocation
+    # Members written under Azure's own names (`reconciler.spec.azure_members`).
+    azure: AzureMembers = field(default_factory=AzureMembers)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_autoscale(self) -> bool:

@@ -129,12 +129,30 @@ FIELDS: dict[Kind, tuple[FieldRule, ...]] = {
             "the publisher/offer/sku identifier is not updatable",
             DEFINITION_FIXED,
         ),
+        FieldRule(
+            "properties.purchasePlan.**",
+            NEW,
+            "a definition's purchase plan is not updatable",
+            DEFINITION_FIXED,
+        ),
         FieldRule("**", IN, "GalleryImageUpdate (PATCH) changes it in place", DEFINITION_UPDATE),
     ),
     Kind.VERSION: (
         _LOCATION_RULE,
         FieldRule(
             "source.**", NEW, "an image version's source is fixed at creation", VERSION_SOURCE
+        ),
+        FieldRule(
+            "properties.storageProfile.**",
+            NEW,
+            "an image version's disks are fixed at creation",
+            VERSION_SOURCE,
+        ),
+        FieldRule(
+            "properties.securityProfile.**",
+            NEW,
+            "an image version's security profile is fixed at creation",
+            VERSION_SOURCE,
         ),
         FieldRule(
             "targetRegions[*].storageAccountType",
@@ -158,6 +176,8 @@ FIELDS: dict[Kind, tuple[FieldRule, ...]] = {
         ),
         _pool_with_nodes("scale.**"),
         _pool_with_nodes("startTask.**"),
+        _pool_with_nodes("properties.startTask.**"),
+        *(_pool_with_nodes(f"properties.{p}") for p in ("applicationPackages**", "certificates**")),
         # Metadata names may hold dots (the tool's own ``reconcile.owner``).
         _pool_with_nodes("metadata.**"),
         *(_pool_with_nodes(p) for p in ("applicationPackages", "applicationPackages**")),

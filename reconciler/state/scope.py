@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.state import surface
 from reconciler.state.model import Kind, LiveState, canonical_id
 
 # The collections `read_live_state` lists, as `LiveState.scopes` names them.
@@ -138,6 +139,9 @@ class ReadScope:
     - `batch_accounts`: account ids; each account is read and its pools listed.
     - `every_gallery`: walk every gallery found in `gallery_groups`, owned or not
       (`reconcile export` writes down what exists, not only what a spec names).
+    - `azure_groups`: (kind, group) pairs — ``(pool, properties.mountConfiguration)`` —
+      whose Azure-named members the flat state keeps, because a spec declares members
+      there (`reconciler.state.surface`); `every_azure_member` keeps all of them (export).
     """
 
     gallery_groups: tuple[tuple[str, str], ...] = ()
@@ -145,6 +149,8 @@ class ReadScope:
     image_groups: tuple[tuple[str, str], ...] = ()
     batch_accounts: tuple[str, ...] = ()
     every_gallery: bool = False
+    azure_groups: tuple[tuple[str, str], ...] = ()
+    every_azure_member: bool = False
 
     def __post_init__(self) -> None:
         galleries = _norm(self.galleries)
@@ -159,6 +165,13 @@ class ReadScope:
             tuple(sorted({(s.lower(), g.lower()) for s, g in self.image_groups})),
         )
         object.__setattr__(self, "batch_accounts", _norm(self.batch_accounts))
+        object.__setattr__(self, "azure_groups", tuple(sorted(set(self.azure_groups))))
+
+    def azure_groups_of(self, kind: Kind) -> frozenset[str] | None:
+        """The groups of `kind` whose Azure-named members are read (None: all of them)."""
+        if self.every_azure_member:
+            return None
+        return frozenset(g for k, g in self.azure_groups if k == kind.value)
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
@@ -178,6 +191,8 @@ class ReadScope:
             image_groups=self.image_groups + other.image_groups,
             batch_accounts=self.batch_accounts + other.batch_accounts,
             every_gallery=self.every_gallery or other.every_gallery,
+            azure_groups=self.azure_groups + other.azure_groups,
+            every_azure_member=self.every_azure_member or other.every_azure_member,
         )
 
     def with_resources(self, kinds_and_ids: Iterable[tuple[Kind, str]]) -> ReadScope:
@@ -232,8 +247,25 @@ def scope_for(spec: Any) -> ReadScope:
             )
         elif pool.image.image_kind == "managedImage":
             image_groups.append((image.subscription, image.resource_group))
+    azure_groups: set[tuple[str, str]] = set()
+    resources = getattr(spec, "resources", None)
+    for resource in resources() if callable(resources) else ():
+        members = getattr(resource, "azure", None)
+        if members is not None and members.values:
+            kind = _KIND_OF[type(resource).__name__]
+            azure_groups |= {(kind, g) for g in surface.groups_of(list(members.values))}
     return ReadScope(
         galleries=tuple(galleries),
         image_groups=tuple(image_groups),
         batch_accounts=tuple(a.id for a in spec.batch_accounts.values()),
+        azure_groups=tuple(azure_groups),
     )
+
+
+_KIND_OF = {
+    "ResolvedGallery": Kind.GALLERY.value,
+    "ResolvedImage": Kind.IMAGE.value,
+    "ResolvedVersion": Kind.VERSION.value,
+    "ResolvedManagedImage": Kind.MANAGED_IMAGE.value,
+    "ResolvedPool": Kind.POOL.value,
+}

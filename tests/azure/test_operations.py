@@ -11,6 +11,7 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 
 from reconciler.azure.operations import AzureOperations
 from reconciler.errors import ConflictError, PermanentAzureError
+from reconciler.state import surface
 from reconciler.state.model import Kind
 from tests.azure.conftest import (
     ACCOUNT,
@@ -27,6 +28,11 @@ from tests.azure.conftest import (
     pool_props,
     version_props,
 )
+
+
+def friendly(live: Any) -> dict[str, Any]:
+    """A read's friendly paths: the Azure-named members Azure fills in are checked elsewhere."""
+    return {k: v for k, v in live.properties.items() if not surface.is_azure_path(live.kind, k)}
 
 
 class Recorder(SansIOHTTPPolicy):
@@ -60,7 +66,7 @@ def test_gallery_create_update_delete(world: World) -> None:
     ops = world.operations()
     props = {"location": "westeurope", "description": "first", **OWNED}
     created = ops.create(kind=Kind.GALLERY, resource_id=GALLERY, location="westeurope", props=props)
-    assert dict(created.properties) == props
+    assert friendly(created) == props
     assert created.address == "gallery:gal"
     updated = ops.update(
         kind=Kind.GALLERY,
@@ -81,7 +87,7 @@ def test_definition_and_version_lifecycle(world: World) -> None:
     _gallery_tree(ops)
     version = ops.read(kind=Kind.VERSION, resource_id=VERSION)
     assert version is not None
-    assert dict(version.properties) == version_props()
+    assert friendly(version) == version_props()
     assert [r.region for r in version.replication] == ["westeurope"]
     assert version.replication[0].state == "Completed"
 
@@ -99,7 +105,7 @@ def test_definition_and_version_lifecycle(world: World) -> None:
         props=grown,
         changed_paths=("targetRegions[westeurope].replicas", "targetRegions[northeurope].replicas"),
     )
-    assert dict(ops.read(kind=Kind.VERSION, resource_id=VERSION).properties) == grown
+    assert friendly(ops.read(kind=Kind.VERSION, resource_id=VERSION)) == grown
 
     ops.delete(kind=Kind.VERSION, resource_id=VERSION)
     assert ops.read(kind=Kind.VERSION, resource_id=VERSION) is None
@@ -141,7 +147,7 @@ def test_version_region_removal_allows_deleting_replicated_location(world: World
     assert patches[1]["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"] is True
     regions = patches[1]["properties"]["publishingProfile"]["targetRegions"]
     assert [r["name"] for r in regions] == ["westeurope"]
-    assert dict(ops.read(kind=Kind.VERSION, resource_id=VERSION).properties) == version_props()
+    assert friendly(ops.read(kind=Kind.VERSION, resource_id=VERSION)) == version_props()
 
 
 def test_managed_image_create_tags_patch_delete(world: World) -> None:
@@ -160,7 +166,7 @@ def test_managed_image_create_tags_patch_delete(world: World) -> None:
     created = ops.create(
         kind=Kind.MANAGED_IMAGE, resource_id=image_id, location="westeurope", props=props
     )
-    assert dict(created.properties) == props
+    assert friendly(created) == props
     tagged = {**props, "tags.team": "render"}
     ops.update(
         kind=Kind.MANAGED_IMAGE,
@@ -171,7 +177,7 @@ def test_managed_image_create_tags_patch_delete(world: World) -> None:
     )
     patches = [body for method, _, _, body in recorder.requests if method == "PATCH"]
     assert patches == [{"tags": {"managed-by": "reconcile", "team": "render"}}]
-    assert dict(ops.read(kind=Kind.MANAGED_IMAGE, resource_id=image_id).properties) == tagged
+    assert friendly(ops.read(kind=Kind.MANAGED_IMAGE, resource_id=image_id)) == tagged
     ops.delete(kind=Kind.MANAGED_IMAGE, resource_id=image_id)
     assert ops.read(kind=Kind.MANAGED_IMAGE, resource_id=image_id) is None
 
@@ -184,7 +190,7 @@ def test_pool_create_patch_delete(world: World) -> None:
     created = ops.create(
         kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props(dedicated=2)
     )
-    assert dict(created.properties) == pool_props(dedicated=2)
+    assert friendly(created) == pool_props(dedicated=2)
     assert re.fullmatch(r'W/"0x[0-9A-F]{16}"', created.etag or ""), created.etag
     assert created.location == "westeurope"
     put = next(r for r in recorder.requests if r[0] == "PUT" and "/pools/" in r[1])
@@ -203,7 +209,7 @@ def test_pool_create_patch_delete(world: World) -> None:
     assert patch[2].get("If-Match") == created.etag
     assert set(patch[3]["properties"]) == {"scaleSettings", "metadata"}
     assert "tags" not in patch[3]
-    assert dict(updated.properties) == desired
+    assert friendly(updated) == desired
     assert updated.etag != created.etag
 
     read = ops.read(kind=Kind.POOL, resource_id=POOL)
@@ -231,7 +237,7 @@ def test_pool_patch_removes_start_task_with_empty_object(world: World) -> None:
     )
     patch = next(r for r in recorder.requests if r[0] == "PATCH")
     assert patch[3] == {"properties": {"startTask": {}}}
-    assert dict(ops.read(kind=Kind.POOL, resource_id=POOL).properties) == pool_props()
+    assert friendly(ops.read(kind=Kind.POOL, resource_id=POOL)) == pool_props()
 
 
 def test_pool_update_with_stale_etag_is_conflict(world: World) -> None:

@@ -126,6 +126,14 @@ CASES: dict[str, tuple[Mutation, Mutation]] = {
     "RC008": (lambda d: d.update(apiVersion="reconcile/v2"), lambda d: None),
     "RC011": (_set(image, osType="linux"), _set(image, osType="Windows", osState="Generalized")),
     "RC012": (_set(version, excludeFromLatest=True), _set(version, excludeFromLatest=False)),
+    "RC014": (
+        _set(pool, properties={"vmSize": "Standard_D4s_v5"}),
+        _set(pool, properties={"taskSchedulingPolicy": {"nodeFillType": "Pack"}}),
+    ),
+    "RC015": (
+        _set(pool, properties={"userAccounts": [{"name": "ops", "password": "hunter2"}]}),
+        _set(pool, properties={"userAccounts": [{"name": "ops", "password": "${env:OPS_PW}"}]}),
+    ),
     "RC101": (
         _then(_fixed(dedicated=700), lambda d: version(d)["targetRegions"][0].update(replicas=1)),
         _then(_fixed(dedicated=700), lambda d: version(d)["targetRegions"][0].update(replicas=2)),
