@@ -47,7 +47,9 @@ from reconciler.apply.ports import Operations
 from reconciler.apply.retry import RetryPolicy, call_with_retry
 from reconciler.errors import ConflictError, PermanentAzureError, TransientAzureError
 from reconciler.plan.applied import encode, is_record_path
+from reconciler.plan import diff
 from reconciler.plan.model import Action, Change
+from reconciler.state import surface
 from reconciler.state.fields import rule_for
 from reconciler.state.model import Kind, LiveResource
 
@@ -98,7 +100,12 @@ def mismatches(change: Change, live: LiveResource) -> list[str]:
     for path in paths:
         if not rule_for(change.kind, path).mode.diffed:
             continue
+        if surface.is_secret_path(change.kind, path):
+            continue  # Azure never returns what it marks secret
         want, got = after.get(path), live.properties.get(path)
+        if surface.is_azure_path(change.kind, path):
+            want = diff.comparable(change.kind, path, want)
+            got = diff.comparable(change.kind, path, got)
         if secrets.is_secret(want):
             ok = got is not None  # the live value is the resolved secret (or masked)
         elif want is None:

@@ -28,7 +28,9 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
+from azure.mgmt.batch import models as batch_models
 
+from reconciler.azure import merge
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.errors import is_not_found, translated
 from reconciler.azure.mapping import (
@@ -36,6 +38,7 @@ from reconciler.azure.mapping import (
     replacement_json,
     to_live,
     update_body,
+    update_json,
 )
 from reconciler.errors import ConflictError, PermanentAzureError
 from reconciler.state.model import Kind, LiveResource
@@ -68,7 +71,7 @@ class AzureOperations:
             if model is None:
                 return None
             location = self._account_location(rid) if kind is Kind.POOL else None
-            return to_live(kind, model, location=location, azure_groups=None)
+            return to_live(kind, model, location=location, azure_groups=None, include_owned=True)
 
     # -- create / update ----------------------------------------------------------------
 
@@ -94,10 +97,12 @@ class AzureOperations:
                     create_body(kind, props, base=base),
                     match_condition=MatchConditions.IfMissing,  # If-None-Match: *
                 )
-                return to_live(kind, model, location=location, azure_groups=None)
+                return to_live(
+                    kind, model, location=location, azure_groups=None, include_owned=True
+                )
             body = create_body(kind, props, location=location, base=base)
             model = self._put(kind, rid, body, wait)
-            return to_live(kind, model, azure_groups=None)
+            return to_live(kind, model, azure_groups=None, include_owned=True)
 
     def replacement_base(
         self,
@@ -165,14 +170,30 @@ class AzureOperations:
                 kwargs: dict[str, Any] = {}
                 if guard:
                     kwargs = {"etag": guard, "match_condition": MatchConditions.IfNotModified}
+                body = update_json(kind, live, props, changed_paths)
+                missing = merge.uncopyable(kind, body)
+                if missing:
+                    # The groups sent are rebuilt from the live pool, which Azure returns
+                    # without its secrets: sending them would drop the secrets.
+                    raise PermanentAzureError(
+                        f"{address_for(kind, resource_id)} cannot be updated without losing "
+                        f"settings: Azure does not return secrets, so the update would lack "
+                        f"{', '.join(missing)}",
+                        code="UpdateWouldLoseSecrets",
+                        address=address_for(kind, resource_id),
+                        hint="declare these members in the spec under `properties:` with "
+                        "${env:NAME} references, so apply can send them",
+                    )
                 model = group.update(
                     rid.resource_group,
                     rid.names[0],
                     rid.names[1],
-                    update_body(kind, live, props, changed_paths),
+                    batch_models.Pool(body),
                     **kwargs,
                 )
-                return to_live(kind, model, location=location, azure_groups=None)
+                return to_live(
+                    kind, model, location=location, azure_groups=None, include_owned=True
+                )
             body = update_body(
                 kind,
                 live,
@@ -182,7 +203,7 @@ class AzureOperations:
                 allow_region_removal=_removes_region(props, changed_paths),
             )
             model = _finish(group.begin_update(rid.resource_group, *rid.names, body), wait)
-            return to_live(kind, model, azure_groups=None)
+            return to_live(kind, model, azure_groups=None, include_owned=True)
 
     # -- delete -------------------------------------------------------------------------
 

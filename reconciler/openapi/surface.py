@@ -62,7 +62,7 @@ class Field:
     """One writable leaf of a kind's request body."""
 
     path: Path_
-    type: str  # string | integer | number | boolean | array | object | map
+    type: str  # string | integer | number | boolean | array | object | map | any
     item_type: str | None = None  # for arrays of scalars
     enum: tuple[str, ...] = ()
     closed_enum: bool = False  # x-ms-enum modelAsString false (or a bare enum)
@@ -141,6 +141,10 @@ def _walk(
                 fields += _walk(specs, sub, prel, (*path, name), name in req, (*seen, ident))
             return fields
         kind = "map" if isinstance(additional, dict) else "object"
+        if type_ is None and not raw and "$ref" in schema:
+            # A reference the committed excerpt does not carry (an enum defined in a file
+            # left out): its type is unknown, so any scalar is taken.
+            kind = "any"
         return (
             [Field(path=path, type=kind, secret=secret, required=required)]
             if open_ or additional

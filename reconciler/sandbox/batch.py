@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import cache
 from typing import Any
+
+from reconciler.openapi.surface import SurfaceKind, writable_fields
 
 from reconciler.sandbox.arm import (
     RENDERERS,
@@ -308,8 +311,29 @@ def _start_resize(
 # -- pools ----------------------------------------------------------------------------------------
 
 
+@cache
+def _secret_paths() -> tuple[tuple[str, ...], ...]:
+    return tuple(f.path for f in writable_fields(SurfaceKind.POOL) if f.secret)
+
+
+def _drop(node: Any, path: tuple[str, ...]) -> None:
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    if head == "[]":
+        for item in node if isinstance(node, list) else ():
+            _drop(item, rest)
+    elif isinstance(node, dict) and head in node:
+        if rest:
+            _drop(node[head], rest)
+        else:
+            del node[head]
+
+
 def _render_pool(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:
     out = copy.deepcopy(public(doc))
+    for path in _secret_paths():
+        _drop(out, path)  # Azure never returns a member it marks x-ms-secret
     sys_ = doc["_sys"]
     props = out["properties"]
     alloc = sys_.get("alloc")
@@ -518,6 +542,9 @@ def _normalise(props: dict[str, Any]) -> dict[str, Any]:
         props["scaleSettings"] = {"autoScale": auto}
     if props.get("startTask") == {}:
         del props["startTask"]  # `startTask: {}` removes it
+    for name in [k for k, v in props.items() if v == [] or v == {}]:
+        if name not in ("metadata", "scaleSettings"):
+            del props[name]  # an empty list or object takes the member away
     # Defaults the service fills in (every Pool example of Batch 2025-06-01 shows them).
     props.setdefault("taskSlotsPerNode", 1)
     props.setdefault("interNodeCommunication", "Disabled")
@@ -651,6 +678,8 @@ def pool_patch(world: World, call: Call) -> Result:
     # the identities they started with until they are recreated).
     if body.get("identity") is not None:
         existing["identity"] = body["identity"]
+        if str(body["identity"].get("type", "")).lower() == "none":
+            del existing["identity"]  # `{"type": "None"}` removes the identity
     return _write_pool(world, call, existing, account, old, scale_given="scaleSettings" in given)
 
 

@@ -304,6 +304,8 @@ def flatten(
                     continue
                 _flatten(kind, child, sub, ("properties", member), out, include_owned)
         elif groups is None or name in groups:
+            if name == "identity" and str(value.get("type", "")).lower() == "none":
+                continue  # Azure's spelling of "no identity"
             _flatten(kind, node, value, (name,), out, include_owned)
     return out
 
