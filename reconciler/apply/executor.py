@@ -46,8 +46,8 @@ from reconciler.apply.model import (
 from reconciler.apply.ports import Operations
 from reconciler.apply.retry import RetryPolicy, call_with_retry
 from reconciler.errors import ConflictError, PermanentAzureError, TransientAzureError
-from reconciler.plan.applied import encode, is_record_path
 from reconciler.plan import diff
+from reconciler.plan.applied import encode, is_record_path
 from reconciler.plan.model import Action, Change
 from reconciler.state import surface
 from reconciler.state.fields import rule_for

@@ -24,7 +24,6 @@ from functools import cache
 from typing import Any
 
 from reconciler.openapi.surface import SurfaceKind, writable_fields
-
 from reconciler.sandbox.arm import (
     RENDERERS,
     ArmError,
