@@ -66,6 +66,8 @@ _CODES = (
     Code("RC215", "warning", "R6", "pool uses an image version past its endOfLifeDate"),
     Code("RC216", "error", "Azure", "targetRegions omit the gallery's own region"),
     Code("RC217", "error", "Azure", "image version source does not match its definition"),
+    Code("RC230", "error", "Azure", "identityReference names an identity the pool lacks"),
+    Code("RC231", "error", "Azure", "pool security type its image definition does not support"),
     # Secrets.
     Code("RC301", "warning", "secrets", "literal value that looks like a secret"),
     Code("RC302", "error", "secrets", "malformed ${env:...} reference"),

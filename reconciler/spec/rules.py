@@ -608,3 +608,81 @@ def vm_sizes(ctx: Context) -> Iterator[Diagnostic]:
                 address=pool.address,
                 at=ctx.at(pool.address, "vmSize"),
             )
+
+
+# --- members under Azure's names ---------------------------------------------------------
+
+_VMC = "properties.deploymentConfiguration.virtualMachineConfiguration"
+_IDENTITIES = 'identity.userAssignedIdentities["'
+# Definition `SecurityType` feature values that allow each pool security type.
+_ALLOWS = {
+    "trustedlaunch": {
+        "trustedlaunch",
+        "trustedlaunchsupported",
+        "trustedlaunchandconfidentialvmsupported",
+    },
+    "confidentialvm": {
+        "confidentialvm",
+        "confidentialvmsupported",
+        "trustedlaunchandconfidentialvmsupported",
+    },
+}
+
+
+@rule("RC230", "RC231")
+def azure_members(ctx: Context) -> Iterator[Diagnostic]:
+    """Members written under Azure's names that Azure would refuse at apply time."""
+    spec = ctx.spec
+    for pool in spec.pools.values():
+        values = pool.azure.values
+        declared = {
+            ids.normalize_id(path[len(_IDENTITIES) : -2])
+            for path in values
+            if path.startswith(_IDENTITIES) and values[path] is not None
+        }
+        for path, value in values.items():
+            if not path.endswith(".identityReference.resourceId") or not isinstance(value, str):
+                continue
+            if ids.normalize_id(value) not in declared:
+                yield diag(
+                    "RC230",
+                    f"{pool.address}: {path} names identity {value.rsplit('/', 1)[-1]!r}, "
+                    "which the pool does not declare",
+                    hint="add it under identity.userAssignedIdentities (type UserAssigned): "
+                    "a pool can only use the identities assigned to it",
+                    address=pool.address,
+                    at=ctx.at(pool.address, "properties"),
+                )
+        security = values.get(f"{_VMC}.securityProfile.securityType")
+        if not isinstance(security, str) or pool.address in ctx.unresolved:
+            continue
+        target = spec.get(pool.image.address) if pool.image.address else None
+        if target is None or pool.image.image_kind != "galleryImageVersion":
+            continue
+        image = spec.images.get(target.image_address)  # type: ignore[union-attr]
+        if image is None:
+            continue
+        features = {
+            str(image.azure.values.get(p.replace(".name", ".value"), "")).lower()
+            for p, v in image.azure.values.items()
+            if p.startswith("properties.features[")
+            and p.endswith(".name")
+            and str(v).lower() == "securitytype"
+        }
+        allowed = _ALLOWS.get(security.lower(), set())
+        problems = []
+        if not features & allowed:
+            problems.append(f"its features do not allow {security} (SecurityType)")
+        if (image.hyper_v_generation or "V1") != "V2":
+            problems.append("it is not HyperV generation V2")
+        if problems:
+            yield diag(
+                "RC231",
+                f"{pool.address}: securityType {security} needs an image definition that "
+                f"supports it, but {image.address}: " + "; ".join(problems),
+                hint="declare the definition with hyperVGeneration: V2 and a feature "
+                "{name: SecurityType, value: TrustedLaunchSupported} (or the ConfidentialVM "
+                "value) under properties.features",
+                address=pool.address,
+                at=ctx.at(pool.address, "properties"),
+            )

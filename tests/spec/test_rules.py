@@ -111,6 +111,21 @@ def _env(**environment: str) -> Mutation:
 
 
 # code → (triggering mutation, similar mutation that must not trigger it)
+_IDENTITY = rid("userAssignedIdentities", "pool-id").replace(
+    "Microsoft.Compute", "Microsoft.ManagedIdentity"
+)
+_UAMI = {"type": "UserAssigned", "userAssignedIdentities": {_IDENTITY: {}}}
+_FILE = {
+    "storageContainerUrl": "https://st.blob.core.windows.net/tools",
+    "identityReference": {"resourceId": _IDENTITY},
+}
+_TRUSTED = {
+    "deploymentConfiguration": {
+        "virtualMachineConfiguration": {"securityProfile": {"securityType": "trustedLaunch"}}
+    }
+}
+_FEATURES = {"features": [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]}
+
 CASES: dict[str, tuple[Mutation, Mutation]] = {
     "RC003": (_set(image, osTyp="Linux"), _set(image, osType="Linux")),
     "RC004": (_fixed(dedicated="10"), _fixed(dedicated=10)),
@@ -172,6 +187,17 @@ CASES: dict[str, tuple[Mutation, Mutation]] = {
     "RC216": (
         _set(version, targetRegions=[{"name": "eastus"}]),
         _set(version, targetRegions=[{"name": "West Europe"}, {"name": "eastus"}]),
+    ),
+    "RC230": (
+        _set(pool, properties={"startTask": {"resourceFiles": [_FILE]}}),
+        _set(pool, identity=_UAMI, properties={"startTask": {"resourceFiles": [_FILE]}}),
+    ),
+    "RC231": (
+        _then(_set(image, hyperVGeneration="V2"), _set(pool, properties=_TRUSTED)),
+        _then(
+            _set(image, hyperVGeneration="V2", properties=_FEATURES),
+            _set(pool, properties=_TRUSTED),
+        ),
     ),
     "RC217": (
         _then(
