@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.spec import ids
 from reconciler.spec import models as m
 from reconciler.spec.diagnostics import Diagnostic, diag
-from reconciler.spec.loader import FileDoc, Item, Loaded
 from reconciler.spec.resolved import (
     AutoScale,
     DataDisk,
@@ -48,6 +47,9 @@ from reconciler.spec.resolved import (
 )
 from reconciler.spec.sizing import Contribution, size_replicas, size_resize_timeout
 from reconciler.spec.yamlpos import YMap, position_of
+
+if TYPE_CHECKING:  # loader calls resolve(): a runtime import back would be a cycle
+    from reconciler.spec.loader import FileDoc, Item, Loaded
 
 At = tuple[str, int, int]
 
