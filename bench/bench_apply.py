@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_read import SandboxCpu
 
 from reconciler.apply import ApplyResult, ExecutorSettings, RetryPolicy, apply_plan
-from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+from reconciler.azure import AzureOperations, Target, read_live_state
 from reconciler.azure.clients import RequestCounter
 from reconciler.plan import Plan, make_plan
 from reconciler.sandbox.app import Sandbox
@@ -52,6 +52,7 @@ from reconciler.sandbox.seed import load_seed
 from reconciler.spec import load_spec
 from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
+from reconciler.wiring import azure_clients
 
 SUB = "00000000-0000-0000-0000-000000000001"
 SNAPSHOTS = (
@@ -206,7 +207,7 @@ def plan_and_apply(
     if loaded.spec is None:
         sys.exit("\n".join(d.format() for d in loaded.diagnostics))
     counter = RequestCounter()
-    with AzureClients(target, counter=counter) as clients:
+    with azure_clients(target, counter=counter) as clients:
         live = read_live_state(clients, scope_for(loaded.spec))
         plan = make_plan(loaded.spec, live, target=target.describe())
         settings = ExecutorSettings(

@@ -26,13 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_read import ACCOUNTS, SUB, _config, copy_world, populate
 
-from reconciler.azure.clients import AzureClients, RequestCounter
+from reconciler.azure.clients import RequestCounter
 from reconciler.azure.exporting import read_for_export
 from reconciler.azure.target import Target
 from reconciler.export import ExportOptions, build_export
 from reconciler.sandbox.config import ThrottleConfig
 from reconciler.spec import load_spec
 from reconciler.state.scope import ReadScope
+from reconciler.wiring import azure_clients
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         copy = copy_world(world, Path(tmp) / "copy.sqlite")
         config = _config(latency=args.latency, throttle=ThrottleConfig(enabled=False))
         counter = RequestCounter()
-        clients = AzureClients(Target.for_sandbox(copy, config=config), counter=counter)
+        clients = azure_clients(Target.for_sandbox(copy, config=config), counter=counter)
         groups = sorted({a.split("/")[4] for a in ACCOUNTS[: args.accounts]} | {"rg-images"})
         scope = ReadScope(
             gallery_groups=((SUB, "rg-images"),),

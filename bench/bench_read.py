@@ -60,6 +60,7 @@ from reconciler.sandbox import Sandbox, SandboxConfig
 from reconciler.sandbox.app import SandboxRequest
 from reconciler.sandbox.config import ThrottleConfig
 from reconciler.state.scope import ReadScope
+from reconciler.wiring import azure_clients
 
 # (galleries, definitions, versions, accounts, pools) per estate, as measured in issue 12.
 SIZES: dict[str, tuple[int, int, int, int, int]] = {
@@ -391,7 +392,7 @@ def bench_size(size: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
             refill_buckets(path)
             counter = RequestCounter()
             target = Target.for_sandbox(path, config=measured)
-            with AzureClients(target, counter=counter) as clients:
+            with azure_clients(target, counter=counter) as clients:
                 clients.compute(estate.subscriptions[0])
                 clients.batch(estate.subscriptions[0])
                 rtt = measure_rtt(clients, estate)

@@ -38,11 +38,12 @@ if str(ROOT) not in sys.path:
 from azure.mgmt.batch import BatchManagementClient  # noqa: E402
 from azure.mgmt.compute import ComputeManagementClient  # noqa: E402
 
-from reconciler.azure.sandbox import StaticTokenCredential, sandbox_client_kwargs  # noqa: E402
+from reconciler.azure.credentials import StaticTokenCredential  # noqa: E402
 from reconciler.sandbox.app import Sandbox, SandboxRequest  # noqa: E402
 from reconciler.sandbox.config import SandboxConfig, ThrottleConfig  # noqa: E402
 from reconciler.sandbox.seed import load_seed  # noqa: E402
 from reconciler.sandbox.server import start_in_thread  # noqa: E402
+from reconciler.wiring import sandbox_client_kwargs  # noqa: E402
 
 SUB = "00000000-0000-0000-0000-000000000001"
 IMAGES_RG, BATCH_RG, ACCOUNT = "rg-images", "rg-batch", "batchprodweu"

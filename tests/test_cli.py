@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -64,3 +65,60 @@ def test_unknown_short_option_keeps_clicks_message() -> None:
     result = CliRunner().invoke(cli, ["plan", "-x"])
     assert result.exit_code == 2
     assert "Error: No such option '-x'." in result.output
+
+
+# Run as the console script does, then list what the process imported.
+_IMPORTS_OF = (
+    "import sys\n"
+    "from reconciler.cli import main\n"
+    "sys.argv = ['reconcile', *sys.argv[1:]]\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exit:\n"
+    "    code = exit.code\n"
+    "azure = sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.'))\n"
+    "print('EXIT', code, 'AZURE', ','.join(azure), file=sys.stderr)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["validate", "specs/"],
+        ["schema", "--output", "-"],
+        ["show", "{plan}"],
+        ["show", "{plan}", "--format", "json"],
+    ],
+    ids=["help", "validate", "schema", "show", "show-json"],
+)
+def test_offline_commands_never_import_the_azure_sdk(args: list[str], tmp_path) -> None:
+    """`--help`, `validate`, `schema` and `show` run to exit 0 without importing any azure.* module."""
+    root = Path(__file__).resolve().parents[1]
+    plan = tmp_path / "plan.json"
+    if "{plan}" in args:
+        world = tmp_path / "w.sqlite"
+        for setup in (
+            ["sandbox", "init", "--sandbox", str(world)],
+            ["plan", "specs/minimal", "--sandbox", str(world), "--out", str(plan)],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "reconciler.cli", *setup],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode in (0, 2), done.stderr  # plan: 2 means "changes"
+    argv = [a.replace("{plan}", str(plan)) for a in args]
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF, *argv],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("EXIT "), done.stderr
+    assert last.split()[1] in ("0", "None"), done.stderr
+    assert last.split("AZURE", 1)[1].strip() == ""

@@ -1,7 +1,8 @@
 """The real SDK clients (compute, batch) for one target, cached per subscription.
 
-Sandbox mode passes `reconciler.azure.sandbox.sandbox_client_kwargs` (in-process transport,
-static token, `polling_interval=0`); Azure mode passes the cloud's ARM endpoint and
+Sandbox mode uses a static token, ARM's public URL and `polling_interval=0`, with the
+emulator's in-process transport given by the caller (`reconciler.wiring.azure_clients`:
+this package never imports the sandbox); Azure mode passes the cloud's ARM endpoint and
 token scope. Either way the clients keep azure-core's retry of 408/429/5xx honouring
 `Retry-After` — bounded here in attempts and total time — and announce themselves
 with a ``reconcile/<version>`` user agent. Every request of every client of one
@@ -24,6 +25,8 @@ from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
 from reconciler import __version__
+from reconciler.azure.clouds import AZURE_PUBLIC
+from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.azure.pacing import Pacing, PacingPolicy
 from reconciler.azure.target import Target
 
@@ -37,6 +40,13 @@ RETRY_KWARGS: Mapping[str, Any] = {
     "retry_backoff_factor": 0.8,
     "retry_backoff_max": 60,
     "timeout": 300,
+}
+
+# A sandbox target's clients besides credential and transport: the sandbox answers under
+# ARM's public URL, and its simulated clock, not real sleeps, paces long-running operations.
+SANDBOX_CLIENT_KWARGS: Mapping[str, Any] = {
+    "base_url": AZURE_PUBLIC.arm_endpoint,
+    "polling_interval": 0,
 }
 
 # Reads run up to this many requests at once; the HTTP connection pool must not be the
@@ -153,13 +163,13 @@ class AzureClients:
     def _base_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {**RETRY_KWARGS, "user_agent": USER_AGENT}
         if self.target.sandbox is not None:
-            from reconciler.azure.sandbox import sandbox_client_kwargs
-
-            kwargs.update(
-                sandbox_client_kwargs(self.target.sandbox, config=self.target.sandbox_config)
-            )
-            if self._credential is not None:
-                kwargs["credential"] = self._credential
+            if "transport" not in self._client_kwargs:
+                raise ValueError(
+                    "a sandbox target needs the emulator's transport: "
+                    "build its clients with reconciler.wiring.azure_clients"
+                )
+            kwargs.update(SANDBOX_CLIENT_KWARGS)
+            kwargs["credential"] = self._credential or StaticTokenCredential()
         else:
             from reconciler.azure.credentials import credential_for
 

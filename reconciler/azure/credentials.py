@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 
 from reconciler.azure.clouds import Cloud
@@ -37,6 +38,32 @@ _FIX = (
 )
 
 
+SANDBOX_TOKEN = "reconcile-sandbox-token"
+
+
+class StaticTokenCredential:
+    """A `TokenCredential` that always gives the same bearer token (sandbox mode)."""
+
+    def __init__(self, token: str = SANDBOX_TOKEN, *, lifetime: int = 3600) -> None:
+        self._token = token
+        self._lifetime = lifetime
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + self._lifetime)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        return AccessTokenInfo(self._token, int(time.time()) + self._lifetime)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> StaticTokenCredential:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        pass
+
+
 def credential_for(
     target: Target,
     *,
@@ -51,8 +78,6 @@ def credential_for(
     retries, so it cannot hang for long either way.
     """
     if target.is_sandbox:
-        from reconciler.azure.sandbox import StaticTokenCredential
-
         return StaticTokenCredential()
     from azure.identity import DefaultAzureCredential
 

@@ -202,13 +202,13 @@ def load_spec_or_exit(
 
 def read_live(target: Any, spec: Any, *, clients: Any = None) -> Any:
     """Live state for the spec's scope, through `clients` when given (the seam tests replace)."""
-    from reconciler.azure.clients import AzureClients
     from reconciler.azure.read import read_live_state
     from reconciler.state.scope import scope_for
+    from reconciler.wiring import azure_clients
 
     if clients is not None:
         return read_live_state(clients, scope_for(spec))
-    with AzureClients(target) as own:
+    with azure_clients(target) as own:
         return read_live_state(own, scope_for(spec))
 
 

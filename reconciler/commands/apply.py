@@ -230,8 +230,9 @@ def _plan_and_apply(
         make_progress,
         preflight,
     )
-    from reconciler.azure import AzureClients, AzureOperations
+    from reconciler.azure import AzureOperations
     from reconciler.plan import plan_from_file
+    from reconciler.wiring import azure_clients
 
     # The first path is read once: to tell a plan file from a spec, and for the plan itself.
     saved = None
@@ -255,7 +256,7 @@ def _plan_and_apply(
         previous = Journal.read_last_run(journal_path)
         if previous is not None and not previous.complete:
             click.echo(f"Note: {previous.describe()}", err=True)
-        clients = AzureClients(target)
+        clients = azure_clients(target)
         try:
             # Looked up at call time: the seam tests replace is `_options.read_live`.
             live = _options.read_live(target, spec, clients=clients)

@@ -83,10 +83,10 @@ def export(
     account_ids = _account_candidates(subscription, groups, accounts)
     resolved = target.target()
 
-    from reconciler.azure.clients import AzureClients
     from reconciler.azure.exporting import read_for_export, scope_problem
     from reconciler.export import ExportOptions, build_export
     from reconciler.state.scope import ReadScope
+    from reconciler.wiring import azure_clients
 
     gallery_ids = [
         f"/subscriptions/{subscription}/resourceGroups/{g}/providers/Microsoft.Compute/galleries/{name}"
@@ -101,7 +101,7 @@ def export(
         every_gallery=not galleries,
     )
     try:
-        with AzureClients(resolved) as clients:
+        with azure_clients(resolved) as clients:
             read = read_for_export(clients, scope)
             _check_scope(clients, scope_problem, subscription, groups, read.live)
     except ReconcileError as exc:

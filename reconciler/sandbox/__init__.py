@@ -3,7 +3,7 @@
 Public surface: `Sandbox` (one world in one SQLite file; `handle` is the single entry point
 every transport uses), `SandboxRequest`/`SandboxResponse`, `ConnectionDropped`,
 `SandboxConfig`/`load_config`, and `SandboxHttpxTransport` (in-process, no sockets). This
-package never imports the Azure SDK; `reconciler.azure.sandbox` wires SDK clients to it.
+package never imports the Azure SDK; `reconciler.wiring` wires SDK clients to it.
 """
 
 from reconciler.sandbox.app import (

@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.spec import azure_members, ids
 from reconciler.spec import models as m
 from reconciler.spec.azure_members import AzureMembers
 from reconciler.spec.diagnostics import Diagnostic, diag
-from reconciler.spec.loader import FileDoc, Item, Loaded
 from reconciler.spec.resolved import (
     AutoScale,
     DataDisk,
@@ -51,6 +50,9 @@ from reconciler.spec.sizing import Contribution, size_replicas, size_resize_time
 from reconciler.spec.yamlpos import YMap, position_of
 from reconciler.state import surface
 from reconciler.state.model import Kind
+
+if TYPE_CHECKING:  # loader calls resolve(): a runtime import back would be a cycle
+    from reconciler.spec.loader import FileDoc, Item, Loaded
 
 At = tuple[str, int, int]
 

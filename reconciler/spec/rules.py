@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from reconciler.spec import ids
 from reconciler.spec.diagnostics import Diagnostic, diag
-from reconciler.spec.resolve import Context
 from reconciler.spec.resolved import AutoScale, FixedScale, ResolvedImage, ResolvedPool
 from reconciler.spec.secrets import looks_secret, malformed_references, references
 from reconciler.spec.sizing import (
@@ -27,7 +27,10 @@ from reconciler.spec.sizing import (
     duration_seconds,
 )
 
-Rule = Callable[[Context], Iterator[Diagnostic]]
+if TYPE_CHECKING:  # resolve runs the rules: a runtime import back would be a cycle
+    from reconciler.spec.resolve import Context
+
+Rule = Callable[["Context"], Iterator[Diagnostic]]
 RULES: dict[str, Rule] = {}
 #: Codes each registered rule may emit (a rule can own several related codes).
 RULE_CODES: dict[str, tuple[str, ...]] = {}

@@ -25,7 +25,7 @@ from reconciler.secrets import resolve as _resolve_one
 from reconciler.spec.diagnostics import Diagnostic, diag
 
 if TYPE_CHECKING:
-    from reconciler.spec.resolved import ResolvedPool
+    from reconciler.spec.resolved import ResolvedPool, ResolvedSpec
 
 __all__ = [
     "MASK",
@@ -120,17 +120,16 @@ class PoolSecrets:
 
 
 def resolve_secrets(
-    spec: object, *, environ: Mapping[str, str] | None = None, pools: tuple[str, ...] | None = None
+    spec: ResolvedSpec,
+    *,
+    environ: Mapping[str, str] | None = None,
+    pools: tuple[str, ...] | None = None,
 ) -> dict[str, PoolSecrets]:
     """Resolve the start-task references of every pool (or of `pools`) from `environ`.
 
     Returns pool address → `PoolSecrets` for pools with a start task. Raises one
     `SecretError` naming every missing variable and the pools that need it.
     """
-    from reconciler.spec.resolved import ResolvedSpec  # resolved imports this module
-
-    if not isinstance(spec, ResolvedSpec):
-        raise TypeError("resolve_secrets needs a ResolvedSpec")
     env = os.environ if environ is None else environ
     selected = [p for a, p in spec.pools.items() if pools is None or a in pools]
     missing = _unset(selected, env)
@@ -159,7 +158,7 @@ def resolve_secrets(
 
 
 def unset_references(
-    spec: object, *, environ: Mapping[str, str] | None = None
+    spec: ResolvedSpec, *, environ: Mapping[str, str] | None = None
 ) -> tuple[Diagnostic, ...]:
     """RC303 warnings: one per ``${env:NAME}`` whose variable is unset in `environ`.
 
@@ -168,10 +167,6 @@ def unset_references(
     apply. Each warning names the variable and the pools that need it, at the first
     such pool's declaration. Only whether a variable is set is looked at, never its value.
     """
-    from reconciler.spec.resolved import ResolvedSpec  # resolved imports this module
-
-    if not isinstance(spec, ResolvedSpec):
-        raise TypeError("unset_references needs a ResolvedSpec")
     env = os.environ if environ is None else environ
     out = []
     for name, pools in sorted(_unset(spec.pools.values(), env).items()):

@@ -14,6 +14,7 @@ from reconciler.azure.operations import AzureOperations
 from reconciler.azure.target import Target
 from reconciler.sandbox import Sandbox, SandboxConfig
 from reconciler.sandbox.seed import load_seed
+from reconciler.wiring import azure_clients
 
 SUB = "00000000-0000-0000-0000-000000000001"
 SUB2 = "00000000-0000-0000-0000-000000000002"
@@ -48,7 +49,7 @@ class World:
         return Target.for_sandbox(self.path, config=self.config)
 
     def clients(self, counter: RequestCounter | None = None, **kwargs: Any) -> AzureClients:
-        clients = AzureClients(self.target(), counter=counter, **kwargs)
+        clients = azure_clients(self.target(), counter=counter, **kwargs)
         self._clients.append(clients)
         return clients
 

@@ -9,7 +9,7 @@ import pytest
 from reconciler import __version__
 from reconciler.azure.clients import USER_AGENT, AzureClients, RequestCounter
 from reconciler.azure.clouds import CLOUDS, cloud_named, custom_cloud
-from reconciler.azure.sandbox import StaticTokenCredential
+from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.azure.target import Target
 from tests.azure.conftest import SUB, World
 
@@ -88,3 +88,15 @@ def test_azure_clients_point_at_the_cloud() -> None:
     assert compute._config.credential_scopes == ["https://management.chinacloudapi.cn/.default"]
     assert compute._config.retry_policy.total_retries == 6
     clients.close()
+
+
+def test_sandbox_clients_come_from_the_wiring_module(world: World) -> None:
+    """A sandbox target's clients need the emulator's transport, which only `reconciler.wiring` adds."""
+    from reconciler.wiring import azure_clients
+
+    with pytest.raises(ValueError, match=r"reconciler\.wiring\.azure_clients"):
+        AzureClients(world.target()).compute(SUB)
+    with azure_clients(world.target()) as clients:
+        assert clients.compute(SUB)._config.polling_interval == 0
+        account = clients.batch(SUB).batch_account.get("rg-batch", "batchprodweu")
+        assert account.location == "westeurope"  # the seeded account, read from the emulator

@@ -16,9 +16,9 @@ from azure.core.exceptions import (
 )
 
 from reconciler.azure.clients import AzureClients
+from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.azure.errors import classify, retry_after
 from reconciler.azure.operations import AzureOperations
-from reconciler.azure.sandbox import StaticTokenCredential
 from reconciler.azure.target import Target
 from reconciler.azure.transport import HttpxTransport
 from reconciler.errors import (

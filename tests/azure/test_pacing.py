@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-from reconciler.azure.clients import AzureClients, RequestCounter
+from reconciler.azure.clients import RequestCounter
 from reconciler.azure.pacing import BucketModel, Pacer, Pacing, subscription_of
 from reconciler.azure.read import read_live_state
 from reconciler.azure.target import Target
@@ -19,6 +19,7 @@ from reconciler.sandbox import Sandbox, SandboxConfig
 from reconciler.sandbox.config import Bucket, ThrottleConfig
 from reconciler.sandbox.seed import load_seed
 from reconciler.state.scope import ReadScope
+from reconciler.wiring import azure_clients
 from tests.azure.conftest import ACCOUNT, MANAGED_IMAGE, SUB, SUB2
 
 RESEARCH = (
@@ -178,7 +179,7 @@ def test_a_read_larger_than_the_bucket_draws_no_429_when_paced(
     path = estate(tmp_path, config, versions=10, pools=4)
     counter = RequestCounter()
     pacing = Pacing({"read": BucketModel(refill=10.0, reserve=2)}) if paced else False
-    with AzureClients(
+    with azure_clients(
         Target.for_sandbox(path, config=config), counter=counter, pacing=pacing
     ) as clients:
         try:
@@ -212,7 +213,7 @@ def test_a_subscription_out_of_tokens_waits_alone(tmp_path: Path) -> None:
     pacing.pacer(SUB, "read").acquire()
     pacing.pacer(SUB, "read").observe(0, retry_after=0.6)  # SUB is blocked for 0.6 s
     started = time.monotonic()
-    with AzureClients(
+    with azure_clients(
         Target.for_sandbox(path, config=config),
         pacing=pacing,
         client_kwargs={"per_retry_policies": [stamps]},

@@ -14,11 +14,11 @@ from azure.mgmt.compute import ComputeManagementClient
 
 from reconciler.azure.clients import RequestCounter
 from reconciler.azure.read import read_live_state
-from reconciler.azure.sandbox import sandbox_client_kwargs
 from reconciler.errors import PermanentAzureError
 from reconciler.sandbox.config import FaultRule
 from reconciler.state.model import Kind
 from reconciler.state.scope import ReadScope, listed, rg_id, was_read
+from reconciler.wiring import sandbox_client_kwargs
 from tests.azure.conftest import (
     ACCOUNT,
     ACCOUNT_EUS,

@@ -33,7 +33,6 @@ from reconciler.apply import (
     state_for_sandbox,
 )
 from reconciler.azure import (
-    AzureClients,
     AzureOperations,
     RequestCounter,
     Target,
@@ -45,6 +44,7 @@ from reconciler.sandbox.config import ENV_CONFIG, FaultRule, SandboxConfig
 from reconciler.spec import load_spec
 from reconciler.state.model import Kind, LiveState
 from reconciler.state.scope import scope_for
+from reconciler.wiring import azure_clients
 from tests.support.worlds import seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ class World:
         seeded_world(path, self.config)
         self.target = Target.for_sandbox(path, config=self.config)
         self.counter = RequestCounter()
-        self.clients = AzureClients(self.target, counter=self.counter, client_kwargs=client_kwargs)
+        self.clients = azure_clients(self.target, counter=self.counter, client_kwargs=client_kwargs)
         self.ops = AzureOperations(self.clients)
 
     def load(self, spec_path: Path | str) -> Any:
@@ -605,7 +605,7 @@ def test_a_killed_apply_is_resumed_to_convergence(tmp_path: Path) -> None:
     world = World.__new__(World)
     world.path, world.config = path, SandboxConfig(speed=1500.0)
     world.target = Target.for_sandbox(path)
-    world.clients = AzureClients(world.target)
+    world.clients = azure_clients(world.target)
     world.ops = AzureOperations(world.clients)
     try:
         assert world.plan(SPECS / "production", prune=True).actionable == ()

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.apply import state_for_sandbox
-from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+from reconciler.azure import AzureOperations, Target, read_live_state
 from reconciler.cli import cli
 from reconciler.plan import make_plan
 from reconciler.plan.desired import desired_state
@@ -32,6 +32,7 @@ from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
 from reconciler.spec import load_spec
 from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
+from reconciler.wiring import azure_clients
 from tests.support.worlds import journal_records, seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +123,7 @@ def problems(path: Path) -> list[str]:
     spec = loaded.spec
     desired = desired_state(spec)
     target = Target.for_sandbox(path)
-    clients = AzureClients(target)
+    clients = azure_clients(target)
     ops = AzureOperations(clients)
     found: list[str] = []
     try:

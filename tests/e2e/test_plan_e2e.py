@@ -49,15 +49,16 @@ def reconcile(*args: str):
 def apply_spec(world: Path, spec_dir: Path, *, now: date | None = None) -> None:
     """Plan and apply `spec_dir` with the library (the CLI's apply belongs to another suite)."""
     from reconciler.apply import ExecutorSettings, RetryPolicy, apply_plan
-    from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+    from reconciler.azure import AzureOperations, Target, read_live_state
     from reconciler.plan import make_plan
     from reconciler.spec import load_spec
     from reconciler.state.scope import scope_for
+    from reconciler.wiring import azure_clients
 
     spec = load_spec([str(spec_dir)]).spec
     assert spec is not None
     target = Target.for_sandbox(world)
-    with AzureClients(target) as clients:
+    with azure_clients(target) as clients:
         plan = make_plan(spec, read_live_state(clients, scope_for(spec)), target="e2e", now=now)
         assert not plan.has_errors, plan.diagnostics
         settings = ExecutorSettings(
@@ -100,12 +101,13 @@ def test_drift_injected_through_the_sdk_exits_2_and_names_the_field(world: Path)
     from azure.mgmt.batch.models import MetadataItem, Pool
     from azure.mgmt.compute.models import GalleryUpdate
 
-    from reconciler.azure import AzureClients, Target
+    from reconciler.azure import Target
+    from reconciler.wiring import azure_clients
 
     apply_spec(world, SPECS / "minimal")
     assert reconcile("drift", str(SPECS / "minimal"), "--sandbox", str(world)).exit_code == 0
 
-    with AzureClients(Target.for_sandbox(world)) as clients:
+    with azure_clients(Target.for_sandbox(world)) as clients:
         compute = clients.compute(SUB)
         compute.galleries.begin_update(
             "rg-images", "minimalgallery", GalleryUpdate(description="edited in the portal")

@@ -78,9 +78,10 @@ def reconcile(*args: str) -> Result:
 
 def read(world: Path, kind: Kind, resource_id: str) -> Any:
     """The resource as Azure (the sandbox) reports it, through the real SDK clients."""
-    from reconciler.azure import AzureClients, AzureOperations, Target
+    from reconciler.azure import AzureOperations, Target
+    from reconciler.wiring import azure_clients
 
-    with AzureClients(Target.for_sandbox(world)) as clients:
+    with azure_clients(Target.for_sandbox(world)) as clients:
         return AzureOperations(clients).read(kind=kind, resource_id=resource_id)
 
 

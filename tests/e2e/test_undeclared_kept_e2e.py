@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 
 from reconciler.apply import ExecutorSettings, RetryPolicy, apply_plan
-from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+from reconciler.azure import AzureOperations, Target, read_live_state
 from reconciler.plan import Action, make_plan
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
 from reconciler.spec import load_spec
 from reconciler.state.scope import scope_for
+from reconciler.wiring import azure_clients
 from tests.support.worlds import seeded_world
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -217,7 +218,7 @@ class World:
         config = SandboxConfig(speed=20000.0)
         seeded_world(path, config)
         self.target = Target.for_sandbox(path, config=config)
-        self.clients = AzureClients(self.target)
+        self.clients = azure_clients(self.target)
         self.ops = AzureOperations(self.clients)
         self.steps = 0
 

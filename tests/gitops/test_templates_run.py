@@ -75,10 +75,11 @@ def base_env(world: Path, tmp_path: Path) -> dict[str, str]:
 
 def resize_behind_the_tools_back(world: Path, dedicated: int) -> None:
     """Someone scales a pool in the portal (here: through the Azure SDK)."""
-    from reconciler.azure import AzureClients, AzureOperations, Target
+    from reconciler.azure import AzureOperations, Target
     from reconciler.state.model import Kind
+    from reconciler.wiring import azure_clients
 
-    with AzureClients(Target.for_sandbox(world)) as clients:
+    with azure_clients(Target.for_sandbox(world)) as clients:
         ops = AzureOperations(clients)
         live = ops.read(kind=Kind.POOL, resource_id=POOL)
         assert live is not None

@@ -12,10 +12,10 @@ import pytest
 from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
-from reconciler.azure.sandbox import sandbox_client_kwargs
 from reconciler.sandbox import Sandbox, SandboxConfig, SandboxRequest
 from reconciler.sandbox.config import ThrottleConfig
 from reconciler.sandbox.seed import load_seed
+from reconciler.wiring import sandbox_client_kwargs
 
 SUB = "00000000-0000-0000-0000-000000000001"
 RG_IMAGES = "rg-images"

@@ -19,12 +19,12 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.mgmt.compute import ComputeManagementClient
 from click.testing import CliRunner
 
-from reconciler.azure.sandbox import sandbox_client_kwargs
 from reconciler.sandbox import Sandbox, SandboxConfig, SandboxRequest, load_config
 from reconciler.sandbox.config import ENV_CONFIG, Bucket, FaultRule, ThrottleConfig
 from reconciler.sandbox.httpx_transport import SandboxHttpxTransport
 from reconciler.sandbox.store import Store
 from reconciler.sandbox.throttle import admit
+from reconciler.wiring import sandbox_client_kwargs
 from tests.sandbox.conftest import FAST, FROZEN, RG_IMAGES, SUB, definition_body, version_body
 
 BASE = "https://management.azure.com"

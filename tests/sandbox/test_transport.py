@@ -13,7 +13,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 from azure.mgmt.compute import ComputeManagementClient
 
-from reconciler.azure.sandbox import StaticTokenCredential
+from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.azure.transport import HttpxTransport
 from reconciler.sandbox import Sandbox
 from tests.sandbox.conftest import RG_IMAGES, SUB

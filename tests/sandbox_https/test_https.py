@@ -12,7 +12,7 @@ from azure.mgmt.batch import models as batch_models
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute import models as compute_models
 
-from reconciler.azure.sandbox import StaticTokenCredential
+from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import SandboxConfig, ThrottleConfig
 from reconciler.sandbox.seed import load_seed
