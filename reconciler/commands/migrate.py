@@ -207,8 +207,8 @@ def _check_valid(texts: dict[str, str]) -> None:
         return
     for d in result.errors:
         line = d.format()
-        for copy, path in names.items():
-            line = line.replace(copy, path)
+        for copy_path, original in names.items():
+            line = line.replace(copy_path, original)
         click.echo(line, err=True)
     fail(
         "the migrated spec would not validate; nothing was written",

@@ -164,7 +164,7 @@ def _space_new_keys(text: str, keys: set[str]) -> str:
 
 def unified_diff(before: Mapping[str, str], after: Mapping[str, str]) -> str:
     """A unified diff of every changed file (``a/PATH`` → ``b/PATH``, as git shows it)."""
-    chunks = []
+    chunks: list[str] = []
     for path in sorted(after):
         relative = not os.path.isabs(path)
         chunks.extend(
