@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run and manage the local Azure emulator.",
     ),
+    "migrate": (
+        "reconciler.commands.migrate",
+        "migrate",
+        "Move managed-image pools onto a gallery image version (writes the spec).",
+    ),
     "comment": (
         "reconciler.commands.comment",
         "comment",

@@ -28,7 +28,7 @@ def test_help_lists_every_command_without_importing_them():
         "assert r.exit_code == 0, r.output\n"
         "commands = r.output.split('Commands:\\n', 1)[1].splitlines()\n"
         "names = [line.split()[0] for line in commands if line[:3].strip() and line[:2] == '  ']\n"
-        "assert names == ['validate', 'schema', 'plan', 'apply', 'show', 'drift', 'export', 'sandbox', 'comment'], names\n"
+        "assert names == ['validate', 'schema', 'plan', 'apply', 'show', 'drift', 'export', 'sandbox', 'migrate', 'comment'], names\n"
         "loaded = [m for m in sys.modules if m.startswith(('azure', 'reconciler.commands.'))]\n"
         "assert not loaded, loaded\n"
     )

@@ -29,6 +29,7 @@ IN_USE_KEPT = "RC513"  # R6: an owned image left out of the spec is kept while a
 OWNED_BY_OTHER_SPEC = "RC520"  # declared here, but another spec's owner name is on it
 OWNED_BY_OTHER_SPEC_SEEN = "RC521"  # not declared here, owned by another spec: left alone
 OWNED_BY_NO_SPEC = "RC522"  # not declared here, only the old managed-by mark: left alone
+PUBLISHED_IMAGE_UNUSED = "RC708"  # R6: a migrated managed image no pool boots: prunable
 
 # The planner-only codes; each is registered in CODES (phase "plan"), which gives its
 # severity and title.
@@ -44,4 +45,5 @@ PLANNER_CODES: tuple[str, ...] = (
     OWNED_BY_OTHER_SPEC,
     OWNED_BY_OTHER_SPEC_SEEN,
     OWNED_BY_NO_SPEC,
+    PUBLISHED_IMAGE_UNUSED,
 )

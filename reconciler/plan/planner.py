@@ -977,6 +977,35 @@ class _Planner:
                     )
         self.check_managed_image_limits()
         self.check_replicas_for_outside_pools()
+        self.offer_published_image_prune()
+
+    def offer_published_image_prune(self) -> None:
+        """RC708: a declared managed image published as a version no pool leaves behind (R6).
+
+        Once every pool boots the gallery version instead (after this plan), the managed
+        image may go: the plan says so, and pruning does it once it leaves the spec.
+        """
+        published = {
+            str(d.properties.get("source.managedImage", "")).lower(): d.address
+            for d in self.desired.resources.values()
+            if d.kind is Kind.VERSION and d.properties.get("source.managedImage")
+        }
+        for d in self.desired.resources.values():
+            version = published.get(d.id)
+            if d.kind is not Kind.MANAGED_IMAGE or version is None:
+                continue
+            if any(p.image_id == d.id for p in self.desired.resources.values()):
+                continue
+            if self.live_by_id.get(d.id) is None or self.users_after_plan(d.id):
+                continue
+            self.diag(
+                codes.PUBLISHED_IMAGE_UNUSED,
+                f"managed image {d.name} is published as {version} and no pool boots it "
+                "(with this plan's changes made): it may be deleted (R6)",
+                address=d.address,
+                hint="remove it from the spec and plan with --prune to delete it, or keep it "
+                "as the version's source record",
+            )
 
     def check_replicas_for_outside_pools(self) -> None:
         """R1 counts every pool booting a version; pools outside the spec count too."""
@@ -1163,7 +1192,12 @@ def _is_owner_mark(path: str) -> bool:
 
 
 def _at_zero(pool: LiveResource) -> bool:
-    """A pool Steady with no nodes and zero targets: at-zero-nodes fields change directly."""
+    """A pool Steady with no nodes and zero targets: at-zero-nodes fields change directly.
+
+    An autoscale pool idle at zero nodes counts too (its formula is its target): apply
+    cannot scale one to zero, so this is the only way its image ever moves (R7). Should the
+    formula grow it before apply writes, Azure refuses the write and apply says so.
+    """
     props = pool.properties
     return (
         (pool.allocation_state or "").lower() == "steady"
@@ -1171,7 +1205,6 @@ def _at_zero(pool: LiveResource) -> bool:
         and (pool.current_low_priority or 0) == 0
         and int_at(props, "scale.fixed.dedicated") == 0
         and int_at(props, "scale.fixed.lowPriority") == 0
-        and "scale.autoScale.formula" not in props
     )
 
 

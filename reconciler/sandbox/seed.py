@@ -10,7 +10,8 @@ Format (see `default_seed.yaml`, the world the example specs expect)::
             location: westeurope
             snapshots: [{name, location, osType?, diskSizeGB?, hyperVGeneration?}]
             managedImages: [{name, location, osType, osState?, hyperVGeneration?,
-                             osDiskSnapshot: <snapshot name in this group>, tags?}]
+                             osDiskSnapshot: <snapshot name in this group>,
+                             diskEncryptionSet?: <id>, tags?}]
             virtualMachines: [{name, location, osType?, vmSize?}]
             batchAccounts: [{name, location, poolAllocationMode?, pools?}]
             galleries: [{name, location?, tags?, images?}]
@@ -163,6 +164,8 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "caching": "ReadWrite",
             "storageAccountType": "Standard_LRS",
         }
+        if image.get("diskEncryptionSet"):  # a customer-managed key (id of the set)
+            os_disk["diskEncryptionSet"] = {"id": image["diskEncryptionSet"]}
         if image.get("osDiskSnapshot"):
             snapshot = {"name": image["osDiskSnapshot"]}
             os_disk["snapshot"] = {"id": _seeded_id(rg_id, T_SNAPSHOT, snapshot)}

@@ -15,7 +15,7 @@ from typing import Literal
 from reconciler.diagnostic_text import format_diagnostic
 
 Severity = Literal["error", "warning"]
-Phase = Literal["spec", "plan", "export"]
+Phase = Literal["spec", "plan", "export", "migrate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +212,43 @@ _EXPORT_CODES = (
     ),
 )
 
-CODES: dict[str, Code] = {c.code: c for c in (*_CODES, *_EXPORT_CODES)}
+_MIGRATE_CODES = (
+    # Found by `reconcile migrate` before it writes a gallery image into the spec.
+    Code(
+        "RC701",
+        "error",
+        "R8",
+        "managed image is specialized: no generalized gallery image",
+        "migrate",
+    ),
+    Code(
+        "RC702",
+        "error",
+        "R8",
+        "managed image encrypted with a customer-managed key: not migrated",
+        "migrate",
+    ),
+    Code("RC703", "error", "R9", "pool in another subscription than the gallery", "migrate"),
+    Code("RC704", "error", "R12", "nodeAgentSkuId does not match the image's OS", "migrate"),
+    Code("RC705", "error", "R1", "pool nodes the version's replicas cannot serve", "migrate"),
+    Code("RC706", "error", "Azure", "image identifier not unique in the gallery", "migrate"),
+    Code(
+        "RC707",
+        "warning",
+        "R7",
+        "autoscale pool with nodes: moves only once at zero nodes",
+        "migrate",
+    ),
+    Code(
+        "RC708",
+        "warning",
+        "R6",
+        "published managed image no pool boots any more: prunable",
+        "plan",
+    ),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in (*_CODES, *_EXPORT_CODES, *_MIGRATE_CODES)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -521,6 +521,48 @@ def managed_image_rules():
 
 
 @case
+def migrate_managed_image_pools():
+    """`reconcile migrate` output: definition → version → pools moved (in place at 0 nodes, else via 0)."""
+    from reconciler.migrate import MigrateOptions, plan_migration
+    from reconciler.migrate.rewrite import rewrite
+    from reconciler.spec import load_spec
+
+    spec = base_spec()
+    spec["managedImages"] = [
+        {
+            "name": "img-legacy",
+            "osType": "Linux",
+            "hyperVGeneration": "V2",
+            "source": {"osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12"},
+        }
+    ]
+    account = account_of(spec, "batchprodweu")
+    for name, dedicated in (("legacy-busy", 300), ("legacy-idle", 0)):
+        account["pools"].append(
+            {
+                "name": name,
+                "vmSize": "Standard_D4s_v5",
+                "image": {"managedImage": "img-legacy"},
+                "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+                "scale": {"fixed": {"dedicated": dedicated}},
+                "metadata": {"team": "vfx"},
+            }
+        )
+    live = applied(spec)
+    path = HERE / "_tmp_spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    try:
+        loaded = load_spec([str(path)]).spec
+        assert loaded is not None
+        migration = plan_migration(loaded, MigrateOptions(gallery="gal"))
+        assert not migration.diagnostics, migration.diagnostics
+        text = rewrite(migration, {str(path): path.read_text()})[str(path)]
+    finally:
+        path.unlink()
+    return yaml.safe_load(text), live, {"now": "2026-11-24"}
+
+
+@case
 def account_region_from_live_state():
     """R9/R10 use the Batch account's real region: live says northeurope, the spec assumed westeurope."""
     spec = base_spec()
