@@ -676,7 +676,10 @@ def azure_members(ctx: Context) -> Iterator[Diagnostic]:
         problems = []
         if not features & allowed:
             problems.append(f"its features do not allow {security} (SecurityType)")
-        if (image.hyper_v_generation or "V1") != "V2":
+        generation = image.hyper_v_generation or image.azure.values.get(
+            "properties.hyperVGeneration"
+        )
+        if (generation or "V1") != "V2":
             problems.append("it is not HyperV generation V2")
         if problems:
             yield diag(

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from reconciler.apply import ExecutorSettings, RetryPolicy, apply_plan
-from reconciler.azure import AzureClients, AzureOperations, Target, read_live_state
+from reconciler.azure import AzureOperations, Target, read_live_state
 from reconciler.openapi.surface import Field, writable_fields
 from reconciler.plan import Action, make_plan
 from reconciler.sandbox.config import SandboxConfig
@@ -28,6 +28,7 @@ from reconciler.spec import load_spec
 from reconciler.state import surface
 from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
+from reconciler.wiring import azure_clients
 from tests.sandbox.test_surface_roundtrip import NOT_SENT, OVERRIDES, _body, _get_path
 from tests.support.worlds import seeded_world
 
@@ -103,6 +104,7 @@ def _members(kind: Kind) -> tuple[dict[str, Any], list[str], dict[str, str]]:
     skind = surface.SURFACE_KINDS[kind]
     body = _body(skind, NOT_SENT[skind])
     OVERRIDES[skind](body, f"{COMPUTE}/galleries/surfacegallery/images/surface/versions/1.0.0")
+    _consistent(kind, body)
     written: list[str] = []
     secrets: dict[str, str] = {}
     for field in writable_fields(skind):
@@ -131,11 +133,26 @@ def _pruned(value: Any) -> Any:
     one in a spec means "ensure absent")."""
     if isinstance(value, dict):
         out = {k: _pruned(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in ({}, [])}
+        # A user-assigned identity's entry is `{}` by design: it is not an emptied object.
+        return {k: v for k, v in out.items() if v not in ({}, []) or k.startswith("/")}
     if isinstance(value, list):
         items = [_pruned(v) for v in value]
         return [v for v in items if v not in ({}, [])]
     return value
+
+
+def _consistent(kind: Kind, body: dict[str, Any]) -> None:
+    """Values the cross-resource rules check, made to agree: every identityReference names
+    the pool's identity (RC230); the definition allows the pool's Trusted Launch (RC231)."""
+    if kind is Kind.POOL:
+        (identity,) = body["identity"]["userAssignedIdentities"]
+        for field in writable_fields(surface.SURFACE_KINDS[kind]):
+            if field.path[-2:] == ("identityReference", "resourceId"):
+                _put(body, field.path, identity)
+    if kind is Kind.IMAGE:
+        feature = {"name": "SecurityType", "value": "TrustedLaunchAndConfidentialVmSupported"}
+        body["properties"]["features"][0].update(feature)
+        body["properties"]["hyperVGeneration"] = "V2"
 
 
 def _drop(body: Any, path: tuple[str, ...]) -> None:
@@ -226,7 +243,7 @@ def test_every_writable_member_round_trips_through_a_spec(
     loaded = load_spec([str(spec_dir)])
     spec = loaded.spec
     assert spec is not None, [d.format() for d in loaded.diagnostics]
-    with AzureClients(world) as clients:
+    with azure_clients(world) as clients:
         live = read_live_state(clients, scope_for(spec))
         plan = make_plan(spec, live, target=world.describe())
         assert not plan.errors, [d.format() for d in plan.errors]
