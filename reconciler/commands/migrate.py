@@ -167,16 +167,16 @@ def _drain(value: str) -> str:
 
 def _read_live(spec: Any, options: TargetOptions) -> tuple[dict[str, Any], dict[str, Any]]:
     """Managed image facts and pools' current nodes, by canonical id; failures exit 1."""
-    from reconciler.azure.clients import AzureClients
     from reconciler.azure.source_images import read_image_facts
     from reconciler.commands._options import read_live
     from reconciler.migrate.model import PoolFacts
     from reconciler.state.model import Kind
+    from reconciler.wiring import azure_clients
 
     target = options.target()
     used = [m.id for m in spec.managed_images.values() if m.used_by]
     try:
-        with AzureClients(target) as clients:
+        with azure_clients(target) as clients:
             live = read_live(target, spec, clients=clients)
             facts = read_image_facts(clients, used)
     except ReconcileError as exc:
