@@ -191,6 +191,12 @@ def source_kind(resource_id: str) -> str | None:
     return None
 
 
+# A version's target region: the members its friendly keys spell (`replicas`,
+# `storageAccountType`); the others keep Azure's names under `targetRegions[<region>].`.
+_REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
+_REGION_FRIENDLY = frozenset({"name", "regionalReplicaCount", "storageAccountType"})
+
+
 def _version_flat(doc: Json) -> Flat:
     flat: Flat = {}
     _set(flat, "location", doc.get("location"), canonical_location)
@@ -212,6 +218,10 @@ def _version_flat(doc: Json) -> Flat:
         count = region.get("regionalReplicaCount", default_count)
         _set(flat, f"targetRegions[{name}].replicas", count, int)
         _set(flat, f"targetRegions[{name}].storageAccountType", region.get("storageAccountType"))
+        extra = {k: v for k, v in region.items() if k not in _REGION_FRIENDLY}
+        if extra:
+            for rel, value in surface.flatten_at(Kind.VERSION, _REGION_ITEM, extra).items():
+                flat[f"targetRegions[{name}].{rel}"] = value
     _set(flat, "excludeFromLatest", publishing.get("excludeFromLatest"), bool)
     _set(flat, "endOfLifeDate", _date(publishing.get("endOfLifeDate")))
     _tags_to_flat(doc, flat)
@@ -244,6 +254,13 @@ def _version_json(
             region["regionalReplicaCount"] = int(fields["replicas"])
         if "storageAccountType" in fields:
             region["storageAccountType"] = fields["storageAccountType"]
+        for tail, value in fields.items():
+            if tail not in ("replicas", "storageAccountType") and value is not None:
+                # A region's other members, under Azure's names (encryption, ...).
+                loc = tuple(
+                    seg for seg in surface.segments_of(tail) if not isinstance(seg, surface.MapKey)
+                )
+                merge.put_at(region, loc, list(value) if isinstance(value, tuple) else value)
         regions.append(region)
     if regions:
         _put(body, "properties.publishingProfile.targetRegions", regions)

@@ -58,6 +58,11 @@ _NET = (*_P, "networkConfiguration")
 _PUBLISHING = (*_P, "publishingProfile")
 
 
+def _segments(tail: str) -> Location:
+    """A friendly path's tail in Azure's names (``encryption.dataDiskImages[0].lun``)."""
+    return tuple(s for s in surface.segments_of(tail) if not isinstance(s, surface.MapKey))
+
+
 def _tags(m: re.Match[str]) -> Location:
     return ("tags", m[1])
 
@@ -104,6 +109,10 @@ _LOCATIONS: dict[Kind, tuple[tuple[str, Callable[[re.Match[str]], Location]], ..
         (
             r"targetRegions\[([^\]]+)\]\.storageAccountType",
             lambda m: (*_PUBLISHING, "targetRegions", Key(m[1]), "storageAccountType"),
+        ),
+        (
+            r"targetRegions\[([^\]]+)\]\.(.+)",
+            lambda m: (*_PUBLISHING, "targetRegions", Key(m[1]), *_segments(m[2])),
         ),
         (r"(excludeFromLatest|endOfLifeDate)", lambda m: (*_PUBLISHING, m[1])),
         (r"tags\.(.+)", _tags),
@@ -224,7 +233,7 @@ def set_at(doc: Json, loc: Location, value: Any) -> None:
     node[loc[-1]] = value
 
 
-def _put_at(doc: Json, loc: Location, value: Any) -> None:
+def put_at(doc: Json, loc: Location, value: Any) -> None:
     """Set `loc` in `doc`, creating objects and list items on the way."""
     node: Any = doc
     for segment, following in itertools.pairwise(loc):
@@ -255,7 +264,7 @@ def with_azure_members(kind: Kind, body: Json, props: Mapping[str, Any]) -> Json
             continue
         loc = location(kind, path)
         if loc:
-            _put_at(body, loc, _rest_value(kind, path, value))
+            put_at(body, loc, _rest_value(kind, path, value))
     return body
 
 
@@ -640,6 +649,7 @@ __all__ = [
     "groups_of",
     "location",
     "overlay",
+    "put_at",
     "remove",
     "removed_paths",
     "replacement_base",

@@ -158,6 +158,8 @@ def normalise_value(path: str, value: Any) -> Any:
         return tuple(sorted(items, key=str))
     if not isinstance(value, str):
         return value
+    if value.startswith("/subscriptions/"):
+        return canonical_id(value)  # resource ids compare case-blind, wherever they are
     form = _string_form(path)
     if form == _LOCATION:
         return canonical_location(value)

@@ -247,9 +247,32 @@ def check(
     return AzureMembers(dict(walk.values), tuple(walk.complete)), walk.diags
 
 
+def check_at(
+    kind: Kind,
+    template: tuple[str, ...],
+    raw: Mapping[str, Any],
+    keys: Sequence[str],
+    *,
+    prefix: str,
+    address: str,
+    where: Where,
+) -> tuple[AzureMembers, list[Diagnostic]]:
+    """The members `keys` of `raw`, an item the friendly vocabulary keys (a version's target
+    region), checked against the table node at `template`; paths start with `prefix`."""
+    walk = _Walk(kind, address, where, frozenset())
+    node = surface.node_at(kind, template)
+    children = node.children if node is not None and node.children else {}
+    for key in keys:
+        if key in raw and key in children:
+            walk.walk(children[key], raw[key], (key,), (key,))
+    values = {f"{prefix}{path}": value for path, value in walk.values.items()}
+    complete = tuple(f"{prefix}{path}" for path in walk.complete)
+    return AzureMembers(values, complete), walk.diags
+
+
 def secret_refs(members: AzureMembers, kind: Kind) -> tuple[str, ...]:
     """The paths of `members` that hold secret references."""
     return tuple(p for p, v in members.values.items() if is_secret(v))
 
 
-__all__ = ["AzureMembers", "MapKey", "check", "secret_refs"]
+__all__ = ["AzureMembers", "MapKey", "check", "check_at", "secret_refs"]

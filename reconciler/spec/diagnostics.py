@@ -68,6 +68,7 @@ _CODES = (
     Code("RC217", "error", "Azure", "image version source does not match its definition"),
     Code("RC230", "error", "Azure", "identityReference names an identity the pool lacks"),
     Code("RC231", "error", "Azure", "pool security type its image definition does not support"),
+    Code("RC232", "error", "Azure", "region encryption names a data disk the version lacks"),
     # Secrets.
     Code("RC301", "warning", "secrets", "literal value that looks like a secret"),
     Code("RC302", "error", "secrets", "malformed ${env:...} reference"),

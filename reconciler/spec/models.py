@@ -235,6 +235,10 @@ class TargetRegion(SpecModel):
         description="Minimum replicas wanted here; the computed value wins when larger.",
     )
     storageAccountType: StorageAccountType | None = None
+    # The region's other members, under Azure's names (TargetRegion, GalleryRP 2026-03-03).
+    encryption: AzureMembers = None
+    excludeFromLatest: bool | None = None
+    additionalReplicaSets: list[dict[str, Any]] | None = None
 
 
 class ImageVersion(SpecModel):

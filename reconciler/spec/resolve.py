@@ -786,6 +786,22 @@ class _Builder:
                 sizing=sizing,
                 declared_at=SourceLocation(*at),
             )
+        extra: dict[str, Any] = dict(pv["azure"].values)
+        complete: list[str] = list(pv["azure"].complete)
+        for index, region in enumerate(v.targetRegions):
+            members, problems = azure_members.check_at(
+                Kind.VERSION,
+                _REGION_ITEM,
+                raw["targetRegions"][index],
+                _REGION_MEMBERS,
+                prefix=f"targetRegions[{ids.normalize_location(region.name)}].",
+                address=v_addr,
+                where=lambda loc, i=index: self.where(file, raw, "targetRegions", i, *loc),
+            )
+            self.diags.extend(problems)
+            extra.update(members.values)
+            complete.extend(members.complete)
+        azure = AzureMembers(extra, tuple(complete))
         src = v.source
         if src.snapshots is not None:
             source = VersionSource(
@@ -829,8 +845,14 @@ class _Builder:
             version_tuple=pv["version_tuple"],
             used_by=tuple(used_by.get(v_addr, ())),
             declared_at=self.loc(file, raw),
-            azure=pv["azure"],
+            azure=azure,
         )
+
+
+# A version's target region: its members besides the friendly `name`, `replicas` and
+# `storageAccountType`, under Azure's names.
+_REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
+_REGION_MEMBERS = ("encryption", "excludeFromLatest", "additionalReplicaSets")
 
 
 def derived_owner(files: tuple[str, ...]) -> str:

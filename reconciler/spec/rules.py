@@ -632,10 +632,29 @@ _ALLOWS = {
 }
 
 
-@rule("RC230", "RC231")
+@rule("RC230", "RC231", "RC232")
 def azure_members(ctx: Context) -> Iterator[Diagnostic]:
     """Members written under Azure's names that Azure would refuse at apply time."""
     spec = ctx.spec
+    for version in spec.versions.values():
+        if version.source.kind != "snapshots":
+            continue  # the disks of other sources are known only to Azure
+        luns = {d.lun for d in version.source.data_disks}
+        for path, value in version.azure.values.items():
+            is_lun = ".encryption.dataDiskImages[" in path and path.endswith(".lun")
+            if is_lun and isinstance(value, int) and value not in luns:
+                region = path.split("]", 1)[0].removeprefix("targetRegions[")
+                yield diag(
+                    "RC232",
+                    f"{version.address}: the encryption of region {region} names data "
+                    f"disk lun {value}, which the version's source does not have",
+                    hint="encrypt only the data disks listed under "
+                    "source.snapshots.dataDisks (luns: "
+                    + (", ".join(map(str, sorted(luns))) or "none")
+                    + ")",
+                    address=version.address,
+                    at=ctx.at(version.address, "targetRegions"),
+                )
     for pool in spec.pools.values():
         values = pool.azure.values
         declared = {

@@ -24,6 +24,7 @@ _AZURE_MODELS = {
     "ManagedImage": Kind.MANAGED_IMAGE,
     "Pool": Kind.POOL,
 }
+_REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
 _SECRET_REF = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
 
 SCHEMA_PATH = "schemas/spec.schema.json"
@@ -42,6 +43,11 @@ def spec_json_schema() -> dict[str, Any]:
         root = surface.table(kind).children or {}
         for key in surface.roots(kind):
             members[key] = _node_schema(kind, root[key], (key,))
+    region = schema["$defs"]["TargetRegion"]["properties"]
+    item = surface.node_at(Kind.VERSION, _REGION_ITEM)
+    for key, child in ((item.children or {}) if item is not None else {}).items():
+        if key in region and key not in ("name", "storageAccountType"):
+            region[key] = _node_schema(Kind.VERSION, child, (*_REGION_ITEM, key))
     ordered.update(schema)
     return ordered
 

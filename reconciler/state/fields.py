@@ -161,6 +161,12 @@ FIELDS: dict[Kind, tuple[FieldRule, ...]] = {
             VERSION_STORAGE,
         ),
         FieldRule(
+            "targetRegions[*].encryption.**",
+            NEW,
+            "a region's disk encryption is fixed once it is replicated",
+            VERSION_STORAGE,
+        ),
+        FieldRule(
             "**", IN, "GalleryImageVersionUpdate (PATCH) changes it in place", VERSION_UPDATE
         ),
     ),

@@ -310,12 +310,23 @@ def flatten(
     return out
 
 
+def flatten_at(kind: Kind, template: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """The writable members of `value`, found at field-table path `template` (an item of
+    a list the friendly vocabulary keys, such as a version's target region), as paths
+    relative to it."""
+    node = node_at(kind, template)
+    out: dict[str, Any] = {}
+    if node is not None:
+        _flatten(kind, node, value, (), out, include_owned=True)
+    return out
+
+
 def _flatten(
     kind: Kind, node: Node, value: Any, at: Segments, out: dict[str, Any], include_owned: bool
 ) -> None:
     if value is None:
         return
-    if _owned(kind, at, include_owned):
+    if at and _owned(kind, at, include_owned):
         return
     if node.field is not None:
         for path, leaf in _leaf(node.field, value, at):
@@ -356,10 +367,15 @@ def _leaf(field: Field, value: Any, at: Segments) -> Iterator[tuple[str, Any]]:
 _MAP_ITEM_STATUS = frozenset({"principalId", "clientId"})
 
 
+_ROOT_PREFIXES = ("properties.", "identity.", "identity[", "extendedLocation.")
+
+
 def groups_of(paths: Iterator[str] | tuple[str, ...] | list[str]) -> frozenset[str]:
     """The top-level groups (``identity``, ``properties.<member>``) that `paths` lie in."""
     out: set[str] = set()
     for path in paths:
+        if not path.startswith(_ROOT_PREFIXES):
+            continue  # a friendly path (a target region's members)
         segs = segments_of(path)
         if not segs:
             continue
@@ -442,6 +458,7 @@ __all__ = [
     "field_of",
     "flat_path",
     "flatten",
+    "flatten_at",
     "groups_of",
     "is_azure_path",
     "is_secret_path",

@@ -124,6 +124,9 @@ _TRUSTED = {
         "virtualMachineConfiguration": {"securityProfile": {"securityType": "trustedLaunch"}}
     }
 }
+_DATA_DISK_DES = {
+    "dataDiskImages": [{"lun": 3, "diskEncryptionSetId": rid("diskEncryptionSets", "d")}]
+}
 _FEATURES = {"features": [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]}
 
 CASES: dict[str, tuple[Mutation, Mutation]] = {
@@ -197,6 +200,12 @@ CASES: dict[str, tuple[Mutation, Mutation]] = {
         _then(
             _set(image, hyperVGeneration="V2", properties=_FEATURES),
             _set(pool, properties=_TRUSTED),
+        ),
+    ),
+    "RC232": (
+        lambda d: version(d)["targetRegions"][0].update(encryption=_DATA_DISK_DES),
+        lambda d: version(d)["targetRegions"][0].update(
+            encryption={"osDiskImage": {"diskEncryptionSetId": rid("diskEncryptionSets", "d")}}
         ),
     ),
     "RC217": (
