@@ -14,7 +14,7 @@ import datetime as dt
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -105,6 +105,12 @@ class _Builder:
     def where(self, file: str, raw: YMap, *path: str | int, key: bool = False) -> At:
         pos = position_of(raw, path, key=key) if path else raw.pos
         return (file, *(pos or raw.pos))
+
+    def where_in(
+        self, file: str, raw: YMap, prefix: tuple[str | int, ...], loc: Sequence[str | int]
+    ) -> At:
+        """`where` for a path relative to `prefix` inside `raw`."""
+        return self.where(file, raw, *prefix, *loc)
 
     def loc(self, file: str, raw: YMap) -> SourceLocation:
         return SourceLocation(file, *raw.pos)
@@ -796,7 +802,7 @@ class _Builder:
                 _REGION_MEMBERS,
                 prefix=f"targetRegions[{ids.normalize_location(region.name)}].",
                 address=v_addr,
-                where=lambda loc, i=index: self.where(file, raw, "targetRegions", i, *loc),
+                where=partial(self.where_in, file, raw, ("targetRegions", index)),
             )
             self.diags.extend(problems)
             extra.update(members.values)
