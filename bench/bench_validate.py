@@ -8,6 +8,10 @@ runs, startup included; the verdict is the median's) and the child's peak RSS
 (``resource.getrusage``).
 
     .venv/bin/python bench/bench_validate.py [--resources 10000] [--runs 3] [--profile]
+    .venv/bin/python bench/bench_validate.py --baseline DIR   # A/B against another checkout
+
+``--baseline DIR`` runs DIR's ``reconcile validate`` (its own ``.venv``) on the same files,
+alternating with this checkout's run by run, and reports both medians and their ratio.
 
 ``--profile`` also loads the spec in-process under cProfile and prints the top
 functions, with tracemalloc's peak of Python allocations.
@@ -106,14 +110,18 @@ def generate(root: Path, total: int) -> int:
     return count
 
 
-def run_cli(root: Path) -> tuple[float, dict]:
-    """One `reconcile validate --format json` in a fresh interpreter; (seconds, report)."""
+def run_cli(root: Path, checkout: Path | None = None) -> tuple[float, dict]:
+    """One `reconcile validate --format json` in a fresh interpreter; (seconds, report).
+
+    `checkout` runs another checkout's interpreter and code (A/B comparisons)."""
+    python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "reconciler.cli", "validate", str(root), "--format", "json"],
+        [python, "-m", "reconciler.cli", "validate", str(root), "--format", "json"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=checkout,
     )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
@@ -147,6 +155,7 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout (A/B)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reconcile-bench-") as tmp:
         root = Path(tmp)
@@ -154,10 +163,13 @@ def main() -> None:
         files = len(list(root.glob("*.yaml")))
         size = sum(p.stat().st_size for p in root.glob("*.yaml"))
         times = []
+        base_times = []
         report: dict = {}
         for _ in range(args.runs):
             elapsed, report = run_cli(root)
             times.append(elapsed)
+            if args.baseline is not None:
+                base_times.append(run_cli(root, args.baseline.resolve())[0])
         peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB → MiB
         print(f"resources:   {count} in {files} files ({size / 2**20:.1f} MiB of YAML)")
         print(
@@ -170,6 +182,12 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.2f}"
         )
         print(f"peak RSS:    {peak_rss:.0f} MiB (validate process)")
+        if base_times:
+            base = statistics.median(base_times)
+            print(
+                f"baseline:    median {base:.2f} s (spread {min(base_times):.2f}–"
+                f"{max(base_times):.2f}); this / baseline = {median / base:.2f}"
+            )
         limit = 5.0 if args.resources >= 50_000 else args.resources / 10_000
         rss_ok = peak_rss < 300 or args.resources > 10_000
         verdict = median < limit and rss_ok
