@@ -117,8 +117,8 @@ class _Builder:
 
     def azure(self, kind: Kind, file: str, raw: YMap, address: str) -> AzureMembers:
         """The members `raw` writes under Azure's names, checked (problems recorded)."""
-        if not any(name in raw for name in surface.roots(kind)):
-            return AzureMembers()
+        if not any(name in raw for name in surface.ROOT_KEYS):
+            return AzureMembers()  # the common case, answered without the field table
         friendly = frozenset(str(k) for k in raw) - frozenset(surface.roots(kind))
         members, problems = azure_members.check(
             kind,
@@ -795,6 +795,8 @@ class _Builder:
         extra: dict[str, Any] = dict(pv["azure"].values)
         complete: list[str] = list(pv["azure"].complete)
         for index, region in enumerate(v.targetRegions):
+            if not any(key in raw["targetRegions"][index] for key in _REGION_MEMBERS):
+                continue
             members, problems = azure_members.check_at(
                 Kind.VERSION,
                 _REGION_ITEM,

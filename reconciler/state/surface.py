@@ -43,6 +43,9 @@ SURFACE_KINDS: dict[Kind, SurfaceKind] = {
     Kind.MANAGED_IMAGE: SurfaceKind.MANAGED_IMAGE,
 }
 _FRIENDLY_ROOTS = frozenset({"location", "tags"})
+#: Every key that holds Azure-named members in some kind (a cheap first test).
+ROOT_KEYS = ("properties", "identity", "extendedLocation")
+_ROOT_PREFIXES = tuple(f"{key}{sep}" for key in ROOT_KEYS for sep in ".[")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +119,11 @@ def template_of(segments: Segments) -> tuple[str, ...]:
 
 
 def is_azure_path(kind: Kind, path: str) -> bool:
-    """Whether `path` is in the Azure-named half of the vocabulary (not a friendly path)."""
-    head = path.split(".", 1)[0].split("[", 1)[0]
-    return head in roots(kind)
+    """Whether `path` is in the Azure-named half of the vocabulary (not a friendly path).
+
+    No friendly path of any kind starts with these keys, so the answer needs no table
+    (it is asked for every path of every resource a plan diffs)."""
+    return path.startswith(_ROOT_PREFIXES)
 
 
 # -- the field table as a trie -----------------------------------------------------------------
@@ -365,9 +370,6 @@ def _leaf(field: Field, value: Any, at: Segments) -> Iterator[tuple[str, Any]]:
 # Members of a map entry that Azure reports and a request never sends (a user-assigned
 # identity's principalId/clientId).
 _MAP_ITEM_STATUS = frozenset({"principalId", "clientId"})
-
-
-_ROOT_PREFIXES = ("properties.", "identity.", "identity[", "extendedLocation.")
 
 
 def groups_of(paths: Iterator[str] | tuple[str, ...] | list[str]) -> frozenset[str]:

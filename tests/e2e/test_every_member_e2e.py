@@ -11,6 +11,7 @@ the spec wrote, under which name, and which it could not, with the reason.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,7 +122,7 @@ def _members(kind: Kind) -> tuple[dict[str, Any], list[str], dict[str, str]]:
         # friendly `targetRegions` entry, under Azure's names.
         (region,) = body["properties"]["publishingProfile"]["targetRegions"]
         REGION.clear()
-        REGION.update({k: v for k, v in region.items() if k in _REGION_MEMBERS})
+        REGION.update(copy.deepcopy({k: v for k, v in region.items() if k in _REGION_MEMBERS}))
     written: list[str] = []
     secrets: dict[str, str] = {}
     for field in writable_fields(skind):
@@ -161,12 +162,19 @@ def _pruned(value: Any) -> Any:
 
 def _consistent(kind: Kind, body: dict[str, Any]) -> None:
     """Values the cross-resource rules check, made to agree: every identityReference names
-    the pool's identity (RC230); the definition allows the pool's Trusted Launch (RC231)."""
+    the pool's identity (RC230); the definition allows the pool's Trusted Launch (RC231);
+    a region encrypts a data disk the version has (RC232)."""
     if kind is Kind.POOL:
         (identity,) = body["identity"]["userAssignedIdentities"]
         for field in writable_fields(surface.SURFACE_KINDS[kind]):
             if field.path[-2:] == ("identityReference", "resourceId"):
                 _put(body, field.path, identity)
+    if kind is Kind.VERSION:
+        # A region encrypts the data disk the source has (RC232): lun 0.
+        (region,) = body["properties"]["publishingProfile"]["targetRegions"]
+        region["encryption"]["dataDiskImages"][0]["lun"] = 0
+        (extended,) = body["properties"]["publishingProfile"]["targetExtendedLocations"]
+        extended["encryption"]["dataDiskImages"][0]["lun"] = 0
     if kind is Kind.IMAGE:
         feature = {"name": "SecurityType", "value": "TrustedLaunchAndConfidentialVmSupported"}
         body["properties"]["features"][0].update(feature)
