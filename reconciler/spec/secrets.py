@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import SecretError
 from reconciler.secrets import MASK, references
@@ -25,7 +25,7 @@ from reconciler.secrets import resolve as _resolve_one
 from reconciler.spec.diagnostics import Diagnostic, diag
 
 if TYPE_CHECKING:
-    from reconciler.spec.resolved import ResolvedPool, ResolvedSpec
+    from reconciler.spec.resolved import ResolvedSpec
 
 __all__ = [
     "MASK",
@@ -99,14 +99,27 @@ class Revealed:
         return hash(self._value)
 
 
-def _unset(pools: Iterable[ResolvedPool], env: Mapping[str, str]) -> dict[str, list[ResolvedPool]]:
-    """Each variable the pools' start tasks reference but `env` lacks -> the pools needing it."""
-    needed: dict[str, list[ResolvedPool]] = {}
-    for pool in pools:
-        if pool.start_task is not None:
-            for name in pool.start_task.secret_refs:
-                if name not in env:
-                    needed.setdefault(name, []).append(pool)
+def _refs(resource: Any) -> list[str]:
+    """Variables a resource references: its start task's, and its members' under Azure's
+    names (mount keys, registry passwords...)."""
+    names: list[str] = []
+    task = getattr(resource, "start_task", None)
+    if task is not None:
+        names.extend(task.secret_refs)
+    azure = getattr(resource, "azure", None)
+    for value in azure.values.values() if azure is not None else ():
+        if isinstance(value, str):
+            names.extend(references(value))
+    return names
+
+
+def _unset(resources: Iterable[Any], env: Mapping[str, str]) -> dict[str, list[Any]]:
+    """Each variable the resources reference but `env` lacks -> the resources needing it."""
+    needed: dict[str, list[Any]] = {}
+    for resource in resources:
+        for name in dict.fromkeys(_refs(resource)):
+            if name not in env:
+                needed.setdefault(name, []).append(resource)
     return needed
 
 
@@ -169,7 +182,7 @@ def unset_references(
     """
     env = os.environ if environ is None else environ
     out = []
-    for name, pools in sorted(_unset(spec.pools.values(), env).items()):
+    for name, pools in sorted(_unset(spec.resources(), env).items()):
         first = pools[0]
         where = first.declared_at
         addresses = ", ".join(p.address for p in pools)
