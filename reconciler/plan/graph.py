@@ -34,6 +34,7 @@ from typing import Any
 
 from reconciler.plan.health import SCALE_TARGETS
 from reconciler.plan.model import Action, Change
+from reconciler.state import surface
 from reconciler.state.model import Kind
 
 ADOPT = "#adopt"
@@ -199,7 +200,8 @@ def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
     zero = {**after, **dict.fromkeys(targets, 0)}
     before_zero = {**before, **dict.fromkeys(targets, 0)}
     at_zero = tuple(p for p in change.changed_paths if p not in SCALE_TARGETS)
-    fields = ", ".join(p for p in at_zero if not p.startswith("scale.")) or "the image"
+    shown = (surface.parent_of(p) or p for p in at_zero if not p.startswith("scale."))
+    fields = ", ".join(dict.fromkeys(shown)) or "the image"
     goal = "+".join(f"{int(after.get(p, 0) or 0):,}" for p in targets)
     # Show only the counts a step moves (a pool without spot nodes keeps 0 → 0 out).
     down_paths = tuple(p for p in targets if before.get(p)) or targets[:1]

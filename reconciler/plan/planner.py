@@ -51,6 +51,7 @@ from reconciler.plan.model import (
     Severity,
 )
 from reconciler.secrets import MASK, is_secret
+from reconciler.state import surface
 from reconciler.state.model import (
     APPLIED_METADATA_KEY,
     APPLIED_TAG,
@@ -222,10 +223,35 @@ def phrase(change: PathChange, notes: Mapping[str, str]) -> str:
     return text
 
 
-def _join(phrases: Sequence[str]) -> str:
-    shown = list(phrases[:_MAX_PHRASES])
-    if len(phrases) > _MAX_PHRASES:
-        shown.append(f"and {len(phrases) - _MAX_PHRASES} more")
+def phrases(changes: Sequence[PathChange], notes: Mapping[str, str]) -> list[str]:
+    """`phrase` for each change, the members under Azure's names that change together
+    told as one (``…containerConfiguration: 2 members set``) so a reason stays readable."""
+    out: list[str] = []
+    groups: dict[str, list[PathChange]] = {}
+    for change in changes:
+        parent = surface.parent_of(change.path)
+        if parent is None:
+            out.append(phrase(change, notes))
+        else:
+            groups.setdefault(parent, []).append(change)
+    for parent, members in groups.items():
+        if len(members) == 1:
+            out.append(phrase(members[0], notes))
+            continue
+        if all(m.after is None for m in members):
+            verb = "removed"
+        elif all(m.before is None for m in members):
+            verb = "set"
+        else:
+            verb = "changed"
+        out.append(f"{parent}: {len(members)} members {verb}")
+    return out
+
+
+def _join(items: Sequence[str]) -> str:
+    shown = list(items[:_MAX_PHRASES])
+    if len(items) > _MAX_PHRASES:
+        shown.append(f"and {len(items) - _MAX_PHRASES} more")
     return "; ".join(shown)
 
 
@@ -1136,11 +1162,11 @@ class _Planner:
         others = [p for p in diff.paths if p.path not in diff.replace_paths]
         if action is Action.REPLACE:
             whys = sorted({p.why for p in forcing if p.why})
-            text = _join([phrase(p, d.notes) for p in forcing])
+            text = _join(phrases(forcing, d.notes))
             text += " cannot change in place" + (f" ({'; '.join(whys)})" if whys else "")
             text += _codes(forcing) + ": delete and create again"
             if others:
-                text += "; also " + _join([phrase(p, d.notes) for p in others])
+                text += "; also " + _join(phrases(others, d.notes))
             return text
         if action is Action.SCALE_TO_ZERO_UPDATE:
             zero = [p for p in diff.paths if p.path in diff.zero_paths]
@@ -1150,21 +1176,18 @@ class _Planner:
                 nodes = int_at(current.properties, "scale.fixed.dedicated") + int_at(
                     current.properties, "scale.fixed.lowPriority"
                 )
-            text = _join([phrase(p, d.notes) for p in zero])
+            text = _join(phrases(zero, d.notes))
             text += (
                 f" changes only on a pool steady at 0 nodes{_codes(zero)}: scale {nodes:,}→0, "
                 "update, then scale to the target"
             )
             if rest:
-                text += "; also " + _join([phrase(p, d.notes) for p in rest])
+                text += "; also " + _join(phrases(rest, d.notes))
             return text
         if action is Action.UPDATE and diff.zero_paths:
             zero = [p for p in diff.paths if p.path in diff.zero_paths]
-            return (
-                _join([phrase(p, d.notes) for p in diff.paths])
-                + f" (pool is at 0 nodes){_codes(zero)}"
-            )
-        return _join([phrase(p, d.notes) for p in diff.paths])
+            return _join(phrases(diff.paths, d.notes)) + f" (pool is at 0 nodes){_codes(zero)}"
+        return _join(phrases(diff.paths, d.notes))
 
 
 def _codes(paths: Sequence[PathChange]) -> str:

@@ -135,6 +135,7 @@ class _Walk:
                 return
             for path, leaf in surface._leaf(f, value, segs):
                 self.values[path] = leaf
+            self.complete.append(shown + "[")  # a map written is the whole map
             return
         if f.type == "object":
             if not isinstance(value, Mapping):

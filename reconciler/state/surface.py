@@ -104,6 +104,15 @@ def segments_of(path: str) -> Segments:
     return tuple(out)
 
 
+def parent_of(path: str) -> str | None:
+    """The member an Azure-named leaf belongs to (its path without the last segment), for
+    telling changes that go together as one; None for a friendly path or a top member."""
+    if not path.startswith(_ROOT_PREFIXES):
+        return None
+    segments = segments_of(path)
+    return flat_path(segments[:-1]) if len(segments) > 2 else None
+
+
 def template_of(segments: Segments) -> tuple[str, ...]:
     """The field-table path of `segments`: items as ``[]``, map keys dropped (the map is
     the leaf)."""
@@ -467,6 +476,7 @@ __all__ = [
     "node_at",
     "normal",
     "owner_of",
+    "parent_of",
     "roots",
     "segments_of",
     "table",

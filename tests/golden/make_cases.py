@@ -402,6 +402,57 @@ def at_zero_nodes_updates():
     return spec, live, {}
 
 
+@case
+def azure_members_changes():
+    """Azure-named members: mounts/containers at 0 nodes (U12), files/identity live (U10/U11), null removes."""
+    spec = base_spec()
+    uami = f"{RG}/rg-batch/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+    vmc = "deploymentConfiguration"
+    render = pool_of(spec, "batchprodweu", "render")
+    render["identity"] = {
+        "type": "UserAssigned",
+        "userAssignedIdentities": {uami + "render": {}},
+    }
+    render["properties"] = {
+        "mountConfiguration": [
+            {"nfsMountConfiguration": {"source": "10.0.0.4:/cache", "relativeMountPath": "cache"}}
+        ],
+        "taskSchedulingPolicy": {"nodeFillType": "Pack"},
+    }
+    definition = spec["galleries"][0]["images"][0]
+    definition["hyperVGeneration"] = "V2"
+    definition["properties"] = {
+        "features": [{"name": "SecurityType", "value": "TrustedLaunchSupported"}]
+    }
+    live = applied(spec)
+    render["identity"]["userAssignedIdentities"] = {uami + "render-v2": {}}
+    render["properties"] = {
+        "mountConfiguration": None,
+        "taskSchedulingPolicy": {"nodeFillType": "Spread"},
+        "startTask": {
+            "resourceFiles": [
+                {
+                    "storageContainerUrl": "https://st.blob.core.windows.net/tools",
+                    "identityReference": {"resourceId": uami + "render-v2"},
+                }
+            ]
+        },
+        vmc: {
+            "virtualMachineConfiguration": {
+                "containerConfiguration": {
+                    "type": "DockerCompatible",
+                    "containerImageNames": ["contoso.azurecr.io/render:2026.12"],
+                },
+                "securityProfile": {"securityType": "trustedLaunch"},
+            }
+        },
+    }
+    definition["properties"]["features"].append(
+        {"name": "DiskControllerTypes", "value": "SCSI, NVMe"}
+    )
+    return spec, live, {}
+
+
 def _old_gallery(live: dict[str, Any], *, owned: bool = True) -> None:
     extra = copy.deepcopy(
         [
