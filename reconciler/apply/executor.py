@@ -239,9 +239,10 @@ class ChangeExecutor:
         # or in one killed between the delete and this create.
         base = self.carried.load(change.resource_id)
         self.emit(EventKind.STEP, change, "creating", {})
+        written: LiveResource | None = None
         try:
             with self._watching(change, props):
-                self._call(
+                written = self._call(
                     change,
                     "create",
                     lambda: self.ops.create(
@@ -270,7 +271,7 @@ class ChangeExecutor:
         if base:
             self.carried.discard(change.resource_id)
             notes.append("kept the replaced resource's undeclared properties")
-        self._settle(change, props, notes, wrote_scale=True)
+        self._settle(change, props, notes, wrote_scale=True, written=written)
 
     def _adopt(self, change: Change, notes: list[str]) -> None:
         # Only the marks (and the record of `after`) are written: no secret is resolved and
@@ -285,9 +286,9 @@ class ChangeExecutor:
 
     def _update(self, change: Change, notes: list[str]) -> None:
         props = self._props(change)
-        self._write_update(change, props, change.changed_paths, self._etag(change), notes)
+        written = self._write_update(change, props, change.changed_paths, self._etag(change), notes)
         touched_scale = any(p.startswith("scale.") for p in change.changed_paths)
-        self._settle(change, props, notes, wrote_scale=touched_scale)
+        self._settle(change, props, notes, wrote_scale=touched_scale, written=written)
 
     def _write_update(
         self,
@@ -527,14 +528,30 @@ class ChangeExecutor:
     # -- waiting and verifying ----------------------------------------------------------
 
     def _settle(
-        self, change: Change, props: Mapping[str, Any], notes: list[str], *, wrote_scale: bool
+        self,
+        change: Change,
+        props: Mapping[str, Any],
+        notes: list[str],
+        *,
+        wrote_scale: bool,
+        written: LiveResource | None = None,
     ) -> None:
+        """Wait for what the write started, then verify; `written` is the write's answer.
+
+        The answer saves a read where it already tells what the read would: a version
+        write is long-running and ends (`Succeeded`) only once every region has
+        replicated, and a pool's answer is the first sample its allocation wait paces
+        from. Each read is a round trip, and after a version replicates its pools wait on
+        them: in a large apply these reads are on the critical path.
+        """
         live: LiveResource | None = None
         if change.kind is Kind.VERSION:
-            live = self._wait_replication(change, props)
+            live = self._wait_replication(change, props, written=written)
         elif change.kind is Kind.POOL and wrote_scale:
             targets = _targets(props)
-            live = self._wait_allocation(change, targets, props, notes, reissue=True)
+            live = self._wait_allocation(
+                change, targets, props, notes, reissue=True, written=written
+            )
         if self.settings.verify:
             # The read that ended a wait is as fresh as a new one; other writes re-read.
             live = live or self._read(change)
@@ -595,12 +612,17 @@ class ChangeExecutor:
             stop.set()
             thread.join()
 
-    def _wait_replication(self, change: Change, props: Mapping[str, Any]) -> LiveResource:
+    def _wait_replication(
+        self, change: Change, props: Mapping[str, Any], *, written: LiveResource | None = None
+    ) -> LiveResource:
         wanted = _regions(props)
         deadline = self.clock() + self.settings.replication_timeout
         last: dict[str, Any] | None = None
+        # A write's answer ends the wait only when it shows the version settled; otherwise
+        # (still replicating, or an answer without status) the wait reads as before.
+        first = written if written is not None and _replicated(written, wanted) else None
         while True:
-            live = self._read(change)
+            live, first = first or self._read(change), None
             if live is None:
                 raise WaitError(
                     f"{change.address} disappeared while replicating", address=change.address
@@ -645,10 +667,12 @@ class ChangeExecutor:
         notes: list[str],
         *,
         reissue: bool,
+        written: LiveResource | None = None,
     ) -> LiveResource:
         reissued = 0
         while True:
-            live = self._poll_steady(change, targets)
+            live = self._poll_steady(change, targets, written=written)
+            written = None
             if targets is None or _reached(live, targets):
                 return live
             errors = ", ".join(live.resize_errors) or "no resize error reported"
@@ -674,12 +698,24 @@ class ChangeExecutor:
             )
             self._write_update(change, props, SCALE_FIXED, live.etag, notes, what="re-issue resize")
 
-    def _poll_steady(self, change: Change, targets: tuple[int, int] | None) -> LiveResource:
+    def _poll_steady(
+        self,
+        change: Change,
+        targets: tuple[int, int] | None,
+        *,
+        written: LiveResource | None = None,
+    ) -> LiveResource:
+        """Read until the pool is steady. `written`, the answer of the write that started
+        the resize, is the first sample when it shows the pool resizing (reported and paced
+        from); one that shows it steady is not trusted (the resize may not have begun when
+        Azure answered): the wait reads at once, as without it."""
         deadline = self.clock() + self.settings.allocation_timeout
         pacer = _Pacer(self.settings.poll_interval, self.settings.max_poll_interval)
         last: tuple[Any, ...] | None = None
+        resizing = written is not None and bool(written.allocation_state) and not _steady(written)
+        first = written if resizing else None
         while True:
-            live = self._read(change)
+            live, first = first or self._read(change), None
             if live is None:
                 raise WaitError(
                     f"{change.address} disappeared while allocating", address=change.address
@@ -721,13 +757,26 @@ def _regions(props: Mapping[str, Any]) -> list[str]:
 
 def _replication_view(live: LiveResource, regions: Sequence[str]) -> dict[str, dict[str, Any]]:
     by_region = {r.region.lower(): r for r in live.replication}
+    # Without per-region status (no $expand, as a write's answer), a Succeeded version
+    # has finished replicating everywhere; anything else has not started where unreported.
+    settled = not by_region and (live.provisioning_state or "").lower() == "succeeded"
+    missing = {"state": "Completed", "progress": 100} if settled else None
     return {
-        region: {
-            "state": by_region[region].state if region in by_region else "Pending",
-            "progress": by_region[region].progress if region in by_region else 0,
-        }
+        region: (
+            {"state": by_region[region].state, "progress": by_region[region].progress}
+            if region in by_region
+            else dict(missing or {"state": "Pending", "progress": 0})
+        )
         for region in regions
     }
+
+
+def _replicated(live: LiveResource, regions: Sequence[str]) -> bool:
+    """Whether `live` shows the version done replicating in `regions` (all it has, if none)."""
+    if (live.provisioning_state or "").lower() != "succeeded":
+        return False
+    view = _replication_view(live, regions or sorted(r.region.lower() for r in live.replication))
+    return all(v["state"].lower() == "completed" for v in view.values())
 
 
 class _Pacer:

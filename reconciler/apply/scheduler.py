@@ -20,9 +20,10 @@ bounded pool spends its workers on the critical path before the leaves.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -214,16 +215,24 @@ def run_graph(
         threads = parallelism
         task = begin
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="apply")
+    # Finished futures arrive here (a done-callback each): waiting costs the same with
+    # three hundred nodes in flight as with one, where `wait(running)` would register a
+    # waiter on every running future at every turn of the loop.
+    done: queue.Queue[Future[None]] = queue.Queue()
     try:
         while ready or running:
             # Ready nodes are submitted highest priority first; the slots' semaphore then
             # wakes waiters in arrival order, so priority survives the hand-off.
             while ready and len(running) < threads and not run.interrupted and not stopping():
                 n = next_ready()
-                running[pool.submit(task, n)] = n
+                future = pool.submit(task, n)
+                running[future] = n
+                future.add_done_callback(done.put)
             if not running:
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            finished = [done.get()]
+            while not done.empty():
+                finished.append(done.get_nowait())
             for future in finished:
                 n = running.pop(future)
                 error = future.exception()
