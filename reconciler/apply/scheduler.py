@@ -20,6 +20,8 @@ bounded pool spends its workers on the critical path before the leaves.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,25 +36,64 @@ MAX_THREADS = 256
 
 
 class Slots:
-    """At most `n` nodes work at once; a node that idles gives its slot up meanwhile."""
+    """At most `n` nodes work at once; a node that idles gives its slot up meanwhile.
+
+    A freed slot goes to the waiting node of highest priority (earliest arrival among
+    equals), whether it is starting or coming back from idling: when more work is ready
+    than there are slots, the nodes on the longest chains are served first. In a large
+    apply that is what keeps the critical path moving — a pool whose allocation takes an
+    hour is created, and its polls answered, before a pool that takes a minute.
+    """
 
     def __init__(self, n: int) -> None:
         if n < 1:
             raise ValueError("parallelism must be at least 1")
         self.n = n
-        self._semaphore = threading.Semaphore(n)
+        self._free = n
+        self._lock = threading.Lock()
+        # Waiters as (-priority, arrival, their event): a freed slot is handed straight to
+        # the first, so a release wakes one thread, not every waiter.
+        self._waiting: list[tuple[float, int, threading.Event]] = []
+        self._arrivals = itertools.count()
         self._local = threading.local()
 
+    def _acquire(self, priority: float) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            handed = threading.Event()
+            heapq.heappush(self._waiting, (-priority, next(self._arrivals), handed))
+        try:
+            handed.wait()
+        except BaseException:
+            with self._lock:
+                entry = next((w for w in self._waiting if w[2] is handed), None)
+                if entry is not None:
+                    self._waiting.remove(entry)
+                    heapq.heapify(self._waiting)
+            if entry is None:  # the slot was handed over meanwhile: pass it on
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                heapq.heappop(self._waiting)[2].set()
+            else:
+                self._free += 1
+
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, priority: float = 0.0) -> Iterator[None]:
         """Hold a slot for the duration of the block (the calling thread's node works)."""
-        self._semaphore.acquire()
+        self._acquire(priority)
         self._local.held = True
+        self._local.priority = priority
         try:
             yield
         finally:
             self._local.held = False
-            self._semaphore.release()
+            self._release()
 
     def idle(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         """`sleep` that frees the caller's slot while it sleeps (a no-op wrapper without one)."""
@@ -62,11 +103,11 @@ class Slots:
                 sleep(seconds)
                 return
             self._local.held = False
-            self._semaphore.release()
+            self._release()
             try:
                 sleep(seconds)
             finally:
-                self._semaphore.acquire()
+                self._acquire(self._local.priority)
                 self._local.held = True
 
         return idle_sleep
@@ -141,6 +182,7 @@ def run_graph(
     parallelism: int,
     on_skip: Callable[[str, tuple[str, ...]], None] | None = None,
     priority: Mapping[str, float] | None = None,
+    weight: Callable[[str], float] | None = None,
     slots: Slots | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> GraphRun:
@@ -149,8 +191,9 @@ def run_graph(
     `nodes` is (id, depends_on) in plan order; dependencies naming ids not in `nodes` are
     treated as already satisfied (they are no part of this run). A `work` that raises marks
     its node failed and skips its dependents, calling `on_skip(id, root_causes)` once per
-    skipped node. `priority` (higher first) orders ready nodes; by default the length of
-    the chain of dependents. With `slots`, every ready node gets a thread at once (up to
+    skipped node. `priority` (higher first) orders ready nodes, and with `slots` also the
+    nodes waiting for a slot; by default the weight of the heaviest chain of dependents,
+    each node weighing `weight(id)` (1 without). With `slots`, every ready node gets a thread at once (up to
     `MAX_THREADS`) and `slots` bounds how many work at a time; without, `parallelism`
     threads bound the nodes in flight. Once `stop()` is true no further node starts (see the
     module docstring). Raises `CycleError` before running anything on a cycle.
@@ -164,7 +207,11 @@ def run_graph(
     deps = {n: tuple(dict.fromkeys(d for d in ds if d in known)) for n, ds in nodes}
     _check_acyclic(order, deps)
     index = {n: i for i, n in enumerate(order)}
-    rank = dict(priority) if priority is not None else chain_lengths(order, deps)
+    rank = (
+        dict(priority)
+        if priority is not None
+        else chain_lengths(order, deps, weight or (lambda _n: 1.0))
+    )
     dependents: dict[str, list[str]] = {n: [] for n in order}
     for n in order:
         for d in deps[n]:
@@ -208,7 +255,7 @@ def run_graph(
         threads = max(1, min(len(order), MAX_THREADS))
 
         def task(n: str) -> None:
-            with slots.held():
+            with slots.held(rank.get(n, 0.0)):
                 begin(n)
 
     else:
