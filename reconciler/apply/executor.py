@@ -791,8 +791,8 @@ class _AllocationRates:
     """The fastest allocation rate (nodes per second) seen in each Batch account; thread-safe.
 
     Pools of one account allocate at similar rates. The fastest is kept, not the mean: a
-    first poll it times comes at or before the pool's true end, never after it — early
-    costs one more read (after which the pool's own rate paces it), late would cost time.
+    first poll it times comes about at the pool's true end or before it, rarely after —
+    early costs one more read (after which the pool's own rate paces it), late costs time.
     """
 
     def __init__(self) -> None:
@@ -843,10 +843,11 @@ class _Pacer:
         if self._first is None or count < self._first[1]:
             self._first = (now, count)
             # Another pool of the account has shown how fast nodes come: aim at the end
-            # straight away (at the fastest rate seen, so never past it).
+            # straight away (at the fastest rate seen, so not much past it).
             known = self._rates.get(self._key) if self._rates is not None else None
             if known and goal is not None and count < goal:
-                return min(self.longest, max(self.shortest, (goal - count) / known))
+                aim = (goal - count) / known * 1.02 + self.shortest * 0.1
+                return min(self.longest, max(self.shortest, aim))
             return self.shortest
         t0, c0 = self._first
         if goal is None or count >= goal or now <= t0 or count == c0:

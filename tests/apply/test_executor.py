@@ -381,7 +381,9 @@ def test_a_pools_first_poll_aims_at_its_end_at_the_fastest_rate_its_account_show
     slower.next_wait(0.0, 0, 1000)
     slower.next_wait(10.0, 50, 1000)  # 5 nodes/s: the fastest (10) is kept
     assert rates.get("acct-a") == pytest.approx(10.0)
-    assert _Pacer(1.0, 600.0, rates=rates, key="acct-a").next_wait(0.0, 0, 500) == 50.0
+    # 500 nodes at 10/s, aimed as a pool's own prediction is: 2 % past, plus a tenth of the shortest.
+    aimed = _Pacer(1.0, 600.0, rates=rates, key="acct-a").next_wait(0.0, 0, 500)
+    assert aimed == pytest.approx(50.0 * 1.02 + 0.1)
     assert _Pacer(1.0, 600.0, rates=rates, key="acct-a").next_wait(0.0, 0, 5) == 1.0
     assert _Pacer(1.0, 30.0, rates=rates, key="acct-a").next_wait(0.0, 0, 10**6) == 30.0
     assert _Pacer(1.0, 600.0, rates=rates, key="acct-b").next_wait(0.0, 0, 500) == 1.0
