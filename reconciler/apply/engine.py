@@ -127,12 +127,17 @@ def expected_minutes(change: Change) -> float:
         return _VERSION_MINUTES
     if change.kind is Kind.POOL and change.action is not Action.DELETE:
         after, before = change.after or {}, change.before or {}
-        nodes = sum(int(after.get(p) or 0) - int(before.get(p) or 0) for p in _SCALE_PATHS)
+        nodes = sum(_count(after.get(p)) - _count(before.get(p)) for p in _SCALE_PATHS)
         return 1.0 + _MINUTES_PER_NODE * max(0, nodes)
     return 1.0
 
 
 _SCALE_PATHS = ("scale.fixed.dedicated", "scale.fixed.lowPriority")
+
+
+def _count(value: Any) -> int:
+    # A guess needs no error: anything but a plain count (absent, a secret reference) is 0.
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def apply_plan(
