@@ -206,14 +206,25 @@ def apply_plan(
         carried=carried,
     )
 
+    def record(event: str, change: Change, *, last: bool = False, **fields: Any) -> None:
+        if journal is None:
+            return
+        if not last:
+            # Held: a change that has its slot starts (or goes on) right after its record.
+            journal.change(event, change, **fields)
+            return
+        # A change's last record ends its work: the slot serves the next change while this
+        # one waits for the disk (an fsync under a busy disk takes milliseconds).
+        with slots.released(take_back=False):
+            journal.change(event, change, **fields)
+
     def work(change_id: str) -> None:
         change = changes[change_id]
         if change.action is Action.NOOP:
             return
         started_at[change_id] = clock()
         in_flight.start(change)
-        if journal is not None:
-            journal.change("start", change)
+        record("start", change)
         emit(EventKind.START, change, change.reason or change.action.value, {})
         try:
             notes[change_id] = executor.execute(change)
@@ -223,21 +234,18 @@ def apply_plan(
             finished_at[change_id] = clock()
             in_flight.end(change_id)
             abandoned.add(change_id)
-            if journal is not None:
-                journal.change("stopped", change, reason=str(error))
+            record("stopped", change, last=True, reason=str(error))
             emit(EventKind.STOPPED, change, str(error), {})
             raise
         except Exception as error:
             finished_at[change_id] = clock()
             in_flight.end(change_id)
-            if journal is not None:
-                journal.change("failed", change, error=str(error), type=type(error).__name__)
+            record("failed", change, last=True, error=str(error), type=type(error).__name__)
             emit(EventKind.FAILED, change, str(error), {"type": type(error).__name__})
             raise
         finished_at[change_id] = clock()
         in_flight.end(change_id)
-        if journal is not None:
-            journal.change("done", change)
+        record("done", change, last=True)
         emit(EventKind.DONE, change, "; ".join(notes[change_id]) or "done", {})
 
     def on_skip(change_id: str, roots: tuple[str, ...]) -> None:

@@ -92,23 +92,33 @@ class Slots:
         try:
             yield
         finally:
-            self._local.held = False
-            self._release()
+            if self._local.held:  # not given up for good by `released(take_back=False)`
+                self._local.held = False
+                self._release()
+
+    @contextmanager
+    def released(self, *, take_back: bool = True) -> Iterator[None]:
+        """Give the caller's slot up for the block (it waits, it does not work); no-op
+        for a thread that holds none. Taken back, by priority, when the block ends — unless
+        `take_back` is false: the caller's work is over and only waiting is left."""
+        if not getattr(self._local, "held", False):
+            yield
+            return
+        self._local.held = False
+        self._release()
+        try:
+            yield
+        finally:
+            if take_back:
+                self._acquire(self._local.priority)
+                self._local.held = True
 
     def idle(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         """`sleep` that frees the caller's slot while it sleeps (a no-op wrapper without one)."""
 
         def idle_sleep(seconds: float) -> None:
-            if not getattr(self._local, "held", False):
+            with self.released():
                 sleep(seconds)
-                return
-            self._local.held = False
-            self._release()
-            try:
-                sleep(seconds)
-            finally:
-                self._acquire(self._local.priority)
-                self._local.held = True
 
         return idle_sleep
 

@@ -288,3 +288,32 @@ def test_expected_minutes_rank_versions_and_large_pools_highest(
 ) -> None:
     """The guess that ranks ready work: replication is long, pools grow with nodes to add."""
     assert expected_minutes(made) == pytest.approx(minutes)  # type: ignore[arg-type]
+
+
+def test_a_slot_given_up_for_good_serves_a_waiter_and_is_not_returned_twice() -> None:
+    """A node whose work is over gives its slot to a waiter at once; the count stays right."""
+    slots = Slots(1)
+    waiter_ran = threading.Event()
+    finishing = threading.Event()
+
+    def waiter() -> None:
+        with slots.held(1.0):
+            waiter_ran.set()
+
+    def finisher() -> None:
+        with slots.held(5.0):
+            thread.start()
+            while len(slots._waiting) < 1:
+                time.sleep(0.001)
+            with slots.released(take_back=False):
+                # e.g. waiting for the journal's fsync of its last record
+                assert waiter_ran.wait(timeout=10.0)
+            finishing.set()
+
+    thread = threading.Thread(target=waiter)
+    first = threading.Thread(target=finisher)
+    first.start()
+    first.join(timeout=10.0)
+    thread.join(timeout=10.0)
+    assert finishing.is_set()
+    assert (slots._free, slots._waiting) == (1, [])
