@@ -14,8 +14,10 @@ the root cause; independent branches carry on (Terraform's `dag/walk.go` does th
 When `stop()` turns true (a signal asked apply to stop), no node starts any more — not
 even one already queued for a slot — while those already working run to their end; the
 rest are skipped as "not started" and the run is marked interrupted.
-Among ready nodes, the one heading the longest chain of dependents starts first, so a
-bounded pool spends its workers on the critical path before the leaves.
+Among ready nodes — and among nodes waiting for a slot, starting or back from idling — the
+one heading the heaviest chain of dependents goes first (each node weighted by the
+caller's guess of its duration), so a bounded pool spends its workers on the critical
+path before the leaves.
 """
 
 from __future__ import annotations
