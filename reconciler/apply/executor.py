@@ -818,11 +818,14 @@ def _account_of(resource_id: str) -> str:
 class _Pacer:
     """Polling guided by observed progress.
 
-    A pool gains nodes at a roughly steady rate while it resizes; from two reads the pacer
-    estimates when the target will be reached and sleeps until just after then (never
-    more than `longest`; less than `shortest` only for the final approach). Dozens of pools waiting at once then cost a
-    few reads each instead of one per `shortest`, and the last read lands close to the
-    moment allocation finishes, which keeps the wait off the critical path.
+    A pool gains nodes at a roughly steady rate while it resizes; from two samples (the
+    write's answer may be the first) the pacer estimates when the target will be reached
+    and sleeps until just after then (never more than `longest`; less than `shortest` only
+    for the final approach). With `rates`, the first wait is already aimed at the end, at
+    the fastest rate another pool of the account has shown. Hundreds of pools waiting at
+    once then cost one or two reads each instead of one per `shortest`, and the last read
+    lands close to the moment allocation finishes, which keeps the wait off the critical
+    path.
     """
 
     def __init__(
