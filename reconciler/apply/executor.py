@@ -142,6 +142,9 @@ class ChangeExecutor:
         self.sleep = sleep
         self.clock = clock
         self.environ = environ
+        # Allocation rates seen in this apply, per Batch account: a pool's first poll
+        # aims at its predicted end instead of a short look to learn its own rate.
+        self._rates = _AllocationRates()
 
     # -- entry point --------------------------------------------------------------------
 
@@ -246,9 +249,10 @@ class ChangeExecutor:
         # or in one killed between the delete and this create.
         base = self.carried.load(change.resource_id)
         self.emit(EventKind.STEP, change, "creating", {})
+        written: LiveResource | None = None
         try:
             with self._watching(change, props):
-                self._call(
+                written = self._call(
                     change,
                     "create",
                     lambda: self.ops.create(
@@ -277,7 +281,7 @@ class ChangeExecutor:
         if base:
             self.carried.discard(change.resource_id)
             notes.append("kept the replaced resource's undeclared properties")
-        self._settle(change, props, notes, wrote_scale=True)
+        self._settle(change, props, notes, wrote_scale=True, written=written)
 
     def _adopt(self, change: Change, notes: list[str]) -> None:
         # Only the marks (and the record of `after`) are written: no secret is resolved and
@@ -292,9 +296,9 @@ class ChangeExecutor:
 
     def _update(self, change: Change, notes: list[str]) -> None:
         props = self._props(change)
-        self._write_update(change, props, change.changed_paths, self._etag(change), notes)
+        written = self._write_update(change, props, change.changed_paths, self._etag(change), notes)
         touched_scale = any(p.startswith("scale.") for p in change.changed_paths)
-        self._settle(change, props, notes, wrote_scale=touched_scale)
+        self._settle(change, props, notes, wrote_scale=touched_scale, written=written)
 
     def _write_update(
         self,
@@ -534,14 +538,30 @@ class ChangeExecutor:
     # -- waiting and verifying ----------------------------------------------------------
 
     def _settle(
-        self, change: Change, props: Mapping[str, Any], notes: list[str], *, wrote_scale: bool
+        self,
+        change: Change,
+        props: Mapping[str, Any],
+        notes: list[str],
+        *,
+        wrote_scale: bool,
+        written: LiveResource | None = None,
     ) -> None:
+        """Wait for what the write started, then verify; `written` is the write's answer.
+
+        The answer saves a read where it already tells what the read would: a version
+        write is long-running and ends (`Succeeded`) only once every region has
+        replicated, and a pool's answer is the first sample its allocation wait paces
+        from. Each read is a round trip, and after a version replicates its pools wait on
+        them: in a large apply these reads are on the critical path.
+        """
         live: LiveResource | None = None
         if change.kind is Kind.VERSION:
-            live = self._wait_replication(change, props)
+            live = self._wait_replication(change, props, written=written)
         elif change.kind is Kind.POOL and wrote_scale:
             targets = _targets(props)
-            live = self._wait_allocation(change, targets, props, notes, reissue=True)
+            live = self._wait_allocation(
+                change, targets, props, notes, reissue=True, written=written
+            )
         if self.settings.verify:
             # The read that ended a wait is as fresh as a new one; other writes re-read.
             live = live or self._read(change)
@@ -602,12 +622,17 @@ class ChangeExecutor:
             stop.set()
             thread.join()
 
-    def _wait_replication(self, change: Change, props: Mapping[str, Any]) -> LiveResource:
+    def _wait_replication(
+        self, change: Change, props: Mapping[str, Any], *, written: LiveResource | None = None
+    ) -> LiveResource:
         wanted = _regions(props)
         deadline = self.clock() + self.settings.replication_timeout
         last: dict[str, Any] | None = None
+        # A write's answer ends the wait only when it shows the version settled; otherwise
+        # (still replicating, or an answer without status) the wait reads as before.
+        first = written if written is not None and _replicated(written, wanted) else None
         while True:
-            live = self._read(change)
+            live, first = first or self._read(change), None
             if live is None:
                 raise WaitError(
                     f"{change.address} disappeared while replicating", address=change.address
@@ -652,10 +677,12 @@ class ChangeExecutor:
         notes: list[str],
         *,
         reissue: bool,
+        written: LiveResource | None = None,
     ) -> LiveResource:
         reissued = 0
         while True:
-            live = self._poll_steady(change, targets)
+            live = self._poll_steady(change, targets, written=written)
+            written = None
             if targets is None or _reached(live, targets):
                 return live
             errors = ", ".join(live.resize_errors) or "no resize error reported"
@@ -681,12 +708,29 @@ class ChangeExecutor:
             )
             self._write_update(change, props, SCALE_FIXED, live.etag, notes, what="re-issue resize")
 
-    def _poll_steady(self, change: Change, targets: tuple[int, int] | None) -> LiveResource:
+    def _poll_steady(
+        self,
+        change: Change,
+        targets: tuple[int, int] | None,
+        *,
+        written: LiveResource | None = None,
+    ) -> LiveResource:
+        """Read until the pool is steady. `written`, the answer of the write that started
+        the resize, is the first sample when it shows the pool resizing (reported and paced
+        from); one that shows it steady is not trusted (the resize may not have begun when
+        Azure answered): the wait reads at once, as without it."""
         deadline = self.clock() + self.settings.allocation_timeout
-        pacer = _Pacer(self.settings.poll_interval, self.settings.max_poll_interval)
+        pacer = _Pacer(
+            self.settings.poll_interval,
+            self.settings.max_poll_interval,
+            rates=self._rates,
+            key=_account_of(change.resource_id),
+        )
         last: tuple[Any, ...] | None = None
+        resizing = written is not None and bool(written.allocation_state) and not _steady(written)
+        first = written if resizing else None
         while True:
-            live = self._read(change)
+            live, first = first or self._read(change), None
             if live is None:
                 raise WaitError(
                     f"{change.address} disappeared while allocating", address=change.address
@@ -728,38 +772,99 @@ def _regions(props: Mapping[str, Any]) -> list[str]:
 
 def _replication_view(live: LiveResource, regions: Sequence[str]) -> dict[str, dict[str, Any]]:
     by_region = {r.region.lower(): r for r in live.replication}
+    # Without per-region status (no $expand, as a write's answer), a Succeeded version
+    # has finished replicating everywhere; anything else has not started where unreported.
+    settled = not by_region and (live.provisioning_state or "").lower() == "succeeded"
+    missing = {"state": "Completed", "progress": 100} if settled else None
     return {
-        region: {
-            "state": by_region[region].state if region in by_region else "Pending",
-            "progress": by_region[region].progress if region in by_region else 0,
-        }
+        region: (
+            {"state": by_region[region].state, "progress": by_region[region].progress}
+            if region in by_region
+            else dict(missing or {"state": "Pending", "progress": 0})
+        )
         for region in regions
     }
+
+
+def _replicated(live: LiveResource, regions: Sequence[str]) -> bool:
+    """Whether `live` shows the version done replicating in `regions` (all it has, if none)."""
+    if (live.provisioning_state or "").lower() != "succeeded":
+        return False
+    view = _replication_view(live, regions or sorted(r.region.lower() for r in live.replication))
+    return all(v["state"].lower() == "completed" for v in view.values())
+
+
+class _AllocationRates:
+    """The fastest allocation rate (nodes per second) seen in each Batch account; thread-safe.
+
+    Pools of one account allocate at similar rates. The fastest is kept, not the mean: a
+    first poll it times comes about at the pool's true end or before it, rarely after —
+    early costs one more read (after which the pool's own rate paces it), late costs time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fastest: dict[str, float] = {}
+
+    def get(self, key: str) -> float | None:
+        with self._lock:
+            return self._fastest.get(key)
+
+    def note(self, key: str, rate: float) -> None:
+        with self._lock:
+            if rate > self._fastest.get(key, 0.0):
+                self._fastest[key] = rate
+
+
+def _account_of(resource_id: str) -> str:
+    """The pool's Batch account id (the id up to ``/pools/``), lower-cased."""
+    head, _, _ = resource_id.lower().rpartition("/pools/")
+    return head
 
 
 class _Pacer:
     """Polling guided by observed progress.
 
-    A pool gains nodes at a roughly steady rate while it resizes; from two reads the pacer
-    estimates when the target will be reached and sleeps until just after then (never
-    more than `longest`; less than `shortest` only for the final approach). Dozens of pools waiting at once then cost a
-    few reads each instead of one per `shortest`, and the last read lands close to the
-    moment allocation finishes, which keeps the wait off the critical path.
+    A pool gains nodes at a roughly steady rate while it resizes; from two samples (the
+    write's answer may be the first) the pacer estimates when the target will be reached
+    and sleeps until just after then (never more than `longest`; less than `shortest` only
+    for the final approach). With `rates`, the first wait is already aimed at the end, at
+    the fastest rate another pool of the account has shown. Hundreds of pools waiting at
+    once then cost one or two reads each instead of one per `shortest`, and the last read
+    lands close to the moment allocation finishes, which keeps the wait off the critical
+    path.
     """
 
-    def __init__(self, shortest: float, longest: float) -> None:
+    def __init__(
+        self,
+        shortest: float,
+        longest: float,
+        *,
+        rates: _AllocationRates | None = None,
+        key: str = "",
+    ) -> None:
         self.shortest = shortest
         self.longest = max(shortest, longest)
         self._first: tuple[float, int] | None = None
+        self._rates = rates
+        self._key = key
 
     def next_wait(self, now: float, count: int, goal: int | None) -> float:
         if self._first is None or count < self._first[1]:
             self._first = (now, count)
+            # Another pool of the account has shown how fast nodes come: aim at the end
+            # straight away (at the fastest rate seen, so not much past it).
+            known = self._rates.get(self._key) if self._rates is not None else None
+            if known and goal is not None and count < goal:
+                aim = (goal - count) / known * 1.02 + self.shortest * 0.1
+                return min(self.longest, max(self.shortest, aim))
             return self.shortest
         t0, c0 = self._first
         if goal is None or count >= goal or now <= t0 or count == c0:
             return self.shortest
         rate = (count - c0) / (now - t0)
+        if self._rates is not None:
+            self._rates.note(self._key, rate)
         # Aim just past the predicted end: waking a moment early costs a whole extra wait.
         remaining = (goal - count) / rate * 1.02 + self.shortest * 0.1
         return min(self.longest, max(self.shortest * 0.2, remaining))

@@ -63,10 +63,12 @@ def call_with_retry(
 
     `on_retry(attempt, error, wait)` is called before each wait so progress can show it.
     """
-    rng = rng or random.Random()  # jitter only, not cryptography
     started = clock()
 
     def wait(state: RetryCallState) -> float:
+        nonlocal rng
+        # Made on the first retry only: seeding a generator costs more than most calls.
+        rng = rng or random.Random()  # jitter only, not cryptography
         error = state.outcome.exception() if state.outcome else None
         retry_after = getattr(error, "retry_after", None)
         return policy.backoff(state.attempt_number, retry_after, rng)

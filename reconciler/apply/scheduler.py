@@ -14,15 +14,20 @@ the root cause; independent branches carry on (Terraform's `dag/walk.go` does th
 When `stop()` turns true (a signal asked apply to stop), no node starts any more — not
 even one already queued for a slot — while those already working run to their end; the
 rest are skipped as "not started" and the run is marked interrupted.
-Among ready nodes, the one heading the longest chain of dependents starts first, so a
-bounded pool spends its workers on the critical path before the leaves.
+Among ready nodes — and among nodes waiting for a slot, starting or back from idling — the
+one heading the heaviest chain of dependents goes first (each node weighted by the
+caller's guess of its duration), so a bounded pool spends its workers on the critical
+path before the leaves.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -33,40 +38,89 @@ MAX_THREADS = 256
 
 
 class Slots:
-    """At most `n` nodes work at once; a node that idles gives its slot up meanwhile."""
+    """At most `n` nodes work at once; a node that idles gives its slot up meanwhile.
+
+    A freed slot goes to the waiting node of highest priority (earliest arrival among
+    equals), whether it is starting or coming back from idling: when more work is ready
+    than there are slots, the nodes on the longest chains are served first. In a large
+    apply that is what keeps the critical path moving — a pool whose allocation takes an
+    hour is created, and its polls answered, before a pool that takes a minute.
+    """
 
     def __init__(self, n: int) -> None:
         if n < 1:
             raise ValueError("parallelism must be at least 1")
         self.n = n
-        self._semaphore = threading.Semaphore(n)
+        self._free = n
+        self._lock = threading.Lock()
+        # Waiters as (-priority, arrival, their event): a freed slot is handed straight to
+        # the first, so a release wakes one thread, not every waiter.
+        self._waiting: list[tuple[float, int, threading.Event]] = []
+        self._arrivals = itertools.count()
         self._local = threading.local()
 
+    def _acquire(self, priority: float) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            handed = threading.Event()
+            heapq.heappush(self._waiting, (-priority, next(self._arrivals), handed))
+        try:
+            handed.wait()
+        except BaseException:
+            with self._lock:
+                entry = next((w for w in self._waiting if w[2] is handed), None)
+                if entry is not None:
+                    self._waiting.remove(entry)
+                    heapq.heapify(self._waiting)
+            if entry is None:  # the slot was handed over meanwhile: pass it on
+                self._release()
+            raise
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                heapq.heappop(self._waiting)[2].set()
+            else:
+                self._free += 1
+
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, priority: float = 0.0) -> Iterator[None]:
         """Hold a slot for the duration of the block (the calling thread's node works)."""
-        self._semaphore.acquire()
+        self._acquire(priority)
         self._local.held = True
+        self._local.priority = priority
         try:
             yield
         finally:
-            self._local.held = False
-            self._semaphore.release()
+            if self._local.held:  # not given up for good by `released(take_back=False)`
+                self._local.held = False
+                self._release()
+
+    @contextmanager
+    def released(self, *, take_back: bool = True) -> Iterator[None]:
+        """Give the caller's slot up for the block (it waits, it does not work); no-op
+        for a thread that holds none. Taken back, by priority, when the block ends — unless
+        `take_back` is false: the caller's work is over and only waiting is left."""
+        if not getattr(self._local, "held", False):
+            yield
+            return
+        self._local.held = False
+        self._release()
+        try:
+            yield
+        finally:
+            if take_back:
+                self._acquire(self._local.priority)
+                self._local.held = True
 
     def idle(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         """`sleep` that frees the caller's slot while it sleeps (a no-op wrapper without one)."""
 
         def idle_sleep(seconds: float) -> None:
-            if not getattr(self._local, "held", False):
+            with self.released():
                 sleep(seconds)
-                return
-            self._local.held = False
-            self._semaphore.release()
-            try:
-                sleep(seconds)
-            finally:
-                self._semaphore.acquire()
-                self._local.held = True
 
         return idle_sleep
 
@@ -140,6 +194,7 @@ def run_graph(
     parallelism: int,
     on_skip: Callable[[str, tuple[str, ...]], None] | None = None,
     priority: Mapping[str, float] | None = None,
+    weight: Callable[[str], float] | None = None,
     slots: Slots | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> GraphRun:
@@ -148,10 +203,11 @@ def run_graph(
     `nodes` is (id, depends_on) in plan order; dependencies naming ids not in `nodes` are
     treated as already satisfied (they are no part of this run). A `work` that raises marks
     its node failed and skips its dependents, calling `on_skip(id, root_causes)` once per
-    skipped node. `priority` (higher first) orders ready nodes; by default the length of
-    the chain of dependents. With `slots`, every ready node gets a thread at once (up to
-    `MAX_THREADS`) and `slots` bounds how many work at a time; without, `parallelism`
-    threads bound the nodes in flight. Once `stop()` is true no further node starts (see the
+    skipped node. `priority` (higher first) orders ready nodes, and with `slots` also the
+    nodes waiting for a slot; by default the weight of the heaviest chain of dependents,
+    each node weighing `weight(id)` (1 without). With `slots`, every ready node gets a
+    thread at once (up to `MAX_THREADS`) and `slots` bounds how many work at a time;
+    without, `parallelism` threads bound the nodes in flight. Once `stop()` is true no further node starts (see the
     module docstring). Raises `CycleError` before running anything on a cycle.
     """
     if parallelism < 1:
@@ -163,7 +219,11 @@ def run_graph(
     deps = {n: tuple(dict.fromkeys(d for d in ds if d in known)) for n, ds in nodes}
     _check_acyclic(order, deps)
     index = {n: i for i, n in enumerate(order)}
-    rank = dict(priority) if priority is not None else chain_lengths(order, deps)
+    rank = (
+        dict(priority)
+        if priority is not None
+        else chain_lengths(order, deps, weight or (lambda _n: 1.0))
+    )
     dependents: dict[str, list[str]] = {n: [] for n in order}
     for n in order:
         for d in deps[n]:
@@ -171,7 +231,10 @@ def run_graph(
 
     run = GraphRun()
     waiting = {n: len(deps[n]) for n in order}
-    ready = [n for n in order if waiting[n] == 0]
+    # Ready nodes as a heap of (-priority, plan position, id): each pick is O(log n), not a
+    # scan of everything ready (hundreds of pools become ready at once).
+    ready = [(-rank.get(n, 0.0), index[n], n) for n in order if waiting[n] == 0]
+    heapq.heapify(ready)
     running: dict[Future[None], str] = {}
 
     def skip_from(root: str) -> None:
@@ -191,9 +254,7 @@ def run_graph(
             stack.extend(dependents[n])
 
     def next_ready() -> str:
-        best = max(ready, key=lambda n: (rank.get(n, 0.0), -index[n]))
-        ready.remove(best)
-        return best
+        return heapq.heappop(ready)[2]
 
     stopping = stop or (lambda: False)
 
@@ -207,23 +268,31 @@ def run_graph(
         threads = max(1, min(len(order), MAX_THREADS))
 
         def task(n: str) -> None:
-            with slots.held():
+            with slots.held(rank.get(n, 0.0)):
                 begin(n)
 
     else:
         threads = parallelism
         task = begin
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="apply")
+    # Finished futures arrive here (a done-callback each): waiting costs the same with
+    # three hundred nodes in flight as with one, where `wait(running)` would register a
+    # waiter on every running future at every turn of the loop.
+    done: queue.Queue[Future[None]] = queue.Queue()
     try:
         while ready or running:
             # Ready nodes are submitted highest priority first; the slots' semaphore then
             # wakes waiters in arrival order, so priority survives the hand-off.
             while ready and len(running) < threads and not run.interrupted and not stopping():
                 n = next_ready()
-                running[pool.submit(task, n)] = n
+                future = pool.submit(task, n)
+                running[future] = n
+                future.add_done_callback(done.put)
             if not running:
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            finished = [done.get()]
+            while not done.empty():
+                finished.append(done.get_nowait())
             for future in finished:
                 n = running.pop(future)
                 error = future.exception()
@@ -234,7 +303,7 @@ def run_graph(
                     for m in dependents[n]:
                         waiting[m] -= 1
                         if waiting[m] == 0 and m not in run.status:
-                            ready.append(m)
+                            heapq.heappush(ready, (-rank.get(m, 0.0), index[m], m))
                 else:
                     run.status[n] = OutcomeStatus.FAILED
                     run.errors[n] = error

@@ -262,10 +262,15 @@ def operation_status(world: World, call: Call) -> Result:
     done = world.op_finished(op)
     failure = op.get("failure")
     pace = 0.0
+    monitor = (call.q("monitor") or "").lower() == "true"
     if not done:
         remaining_real = (float(op["end"]) - world.now) / world.config.speed
         pace = max(0.0, min(world.config.poll_pacing, remaining_real))
-    if (call.q("monitor") or "").lower() == "true":
+        # The status body ends within this wait: answered when the operation ends, as it
+        # reads then (a long poll), not as it read before the wait — that answer would be
+        # stale on arrival and cost every operation one more poll at its end.
+        done = not monitor and remaining_real <= world.config.poll_pacing
+    if monitor:
         if not done:
             return Result(202, None, {"Location": call.url_with(), "Retry-After": "0"}, pace)
         if failure:

@@ -367,6 +367,73 @@ def test_pool_polling_sleeps_until_the_predicted_end_of_allocation() -> None:
     assert capped.next_wait(1.0, 1, 10**6) == 30.0  # never longer than the cap
 
 
+def test_a_pools_first_poll_aims_at_its_end_at_the_fastest_rate_its_account_showed() -> None:
+    """Once a pool of an account has shown its rate, a new pool's first wait is its whole
+    predicted allocation (at the fastest rate seen), not a short look to learn a rate."""
+    from reconciler.apply.executor import _AllocationRates, _Pacer
+
+    rates = _AllocationRates()
+    first = _Pacer(1.0, 600.0, rates=rates, key="acct-a")
+    assert first.next_wait(0.0, 0, 1000) == 1.0  # nothing known in the account yet
+    first.next_wait(10.0, 100, 1000)  # 10 nodes/s
+    _Pacer(1.0, 600.0, rates=rates, key="acct-a").next_wait(5.0, 0, 100)
+    slower = _Pacer(1.0, 600.0, rates=rates, key="acct-a")
+    slower.next_wait(0.0, 0, 1000)
+    slower.next_wait(10.0, 50, 1000)  # 5 nodes/s: the fastest (10) is kept
+    assert rates.get("acct-a") == pytest.approx(10.0)
+    # 500 nodes at 10/s, aimed as a pool's own prediction is: 2 % past, plus a tenth of the shortest.
+    aimed = _Pacer(1.0, 600.0, rates=rates, key="acct-a").next_wait(0.0, 0, 500)
+    assert aimed == pytest.approx(50.0 * 1.02 + 0.1)
+    assert _Pacer(1.0, 600.0, rates=rates, key="acct-a").next_wait(0.0, 0, 5) == 1.0
+    assert _Pacer(1.0, 30.0, rates=rates, key="acct-a").next_wait(0.0, 0, 10**6) == 30.0
+    assert _Pacer(1.0, 600.0, rates=rates, key="acct-b").next_wait(0.0, 0, 500) == 1.0
+
+
+def test_a_pool_create_reads_the_pool_only_once_its_allocation_can_have_ended() -> None:
+    """The create's answer is the first sample of the wait: no read follows it at once."""
+    clock = FakeClock()
+    ops = FakeOperations(allocation_reads=1, clock=clock, sleep=clock.sleep)
+    reads: list[float] = []
+    ops.hooks["read"].append(lambda _op, _kw: reads.append(clock()))
+    plan = plan_of(change("p", Kind.POOL, after=pool_props(3)))
+    result = apply_plan(
+        plan, ops, sleep=clock.sleep, clock=clock, settings=ExecutorSettings(poll_interval=5.0)
+    )
+    assert result.ok, result.failed
+    create = ops.calls_for(rid(Kind.POOL, "p"), "create")[0]
+    # One read, a poll interval after the create answered: it finds the pool steady.
+    assert reads == [create.end + 5.0]
+
+
+def test_a_version_write_that_answers_succeeded_is_not_read_again() -> None:
+    """A version PUT ends only once every region has replicated: its Succeeded answer (no
+    per-region status, as Azure gives it without $expand) ends the wait and the check."""
+    ops = FakeOperations(replication_reads=3)
+    original = ops.create
+
+    def create_until_replicated(**kw):  # type: ignore[no-untyped-def]
+        live = original(**kw)
+        if kw["kind"] is Kind.VERSION:
+            live = dataclasses.replace(live, provisioning_state="Succeeded", replication=())
+            ops.resources[live.id] = live
+            ops._pending.pop(live.id, None)
+        return live
+
+    ops.create = create_until_replicated  # type: ignore[method-assign]
+    reads: list[str] = []
+    ops.hooks["read"].append(lambda _op, kw: reads.append(kw["resource_id"]))
+    after = {"location": "westeurope", "targetRegions[eastus].replicas": 1, **OWNED}
+    plan = plan_of(
+        change("v", Kind.VERSION, after=after),
+        change("p", Kind.POOL, after=pool_props(1), depends_on=["v"]),
+    )
+    result, progress = run(plan, ops)
+    assert result.ok, result.failed
+    assert rid(Kind.VERSION, "v") not in reads
+    views = [e.data["regions"] for e in progress.of(EventKind.PROGRESS, "v")]
+    assert views == [{"eastus": {"state": "Completed", "progress": 100}}]
+
+
 def test_replication_progress_is_reported_while_the_version_write_is_in_flight() -> None:
     """A version create that blocks until replication ends still shows regions progressing."""
     import time as real_time

@@ -169,6 +169,48 @@ def test_a_completed_journal_is_started_afresh(tmp_path: Path) -> None:
     assert events.count("apply-start") == 1 and events[-1] == "apply-end"
 
 
+def test_concurrent_records_share_fsyncs_and_each_is_durable_when_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records written at once share fsyncs; none returns before an fsync that covers it."""
+    import threading
+    import time
+
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    journal.begin(plan_of(change("a")))
+    durable: list[int] = []  # lines in the file when each completed fsync began
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        lines = len(path.read_text().splitlines())
+        time.sleep(0.01)
+        real_fsync(fd)
+        durable.append(lines)
+
+    monkeypatch.setattr("reconciler.apply.journal.os.fsync", slow_fsync)
+    late: list[str] = []
+    start = threading.Barrier(20)
+
+    def write(n: int) -> None:
+        start.wait()
+        journal.record("note", n=n)
+        lines = path.read_text().splitlines()
+        mine = next(i for i, line in enumerate(lines, 1) if json.loads(line).get("n") == n)
+        if not durable or max(durable) < mine:
+            late.append(f"record {n} (line {mine}) returned before an fsync covered it")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10.0)
+    journal.close()
+    assert late == []
+    assert len(durable) < 20  # shared: fewer fsyncs than records
+    assert len(path.read_text().splitlines()) == 21
+
+
 def test_a_torn_last_line_is_ignored_when_reading(tmp_path: Path) -> None:
     """A record cut short by the crash does not stop the journal from being read."""
     path = tmp_path / "j.jsonl"

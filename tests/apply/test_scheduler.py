@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -14,11 +15,20 @@ from reconciler.apply import (
     RetryPolicy,
     apply_plan,
 )
-from reconciler.apply.scheduler import CycleError, chain_lengths, run_graph
+from reconciler.apply.engine import expected_minutes
+from reconciler.apply.scheduler import CycleError, Slots, chain_lengths, run_graph
 from reconciler.errors import PermanentAzureError
 from reconciler.plan.model import Action
 from reconciler.state.model import Kind
-from tests.apply.fake import FakeClock, FakeOperations, change, failing, plan_of, rid
+from tests.apply.fake import (
+    FakeClock,
+    FakeOperations,
+    change,
+    failing,
+    plan_of,
+    pool_props,
+    rid,
+)
 
 FAST = ExecutorSettings(poll_interval=0.0, retry=RetryPolicy(initial=0.0, jitter=0.0))
 
@@ -181,3 +191,129 @@ def test_run_graph_rejects_cycles_with_their_members() -> None:
     with pytest.raises(CycleError) as info:
         run_graph([("x", ("y",)), ("y", ("x",)), ("z", ())], lambda n: None, parallelism=2)
     assert set(info.value.members) == {"x", "y"}
+
+
+def test_a_freed_slot_goes_to_the_highest_priority_waiter() -> None:
+    """Nodes queued for the one slot get it by priority, not by arrival."""
+    slots = Slots(1)
+    order: list[str] = []
+    queued = threading.Semaphore(0)
+
+    def node(name: str, priority: float) -> None:
+        queued.release()
+        with slots.held(priority):
+            order.append(name)
+
+    with slots.held(0.0):
+        threads = [
+            threading.Thread(target=node, args=(name, priority))
+            for name, priority in (("low", 1.0), ("high", 9.0), ("mid", 5.0), ("mid-later", 5.0))
+        ]
+        for thread in threads:
+            thread.start()
+            queued.acquire()
+        # Every node has asked for the slot (or is about to) while it is held.
+        deadline = time.monotonic() + 10.0
+        while len(slots._waiting) < 4 and time.monotonic() < deadline:
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert order == ["high", "mid", "mid-later", "low"]
+
+
+def test_a_node_back_from_idling_waits_its_turn_by_priority() -> None:
+    """A node that idled re-takes its slot before lower-priority nodes that queued meanwhile."""
+    slots = Slots(1)
+    order: list[str] = []
+    idle_sleep = slots.idle(lambda _s: woken.wait(timeout=10.0))
+    woken = threading.Event()
+
+    def waiter() -> None:
+        with slots.held(9.0):
+            order.append("waiter starts")
+            idle_sleep(1.0)  # gives the slot up until `woken`
+            order.append("waiter resumes")
+
+    def filler(name: str) -> None:
+        with slots.held(1.0):
+            order.append(name)
+            if name == "filler-1":
+                woken.set()
+                deadline = time.monotonic() + 10.0
+                while len(slots._waiting) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.001)
+
+    first = threading.Thread(target=waiter)
+    first.start()
+    while not order:
+        time.sleep(0.001)
+    fillers = [threading.Thread(target=filler, args=(f"filler-{i}",)) for i in (1, 2)]
+    fillers[0].start()
+    while len(order) < 2:
+        time.sleep(0.001)
+    fillers[1].start()
+    for thread in (first, *fillers):
+        thread.join(timeout=10.0)
+    assert order == ["waiter starts", "filler-1", "waiter resumes", "filler-2"]
+
+
+def test_pools_expected_to_take_longest_are_created_first() -> None:
+    """With one slot, ready pools are created largest first: their allocation takes longest."""
+    ops = FakeOperations()
+    plan = plan_of(
+        *(change(f"p{nodes}", Kind.POOL, after=pool_props(nodes)) for nodes in (20, 1000, 5, 300))
+    )
+    result = apply_plan(plan, ops, parallelism=1, sleep=FakeClock().sleep, settings=FAST)
+    assert result.ok, result.failed
+    created = [c.resource_id for c in sorted(ops.calls, key=lambda c: c.start) if c.op == "create"]
+    assert created == [rid(Kind.POOL, f"p{n}") for n in (1000, 300, 20, 5)]
+
+
+@pytest.mark.parametrize(
+    ("made", "minutes"),
+    [
+        (change("g"), 1.0),
+        (change("v", Kind.VERSION), 30.0),
+        (change("v", Kind.VERSION, Action.DELETE), 1.0),
+        (change("p", Kind.POOL, after=pool_props(1000)), 16.0),
+        (
+            change("p", Kind.POOL, Action.RESIZE, after=pool_props(120), before=pool_props(20)),
+            2.5,
+        ),
+        (change("p", Kind.POOL, Action.RESIZE, after=pool_props(0), before=pool_props(50)), 1.0),
+    ],
+)
+def test_expected_minutes_rank_versions_and_large_pools_highest(
+    made: object, minutes: float
+) -> None:
+    """The guess that ranks ready work: replication is long, pools grow with nodes to add."""
+    assert expected_minutes(made) == pytest.approx(minutes)  # type: ignore[arg-type]
+
+
+def test_a_slot_given_up_for_good_serves_a_waiter_and_is_not_returned_twice() -> None:
+    """A node whose work is over gives its slot to a waiter at once; the count stays right."""
+    slots = Slots(1)
+    waiter_ran = threading.Event()
+    finishing = threading.Event()
+
+    def waiter() -> None:
+        with slots.held(1.0):
+            waiter_ran.set()
+
+    def finisher() -> None:
+        with slots.held(5.0):
+            thread.start()
+            while len(slots._waiting) < 1:
+                time.sleep(0.001)
+            with slots.released(take_back=False):
+                # e.g. waiting for the journal's fsync of its last record
+                assert waiter_ran.wait(timeout=10.0)
+            finishing.set()
+
+    thread = threading.Thread(target=waiter)
+    first = threading.Thread(target=finisher)
+    first.start()
+    first.join(timeout=10.0)
+    thread.join(timeout=10.0)
+    assert finishing.is_set()
+    assert (slots._free, slots._waiting) == (1, [])

@@ -22,6 +22,7 @@ from tests.azure.conftest import (
     POOL,
     SNAPSHOT,
     SNAPSHOT_DATA,
+    SUB,
     VERSION,
     World,
     definition_props,
@@ -346,3 +347,78 @@ def test_invalid_create_is_permanent_error(world: World) -> None:
         "/providers/microsoft.compute/images/missing' of the gallery image version was not found"
         in str(caught.value)
     )
+
+
+def test_reads_send_the_typed_gets_request_and_map_its_json_alike(world: World) -> None:
+    """`read` sends exactly the typed GET's URL and api-version and gives the same resource."""
+    from reconciler.azure.mapping import to_live
+    from reconciler.state.scope import parse_id
+
+    recorder = Recorder()
+    ops = AzureOperations(world.clients(client_kwargs={"per_call_policies": [recorder]}))
+    _gallery_tree(ops)
+    ops.create(
+        kind=Kind.POOL, resource_id=POOL, location="westeurope", props=pool_props(dedicated=2)
+    )
+    image_id = f"{IMAGES_RG}/providers/Microsoft.Compute/images/img-new"
+    ops.create(
+        kind=Kind.MANAGED_IMAGE,
+        resource_id=image_id,
+        location="westeurope",
+        props={
+            "location": "westeurope",
+            "osType": "Linux",
+            "source.osDiskSnapshot": SNAPSHOT.lower(),
+            **OWNED,
+        },
+    )
+    ops.read(kind=Kind.POOL, resource_id=POOL)  # its account's region, read once, is kept
+    for kind, resource_id in (
+        (Kind.GALLERY, GALLERY),
+        (Kind.IMAGE, DEFINITION),
+        (Kind.VERSION, VERSION),
+        (Kind.MANAGED_IMAGE, image_id),
+        (Kind.BATCH_ACCOUNT, ACCOUNT),
+        (Kind.POOL, POOL),
+    ):
+        recorder.requests.clear()
+        typed = ops._get(kind, parse_id(resource_id))
+        typed_url = [url for method, url, _, _ in recorder.requests if method == "GET"]
+        recorder.requests.clear()
+        live = ops.read(kind=kind, resource_id=resource_id)
+        read_url = [url for method, url, _, _ in recorder.requests if method == "GET"]
+        assert read_url == typed_url, kind
+        location = "westeurope" if kind is Kind.POOL else None
+        assert live == to_live(kind, typed, location=location), kind
+
+
+def test_pool_create_sends_the_typed_create_request(world: World) -> None:
+    """A pool create sends what the typed `pool.create` sends: URL, If-None-Match and body."""
+    from azure.core import MatchConditions
+
+    from reconciler.azure.mapping import create_body, to_live
+
+    recorder = Recorder()
+    clients = world.clients(client_kwargs={"per_call_policies": [recorder]})
+    ops = AzureOperations(clients)
+    _gallery_tree(ops)
+    props = pool_props(dedicated=2, **{"metadata.team": "render"})
+    answer = clients.batch(SUB).pool.create(
+        "rg-batch",
+        "batchprodweu",
+        "typed",
+        create_body(Kind.POOL, props),
+        match_condition=MatchConditions.IfMissing,
+    )
+    typed = recorder.requests[-1]
+    created = ops.create(kind=Kind.POOL, resource_id=POOL, location="westeurope", props=props)
+    ours = recorder.requests[-1]
+    assert (ours[0], ours[1]) == (typed[0], typed[1].replace("/pools/typed?", "/pools/render?"))
+    for header in ("If-None-Match", "Content-Type", "Accept"):
+        assert ours[2].get(header) == typed[2].get(header), header
+    assert ours[3] == typed[3]
+    expected = to_live(Kind.POOL, answer, location="westeurope")
+    assert created.properties == expected.properties
+    assert (created.allocation_state, created.location) == ("Resizing", "westeurope")
+    with pytest.raises(ConflictError):
+        ops.create(kind=Kind.POOL, resource_id=POOL, location="westeurope", props=props)

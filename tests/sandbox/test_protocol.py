@@ -122,6 +122,19 @@ def test_long_running_put_hands_out_status_monitors(frozen):
     assert final.status == 200 and final.json()["name"] == "g"
 
 
+def test_a_status_poll_that_the_operation_ends_within_answers_when_it_ends(make_sandbox):
+    """A long poll answers the operation's end as it reads then, not a stale InProgress."""
+    # 60 simulated seconds at speed 600 is 0.1 s: within one 0.5 s pacing wait.
+    world = make_sandbox(replace(FAST, speed=600.0, poll_pacing=0.5))
+    created = put(world, f"{GALLERIES}/g?api-version=2026-03-03", {"location": "westeurope"})
+    started = time.monotonic()
+    body = get(world, created.headers["Azure-AsyncOperation"]).json()
+    assert body["status"] == "Succeeded" and "endTime" in body
+    assert 0.05 < time.monotonic() - started < 0.5  # answered at the end, not at once
+    gallery = get(world, f"{GALLERIES}/g?api-version=2026-03-03").json()
+    assert gallery["properties"]["provisioningState"] == "Succeeded"
+
+
 def test_unknown_path_and_bad_json_are_arm_errors(sandbox):
     """Unknown resource types are 404 and unparsable bodies 400, both as ARM error bodies."""
     unknown = get(sandbox, f"{BASE}/subscriptions/{SUB}/providers/Microsoft.Nope/x?api-version=1")
