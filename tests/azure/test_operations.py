@@ -389,7 +389,9 @@ def test_reads_send_the_typed_gets_request_and_map_its_json_alike(world: World) 
         read_url = [url for method, url, _, _ in recorder.requests if method == "GET"]
         assert read_url == typed_url, kind
         location = "westeurope" if kind is Kind.POOL else None
-        assert live == to_live(kind, typed, location=location), kind
+        assert live == to_live(
+            kind, typed, location=location, azure_groups=None, include_owned=True
+        ), kind
 
 
 def test_pool_create_sends_the_typed_create_request(world: World) -> None:
@@ -417,7 +419,9 @@ def test_pool_create_sends_the_typed_create_request(world: World) -> None:
     for header in ("If-None-Match", "Content-Type", "Accept"):
         assert ours[2].get(header) == typed[2].get(header), header
     assert ours[3] == typed[3]
-    expected = to_live(Kind.POOL, answer, location="westeurope")
+    expected = to_live(
+        Kind.POOL, answer, location="westeurope", azure_groups=None, include_owned=True
+    )
     assert created.properties == expected.properties
     assert (created.allocation_state, created.location) == ("Resizing", "westeurope")
     with pytest.raises(ConflictError):
