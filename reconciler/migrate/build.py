@@ -15,7 +15,8 @@ fail, with codes:
   replicas per region, or an autoscale pool already above its declared `maxNodes`);
 - RC706: the identifier template gives a publisher/offer/sku another definition of the
   gallery has (or an unknown placeholder);
-- RC707 (warning): an autoscale pool with nodes now moves only once it is at zero nodes.
+- RC707 (warning): an autoscale pool with nodes now is held at fixed 0 nodes for the move
+  (autoscale off, then restored).
 """
 
 from __future__ import annotations
@@ -284,10 +285,11 @@ def _pool_problems(
         out.append(
             diag(
                 "RC707",
-                f"{pool.address}: an autoscale pool with {now.nodes} nodes now; its image "
-                "changes only at zero nodes, which apply does not force on autoscale pools",
-                hint="apply once its formula has brought it to 0 nodes, or switch it to "
-                "fixed scale in the spec for the move",
+                f"{pool.address}: an autoscale pool with {now.nodes} nodes now; apply "
+                "--allow-disruptive switches it to fixed 0 nodes (draining with "
+                "TaskCompletion), changes its image, then restores its autoscale settings",
+                hint="apply when its formula has brought it to 0 nodes to move it in place, "
+                "or use --blue-green to keep it serving",
                 address=pool.address,
                 at=at,
             )
@@ -374,7 +376,10 @@ def _pool_move(pool: ResolvedPool, now: PoolFacts | None, drain: str | None) -> 
     elif now.nodes == 0 and now.allocation_state.lower() == "steady":
         how = "moved in place (steady at 0 nodes)"
     elif autoscale:
-        how = f"moved once its formula brings it to 0 nodes (has {now.nodes})"
+        how = (
+            f"autoscale off at fixed 0 nodes (drain TaskCompletion, has {now.nodes}), moved, "
+            "autoscale restored (apply --allow-disruptive)"
+        )
     else:
         how = (
             f"scaled {now.nodes}→0, moved, scaled back "

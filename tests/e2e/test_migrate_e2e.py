@@ -2,7 +2,7 @@
 
 The estate is made the way it was before 31 March 2026 (R7), by planning the legacy spec
 as of a day when managed-image pools could still be created: one fixed pool at 0 nodes,
-one fixed pool with nodes, one autoscale pool idle at 0. `reconcile migrate --write`
+one fixed pool with nodes, one autoscale pool idle at 0, one autoscale pool with nodes. `reconcile migrate --write`
 rewrites the spec, the plan orders gallery → definition → version → pools, and apply
 with --allow-disruptive moves every pool; the managed image stays.
 """
@@ -81,8 +81,19 @@ batchAccounts:
             evaluationInterval: PT5M
             maxNodes: 100
         metadata: {{team: farm}}
+      # Autoscale with nodes: autoscale off at 0 nodes for the move, then back on.
+      - name: farm-elastic-busy
+        vmSize: Standard_D4s_v5
+        image: {{managedImage: img-farm}}
+        nodeAgentSkuId: batch.node.ubuntu 22.04
+        scale:
+          autoScale:
+            formula: $TargetDedicatedNodes = 6;
+            evaluationInterval: PT5M
+            maxNodes: 20
+        metadata: {{team: farm}}
 """
-POOLS = ("farm-idle", "farm-busy", "farm-elastic")
+POOLS = ("farm-idle", "farm-busy", "farm-elastic", "farm-elastic-busy")
 
 
 @pytest.fixture
@@ -125,6 +136,9 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
     """After migrate --write, plan and apply, every pool boots the version at its target size."""
     before = pools_now(world, legacy)
     assert before["farm-busy"].current_dedicated == 40
+    # An autoscale pool gets Batch's 15-minute resize timeout, short of a managed image's
+    # 20 minutes (R3): it stopped at 4 of 6 nodes. On the gallery version it reaches 6.
+    assert before["farm-elastic-busy"].current_dedicated == 4
     result = CliRunner().invoke(
         cli,
         [
@@ -157,6 +171,13 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
         "update-at-zero",
         "scale-back",
     ]
+    elastic = "pool:batchprodweu/farm-elastic-busy"
+    assert [c.step for c in plan.actionable if c.address == elastic] == [
+        "scale-down",
+        "update-at-zero",
+        "scale-back",
+    ]
+    assert not any(p.startswith("scale.autoScale.") for p in moves[elastic + "#scale-down"].after)
     busy_down = moves["pool:batchprodweu/farm-busy#scale-down"]
     assert busy_down.after["scale.fixed.nodeDeallocationOption"] == "TaskCompletion"
     assert not any(c.kind is Kind.MANAGED_IMAGE and c.action is Action.DELETE for c in plan.changes)
@@ -177,6 +198,9 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
     busy, idle = after["farm-busy"], after["farm-idle"]
     assert (busy.current_dedicated, busy.current_low_priority) == (40, 10)
     assert idle.current_dedicated == 0
+    elastic_after = after["farm-elastic-busy"]
+    assert elastic_after.current_dedicated == 6
+    assert "scale.fixed.dedicated" not in elastic_after.properties  # autoscale again
     image = world.clients.compute(SUB).images.get("rg-images", "img-farm")
     assert image.id.lower() == IMAGE_ID.lower()
 
