@@ -207,3 +207,76 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
     again = world.plan(legacy)
     assert not again.actionable
     assert [d.code for d in again.diagnostics if d.code == "RC708"] == ["RC708"]
+
+
+def test_blue_green_creates_gallery_pools_and_deletes_the_old_only_when_removed(
+    world: World, legacy: Path
+) -> None:
+    """--blue-green: `<pool>-gallery` pools boot the version; old pools go once unspecified."""
+    before = pools_now(world, legacy)
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("migrate", str(legacy), "--gallery", "farmgallery", "--blue-green", "--write"),
+            *("--sandbox", str(world.path)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "deleted only when you remove it from the spec" in result.stderr
+
+    plan = world.plan(legacy)
+    assert not plan.errors, plan.errors
+    pools = {c.id: c.action for c in plan.actionable if c.kind is Kind.POOL}
+    assert pools == {
+        "pool:batchprodweu/farm-busy-gallery": Action.CREATE,
+        "pool:batchprodweu/farm-elastic-busy-gallery": Action.CREATE,
+        "pool:batchprodweu/farm-idle": Action.UPDATE,
+        "pool:batchprodweu/farm-elastic": Action.UPDATE,
+    }
+    applied = world.apply(plan)  # nothing disruptive: no --allow-disruptive needed
+    assert applied.ok, applied
+
+    spec = world.load(legacy)
+    live = {p.name: p for p in world.live(spec).of_kind(Kind.POOL)}
+    for old in ("farm-busy", "farm-elastic-busy"):
+        assert live[old].image_id == canonical_id(IMAGE_ID), old
+        assert comparable(live[old].properties) == comparable(before[old].properties), old
+        new = live[f"{old}-gallery"]
+        assert new.image_id == canonical_id(VERSION_ID), old
+        assert (new.allocation_state or "").lower() == "steady"
+        assert comparable(new.properties) == comparable(before[old].properties), old
+    busy = live["farm-busy-gallery"]
+    assert (busy.current_dedicated, busy.current_low_priority) == (40, 10)
+    assert live["farm-elastic-busy-gallery"].current_dedicated == 6
+    assert not world.plan(legacy, prune=True).actionable
+
+    # The user retires the old pools: only now does a pruning plan delete them, and the
+    # managed image no pool boots any more is offered for pruning (R6).
+    text = (legacy / "spec.yaml").read_text(encoding="utf-8")
+    for old in ("farm-busy", "farm-elastic-busy"):
+        text = _without_pool(text, old)
+    (legacy / "spec.yaml").write_text(text, encoding="utf-8")
+    retire = world.plan(legacy, prune=True)
+    assert {c.id: c.action for c in retire.actionable} == {
+        "pool:batchprodweu/farm-busy": Action.DELETE,
+        "pool:batchprodweu/farm-elastic-busy": Action.DELETE,
+    }
+    assert "RC708" in [d.code for d in retire.diagnostics]
+    assert world.apply(retire).ok
+    assert world.clients.compute(SUB).images.get("rg-images", "img-farm") is not None
+
+
+def _without_pool(text: str, name: str) -> str:
+    """The spec text without the pool item `name` (from its `- name:` line to the next item)."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- name: {name}")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and (
+        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
+    ):
+        end += 1
+    # Comments right above the next item belong to it; those above this one go too.
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    return "".join(lines[:start] + lines[end:])
