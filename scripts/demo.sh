@@ -7,6 +7,8 @@
 #      grows 2 → 700 nodes (so the version needs 2 replicas); plan, see apply refuse the
 #      disruptive part, apply with approval: new version first, pool moved, old version last
 #   4. someone edits the pool behind the tool's back (through the Azure SDK); drift sees it
+#   5. the legacy managed-image pool the world also holds (200 nodes) moves to a gallery
+#      image (R7): migrate rewrites the spec, apply publishes the version and moves the pool
 #
 # Everything lives in a temporary directory that is removed at the end.
 set -euo pipefail
@@ -78,14 +80,15 @@ section "4a. Someone edits the pool in the portal (here: through the Azure SDK)"
 import sys
 
 from reconciler.apply.ports import Operations
-from reconciler.azure import AzureClients, AzureOperations, Target
+from reconciler.azure import AzureOperations, Target
 from reconciler.state.model import Kind
+from reconciler.wiring import azure_clients
 
 pool = (
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-batch/providers/"
     "Microsoft.Batch/batchAccounts/batchprodweu/pools/minimal"
 )
-with AzureClients(Target.for_sandbox(sys.argv[1])) as clients:
+with azure_clients(Target.for_sandbox(sys.argv[1])) as clients:
     ops: Operations = AzureOperations(clients)
     live = ops.read(kind=Kind.POOL, resource_id=pool)
     assert live is not None
@@ -106,5 +109,17 @@ status=0
 echo
 echo "(drift exit status $status: 0 = none, 2 = drift found, 1 = error)"
 [ "$status" -ne 1 ]
+
+section "5a. Migrate the legacy managed-image pool to a gallery image (R7): the spec diff"
+LEGACY="$DEMO/legacy"
+cp -r specs/legacy "$LEGACY"
+"$RECONCILE" migrate "$LEGACY" --gallery legacygallery --write
+diff -u specs/legacy/spec.yaml "$LEGACY/spec.yaml" || true
+
+section "5b. Apply it: gallery, definition, version, then the pool scaled 200 -> 0, moved, scaled back"
+"$RECONCILE" apply "$LEGACY" --allow-disruptive --auto-approve | progress_only
+
+section "5c. Plan again: converged; the managed image stays until you prune it (RC708)"
+"$RECONCILE" plan "$LEGACY" | grep -E '^(No changes|Plan:)|RC708'
 
 section "Done: the demo world in $DEMO is removed on exit"

@@ -1,7 +1,8 @@
 """`reconcile migrate PATH... --gallery NAME`: move managed-image pools to a gallery image (R7).
 
 Loads the spec, reads what Azure says of the managed images and pools (unless
-``--offline``), decides the migration (`reconciler.migrate.build`) and shows it as a
+``--offline``), decides the migration (`reconciler.migrate.build`; ``--blue-green``: new
+``<pool>-gallery`` pools beside those with nodes) and shows it as a
 unified diff of the spec files. ``--write`` rewrites them in place (comments and layout
 kept); ``--out DIR`` writes the migrated spec there instead. Nothing is written while a
 check fails (RC701-RC706), nor when the migrated spec would not validate. Azure itself is
@@ -72,6 +73,12 @@ from reconciler.migrate.model import DEFAULT_DRAIN, DEFAULT_IDENTIFIER, DRAIN_CH
     help="nodeDeallocationOption written on fixed pools that declare none and will be "
     "scaled to zero for the move ('none': leave them as they are).",
 )
+@click.option(
+    "--blue-green",
+    is_flag=True,
+    help="Leave each pool with nodes on its managed image and add a copy of it, "
+    "'<pool>-gallery', on the version; remove the old pool from the spec when done.",
+)
 @click.option("--write", is_flag=True, help="Rewrite the spec files in place.")
 @click.option(
     "--out",
@@ -93,6 +100,7 @@ def migrate(
     identifier: str,
     version: str,
     drain: str,
+    blue_green: bool,
     write: bool,
     out_dir: str | None,
     offline: bool,
@@ -118,6 +126,7 @@ def migrate(
         identifier=identifier,
         version=version,
         drain=None if drain.lower() == "none" else _drain(drain),
+        blue_green=blue_green,
     )
     facts, pools_now = ({}, {}) if offline else _read_live(spec, target)
     try:
@@ -159,6 +168,14 @@ def migrate(
         "carries it out. The managed images stay while pools boot them (R6).",
         err=True,
     )
+    green = [p for m in migration.moves for p in m.pools if p.blue_green]
+    if green:
+        click.echo(
+            f"Blue/green: the plan creates {', '.join(p.blue_green or '' for p in green)} and "
+            "keeps the old pools on their managed images; each old pool is deleted only when "
+            "you remove it from the spec (then `reconcile plan --prune`).",
+            err=True,
+        )
 
 
 def _drain(value: str) -> str:

@@ -15,7 +15,13 @@ fail, with codes:
   replicas per region, or an autoscale pool already above its declared `maxNodes`);
 - RC706: the identifier template gives a publisher/offer/sku another definition of the
   gallery has (or an unknown placeholder);
-- RC707 (warning): an autoscale pool with nodes now moves only once it is at zero nodes.
+- RC707 (warning): an autoscale pool with nodes now is held at fixed 0 nodes for the move
+  (autoscale off, then restored);
+- RC709: with ``blue_green``, the new pool's name ``<pool>-gallery`` is taken or too long.
+
+With ``blue_green`` a pool with nodes (now, or declared when Azure was not read) is not
+moved: the spec gets a copy of it named ``<pool>-gallery`` that boots the version, and
+the old pool stays on the managed image until the user removes it from the spec.
 """
 
 from __future__ import annotations
@@ -124,8 +130,17 @@ def plan_migration(
             g_rg = options.resource_group or managed.resource_group
             g_loc = (options.location or managed.location).replace(" ", "").lower()
             g_file = managed.declared_at.file
+        green = {
+            pool.address: f"{pool.name}{BLUE_GREEN_SUFFIX}"
+            for pool in users
+            if options.blue_green and _has_nodes(pool, pools_now.get(canonical_id(pool.id)))
+        }
         for pool in users:
-            out.extend(_pool_problems(pool, fact, g_sub, pools_now.get(canonical_id(pool.id))))
+            now = pools_now.get(canonical_id(pool.id))
+            # A pool left on the managed image is not scaled to zero: RC707 is not for it.
+            out.extend(_pool_problems(pool, fact, g_sub, None if pool.address in green else now))
+            if pool.address in green:
+                out.extend(_green_name_problems(spec, pool, green[pool.address]))
         out.extend(_replica_problems(spec, managed, users, pools_now))
         name = _free_name(definition_name(managed.name), taken_names)
         taken_names.add(name.lower())
@@ -182,12 +197,53 @@ def plan_migration(
                 },
                 definition=definition,
                 pools=tuple(
-                    _pool_move(pool, pools_now.get(canonical_id(pool.id)), options.drain)
+                    _pool_move(
+                        pool,
+                        pools_now.get(canonical_id(pool.id)),
+                        options.drain,
+                        green.get(pool.address),
+                    )
                     for pool in users
                 ),
             )
         )
     return Migration(moves=tuple(moves), diagnostics=tuple(out))
+
+
+#: What `--blue-green` appends to a pool's name for its copy on the gallery version.
+BLUE_GREEN_SUFFIX = "-gallery"
+_POOL_NAME_MAX = 64
+
+
+def _has_nodes(pool: ResolvedPool, now: PoolFacts | None) -> bool:
+    """Nodes now when Azure was read; otherwise what the spec declares (autoscale: may have)."""
+    if now is not None:
+        return now.nodes > 0
+    return pool.is_autoscale or pool.target_nodes > 0
+
+
+def _green_name_problems(spec: ResolvedSpec, pool: ResolvedPool, name: str) -> list[Diagnostic]:
+    taken = any(
+        p.account_address == pool.account_address and p.name.lower() == name.lower()
+        for p in spec.pools.values()
+    )
+    if not taken and len(name) <= _POOL_NAME_MAX:
+        return []
+    why = (
+        f"is already a pool of {pool.account}"
+        if taken
+        else f"is longer than Batch's {_POOL_NAME_MAX} characters"
+    )
+    return [
+        diag(
+            "RC709",
+            f"{pool.address}: its blue/green copy's name {name!r} {why}",
+            hint="rename or remove that pool, or migrate without --blue-green "
+            "(the pool is then moved in place)",
+            address=pool.address,
+            at=_at(pool.declared_at),
+        )
+    ]
 
 
 _ID_HINT = (
@@ -284,10 +340,11 @@ def _pool_problems(
         out.append(
             diag(
                 "RC707",
-                f"{pool.address}: an autoscale pool with {now.nodes} nodes now; its image "
-                "changes only at zero nodes, which apply does not force on autoscale pools",
-                hint="apply once its formula has brought it to 0 nodes, or switch it to "
-                "fixed scale in the spec for the move",
+                f"{pool.address}: an autoscale pool with {now.nodes} nodes now; apply "
+                "--allow-disruptive switches it to fixed 0 nodes (draining with "
+                "TaskCompletion), changes its image, then restores its autoscale settings",
+                hint="apply when its formula has brought it to 0 nodes to move it in place, "
+                "or use --blue-green to keep it serving",
                 address=pool.address,
                 at=at,
             )
@@ -367,14 +424,32 @@ def _identifier(
     return out, None
 
 
-def _pool_move(pool: ResolvedPool, now: PoolFacts | None, drain: str | None) -> PoolMove:
+def _pool_move(
+    pool: ResolvedPool, now: PoolFacts | None, drain: str | None, green: str | None = None
+) -> PoolMove:
     autoscale = isinstance(pool.scale, AutoScale)
+    if green is not None:
+        return PoolMove(
+            address=pool.address,
+            file=pool.declared_at.file,
+            account=pool.account,
+            name=pool.name,
+            how=(
+                f"blue/green: new pool {green} on the version is created; {pool.name} stays "
+                "on the managed image until you remove it from the spec (then plan --prune "
+                "deletes it)"
+            ),
+            blue_green=green,
+        )
     if now is None:
         how = "moved as the plan decides (not read from Azure)"
     elif now.nodes == 0 and now.allocation_state.lower() == "steady":
         how = "moved in place (steady at 0 nodes)"
     elif autoscale:
-        how = f"moved once its formula brings it to 0 nodes (has {now.nodes})"
+        how = (
+            f"autoscale off at fixed 0 nodes (drain TaskCompletion, has {now.nodes}), moved, "
+            "autoscale restored (apply --allow-disruptive)"
+        )
     else:
         how = (
             f"scaled {now.nodes}→0, moved, scaled back "

@@ -57,11 +57,16 @@ class MigrateOptions:
     identifier: str = DEFAULT_IDENTIFIER
     version: str = "1.0.0"
     drain: str | None = DEFAULT_DRAIN
+    blue_green: bool = False  # pools with nodes get a `<pool>-gallery` copy; they stay
 
 
 @dataclass(frozen=True, slots=True)
 class PoolMove:
-    """One pool pointed at the new version; `how` says how apply will move it."""
+    """One pool pointed at the new version; `how` says how apply will move it.
+
+    With `blue_green` (the new pool's name) the pool itself is left on the managed image
+    and a copy of its declared configuration, under that name, boots the version.
+    """
 
     address: str
     file: str
@@ -69,6 +74,7 @@ class PoolMove:
     name: str
     how: str
     set_drain: str | None = None  # nodeDeallocationOption written into scale.fixed
+    blue_green: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

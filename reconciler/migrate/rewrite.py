@@ -4,7 +4,9 @@ ruamel.yaml's round trip keeps every comment, key order, flow mapping and quote 
 files; only what the migration adds or changes is new text: the gallery (when new, put
 before `managedImages:` in the managed image's file), the image definition with its
 version (appended to the gallery's `images:`), each pool's `image:` and, for pools that
-will be drained for the move, `scale.fixed.nodeDeallocationOption`.
+will be drained for the move, `scale.fixed.nodeDeallocationOption`. A blue/green move
+leaves the pool as it is and inserts after it a copy of its declared keys (same flow
+styles, no comments) named `<pool>-gallery`, booting the version.
 `rewrite` returns the new text of each file it changed; `unified_diff` shows them.
 """
 
@@ -69,7 +71,9 @@ class _Files:
     def dump(self, path: str) -> str:
         out = io.StringIO()
         self.yaml.dump(self.docs[path], out)
-        return _space_new_keys(out.getvalue(), self.new_top_keys.get(path, set()))
+        text = _space_new_keys(out.getvalue(), self.new_top_keys.get(path, set()))
+        # A node appended after the file's last line lacks the newline that line carried.
+        return text if text.endswith("\n") else text + "\n"
 
 
 def rewrite(migration: Migration, texts: Mapping[str, str]) -> dict[str, str]:
@@ -88,6 +92,8 @@ def rewrite(migration: Migration, texts: Mapping[str, str]) -> dict[str, str]:
         version = move.definition["versions"][0]["name"]
         for pool in move.pools:
             node = _pool(files.doc(pool.file), pool.account, pool.name)
+            if pool.blue_green:
+                node = _insert_copy(files.doc(pool.file), pool.account, node, pool.blue_green)
             node["image"] = _node(
                 {"gallery": move.gallery, "definition": move.definition_name, "version": version},
                 "image",
@@ -143,6 +149,38 @@ def _pool(doc: Any, account: str, pool: str) -> Any:
             if node.get("name") == pool:
                 return node
     raise KeyError(f"pool {account}/{pool} not found")
+
+
+def _insert_copy(doc: Any, account: str, node: Any, name: str) -> Any:
+    """A copy of pool `node` named `name`, inserted after it in its account's pools."""
+    pools = next(e["pools"] for e in doc["batchAccounts"] if e.get("name") == account)
+    copy = _plain_copy(node)
+    copy["name"] = name
+    at = next(i for i, p in enumerate(pools) if p is node) + 1
+    pools.insert(at, copy)
+    pools.yaml_set_comment_before_after_key(
+        at,
+        before=f"Blue/green copy of {node['name']} on the gallery version (`reconcile migrate "
+        f"--blue-green`).\nRemove {node['name']} from the spec once this pool serves: "
+        "plan --prune then deletes it.",
+        indent=_item_indent(pools),
+    )
+    return copy
+
+
+def _plain_copy(value: Any) -> Any:
+    """A deep copy of a YAML node without its comments (they belong to the original)."""
+    if isinstance(value, CommentedMap):
+        out = CommentedMap((k, _plain_copy(v)) for k, v in value.items())
+        if value.fa.flow_style():
+            out.fa.set_flow_style()
+        return out
+    if isinstance(value, CommentedSeq):
+        seq = CommentedSeq(_plain_copy(v) for v in value)
+        if value.fa.flow_style():
+            seq.fa.set_flow_style()
+        return seq
+    return value
 
 
 def _space_new_keys(text: str, keys: set[str]) -> str:

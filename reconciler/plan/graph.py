@@ -16,7 +16,9 @@ change too, is split into two steps (``<address>#grow`` and ``<address>#shrink``
 both rules can hold. Every action that writes more than once is split into steps too, so
 the journal, progress and a resumed apply see each write (Pulumi's create-replacement /
 delete-replaced): a replace is ``#delete-replaced`` then ``#create-replacement``; a
-scale-to-zero-then-update is ``#scale-down``, ``#update-at-zero``, ``#scale-back``. A
+scale-to-zero-then-update is ``#scale-down``, ``#update-at-zero``, ``#scale-back`` (on an
+autoscale pool: autoscale off at fixed 0 nodes draining with TaskCompletion, the update,
+then the declared autoscale settings back, as the least disruptive move apply can make). A
 wait step (action ``wait``, ``<address>#wait``: a version still replicating, a pool
 still resizing) goes before the resource's own change, and an image's wait goes before
 every pool change that will boot it. Order is Kahn's algorithm with a stable priority (creates and
@@ -64,6 +66,10 @@ _DELETE_RANK = {
     Kind.GALLERY: 15,
 }
 _IMAGE_KINDS = (Kind.VERSION, Kind.MANAGED_IMAGE)
+_AUTOSCALE = "scale.autoScale."
+#: How an autoscale pool's nodes leave when apply holds it at 0 for an image change: the
+#: spec has no drain for autoscale pools, and finishing running tasks loses no work.
+AUTOSCALE_DRAIN = "TaskCompletion"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +172,9 @@ def split_action_steps(changes: Sequence[Change]) -> tuple[Change, ...]:
             out.append(change)  # already a step (ordering an ordered plan again)
         elif change.action is Action.REPLACE:
             out.extend(_replace_steps(change))
-        elif (
-            change.action is Action.SCALE_TO_ZERO_UPDATE
-            and change.kind is Kind.POOL
-            and not any(p.startswith("scale.autoScale.") for p in change.after or {})
-        ):
-            out.extend(_zero_steps(change))
+        elif change.action is Action.SCALE_TO_ZERO_UPDATE and change.kind is Kind.POOL:
+            autoscale = any(p.startswith(_AUTOSCALE) for p in change.after or {})
+            out.extend(_autoscale_zero_steps(change) if autoscale else _zero_steps(change))
         else:
             out.append(change)
     return tuple(out)
@@ -231,6 +234,58 @@ def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
         after=after,
         changed_paths=back_paths,
         reason=f"scale back to {goal} nodes",
+        observed=None,
+    )
+    return down, middle, back
+
+
+def _autoscale_zero_steps(change: Change) -> tuple[Change, Change, Change]:
+    """An autoscale pool's image change: fixed 0 (autoscale off), update, autoscale back.
+
+    Azure cannot scale an autoscale pool to a given count, so the first step switches it
+    to fixed scale at 0 nodes (a PATCH of ``scaleSettings`` replaces the scale mode); the
+    last writes the declared formula again, which Azure evaluates at once.
+    """
+    after = dict(change.after or {})
+    before = dict(change.before or {})
+    fixed_zero = {
+        SCALE_TARGETS[0]: 0,
+        SCALE_TARGETS[1]: 0,
+        "scale.fixed.nodeDeallocationOption": AUTOSCALE_DRAIN,
+    }
+    zero = {**{k: v for k, v in after.items() if not k.startswith(_AUTOSCALE)}, **fixed_zero}
+    before_zero = {
+        **{k: v for k, v in before.items() if not k.startswith(("scale.", _AUTOSCALE))},
+        **fixed_zero,
+    }
+    auto_paths = tuple(sorted(p for p in after if p.startswith(_AUTOSCALE)))
+    at_zero = tuple(p for p in change.changed_paths if not p.startswith("scale."))
+    fields = ", ".join(at_zero) or "the image"
+    down = replace(
+        change,
+        id=change.id + SCALE_DOWN,
+        after=zero,
+        changed_paths=(*SCALE_TARGETS, "scale.fixed.nodeDeallocationOption"),
+        reason=f"first of three steps, autoscale off at fixed 0 nodes (drain "
+        f"{AUTOSCALE_DRAIN}): {change.reason}",
+    )
+    # As for fixed pools, later steps write with the ETag they read (module doc).
+    middle = replace(
+        change,
+        id=change.id + UPDATE_AT_ZERO,
+        before=before_zero,
+        after=zero,
+        changed_paths=at_zero,
+        reason=f"change {fields} while the pool is steady at 0 nodes",
+        observed=None,
+    )
+    back = replace(
+        change,
+        id=change.id + SCALE_BACK,
+        before=zero,
+        after=after,
+        changed_paths=auto_paths,
+        reason="restore the declared autoscale settings (the formula sizes the pool again)",
         observed=None,
     )
     return down, middle, back

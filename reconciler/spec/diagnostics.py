@@ -237,7 +237,14 @@ _MIGRATE_CODES = (
         "RC707",
         "warning",
         "R7",
-        "autoscale pool with nodes: moves only once at zero nodes",
+        "autoscale pool with nodes: held at fixed 0 nodes for the move",
+        "migrate",
+    ),
+    Code(
+        "RC709",
+        "error",
+        "Azure",
+        "blue/green pool name is taken or too long",
         "migrate",
     ),
     Code(

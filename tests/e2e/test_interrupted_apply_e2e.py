@@ -11,18 +11,13 @@ duplicates (one owned pool per declared pool, one version per declared version).
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from reconciler.apply import state_for_sandbox
 from reconciler.azure import AzureOperations, Target, read_live_state
 from reconciler.cli import cli
 from reconciler.plan import make_plan
@@ -33,7 +28,8 @@ from reconciler.spec import load_spec
 from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
 from reconciler.wiring import azure_clients
-from tests.support.worlds import journal_records, seeded_world
+from tests.support.processes import interrupt_when, start_apply
+from tests.support.worlds import seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "specs" / "production"
@@ -83,37 +79,10 @@ CASES = [
 ]
 
 
-def start_apply(path: Path, state_dir: Path) -> subprocess.Popen[bytes]:
-    """`reconcile apply` of the production spec on world `path`, in a subprocess (to signal)."""
-    env = {**os.environ, **SECRETS}
-    env.pop(ENV_CONFIG, None)
-    command = [sys.executable, "-m", "reconciler.cli", "apply", str(PRODUCTION)]
-    command += ["--sandbox", str(path), "--auto-approve", "--state-dir", str(state_dir)]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
 def interrupt(path: Path, state_dir: Path, sig: signal.Signals, point: KillPoint) -> str:
-    """Run apply in a subprocess and send `sig` at `point`; return what happened."""
-    journal = state_for_sandbox(path, state_dir=state_dir).journal
-    proc = start_apply(path, state_dir)
-    try:
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if point.reached(journal_records(journal)):
-                time.sleep(point.delay)
-                break
-            time.sleep(0.01)
-        if proc.poll() is not None:
-            return "finished before the signal"
-        proc.send_signal(sig)
-        proc.wait(timeout=60)
-        return f"exit {proc.returncode}"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    """Run apply of the production spec in a subprocess and send `sig` at `point`."""
+    proc = start_apply(PRODUCTION, path, state_dir, env=SECRETS)
+    return interrupt_when(proc, path, state_dir, point.reached, sig, delay=point.delay)
 
 
 def problems(path: Path) -> list[str]:

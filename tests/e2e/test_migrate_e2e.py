@@ -2,7 +2,7 @@
 
 The estate is made the way it was before 31 March 2026 (R7), by planning the legacy spec
 as of a day when managed-image pools could still be created: one fixed pool at 0 nodes,
-one fixed pool with nodes, one autoscale pool idle at 0. `reconcile migrate --write`
+one fixed pool with nodes, one autoscale pool idle at 0, one autoscale pool with nodes. `reconcile migrate --write`
 rewrites the spec, the plan orders gallery → definition → version → pools, and apply
 with --allow-disruptive moves every pool; the managed image stays.
 """
@@ -81,8 +81,19 @@ batchAccounts:
             evaluationInterval: PT5M
             maxNodes: 100
         metadata: {{team: farm}}
+      # Autoscale with nodes: autoscale off at 0 nodes for the move, then back on.
+      - name: farm-elastic-busy
+        vmSize: Standard_D4s_v5
+        image: {{managedImage: img-farm}}
+        nodeAgentSkuId: batch.node.ubuntu 22.04
+        scale:
+          autoScale:
+            formula: $TargetDedicatedNodes = 6;
+            evaluationInterval: PT5M
+            maxNodes: 20
+        metadata: {{team: farm}}
 """
-POOLS = ("farm-idle", "farm-busy", "farm-elastic")
+POOLS = ("farm-idle", "farm-busy", "farm-elastic", "farm-elastic-busy")
 
 
 @pytest.fixture
@@ -125,6 +136,9 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
     """After migrate --write, plan and apply, every pool boots the version at its target size."""
     before = pools_now(world, legacy)
     assert before["farm-busy"].current_dedicated == 40
+    # An autoscale pool gets Batch's 15-minute resize timeout, short of a managed image's
+    # 20 minutes (R3): it stopped at 4 of 6 nodes. On the gallery version it reaches 6.
+    assert before["farm-elastic-busy"].current_dedicated == 4
     result = CliRunner().invoke(
         cli,
         [
@@ -157,6 +171,13 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
         "update-at-zero",
         "scale-back",
     ]
+    elastic = "pool:batchprodweu/farm-elastic-busy"
+    assert [c.step for c in plan.actionable if c.address == elastic] == [
+        "scale-down",
+        "update-at-zero",
+        "scale-back",
+    ]
+    assert not any(p.startswith("scale.autoScale.") for p in moves[elastic + "#scale-down"].after)
     busy_down = moves["pool:batchprodweu/farm-busy#scale-down"]
     assert busy_down.after["scale.fixed.nodeDeallocationOption"] == "TaskCompletion"
     assert not any(c.kind is Kind.MANAGED_IMAGE and c.action is Action.DELETE for c in plan.changes)
@@ -177,9 +198,85 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
     busy, idle = after["farm-busy"], after["farm-idle"]
     assert (busy.current_dedicated, busy.current_low_priority) == (40, 10)
     assert idle.current_dedicated == 0
+    elastic_after = after["farm-elastic-busy"]
+    assert elastic_after.current_dedicated == 6
+    assert "scale.fixed.dedicated" not in elastic_after.properties  # autoscale again
     image = world.clients.compute(SUB).images.get("rg-images", "img-farm")
     assert image.id.lower() == IMAGE_ID.lower()
 
     again = world.plan(legacy)
     assert not again.actionable
     assert [d.code for d in again.diagnostics if d.code == "RC708"] == ["RC708"]
+
+
+def test_blue_green_creates_gallery_pools_and_deletes_the_old_only_when_removed(
+    world: World, legacy: Path
+) -> None:
+    """--blue-green: `<pool>-gallery` pools boot the version; old pools go once unspecified."""
+    before = pools_now(world, legacy)
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("migrate", str(legacy), "--gallery", "farmgallery", "--blue-green", "--write"),
+            *("--sandbox", str(world.path)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "deleted only when you remove it from the spec" in result.stderr
+
+    plan = world.plan(legacy)
+    assert not plan.errors, plan.errors
+    pools = {c.id: c.action for c in plan.actionable if c.kind is Kind.POOL}
+    assert pools == {
+        "pool:batchprodweu/farm-busy-gallery": Action.CREATE,
+        "pool:batchprodweu/farm-elastic-busy-gallery": Action.CREATE,
+        "pool:batchprodweu/farm-idle": Action.UPDATE,
+        "pool:batchprodweu/farm-elastic": Action.UPDATE,
+    }
+    applied = world.apply(plan)  # nothing disruptive: no --allow-disruptive needed
+    assert applied.ok, applied
+
+    spec = world.load(legacy)
+    live = {p.name: p for p in world.live(spec).of_kind(Kind.POOL)}
+    for old in ("farm-busy", "farm-elastic-busy"):
+        assert live[old].image_id == canonical_id(IMAGE_ID), old
+        assert comparable(live[old].properties) == comparable(before[old].properties), old
+        new = live[f"{old}-gallery"]
+        assert new.image_id == canonical_id(VERSION_ID), old
+        assert (new.allocation_state or "").lower() == "steady"
+        assert comparable(new.properties) == comparable(before[old].properties), old
+    busy = live["farm-busy-gallery"]
+    assert (busy.current_dedicated, busy.current_low_priority) == (40, 10)
+    assert live["farm-elastic-busy-gallery"].current_dedicated == 6
+    assert not world.plan(legacy, prune=True).actionable
+
+    # The user retires the old pools: only now does a pruning plan delete them, and the
+    # managed image no pool boots any more is offered for pruning (R6).
+    text = (legacy / "spec.yaml").read_text(encoding="utf-8")
+    for old in ("farm-busy", "farm-elastic-busy"):
+        text = _without_pool(text, old)
+    (legacy / "spec.yaml").write_text(text, encoding="utf-8")
+    retire = world.plan(legacy, prune=True)
+    assert {c.id: c.action for c in retire.actionable} == {
+        "pool:batchprodweu/farm-busy": Action.DELETE,
+        "pool:batchprodweu/farm-elastic-busy": Action.DELETE,
+    }
+    assert "RC708" in [d.code for d in retire.diagnostics]
+    assert world.apply(retire).ok
+    assert world.clients.compute(SUB).images.get("rg-images", "img-farm") is not None
+
+
+def _without_pool(text: str, name: str) -> str:
+    """The spec text without the pool item `name` (from its `- name:` line to the next item)."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- name: {name}")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and (
+        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
+    ):
+        end += 1
+    # Comments right above the next item belong to it; those above this one go too.
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    return "".join(lines[:start] + lines[end:])

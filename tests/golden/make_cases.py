@@ -1,6 +1,6 @@
 """Writes the *inputs* of the golden cases (spec.yaml, live.json, case.json). Run by hand.
 
-    python -m tests.golden.make_cases
+    python -m tests.golden.make_cases [CASE...]
 
 Each case starts from one small world — a gallery, a definition, versions, pools in two
 Batch accounts — "as applied" (the live snapshot is what the Azure mapping reads back
@@ -614,6 +614,53 @@ def migrate_managed_image_pools():
 
 
 @case
+def migrate_autoscale_pool_with_nodes():
+    """An autoscale pool with nodes moves to the gallery version: fixed 0 (drain), update, autoscale back."""
+    from reconciler.migrate import MigrateOptions, plan_migration
+    from reconciler.migrate.rewrite import rewrite
+    from reconciler.spec import load_spec
+
+    spec = base_spec()
+    spec["managedImages"] = [
+        {
+            "name": "img-legacy",
+            "osType": "Linux",
+            "hyperVGeneration": "V2",
+            "source": {"osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12"},
+        }
+    ]
+    account_of(spec, "batchprodweu")["pools"].append(
+        {
+            "name": "legacy-elastic",
+            "vmSize": "Standard_D4s_v5",
+            "image": {"managedImage": "img-legacy"},
+            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+            "scale": {
+                "autoScale": {
+                    "formula": "$TargetDedicatedNodes = min(40, $PendingTasks.GetSample(1));",
+                    "evaluationInterval": "PT5M",
+                    "maxNodes": 40,
+                }
+            },
+            "metadata": {"team": "vfx"},
+        }
+    )
+    live = applied(spec)
+    res(live, "pool:batchprodweu/legacy-elastic")["current_dedicated"] = 12
+    path = HERE / "_tmp_spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    try:
+        loaded = load_spec([str(path)]).spec
+        assert loaded is not None
+        migration = plan_migration(loaded, MigrateOptions(gallery="gal"))
+        assert not migration.has_errors, migration.diagnostics
+        text = rewrite(migration, {str(path): path.read_text()})[str(path)]
+    finally:
+        path.unlink()
+    return yaml.safe_load(text), live, {"now": "2026-11-24"}
+
+
+@case
 def account_region_from_live_state():
     """R9/R10 use the Batch account's real region: live says northeurope, the spec assumed westeurope."""
     spec = base_spec()
@@ -739,11 +786,15 @@ def write(name: str, fn: Case) -> None:
     (folder / "case.json").write_text(json.dumps({"about": fn.__doc__, **options}, indent=2) + "\n")
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     for name, fn in CASES.items():
+        if names and name not in names:
+            continue
         write(name, fn)
         print("wrote", name)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -288,3 +288,57 @@ def test_live_image_facts_are_read_from_azure(
     code_, _, err = run(str(legacy), "--gallery", "g", "--sandbox", str(world))
     assert code_ == 1
     assert code in err and "spec.yaml:" in err
+
+
+def test_blue_green_adds_a_copy_on_the_version_and_keeps_the_pool(legacy: Path) -> None:
+    """--blue-green leaves a pool with nodes on its managed image and adds `<pool>-gallery`."""
+    code, _, err = run(
+        str(legacy), "--gallery", "legacygallery", "--offline", "--blue-green", "--write"
+    )
+    assert code == 0, err
+    assert "legacy-render stays on the managed image" in err
+    assert "deleted only when you remove it from the spec" in err
+    spec = load_spec([str(legacy)]).spec
+    assert spec is not None
+    old = spec.pools["pool:batchlegacy/legacy-render"]
+    new = spec.pools["pool:batchlegacy/legacy-render-gallery"]
+    assert old.image.id.lower() == IMAGE_ID.lower()
+    assert new.image.id.endswith("/galleries/legacygallery/images/img-legacy-render/versions/1.0.0")
+    same = ("vm_size", "node_agent_sku_id", "scale", "start_task", "metadata", "display_name")
+    assert {k: getattr(new, k) for k in same} == {k: getattr(old, k) for k in same}
+    text = (legacy / "spec.yaml").read_text()
+    assert text.count("fixed: {dedicated: 200, resizeTimeout: PT25M") == 2  # flow style kept
+    assert "# Remove legacy-render from the spec once this pool serves" in text
+
+
+def test_blue_green_moves_a_pool_at_zero_in_place(tmp_path: Path) -> None:
+    """A pool Azure reports at zero nodes has nothing to keep serving: it moves in place."""
+    spec = legacy_spec()
+    now = {canonical_id(POOL_ID): PoolFacts("Steady", 0, 0)}
+    migration = plan_migration(spec, options(blue_green=True), pools_now=now)  # type: ignore[arg-type]
+    (pool,) = migration.moves[0].pools
+    assert pool.blue_green is None and "in place" in pool.how
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (
+            (
+                "metadata: {team: vfx}",
+                "metadata: {team: vfx}\n      - name: legacy-render-gallery\n"
+                "        vmSize: Standard_D4s_v5\n        image: {managedImage: img-legacy-render}\n"
+                "        nodeAgentSkuId: batch.node.ubuntu 20.04\n        scale: {fixed: {dedicated: 0}}",
+            ),
+            "is already a pool of batchlegacy",
+        ),
+        (("name: legacy-render\n", "name: " + "r" * 60 + "\n"), "longer than Batch's 64"),
+    ],
+    ids=["taken", "too-long"],
+)
+def test_blue_green_name_problems(tmp_path: Path, edit: tuple[str, str], why: str) -> None:
+    """RC709: the copy's name is another pool's, or longer than a pool name may be."""
+    spec = legacy_spec(edit, tmp_path)
+    migration = plan_migration(spec, options(blue_green=True))  # type: ignore[arg-type]
+    rc709 = [d for d in migration.diagnostics if d.code == "RC709"]
+    assert len(rc709) == 1 and why in rc709[0].message and rc709[0].hint

@@ -219,6 +219,38 @@ def test_scale_to_zero_steps_carry_the_values_each_step_leaves():
     assert back.reason == "scale back to 40+0 nodes"
 
 
+def test_an_autoscale_pool_is_held_at_fixed_zero_then_gets_its_autoscale_back():
+    """An autoscale pool's image change: fixed 0 with a drain, the image, the formula back."""
+    auto = {
+        "scale.autoScale.formula": "$TargetDedicatedNodes = 6;",
+        "scale.autoScale.evaluationInterval": "PT5M",
+    }
+    before = {"image.id": "old", **auto}
+    after = {"image.id": "new", **auto}
+    pool = change(
+        "p",
+        Kind.POOL,
+        Action.SCALE_TO_ZERO_UPDATE,
+        pool_id("p"),
+        before=before,
+        after=after,
+        paths=("image.id",),
+    )
+    down, middle, back = order([pool]).changes
+    assert [c.step for c in (down, middle, back)] == ["scale-down", "update-at-zero", "scale-back"]
+    fixed_zero = {
+        "scale.fixed.dedicated": 0,
+        "scale.fixed.lowPriority": 0,
+        "scale.fixed.nodeDeallocationOption": "TaskCompletion",
+    }
+    assert down.after == {"image.id": "new", **fixed_zero}  # only scale paths are written
+    assert middle.before == {"image.id": "old", **fixed_zero}
+    assert (middle.after, middle.changed_paths) == (down.after, ("image.id",))
+    assert (back.before, back.after) == (down.after, after)
+    assert back.changed_paths == tuple(sorted(auto))
+    assert back.depends_on == (middle.id,) and middle.observed is None
+
+
 def test_pools_that_boot_a_version_still_replicating_wait_for_its_wait_step():
     """A wait step on a version goes before every pool change booting it, and before its own update."""
     waiting = change("v#wait", Kind.VERSION, Action.WAIT, V1)
