@@ -180,6 +180,29 @@ def pretty_id(resource_id: str) -> str:
     return "/" + "/".join(out)
 
 
+_SIZE_PART = re.compile(r"([A-Za-z]+)(\d.*)?")
+
+
+def vm_size_spelling(size: str) -> str:
+    """A VM size in one case (Azure echoes ``STANDARD_D8S_V5``) in its documented
+    spelling (``Standard_D8s_v5``); a mixed-case spelling is kept as written."""
+    if size not in (size.upper(), size.lower()) or "_" not in size:
+        return size
+    tier, *parts = size.split("_")
+    out = [tier.capitalize()]
+    for index, part in enumerate(parts):
+        part = part.upper()
+        match = _SIZE_PART.fullmatch(part)
+        if re.fullmatch(r"V\d+", part):
+            out.append(part.lower())  # the generation: v5
+        elif index == 0 and match:
+            # Family letters, then the vCPU count and lower-case feature letters: D8s, E64-16ds.
+            out.append(match[1] + (match[2] or "").lower())
+        else:
+            out.append(part)  # accelerators and the like: A100, T4
+    return "_".join(out)
+
+
 def _placement(resource: LiveResource) -> dict[str, Any]:
     """Where a top-level resource sits: its subscription, resource group and region."""
     rid = parse_id(resource.id)
@@ -579,7 +602,7 @@ class _Builder:
         doc: dict[str, Any] = {"name": pool.name}
         if props.get("displayName"):
             doc["displayName"] = props["displayName"]
-        doc["vmSize"] = props.get("vmSize", "")
+        doc["vmSize"] = vm_size_spelling(str(props.get("vmSize", "")))
         doc["image"] = self.pool_image(pool, account)
         doc["nodeAgentSkuId"] = props.get("nodeAgentSkuId", "")
         doc["scale"] = self.scale_doc(pool, props)

@@ -41,7 +41,9 @@ AZURE_FILLS: dict[Kind, tuple[tuple[str, tuple[Any, ...]], ...]] = {
     Kind.POOL: (("properties.taskSchedulingPolicy.nodeFillType", ("Spread",)),),
     Kind.VERSION: (
         ("properties.publishingProfile.targetRegions[*].excludeFromLatest", (False,)),
-        ("properties.storageProfile.osDiskImage.hostCaching", ("None", "ReadOnly")),
+        # ReadWrite is what a version published from a managed image gets; storage
+        # profiles are fixed at creation, so nothing is lost by not managing them.
+        ("properties.storageProfile.osDiskImage.hostCaching", ("None", "ReadOnly", "ReadWrite")),
         ("properties.storageProfile.dataDiskImages[*].hostCaching", ("None", "ReadOnly")),
         ("properties.safetyProfile.allowDeletionOfReplicatedLocations", (False,)),
     ),
