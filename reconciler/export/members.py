@@ -71,14 +71,18 @@ _ROOT_ORDER = ("identity", "extendedLocation", "properties")
 _DROPPED = object()
 
 
+# The same, looked up by (kind, path): export asks once per member of every resource.
+_FILLS_AT: dict[tuple[Kind, str], tuple[Any, ...]] = {
+    (kind, path): values for kind, fills in AZURE_FILLS.items() for path, values in fills
+}
+
+
 def is_filled(kind: Kind, pattern: str, value: Any) -> bool:
     """Whether `value` at `pattern` (list items as ``[*]``) is one Azure fills in itself."""
-    for path, values in AZURE_FILLS.get(kind, ()):
-        if path == pattern and any(
-            v is ANY or (v == value and type(v) is type(value)) for v in values
-        ):
-            return True
-    return False
+    values = _FILLS_AT.get((kind, pattern))
+    return values is not None and any(
+        v is ANY or (v == value and type(v) is type(value)) for v in values
+    )
 
 
 def folded_version_members(props: Mapping[str, Any]) -> frozenset[str]:
