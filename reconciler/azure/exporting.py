@@ -2,15 +2,18 @@
 why a scope turned out empty.
 
 - `read_for_export` reads a `ReadScope` with `read_live_state` (the very list calls `plan`
-  makes) and keeps, per resource id, the writable members Azure returned that the spec's
-  vocabulary does not express (`unexpressed_members`): export lists them instead of
-  dropping them silently, and since writes merge into live state they stay untouched.
+  makes), keeping every Azure-named member in the live state, and notes, per resource id,
+  the writable members Azure returned that the spec's vocabulary still does not express
+  (`unexpressed_members`: what the friendly keys own but do not model, such as a
+  version's per-region encryption): export lists them instead of dropping them silently,
+  and since writes merge into live state they stay untouched.
 - `scope_problem` explains an empty resource group with one list call: the subscription
   or the group does not exist (ARM's 404 codes), or the caller may not read it (403).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from reconciler.azure import merge
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.mapping import to_json
 from reconciler.azure.read import GALLERY_API, read_live_state
+from reconciler.export.members import is_filled
 from reconciler.state.model import Kind, LiveState, canonical_id, canonical_location
 from reconciler.state.scope import ReadScope
 
@@ -38,29 +42,6 @@ _FOLDED: dict[Kind, frozenset[str]] = {
 }
 # Lists whose items are told apart by a member rather than by position.
 _ITEM_KEYS = ("name", "lun")
-
-# Values Azure fills in by itself (its defaults, or what follows from the source): not
-# worth a line in the export. Leaf paths, list items as ``[*]``; `ANY` matches any value.
-ANY = object()
-AZURE_FILLS: dict[Kind, tuple[tuple[str, tuple[Any, ...]], ...]] = {
-    Kind.POOL: (("properties.taskSchedulingPolicy.nodeFillType", ("Spread",)),),
-    Kind.VERSION: (
-        ("properties.publishingProfile.targetRegions[*].excludeFromLatest", (False,)),
-        ("properties.storageProfile.osDiskImage.hostCaching", ("None", "ReadOnly")),
-        ("properties.storageProfile.dataDiskImages[*].hostCaching", ("None", "ReadOnly")),
-        ("properties.safetyProfile.allowDeletionOfReplicatedLocations", (False,)),
-    ),
-    Kind.MANAGED_IMAGE: (
-        ("properties.storageProfile.osDisk.caching", ("None", "ReadWrite")),
-        ("properties.storageProfile.osDisk.storageAccountType", ("Standard_LRS",)),
-        ("properties.storageProfile.osDisk.diskSizeGB", (ANY,)),
-        ("properties.storageProfile.osDisk.osState", ("Generalized",)),
-        ("properties.storageProfile.dataDisks[*].caching", ("None", "ReadOnly")),
-        ("properties.storageProfile.dataDisks[*].storageAccountType", ("Standard_LRS",)),
-        ("properties.storageProfile.dataDisks[*].diskSizeGB", (ANY,)),
-        ("properties.storageProfile.zoneResilient", (False,)),
-    ),
-}
 
 # Members the spec expresses although the flat state does not carry them (Azure returns
 # them, the planner never diffs them): read back into the export.
@@ -86,7 +67,12 @@ class ExportRead:
 
 
 def read_for_export(clients: AzureClients, scope: ReadScope) -> ExportRead:
-    """Read `scope` (plan's list calls) and note what each resource holds beyond the spec."""
+    """Read `scope` (plan's list calls) and note what each resource holds beyond the spec.
+
+    Every Azure-named member is kept in the live state (`ReadScope.every_azure_member`):
+    export writes them down under ``properties:`` / ``identity:``.
+    """
+    scope = dataclasses.replace(scope, every_azure_member=True)
     docs: list[tuple[Kind, dict[str, Any]]] = []
     lock = threading.Lock()
 
@@ -132,27 +118,18 @@ def unexpressed_members(
 
 
 def _without_fills(kind: Kind, value: Any, path: str) -> Any:
-    """`value` without the members Azure fills in by itself (see `AZURE_FILLS`)."""
+    """`value` without the members Azure fills in by itself (`reconciler.export.members.AZURE_FILLS`)."""
     if isinstance(value, Mapping):
         out = {}
         for name, item in value.items():
             here = f"{path}.{name}" if path else name
             kept = _without_fills(kind, item, here)
-            if _present(kept) and not _filled(kind, here, kept):
+            if _present(kept) and not is_filled(kind, here, kept):
                 out[name] = kept
         return out
     if isinstance(value, list):
         return [_without_fills(kind, item, f"{path}[*]") for item in value]
     return value
-
-
-def _filled(kind: Kind, path: str, value: Any) -> bool:
-    for pattern, values in AZURE_FILLS.get(kind, ()):
-        if pattern == path and any(
-            v is ANY or (v == value and type(v) is type(value)) for v in values
-        ):
-            return True
-    return False
 
 
 def _present(value: Any) -> bool:

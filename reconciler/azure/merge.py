@@ -25,7 +25,7 @@ import copy
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -38,6 +38,7 @@ from reconciler.state.model import (
     Kind,
     canonical_location,
 )
+from reconciler.state.secret_members import missing_secrets
 
 Json = dict[str, Any]
 
@@ -588,57 +589,11 @@ def create_body(kind: Kind, base: Mapping[str, Any] | None, declared: Mapping[st
     return body
 
 
-# Secrets that are optional on their own but stand for one of a few alternatives: the
-# object needs one of the members named (blobfuse: a key, a SAS or an identity), or,
-# with a user name, a password or an identity (container registries).
-_ANY_OF: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("azureBlobFileSystemConfiguration",): ("accountKey", "sasKey", "identityReference"),
-}
-_WITH_USER: tuple[str, ...] = ("containerRegistries", "registry")
-
-
 def uncopyable(kind: Kind, body: Mapping[str, Any]) -> tuple[str, ...]:
     """Secret members `body` must have but does not: Azure never returns secrets, so a
     copy of a resource read from Azure lacks them (REST paths, e.g.
-    ``properties.userAccounts[0].password``)."""
-    out: list[str] = []
-    for field in writable_fields(_SURFACE[kind]):
-        if not field.secret:
-            continue
-        parent_path, member = field.path[:-1], field.path[-1]
-        for shown, parent in _instances(body, parent_path, ""):
-            if not isinstance(parent, Mapping) or parent.get(member) is not None:
-                continue
-            owner = parent_path[-1] if parent_path else ""
-            alternatives = _ANY_OF.get((str(owner),))
-            if alternatives is not None:
-                if any(parent.get(a) is not None for a in alternatives):
-                    continue
-                out.append(
-                    f"{shown}.{' or '.join(a for a in alternatives if a != 'identityReference')}"
-                )
-                continue
-            if owner in _WITH_USER and member == "password":
-                if parent.get("username") and parent.get("identityReference") is None:
-                    out.append(f"{shown}.{member}")
-                continue
-            if field.required:
-                out.append(f"{shown}.{member}")
-    return tuple(dict.fromkeys(out))
-
-
-def _instances(doc: Any, path: Sequence[str], shown: str) -> Iterator[tuple[str, Any]]:
-    if not path:
-        yield shown, doc
-        return
-    head, rest = path[0], path[1:]
-    if head == "[]":
-        if isinstance(doc, list):
-            for index, item in enumerate(doc):
-                yield from _instances(item, rest, f"{shown}[{index}]")
-        return
-    if isinstance(doc, Mapping) and head in doc:
-        yield from _instances(doc[head], rest, f"{shown}.{head}" if shown else head)
+    ``properties.userAccounts[0].password``; the rule is `missing_secrets`')."""
+    return tuple(m.shown for m in missing_secrets(kind, body))
 
 
 __all__ = [

@@ -289,7 +289,7 @@ def _summary(out_dir: Path, result: Any, errors: int) -> None:
     if result.secrets:
         click.echo("Set these environment variables where `reconcile apply` runs:")
         for s in result.secrets:
-            click.echo(f"  {s.name}  ({s.pool}, start-task variable {s.variable})")
+            click.echo(f"  {s.name}  ({s.pool}, {s.what})")
     if errors:
         click.echo(
             f"warning: the exported spec has {errors} validation error(s); run `reconcile validate {out_dir}`.",

@@ -14,8 +14,13 @@ How values are written:
 - Azure's defaults (`reconciler.plan.diff.DEFAULTS`, ``Standard_LRS``, ``V1``…) left out;
 - reconcile's own marks (``managed-by``, ``reconcile-owner``, ``reconcile-applied``
   tags, ``reconcile.*`` pool metadata) never exported as the user's;
+- every writable member the friendly keys do not own is written under Azure's names
+  (``identity:``, ``properties:``, ``extendedLocation:``), values Azure fills in by
+  itself left out (`reconciler.export.members`);
 - start-task environment values named like secrets (the RC301 rule) become
-  ``${env:NAME}`` references, NAME = pool name + variable name, upper case.
+  ``${env:NAME}`` references, NAME = pool name + variable name, upper case; so does each
+  member Azure marks secret that the resource needs (Azure never returns them), NAME =
+  pool name + where it sits + member (``RENDER_MOUNT_SCENES_ACCOUNT_KEY``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.export.members import azure_blocks, folded_version_members, secret_references
 from reconciler.export.yamltext import Commented, dump
 from reconciler.plan.diff import DEFAULTS
 from reconciler.spec.diagnostics import Diagnostic, diag
@@ -81,6 +87,12 @@ _ID_WORDS = {
         "subnets",
         "publicIPAddresses",
         "batchAccounts",
+        "Microsoft.ManagedIdentity",
+        "userAssignedIdentities",
+        "diskEncryptionSets",
+        "Microsoft.Storage",
+        "storageAccounts",
+        "networkSecurityGroups",
     )
 }
 
@@ -104,11 +116,17 @@ class ExportOptions:
 
 @dataclass(frozen=True, slots=True)
 class SecretVariable:
-    """An environment variable the exported spec refers to, and where."""
+    """An environment variable the exported spec refers to, and where: a start-task
+    `variable`, or a `member` Azure marks secret (its REST path)."""
 
     name: str
-    pool: str  # address
-    variable: str
+    pool: str  # address of the resource that refers to it
+    variable: str = ""
+    member: str = ""
+
+    @property
+    def what(self) -> str:
+        return f"start-task variable {self.variable}" if self.variable else self.member
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,19 +166,41 @@ class _Notes:
         self.note(address, f"{code}: {message}")
 
 
+_NAMESPACES = frozenset(w for w in _ID_WORDS if w.startswith("microsoft."))
+
+
 def pretty_id(resource_id: str) -> str:
     """A canonical (lower-case) id in Azure's usual spelling of its fixed segments."""
     parts = resource_id.strip("/").split("/")
     out = []
     for index, part in enumerate(parts):
         # Names sit at odd positions after the provider namespace; types at even ones.
-        is_word = index % 2 == 0 or part in (
-            "microsoft.compute",
-            "microsoft.network",
-            "microsoft.batch",
-        )
+        is_word = index % 2 == 0 or part in _NAMESPACES
         out.append(_ID_WORDS.get(part, part) if is_word else part)
     return "/" + "/".join(out)
+
+
+_SIZE_PART = re.compile(r"([A-Za-z]+)(\d.*)?")
+
+
+def vm_size_spelling(size: str) -> str:
+    """A VM size in one case (Azure echoes ``STANDARD_D8S_V5``) in its documented
+    spelling (``Standard_D8s_v5``); a mixed-case spelling is kept as written."""
+    if size not in (size.upper(), size.lower()) or "_" not in size:
+        return size
+    tier, *parts = size.split("_")
+    out = [tier.capitalize()]
+    for index, part in enumerate(parts):
+        part = part.upper()
+        match = _SIZE_PART.fullmatch(part)
+        if re.fullmatch(r"V\d+", part):
+            out.append(part.lower())  # the generation: v5
+        elif index == 0 and match:
+            # Family letters, then the vCPU count and lower-case feature letters: D8s, E64-16ds.
+            out.append(match[1] + (match[2] or "").lower())
+        else:
+            out.append(part)  # accelerators and the like: A100, T4
+    return "_".join(out)
 
 
 def _placement(resource: LiveResource) -> dict[str, Any]:
@@ -310,6 +350,27 @@ class _Builder:
     def commented(self, address: str, value: Any) -> Commented:
         return Commented(value, tuple(self.notes.comments.get(address, ())), anchor=address)
 
+    def azure_doc(
+        self, resource: LiveResource, props: Mapping[str, Any], skip: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """The resource's Azure-named members as ``identity:`` / ``properties:`` blocks,
+        with a ``${env:NAME}`` reference for each secret it needs (Azure returns none)."""
+        blocks = azure_blocks(resource.kind, props, skip=skip, pretty=pretty_id)
+        if not blocks:
+            return blocks
+
+        def name_for(words: tuple[str, ...], member: str) -> str:
+            return self.unique_secret_name(resource, words, member=member)
+
+        for name, member in secret_references(resource.kind, blocks, name_for):
+            self.notes.problem(
+                resource.address,
+                "RC605",
+                f"{member} is a secret Azure does not return: exported as ${{env:{name}}}",
+                f"export {name} where `reconcile apply` runs",
+            )
+        return blocks
+
     def note_unexpressed(self, resource: LiveResource, extra: Iterable[str] = ()) -> None:
         members = tuple(sorted({*self.unexpressed_in.get(resource.id, ()), *extra}))
         if not members:
@@ -430,6 +491,7 @@ class _Builder:
         tags = _user_tags(props)
         if tags:
             doc["tags"] = tags
+        doc.update(self.azure_doc(version, props, folded_version_members(props)))
         self.note_unexpressed(version)
         return self.commented(version.address, doc)
 
@@ -444,6 +506,7 @@ class _Builder:
         tags = _user_tags(props)
         if tags:
             doc["tags"] = tags
+        doc.update(self.azure_doc(gallery, props))
         images = []
         for image in sorted(self.children.get(gallery.id, ()), key=lambda i: i.name):
             images.append(self.image_doc(image, gallery.location, needs))
@@ -472,6 +535,7 @@ class _Builder:
         tags = _user_tags(props)
         if tags:
             doc["tags"] = tags
+        doc.update(self.azure_doc(image, props))
         versions = sorted(self.children.get(image.id, ()), key=lambda v: _version_key(v.name))
         if versions:
             doc["versions"] = [self.version_doc(v, gallery_location, needs) for v in versions]
@@ -499,6 +563,7 @@ class _Builder:
         tags = _user_tags(props)
         if tags:
             doc["tags"] = tags
+        doc.update(self.azure_doc(image, props))
         self.note_unexpressed(image)
         return placement, self.commented(image.address, doc)
 
@@ -537,7 +602,7 @@ class _Builder:
         doc: dict[str, Any] = {"name": pool.name}
         if props.get("displayName"):
             doc["displayName"] = props["displayName"]
-        doc["vmSize"] = props.get("vmSize", "")
+        doc["vmSize"] = vm_size_spelling(str(props.get("vmSize", "")))
         doc["image"] = self.pool_image(pool, account)
         doc["nodeAgentSkuId"] = props.get("nodeAgentSkuId", "")
         doc["scale"] = self.scale_doc(pool, props)
@@ -556,6 +621,7 @@ class _Builder:
         inter = props.get("interNodeCommunication")
         if inter is not None and not _is_default(Kind.POOL, "interNodeCommunication", inter):
             doc["interNodeCommunication"] = inter
+        doc.update(self.azure_doc(pool, props))
         user_tags = _user_tags(props)
         self.note_unexpressed(pool, (f"tags.{k}" for k in user_tags))
         return self.commented(pool.address, doc)
@@ -659,12 +725,26 @@ class _Builder:
         return start
 
     def secret_name(self, pool: LiveResource, variable: str) -> str:
-        account = parse_id(pool.id).names[0]
+        return self.unique_secret_name(pool, (variable,), variable=variable)
+
+    def unique_secret_name(
+        self,
+        resource: LiveResource,
+        words: tuple[str, ...],
+        *,
+        variable: str = "",
+        member: str = "",
+    ) -> str:
+        """``POOL_WORDS``; with the parent's name first if taken, then a number."""
         taken = {s.name for s in self.secrets}
-        name = env_name(pool.name, variable)
+        name = env_name(resource.name, *words)
         if name in taken:
-            name = env_name(account, pool.name, variable)
-        self.secrets.append(SecretVariable(name, pool.address, variable))
+            parent = parse_id(resource.id).names[:-1]
+            name = env_name(*parent, resource.name, *words)
+        base, number = name, 2
+        while name in taken:
+            name, number = f"{base}_{number}", number + 1
+        self.secrets.append(SecretVariable(name, resource.address, variable, member))
         return name
 
     def network_doc(self, props: Mapping[str, Any]) -> dict[str, Any]:

@@ -153,6 +153,7 @@ def build_by_hand(world: World) -> None:
         ),
         task_scheduling_policy=bm.TaskSchedulingPolicy(node_fill_type="Pack"),
         metadata=[bm.MetadataItem(name="team", value="app")],
+        tags={"cost-centre": "app"},  # pool tags: the spec cannot express them yet (RC606)
     )
     pool(
         "batchprodweu",
@@ -192,7 +193,8 @@ def test_a_hand_made_estate_exports_validates_adopts_and_then_plans_empty(
     assert "managedImage: img-hand" in pools
     for flagged in ("RC601", "RC602", "RC605", "RC606"):
         assert flagged in text, flagged
-    assert "taskSchedulingPolicy" in pools  # not expressible: listed next to the pool
+    assert "taskSchedulingPolicy:\n" in pools  # under Azure's names, in `properties:`
+    assert "# RC606: not exported" in pools and "tags.cost-centre" in pools
     assert "replicas: 3" in images  # westeurope floor kept, with its arithmetic
     assert "maxNodes: 1200" in pools  # read from the formula's min(1200, …) cap
     assert "resizeTimeout: PT20M" in pools  # above the computed 15 minutes: kept

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from reconciler.azure.exporting import read_for_export
 from reconciler.plan.snapshot import live_state_to_dict
+from reconciler.state.model import Kind
 from reconciler.state.scope import ReadScope
 from tests.e2e.test_apply_e2e import BEFORE_R7, SECRETS, SPECS, SUB, World
+from tests.e2e.test_export_e2e import LEGACY_IMAGE, LEGACY_POOL
 
 HERE = Path(__file__).parent / "golden" / "production"
 ACCOUNTS = tuple(
@@ -29,6 +31,9 @@ def main() -> None:
     os.environ.update(SECRETS)
     with tempfile.TemporaryDirectory() as tmp:
         world = World(Path(tmp) / "world.sqlite")
+        # Without the legacy estate: it shares rg-images, and is another spec's.
+        world.ops.delete(kind=Kind.POOL, resource_id=LEGACY_POOL)
+        world.ops.delete(kind=Kind.MANAGED_IMAGE, resource_id=LEGACY_IMAGE)
         world.apply(world.plan(SPECS / "production", now=BEFORE_R7))
         scope = ReadScope(
             gallery_groups=((SUB, "rg-images"), (SUB, "rg-batch")),

@@ -14,6 +14,7 @@ from reconciler.export import (
     max_nodes_from_formula,
     pretty_id,
 )
+from reconciler.export.build import vm_size_spelling
 from reconciler.export.yamltext import Commented, dump, scalar
 from reconciler.state.model import Kind, LiveResource, LiveState
 
@@ -238,3 +239,184 @@ def test_problems_are_diagnostics_and_comments_next_to_the_resource() -> None:
     assert (
         found["RC604"].file == "pools.yaml" and line.strip().startswith("# RC606")
     ) or "RC604" in line
+
+
+# -- the Azure-named half ------------------------------------------------------------------
+
+VMC = "properties.deploymentConfiguration.virtualMachineConfiguration"
+UAI = f"{RG}/providers/microsoft.managedidentity/userassignedidentities/render"
+
+
+def exported_pool(**props: Any) -> tuple[dict[str, Any], Any]:
+    out, result = files(world(pool("render", **props)))
+    return out["pools.yaml"]["batchAccounts"][0]["pools"][0], result
+
+
+def test_azure_members_are_written_in_azures_nesting_and_order() -> None:
+    """Flat Azure-named paths come back as nested properties/identity blocks, ids re-cased."""
+    p, _ = exported_pool(
+        **{
+            f'identity.userAssignedIdentities["{UAI}"]': "{}",
+            "identity.type": "UserAssigned",
+            "properties.mountConfiguration[0].nfsMountConfiguration.source": "10.0.0.4:/x",
+            "properties.mountConfiguration[0].nfsMountConfiguration.relativeMountPath": "x",
+            f"{VMC}.containerConfiguration.containerImageNames": ("a:1", "b:2"),
+            f"{VMC}.containerConfiguration.type": "DockerCompatible",
+        }
+    )
+    assert list(p)[-2:] == ["identity", "properties"]
+    assert p["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {pretty_id(UAI): {}}}
+    vmc = p["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"]
+    assert vmc["containerConfiguration"] == {
+        "type": "DockerCompatible",
+        "containerImageNames": ["a:1", "b:2"],
+    }
+    assert p["properties"]["mountConfiguration"] == [
+        {"nfsMountConfiguration": {"source": "10.0.0.4:/x", "relativeMountPath": "x"}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("properties.taskSchedulingPolicy.nodeFillType", "Spread"),  # Azure's fill
+        ("properties.taskSchedulingPolicy.nodeFillType", "spread"),  # in Azure's casing
+        ("properties.networkConfiguration.dynamicVnetAssignmentScope", "none"),  # table default
+    ],
+)
+def test_values_azure_fills_in_are_left_out(path: str, value: Any) -> None:
+    """A member equal to Azure's default is not written (so it is not managed)."""
+    p, _ = exported_pool(**{path: value})
+    assert "properties" not in p
+
+
+def test_a_list_item_is_never_emptied_by_leaving_defaults_out() -> None:
+    """An item whose every member is a default keeps them: a written list is the whole list."""
+    p, _ = exported_pool(
+        **{
+            f"{VMC}.extensions[0].name": "x",
+            f"{VMC}.extensions[0].publisher": "p",
+            f"{VMC}.extensions[0].type": "t",
+            f"{VMC}.extensions[1].name": "y",
+            f"{VMC}.extensions[1].publisher": "p",
+            f"{VMC}.extensions[1].type": "t",
+            f"{VMC}.extensions[1].settings": '{"a":1}',
+        }
+    )
+    extensions = p["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"][
+        "extensions"
+    ]
+    assert [e["name"] for e in extensions] == ["x", "y"]
+    assert extensions[1]["settings"] == {"a": 1}  # an open object, as a mapping again
+
+
+@pytest.mark.parametrize(
+    ("props", "where", "variable"),
+    [
+        (
+            {
+                "properties.userAccounts[0].name": "batch",
+                "properties.userAccounts[0].elevationLevel": "Admin",
+            },
+            ("userAccounts", 0, "password"),
+            "RENDER_USER_BATCH_PASSWORD",
+        ),
+        (
+            {
+                "properties.mountConfiguration[0].azureFileShareConfiguration.accountName": "a",
+                "properties.mountConfiguration[0].azureFileShareConfiguration.relativeMountPath": "scenes",
+            },
+            ("mountConfiguration", 0, "azureFileShareConfiguration", "accountKey"),
+            "RENDER_MOUNT_SCENES_ACCOUNT_KEY",
+        ),
+        (
+            {
+                "properties.mountConfiguration[0].azureBlobFileSystemConfiguration.accountName": "a",
+                "properties.mountConfiguration[0].azureBlobFileSystemConfiguration.relativeMountPath": "blob",
+            },
+            ("mountConfiguration", 0, "azureBlobFileSystemConfiguration", "accountKey"),
+            "RENDER_MOUNT_BLOB_ACCOUNT_KEY",
+        ),
+        (
+            {
+                "properties.startTask.containerSettings.imageName": "i",
+                "properties.startTask.containerSettings.registry.username": "u",
+                "properties.startTask.containerSettings.registry.registryServer": "r.io",
+            },
+            ("startTask", "containerSettings", "registry", "password"),
+            "RENDER_START_TASK_REGISTRY_PASSWORD",
+        ),
+    ],
+)
+def test_secrets_azure_does_not_return_become_named_references(
+    props: dict[str, Any], where: tuple[Any, ...], variable: str
+) -> None:
+    """Each secret the pool needs is a ${env:…} reference with a generated name, listed, RC605."""
+    p, result = exported_pool(**props)
+    value: Any = p["properties"]
+    for segment in where:
+        value = value[segment]
+    assert value == f"${{env:{variable}}}"
+    assert [(s.name, s.pool) for s in result.secrets] == [(variable, "pool:acct/render")]
+    assert "RC605" in codes(result)
+
+
+def test_secrets_not_needed_are_not_asked_for() -> None:
+    """A blobfuse mount by identity and a registry by identity need no secret."""
+    ref = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/render"
+    mount = "properties.mountConfiguration[0].azureBlobFileSystemConfiguration"
+    registry = f"{VMC}.containerConfiguration.containerRegistries[0]"
+    _, result = exported_pool(
+        **{
+            f"{mount}.accountName": "a",
+            f"{mount}.relativeMountPath": "b",
+            f"{mount}.identityReference.resourceId": ref,
+            f"{VMC}.containerConfiguration.type": "DockerCompatible",
+            f"{registry}.registryServer": "r.io",
+            f"{registry}.identityReference.resourceId": ref,
+        }
+    )
+    assert result.secrets == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "written"),
+    [
+        ({"properties.publishingProfile.replicaCount": 1}, None),  # Azure's default
+        ({"properties.publishingProfile.replicaCount": 4}, None),  # a region's own count
+        ({"properties.publishingProfile.storageAccountType": "Standard_LRS"}, None),
+        ({"properties.safetyProfile.allowDeletionOfReplicatedLocations": False}, None),
+        (
+            {"properties.safetyProfile.allowDeletionOfReplicatedLocations": True},
+            {"safetyProfile": {"allowDeletionOfReplicatedLocations": True}},
+        ),
+        (
+            {"properties.publishingProfile.replicaCount": 2},
+            {"publishingProfile": {"replicaCount": 2}},
+        ),
+    ],
+)
+def test_version_profiles_are_written_only_when_they_say_something(
+    extra: dict[str, Any], written: dict[str, Any] | None
+) -> None:
+    """Default replica count / storage type folded into the regions; safety profile's default out."""
+    out, _ = files(
+        world(pool("p", **{"scale.fixed.dedicated": 2000}), replicas=4, version_props=extra)
+    )
+    version = out["images.yaml"]["galleries"][0]["images"][0]["versions"][0]
+    assert version.get("properties") == written
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ("STANDARD_D8S_V5", "Standard_D8s_v5"),
+        ("standard_e64-16ds_v4", "Standard_E64-16ds_v4"),
+        ("STANDARD_NC24ADS_A100_V4", "Standard_NC24ads_A100_v4"),
+        ("STANDARD_DS3_V2", "Standard_DS3_v2"),
+        ("Standard_d4s_v5", "Standard_d4s_v5"),  # mixed case: as written
+    ],
+)
+def test_vm_sizes_get_their_documented_spelling(size: str, expected: str) -> None:
+    """A VM size Azure echoes in one case is written as Microsoft documents it."""
+    assert vm_size_spelling(size) == expected
