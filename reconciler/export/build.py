@@ -621,9 +621,11 @@ class _Builder:
         inter = props.get("interNodeCommunication")
         if inter is not None and not _is_default(Kind.POOL, "interNodeCommunication", inter):
             doc["interNodeCommunication"] = inter
+        tags = _user_tags(props)
+        if tags:
+            doc["tags"] = tags
         doc.update(self.azure_doc(pool, props))
-        user_tags = _user_tags(props)
-        self.note_unexpressed(pool, (f"tags.{k}" for k in user_tags))
+        self.note_unexpressed(pool)
         return self.commented(pool.address, doc)
 
     def scale_doc(self, pool: LiveResource, props: Mapping[str, Any]) -> dict[str, Any]:

@@ -225,7 +225,8 @@ def test_secrets_become_references_and_are_listed() -> None:
 
 
 def test_problems_are_diagnostics_and_comments_next_to_the_resource() -> None:
-    """Cross-subscription image (RC604), unexpressed members and pool tags (RC606), at file:line."""
+    """Cross-subscription image (RC604) and unexpressed members (RC606), at file:line; pool
+    tags are exported like any tags."""
     foreign = f"/subscriptions/{OTHER}/resourcegroups/rg/providers/microsoft.compute/galleries/x/images/y/versions/1.0.0"
     _, result = files(
         world(pool("p", image=foreign, **{"tags.cost": "1"})),
@@ -233,8 +234,10 @@ def test_problems_are_diagnostics_and_comments_next_to_the_resource() -> None:
     )
     found = {d.code: d for d in result.diagnostics}
     assert {"RC604", "RC606"} <= set(found)
-    assert "mountConfiguration" in found["RC606"].message and "tags.cost" in found["RC606"].message
+    assert "mountConfiguration" in found["RC606"].message
+    assert "tags.cost" not in found["RC606"].message
     pools_text = {f.name: f.text for f in result.files}["pools.yaml"]
+    assert "tags:\n" in pools_text and "cost: '1'" in pools_text
     line = pools_text.splitlines()[found["RC604"].line - 2]
     assert (
         found["RC604"].file == "pools.yaml" and line.strip().startswith("# RC606")
