@@ -230,8 +230,10 @@ def _with_tags(
     r: Any, kind: Kind, props: dict[str, Any], owner: str, **extra: Any
 ) -> DesiredResource:
     """A gallery-side resource at its own location, with its tags and the ownership tags."""
-    props.update(_azure(r))
-    extra["complete"] = (*extra.get("complete", ()), *_azure_complete(r))
+    azure = getattr(r, "azure", None)
+    if azure is not None and azure.values:
+        props.update(azure.values)
+        extra["complete"] = (*extra.get("complete", ()), *_azure_complete(r))
     props.update({f"tags.{k}": v for k, v in r.tags.items()})
     props.update({k: v for k, v in owner_marks(kind, owner).items() if k.startswith("tags.")})
     return DesiredResource(
@@ -244,12 +246,6 @@ def _with_tags(
         where=_where(r),
         **extra,
     )
-
-
-def _azure(r: Any) -> Mapping[str, Any]:
-    """The members the spec writes under Azure's names (None: ensure absent)."""
-    azure = getattr(r, "azure", None)
-    return azure.values if azure is not None else {}
 
 
 def _azure_complete(r: Any) -> tuple[str, ...]:
@@ -417,8 +413,10 @@ def _pool(p: Any, owner: str) -> DesiredResource:
     for key, value in p.metadata.items():
         props[f"metadata.{key}"] = value
     props.update({f"tags.{k}": v for k, v in getattr(p, "tags", {}).items()})
-    props.update(_azure(p))
-    complete += _azure_complete(p)
+    azure = getattr(p, "azure", None)
+    if azure is not None and azure.values:
+        props.update(azure.values)
+        complete += _azure_complete(p)
     props.update(owner_marks(Kind.POOL, owner))
     return DesiredResource(
         p.address,

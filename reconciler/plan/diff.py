@@ -60,7 +60,8 @@ _CASELESS = re.compile(
 )
 _DURATION_PATH = re.compile(r"(resizeTimeout|evaluationInterval)$")
 _ID_PATH = re.compile(
-    r"^(image\.id|source\.[A-Za-z]+(\.[A-Za-z]+)?(\[[^\]]*\])?|network\.subnetId|network\.publicIPs)$"
+    r"^(image\.id|source\.[A-Za-z]+(\.[A-Za-z]+)?(\[[^\]]*\])?|network\.subnetId|network\.publicIPs"
+    r"|targetRegions\[[^\]]*\]\..*(?:SetId|Id|\.id))$"
 )
 _LOCATION_KEY = re.compile(r"^targetRegions\[([^\]]*)\]")
 
@@ -158,8 +159,6 @@ def normalise_value(path: str, value: Any) -> Any:
         return tuple(sorted(items, key=str))
     if not isinstance(value, str):
         return value
-    if value.startswith("/subscriptions/"):
-        return canonical_id(value)  # resource ids compare case-blind, wherever they are
     form = _string_form(path)
     if form == _LOCATION:
         return canonical_location(value)
@@ -199,17 +198,27 @@ def as_written(props: Mapping[str, Any]) -> dict[str, Any]:
 def normalise(props: Mapping[str, Any], kind: Kind | None = None) -> dict[str, Any]:
     """A flat property mapping with normalised paths and values (absent values dropped)."""
     out: dict[str, Any] = {}
+    # Asked for every path of every resource: the Azure-named test is inlined.
+    azure = _AZURE if kind is not None else _NOTHING
     for raw_path, raw_value in props.items():
         path = normalise_path(raw_path)
-        value = normal_value(kind, path, raw_value)
+        if path.startswith(azure):
+            value = normal_value(kind, path, raw_value)
+        else:
+            value = normalise_value(path, raw_value)
         if value is not None:
             out[path] = value
     return out
 
 
+# Azure-named paths (`reconciler.state.surface.is_azure_path`), as a prefix test.
+_AZURE = tuple(f"{key}{sep}" for key in surface.ROOT_KEYS for sep in ".[")
+_NOTHING: tuple[str, ...] = ()
+
+
 def normal_value(kind: Kind | None, path: str, value: Any) -> Any:
     """`normalise_value`, with Azure-named paths normalised from the field table."""
-    if kind is not None and surface.is_azure_path(kind, path):
+    if kind is not None and path.startswith(_AZURE):
         if isinstance(value, list):
             value = tuple(value)
         return surface.normal(kind, path, value)
@@ -218,7 +227,7 @@ def normal_value(kind: Kind | None, path: str, value: Any) -> Any:
 
 def default_for(kind: Kind, path: str) -> Any:
     """Azure's default for an omitted `path`, or None when there is none."""
-    if surface.is_azure_path(kind, path):
+    if path.startswith(_AZURE):
         return surface.default_of(kind, path)
     for pattern, value in DEFAULTS.get(kind, ()):
         if re.fullmatch(pattern, path):
@@ -296,8 +305,13 @@ def diff_resource(
     have = normalise(live, kind)
     want_shown = as_written(desired)
     have_shown = as_written(live)
-    # Declared null / empty: ensure absent (only Azure-named members can be).
-    absent = {normalise_path(p) for p, v in desired.items() if v is None}
+    # Declared null / empty: ensure absent (only Azure-named members can be, so a resource
+    # with as many paths as it has declared values has none).
+    absent = (
+        {normalise_path(p) for p, v in desired.items() if v is None}
+        if len(want) != len(desired)
+        else set()
+    )
     candidates = set(want)
     for path in have:
         if path in want:
@@ -313,12 +327,12 @@ def diff_resource(
     changes: list[PathChange] = []
     for path in sorted(candidates):
         mode, why, code = _mode_for(kind, path, want, have)
-        if not mode.diffed or surface.is_secret_path(kind, path):
+        if not mode.diffed or (path.startswith(_AZURE) and surface.is_secret_path(kind, path)):
             # Azure never returns a secret (x-ms-secret): it is written, never compared.
             continue
         after = want.get(path)
         before = have.get(path)
-        if after is None and before is not None and _within(path, absent):
+        if absent and after is None and before is not None and _within(path, absent):
             if before == normal_value(kind, path, default_for(kind, path)):
                 continue  # Azure's own default where the spec wants nothing: the same
             changes.append(PathChange(path, have_shown.get(path), None, mode, why, code=code))
