@@ -117,7 +117,7 @@ class _Builder:
 
     def azure(self, kind: Kind, file: str, raw: YMap, address: str) -> AzureMembers:
         """The members `raw` writes under Azure's names, checked (problems recorded)."""
-        if not any(name in raw for name in surface.ROOT_KEYS):
+        if _ROOT_KEYS.isdisjoint(raw):
             return AzureMembers()  # the common case, answered without the field table
         friendly = frozenset(str(k) for k in raw) - frozenset(surface.roots(kind))
         members, problems = azure_members.check(
@@ -795,7 +795,7 @@ class _Builder:
         extra: dict[str, Any] = dict(pv["azure"].values)
         complete: list[str] = list(pv["azure"].complete)
         for index, region in enumerate(v.targetRegions):
-            if not any(key in raw["targetRegions"][index] for key in _REGION_MEMBERS):
+            if _REGION_MEMBERS_SET.isdisjoint(raw["targetRegions"][index]):
                 continue
             members, problems = azure_members.check_at(
                 Kind.VERSION,
@@ -861,6 +861,8 @@ class _Builder:
 # `storageAccountType`, under Azure's names.
 _REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
 _REGION_MEMBERS = ("encryption", "excludeFromLatest", "additionalReplicaSets")
+_REGION_MEMBERS_SET = frozenset(_REGION_MEMBERS)
+_ROOT_KEYS = frozenset(surface.ROOT_KEYS)
 
 
 def derived_owner(files: tuple[str, ...]) -> str:

@@ -637,8 +637,8 @@ def azure_members(ctx: Context) -> Iterator[Diagnostic]:
     """Members written under Azure's names that Azure would refuse at apply time."""
     spec = ctx.spec
     for version in spec.versions.values():
-        if version.source.kind != "snapshots":
-            continue  # the disks of other sources are known only to Azure
+        if not version.azure.values or version.source.kind != "snapshots":
+            continue  # nothing encrypted here, or disks known only to Azure
         luns = {d.lun for d in version.source.data_disks}
         for path, value in version.azure.values.items():
             is_lun = ".encryption.dataDiskImages[" in path and path.endswith(".lun")
@@ -657,6 +657,8 @@ def azure_members(ctx: Context) -> Iterator[Diagnostic]:
                 )
     for pool in spec.pools.values():
         values = pool.azure.values
+        if not values:
+            continue
         declared = {
             ids.normalize_id(path[len(_IDENTITIES) : -2])
             for path in values
