@@ -331,8 +331,10 @@ def _drop(node: Any, path: tuple[str, ...]) -> None:
 
 def _render_pool(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:
     out = copy.deepcopy(public(doc))
+    props = out.get("properties") or {}
     for path in _secret_paths():
-        _drop(out, path)  # Azure never returns a member it marks x-ms-secret
+        if path[1] in props:
+            _drop(out, path)  # Azure never returns a member it marks x-ms-secret
     sys_ = doc["_sys"]
     props = out["properties"]
     alloc = sys_.get("alloc")

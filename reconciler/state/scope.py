@@ -171,6 +171,8 @@ class ReadScope:
         """The groups of `kind` whose Azure-named members are read (None: all of them)."""
         if self.every_azure_member:
             return None
+        if not self.azure_groups:
+            return _NO_GROUPS  # asked once per resource read: the common case is free
         return frozenset(g for k, g in self.azure_groups if k == kind.value)
 
     @property
@@ -222,6 +224,9 @@ class ReadScope:
                 batch_accounts=tuple(accounts),
             )
         )
+
+
+_NO_GROUPS: frozenset[str] = frozenset()
 
 
 def _norm(ids: Iterable[str]) -> tuple[str, ...]:
