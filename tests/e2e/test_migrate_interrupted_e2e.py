@@ -61,6 +61,10 @@ class Point:
     event: str
     delay: float = 0.0
     at_zero: str | None = None
+    # A kill after the step's last write may leave nothing undone: Azure finishes an
+    # accepted resize by itself (the scale-back's 50 nodes take 45 simulated seconds,
+    # 45 ms here), so the case cannot insist the world is short of converged.
+    may_converge: bool = False
 
     def reached(self, records: list[dict[str, Any]]) -> bool:
         return any(
@@ -72,7 +76,7 @@ POINTS = {
     "busy-draining": Point("farm-busy#scale-down", "start", 0.2),
     "busy-at-zero": Point("farm-busy#scale-down", "done", at_zero="farm-busy"),
     "busy-image-moving": Point("farm-busy#update-at-zero", "start", at_zero="farm-busy"),
-    "busy-scaling-back": Point("farm-busy#scale-back", "start", 0.01),
+    "busy-scaling-back": Point("farm-busy#scale-back", "start", 0.01, may_converge=True),
     "elastic-draining": Point("farm-elastic-busy#scale-down", "start", 0.2),
     "elastic-at-fixed-zero": Point(
         "farm-elastic-busy#scale-down", "done", at_zero="farm-elastic-busy"
@@ -170,7 +174,8 @@ def test_a_migration_apply_interrupted_mid_move_is_finished_by_the_next_one(
     assert what != "finished before the signal", "the apply ended before it could be interrupted"
     if where.at_zero is not None:
         assert pool_nodes(world.path, where.at_zero) == 0, what
-    assert problems(world.path, spec_dir), f"{what}: already converged, the kill proved nothing"
+    if not where.may_converge:
+        assert problems(world.path, spec_dir), f"{what}: already converged, the kill proved nothing"
 
     result = CliRunner().invoke(
         cli,
