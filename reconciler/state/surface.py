@@ -251,7 +251,10 @@ OWNED: dict[Kind, tuple[tuple[str, str, bool], ...]] = {
     Kind.VERSION: (
         ("properties.storageProfile.source", "source", True),
         ("properties.storageProfile.osDiskImage.source", "source", True),
-        ("properties.storageProfile.dataDiskImages", "source.snapshots.dataDisks", False),
+        # A data disk's source and lun are `source.snapshots.dataDisks`; its other members
+        # (hostCaching) keep Azure's names, items in lun order.
+        ("properties.storageProfile.dataDiskImages.source", "source.snapshots.dataDisks", False),
+        ("properties.storageProfile.dataDiskImages.lun", "source.snapshots.dataDisks", False),
         ("properties.publishingProfile.targetRegions", "targetRegions", True),
         ("properties.publishingProfile.excludeFromLatest", "excludeFromLatest", True),
         ("properties.publishingProfile.endOfLifeDate", "endOfLifeDate", False),
@@ -259,7 +262,8 @@ OWNED: dict[Kind, tuple[tuple[str, str, bool], ...]] = {
     Kind.MANAGED_IMAGE: (
         ("properties.storageProfile.osDisk.osType", "osType", True),
         ("properties.storageProfile.osDisk.snapshot", "source.osDiskSnapshot", True),
-        ("properties.storageProfile.dataDisks", "source.dataDiskSnapshots", False),
+        ("properties.storageProfile.dataDisks.snapshot", "source.dataDiskSnapshots", False),
+        ("properties.storageProfile.dataDisks.lun", "source.dataDiskSnapshots", False),
         ("properties.hyperVGeneration", "hyperVGeneration", False),
     ),
 }

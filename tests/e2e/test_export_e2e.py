@@ -101,16 +101,13 @@ def build_by_hand(world: World) -> None:
             "targetRegions[eastus].replicas": 1,
         },
     )
-    # 1.1.0: 2 replicas for 900 nodes, as computed: nothing to write. Its data disk's
-    # read-write host caching has no spelling in a spec yet (RC606).
+    # 1.1.0: 2 replicas for 900 nodes, as computed: nothing to write.
     create(
         kind=Kind.VERSION,
         resource_id=f"{DEFINITION_ID}/versions/1.1.0",
         location="westeurope",
         props={
             "source.snapshots.osDisk": f"{SNAP}/snap-sim-os-2026-11",
-            "source.snapshots.dataDisks[0]": f"{SNAP}/snap-render-data0-2026-10",
-            "properties.storageProfile.dataDiskImages[0].hostCaching": "ReadWrite",
             "targetRegions[westeurope].replicas": 2,
         },
     )
@@ -118,7 +115,16 @@ def build_by_hand(world: World) -> None:
         kind=Kind.MANAGED_IMAGE,
         resource_id=IMAGE_ID,
         location="westeurope",
-        props={"osType": "Linux", "source.osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12"},
+        props={
+            "osType": "Linux",
+            "source.osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12",
+            # A data disk from a VHD blob: a spec builds managed images from snapshots
+            # only, so this has no spelling (RC606).
+            "properties.storageProfile.dataDisks[0].lun": 0,
+            "properties.storageProfile.dataDisks[0].blobUri": (
+                "https://stlegacy.blob.core.windows.net/vhds/data0.vhd"
+            ),
+        },
     )
 
     def pool(account: str, name: str, image: str, scale: bm.ScaleSettings, **extra: object) -> None:
@@ -197,7 +203,7 @@ def test_a_hand_made_estate_exports_validates_adopts_and_then_plans_empty(
     for flagged in ("RC601", "RC602", "RC605", "RC606"):
         assert flagged in text, flagged
     assert "taskSchedulingPolicy:\n" in pools  # under Azure's names, in `properties:`
-    assert "# RC606: not exported" in images and "dataDiskImages[0].hostCaching" in images
+    assert "# RC606: not exported" in images and "dataDisks" in images
     assert "cost-centre: app" in pools  # pool tags are exported like any other tags
     assert "replicas: 3" in images  # westeurope floor kept, with its arithmetic
     assert "maxNodes: 1200" in pools  # read from the formula's min(1200, …) cap
