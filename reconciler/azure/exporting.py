@@ -28,7 +28,7 @@ from reconciler.azure.mapping import to_json
 from reconciler.azure.read import GALLERY_API, read_live_state
 from reconciler.export.members import is_filled
 from reconciler.state.model import Kind, LiveState, canonical_id, canonical_location
-from reconciler.state.scope import ReadScope
+from reconciler.state.scope import ReadScope, resource_group_id
 
 # Members the vocabulary folds into others: a version's default replica count and storage
 # type become per-region values (`targetRegions[…]`), so they are expressed.
@@ -176,8 +176,8 @@ def scope_problem(clients: AzureClients, subscription: str, group: str) -> tuple
     ``ResourceGroupNotFound`` (404), or ``AuthorizationFailed`` (403).
     """
     url = (
-        f"/subscriptions/{quote(subscription)}/resourceGroups/{quote(group)}"
-        "/providers/Microsoft.Compute/galleries"
+        resource_group_id(quote(subscription), quote(group))
+        + "/providers/Microsoft.Compute/galleries"
     )
     response = clients.compute(subscription).send_request(
         HttpRequest("GET", url, params={"api-version": GALLERY_API})

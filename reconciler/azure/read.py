@@ -66,6 +66,7 @@ from reconciler.state.scope import (
     ReadScope,
     listed,
     parse_id,
+    resource_group_id,
     rg_id,
 )
 
@@ -328,7 +329,8 @@ def _provisioning(doc: dict[str, Any]) -> str:
 
 
 def _rg(subscription: str, group: str) -> str:
-    return f"/subscriptions/{quote(subscription)}/resourceGroups/{quote(group)}"
+    """The group's id as a URL path (each name quoted)."""
+    return resource_group_id(quote(subscription), quote(group))
 
 
 def _list_json(client: Any, url: str, api_version: str) -> list[dict[str, Any]]:

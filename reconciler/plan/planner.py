@@ -66,6 +66,7 @@ from reconciler.state.model import (
     int_at,
 )
 from reconciler.state.model import LiveState as LiveState
+from reconciler.state.scope import address_for
 
 # R7: creating pools from managed images stops being supported after this day.
 MANAGED_IMAGE_POOL_CUTOFF = date(2026, 3, 31)
@@ -124,17 +125,6 @@ def plan_desired(
 ) -> Plan:
     """`make_plan` on an already built `DesiredState` (tests build those directly)."""
     return _Planner(desired, live, prune=prune, adopt=adopt, now=now).run(target, diagnostics)
-
-
-def spec_address(kind: Kind, resource_id: str) -> str:
-    """The spec-style address of a live resource (``pool:<account>/<pool>``), from its id."""
-    parts = [p for p in resource_id.split("/") if p]
-    names = parts[7::2] if len(parts) > 7 else parts[-1:]
-    if kind is Kind.POOL:
-        names = names[-2:]
-    elif kind is Kind.MANAGED_IMAGE:
-        names = names[-1:]
-    return f"{kind.value}:{'/'.join(names)}"
 
 
 def observation(resource: LiveResource | None) -> str:
@@ -329,7 +319,7 @@ class _Planner:
 
     def address_of(self, resource: LiveResource) -> str:
         declared = self.desired_by_id.get(resource.id)
-        return declared.address if declared else spec_address(resource.kind, resource.id)
+        return declared.address if declared else address_for(resource.kind, resource.id)
 
     def live_pools_using(self, image_id: str) -> tuple[LiveResource, ...]:
         return self.live.pools_using(image_id)

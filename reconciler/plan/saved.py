@@ -33,7 +33,7 @@ from reconciler import jsontext
 from reconciler.errors import PlanMismatchError, ReconcileError, StalePlanError
 from reconciler.plan.desired import desired_state
 from reconciler.plan.model import ABSENT, FORMAT_VERSION, Action, Plan
-from reconciler.plan.planner import observation, spec_address
+from reconciler.plan.planner import observation
 from reconciler.plan.serialize import (
     PLAN_FILE_KIND,
     change_to_dict,
@@ -43,6 +43,7 @@ from reconciler.plan.serialize import (
     unchanged_to_dict,
 )
 from reconciler.state.model import Kind, LiveState
+from reconciler.state.scope import address_for, kind_of_id
 
 SCHEMA_RESOURCE = "plan.schema.json"  # the same text as schemas/plan.schema.json
 _MAX_SCHEMA_ERRORS = 3
@@ -276,14 +277,5 @@ def _errors(plan: Plan) -> list[Mapping[str, Any]]:
 
 
 def _guess_address(resource_id: str) -> str:
-    segment_kinds = {
-        "versions": Kind.VERSION,
-        "images": Kind.IMAGE,
-        "galleries": Kind.GALLERY,
-        "pools": Kind.POOL,
-    }
-    parts = resource_id.split("/")
-    kind = segment_kinds.get(parts[-2] if len(parts) > 1 else "", Kind.MANAGED_IMAGE)
-    if kind is Kind.IMAGE and "/galleries/" not in resource_id:
-        kind = Kind.MANAGED_IMAGE
-    return spec_address(kind, resource_id)
+    """The address of an observed resource the plan has no record of, from its id."""
+    return address_for(kind_of_id(resource_id) or Kind.MANAGED_IMAGE, resource_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.state.model import Kind, LiveResource, LiveState, RegionReplication, canonical_id
+from reconciler.state.scope import address_for
 
 _OPTIONAL = tuple(
     f.name
@@ -25,7 +26,6 @@ _OPTIONAL = tuple(
 
 def live_state_from_dict(data: Mapping[str, Any]) -> LiveState:
     """A `LiveState` from its JSON form."""
-    from reconciler.plan.planner import spec_address
 
     resources: dict[str, LiveResource] = {}
     for item in data.get("resources", ()):
@@ -38,7 +38,7 @@ def live_state_from_dict(data: Mapping[str, Any]) -> LiveState:
         if "resize_errors" in extra:
             extra["resize_errors"] = tuple(extra["resize_errors"])
         resource = LiveResource(
-            address=item.get("address") or spec_address(kind, resource_id),
+            address=item.get("address") or address_for(kind, resource_id),
             kind=kind,
             id=resource_id,
             name=item.get("name") or resource_id.rsplit("/", 1)[-1],

@@ -11,10 +11,10 @@ case-insensitively and echoes them in varying case).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from reconciler.state.model import canonical_id, canonical_location
+from reconciler.state.scope import resource_group_id, split_id
 
 
 def gallery_address(gallery: str) -> str:
@@ -48,7 +48,7 @@ def pool_address(account: str, pool: str) -> str:
 
 
 def _rg(subscription: str, resource_group: str) -> str:
-    return f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+    return resource_group_id(subscription, resource_group)
 
 
 def gallery_id(subscription: str, resource_group: str, gallery: str) -> str:
@@ -88,12 +88,6 @@ normalize_id = canonical_id
 normalize_location = canonical_location
 
 
-_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/(?P<ns>[^/]+)/(?P<rest>.+)$",
-    re.IGNORECASE,
-)
-
-
 @dataclass(frozen=True, slots=True)
 class ParsedId:
     """The parts of an ARM resource id. `kind` is the (case-folded) type path, e.g.
@@ -111,17 +105,14 @@ class ParsedId:
 
 
 def parse_id(resource_id: str) -> ParsedId | None:
-    """Split an ARM id into subscription, resource group, type path and names (or None)."""
-    match = _ID.match(resource_id.rstrip("/"))
-    if not match:
+    """Split an ARM id into subscription, resource group, type path and names (or None),
+    as written (`reconciler.state.scope.split_id` reads it)."""
+    split = split_id(resource_id)
+    if split is None or not split[4]:
         return None
-    parts = match.group("rest").split("/")
-    if len(parts) % 2:
-        return None
-    types = parts[0::2]
-    names = tuple(parts[1::2])
-    kind = "/".join([match.group("ns"), *types]).lower()
-    return ParsedId(match.group("sub"), match.group("rg"), kind, names)
+    subscription, group, namespace, types, names = split
+    kind = "/".join([namespace, *types]).lower()
+    return ParsedId(subscription, group, kind, names)
 
 
 KIND_VERSION = "microsoft.compute/galleries/images/versions"

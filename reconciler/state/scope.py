@@ -49,8 +49,14 @@ def listed(collection: str, parent_id: str) -> str:
     return f"{collection}:{parent_id.lower().rstrip('/')}"
 
 
+def resource_group_id(subscription: str, resource_group: str) -> str:
+    """A resource group's id as Azure spells it (the one place that builds one)."""
+    return f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+
+
 def rg_id(subscription: str, resource_group: str) -> str:
-    return f"/subscriptions/{subscription}/resourcegroups/{resource_group}".lower()
+    """A resource group's id in canonical (lower-case) form, for comparing."""
+    return canonical_id(resource_group_id(subscription, resource_group))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +88,65 @@ class ResourceId:
         return f"{self.resource_group_id}/providers/{provider}{path}"
 
 
-def parse_id(resource_id: str) -> ResourceId:
-    """Split an ARM id (``/subscriptions/s/resourceGroups/rg/providers/ns/t/n[/t/n...]``)."""
+def split_id(
+    resource_id: str,
+) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...]] | None:
+    """The one reading of an ARM id: ``(subscription, resource group, provider namespace,
+    types, names)`` as written, or None when it is not one. A resource group's own id has
+    no namespace, types or names."""
     parts = [p for p in resource_id.strip().split("/") if p]
-    lowered = [p.lower() for p in parts]
-    try:
-        if lowered[0] != "subscriptions" or lowered[2] != "resourcegroups":
-            raise ValueError
-        subscription, group = lowered[1], lowered[3]
-        rest = lowered[6:] if len(lowered) > 4 and lowered[4] == "providers" else []
-        if len(rest) % 2:
-            raise ValueError
-    except (IndexError, ValueError):
-        raise ValueError(f"not an ARM resource id: {resource_id!r}") from None
-    return ResourceId(subscription, group, tuple(rest[1::2]), tuple(rest[0::2]))
+    if len(parts) < 4 or parts[0].lower() != "subscriptions":
+        return None
+    if parts[2].lower() != "resourcegroups":
+        return None
+    if len(parts) == 4 or parts[4].lower() != "providers":
+        return parts[1], parts[3], "", (), ()
+    rest = parts[6:]
+    if len(parts) < 6 or len(rest) % 2:
+        return None
+    return parts[1], parts[3], parts[5], tuple(rest[0::2]), tuple(rest[1::2])
+
+
+def parse_id(resource_id: str) -> ResourceId:
+    """Split an ARM id (``/subscriptions/s/resourceGroups/rg/providers/ns/t/n[/t/n...]``),
+    lower-cased for comparing (see `split_id`)."""
+    split = split_id(resource_id)
+    if split is None:
+        raise ValueError(f"not an ARM resource id: {resource_id!r}")
+    subscription, group, _, types, names = split
+    return ResourceId(
+        subscription.lower(),
+        group.lower(),
+        tuple(n.lower() for n in names),
+        tuple(t.lower() for t in types),
+    )
+
+
+# The kind of a resource from the types in its id.
+_KIND_BY_TYPES = {
+    ("galleries",): Kind.GALLERY,
+    ("galleries", "images"): Kind.IMAGE,
+    ("galleries", "images", "versions"): Kind.VERSION,
+    ("images",): Kind.MANAGED_IMAGE,
+    ("batchaccounts",): Kind.BATCH_ACCOUNT,
+    ("batchaccounts", "pools"): Kind.POOL,
+}
+
+
+def kind_of_id(resource_id: str) -> Kind | None:
+    """The kind of resource an id names (None for another kind of resource)."""
+    split = split_id(resource_id)
+    if split is None:
+        return None
+    return _KIND_BY_TYPES.get(tuple(t.lower() for t in split[3]))
 
 
 def address_for(kind: Kind, resource_id: str) -> str:
     """The plan address of a resource, from its id (see the module docstring)."""
-    parts = [p for p in resource_id.strip().strip("/").split("/") if p]
-    names = parts[7::2] if len(parts) >= 8 else [parts[3] if len(parts) > 3 else ""]
-    if not names or not all(names):
+    split = split_id(resource_id)
+    if split is None:
         raise ValueError(f"not an ARM resource id: {resource_id!r}")
+    names = split[4] or (split[1],)
     return f"{kind.value}:{'/'.join(names)}"
 
 
