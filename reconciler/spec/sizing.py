@@ -18,8 +18,9 @@ rules report with this arithmetic.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
+
+from reconciler.state.model import duration_seconds as _duration_seconds
 
 DEFAULT_VMS_PER_REPLICA = 600
 DEFAULT_MINUTES_PER_1000_NODES = 15
@@ -68,23 +69,9 @@ def required_resize_timeout_minutes(
     return minutes
 
 
-_DURATION = re.compile(
-    r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
-)
-
-
 def duration_seconds(text: str) -> float:
     """Seconds in an ISO-8601 duration (``PT1H30M`` → 5400.0); ValueError when malformed."""
-    match = _DURATION.fullmatch(text.strip().upper())
-    if not match or text.strip().upper() in ("P", "PT"):
-        raise ValueError(f"not an ISO-8601 duration: {text!r}")
-    g = match.groupdict()
-    return (
-        int(g["d"] or 0) * 86400
-        + int(g["h"] or 0) * 3600
-        + int(g["m"] or 0) * 60
-        + float(g["s"] or 0)
-    )
+    return _duration_seconds(text)
 
 
 def format_minutes(minutes: int) -> str:

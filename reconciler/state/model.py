@@ -32,6 +32,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+import isodate
+
 # Ownership marks the tool writes on everything it creates. A resource without
 # them is never changed or deleted; the plan reports it and explains adoption.
 OWNER_TAG = "managed-by"
@@ -202,36 +204,38 @@ class LiveState:
         return self._pools_by_image.get(canonical_id(image_id), ())
 
 
-_DURATION = re.compile(
-    r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
+_HMS = re.compile(r"(?:(\d+)\.)?(\d+):(\d+):(\d+)")
+
+
+def duration_seconds(value: str | timedelta) -> float:
+    """Seconds in a duration: ISO-8601 (read by the `isodate` library; years and months,
+    which have no fixed length, are refused) or .NET's ``[d.]hh:mm:ss`` that some Azure
+    answers use. ValueError when it is neither."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    text = value.strip().upper()
+    hms = _HMS.fullmatch(text)
+    if hms:
+        days, h, m, s = (int(g or 0) for g in hms.groups())
+        return float(((days * 24 + h) * 60 + m) * 60 + s)
+    if text in ("P", "PT"):
+        raise ValueError(f"not an ISO-8601 duration: {value!r}")  # isodate reads them as 0
+    try:
+        parsed = isodate.parse_duration(text)
+    except (isodate.ISO8601Error, ValueError):
+        raise ValueError(f"not an ISO-8601 duration: {value!r}") from None
+    if not isinstance(parsed, timedelta) or text.startswith("-"):
+        raise ValueError(f"not a fixed-length ISO-8601 duration: {value!r}")
+    return parsed.total_seconds()
 
 
 def canonical_duration(value: str | timedelta) -> str:
-    """Render an ISO-8601 duration (or timedelta) canonically: ``PT1H30M`` → ``PT1H30M``, ``PT90M`` → ``PT1H30M``.
+    """Render an ISO-8601 duration (or timedelta) canonically: ``PT90M`` → ``PT1H30M``.
 
     Azure echoes durations in its own spelling (``PT15M`` vs ``00:15:00``); comparing
     canonical forms is what keeps plans free of perpetual diffs.
     """
-    if isinstance(value, timedelta):
-        total = int(value.total_seconds())
-    else:
-        text = value.strip().upper()
-        hms = re.fullmatch(r"(?:(\d+)\.)?(\d+):(\d+):(\d+)", text)
-        if hms:
-            days, h, m, s = (int(g or 0) for g in hms.groups())
-            total = ((days * 24 + h) * 60 + m) * 60 + s
-        else:
-            match = _DURATION.fullmatch(text)
-            if not match or text in ("P", "PT"):
-                raise ValueError(f"not an ISO-8601 duration: {value!r}")
-            parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
-            total = int(
-                parts["days"] * 86400
-                + parts["hours"] * 3600
-                + parts["minutes"] * 60
-                + parts["seconds"]
-            )
+    total = int(duration_seconds(value))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)

@@ -88,16 +88,17 @@ def test_declared_resize_timeout_is_kept_or_flagged() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("PT15M", 900), ("PT1H30M", 5400), ("P1DT1S", 86401), ("PT0.5S", 0.5)]
+    ("text", "seconds"),
+    [("PT15M", 900), ("PT1H30M", 5400), ("P1DT1S", 86401), ("PT0.5S", 0.5), ("P1W", 604800)],
 )
 def test_durations_parse(text: str, seconds: float) -> None:
     """ISO-8601 durations are read as seconds."""
     assert duration_seconds(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["P", "PT", "15M", "PT15"])
+@pytest.mark.parametrize("text", ["P", "PT", "15M", "PT15", "P1M", "P1Y", "-PT15M"])
 def test_malformed_durations_are_rejected(text: str) -> None:
-    """Malformed durations raise ValueError."""
+    """Malformed durations, and months or years (no fixed length), raise ValueError."""
     with pytest.raises(ValueError):
         duration_seconds(text)
 
