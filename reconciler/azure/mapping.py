@@ -352,7 +352,9 @@ def _pool_flat(doc: Json) -> Flat:
     _set(flat, "vmSize", p.get("vmSize"), str.lower)
     _set(flat, "interNodeCommunication", p.get("interNodeCommunication"))
     _set(flat, "taskSlotsPerNode", p.get("taskSlotsPerNode"), int)
-    _set(flat, "image.id", _id(_get(doc, f"{_VMC}.imageReference.id")))
+    reference = _get(doc, f"{_VMC}.imageReference") or {}
+    image = reference.get("id") or reference.get(_shared_member(reference))
+    _set(flat, "image.id", _id(image))
     _set(flat, "nodeAgentSkuId", _get(doc, f"{_VMC}.nodeAgentSkuId"))
     fixed = _get(p, "scaleSettings.fixedScale")
     if isinstance(fixed, Mapping):
@@ -462,9 +464,29 @@ def _pool_metadata_json(props: Mapping[str, Any]) -> list[Json]:
     ]
 
 
+# Shared and community gallery images are named by their own members of imageReference.
+_SHARED_MEMBERS = {
+    "/sharedgalleries/": "sharedGalleryImageId",
+    "/communitygalleries/": "communityGalleryImageId",
+}
+
+
+def _image_member(image_id: str | None) -> str:
+    """The imageReference member an image id goes in (``id`` for the account's own)."""
+    for prefix, member in _SHARED_MEMBERS.items():
+        if image_id and image_id.lower().startswith(prefix):
+            return member
+    return "id"
+
+
+def _shared_member(reference: Mapping[str, Any]) -> str:
+    return next((m for m in _SHARED_MEMBERS.values() if reference.get(m)), "id")
+
+
 def _pool_deployment_json(props: Mapping[str, Any]) -> Json:
     vmc: Json = {}
-    _put(vmc, "imageReference.id", props.get("image.id"))
+    image = props.get("image.id")
+    _put(vmc, f"imageReference.{_image_member(image)}", image)
     _put(vmc, "nodeAgentSkuId", props.get("nodeAgentSkuId"))
     return {"virtualMachineConfiguration": vmc}
 

@@ -948,6 +948,8 @@ class _Planner:
         for d in self.desired.resources.values():
             if d.kind is not Kind.POOL or d.image_id is None or d.account_id is None:
                 continue
+            if not d.image_id.startswith("/subscriptions/"):
+                continue  # a shared or community gallery's image: Azure shares it across
             account = self.live_by_id.get(d.account_id)
             if account is None:
                 continue

@@ -43,8 +43,10 @@ P_SUBNET_ID = _RG_PREFIX + rf"Microsoft\.Network/virtualNetworks/{_SEG}/subnets/
 P_PUBLIC_IP_ID = _RG_PREFIX + rf"Microsoft\.Network/publicIPAddresses/{_SEG}$"
 P_OWNER = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
 P_POOL_IMAGE_ID = (
-    _RG_PREFIX
-    + rf"Microsoft\.Compute/(?:galleries/{_SEG}/images/{_SEG}/versions/{_SEG}|images/{_SEG})$"
+    rf"(?i)^(?:/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Compute/"
+    rf"(?:galleries/{_SEG}/images/{_SEG}/versions/{_SEG}|images/{_SEG})"
+    # A gallery shared with the account's subscription or tenant, or a community gallery.
+    rf"|/(?:SharedGalleries|CommunityGalleries)/{_SEG}/Images/{_SEG}/Versions/{_SEG})$"
 )
 
 #: What each pattern means, for error messages ("expected ...").
@@ -66,7 +68,8 @@ PATTERN_HELP: dict[str, str] = {
     P_VM_ID: "a virtual machine id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
     P_SUBNET_ID: "a subnet id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}",
     P_PUBLIC_IP_ID: "a public IP id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
-    P_POOL_IMAGE_ID: "a gallery image version id or a managed image id",
+    P_POOL_IMAGE_ID: "a gallery image version id, a managed image id, or a shared or community "
+    "gallery image version id (/SharedGalleries/{name}/Images/{def}/Versions/{ver})",
     P_OWNER: "an owner name (1-64 lower-case letters, digits, '.', '_' or '-', starting and ending with a letter or digit)",
 }
 

@@ -288,6 +288,8 @@ def scope_for(spec: Any) -> ReadScope:
     galleries = [g.id for g in spec.galleries.values()]
     image_groups = [(m.subscription, m.resource_group) for m in spec.managed_images.values()]
     for pool in spec.pools.values():
+        if split_id(pool.image.id) is None:
+            continue  # a shared or community gallery's image: nothing of ours to list
         image = parse_id(pool.image.id)
         if pool.image.image_kind == "galleryImageVersion" and len(image.names) >= 1:
             galleries.append(

@@ -38,8 +38,8 @@ COMPUTE = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Co
 FAST = ExecutorSettings(poll_interval=0.02, retry=RetryPolicy(initial=0.05, maximum=1.0))
 
 _CUSTOM = (
-    "a pool boots a custom image: `image` names a gallery version or managed image; "
-    "Marketplace, shared and community gallery references are out of scope"
+    "a pool boots a custom image: `image` names a gallery version (the account's, or a "
+    "shared or community gallery's) or a managed image; Marketplace images are out of scope"
 )
 
 # Leaves no spec can write, and why (counted and printed, never silently skipped).
@@ -56,13 +56,6 @@ NOT_EXPRESSIBLE: dict[Kind, dict[str, str]] = {
         ),
         "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.version": (
             _CUSTOM
-        ),
-        "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.shared": (
-            _CUSTOM
-        ),
-        "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.comm": (
-            "a pool boots a custom image: `image` names a gallery version or managed image; "
-            "Marketplace, shared and community gallery references are out of scope"
         ),
     },
     Kind.VERSION: {
@@ -310,4 +303,57 @@ def test_every_writable_member_round_trips_through_a_spec(
     assert total == 279
     # What a spec cannot write yet, pinned: a change here is a decision, not an accident.
     assert sum(len(written[k]) for k in KINDS) == 214
-    assert sum(expressible.values()) == 262
+    assert sum(expressible.values()) == 264
+
+
+@pytest.mark.parametrize(
+    ("image", "member"),
+    [
+        ("/SharedGalleries/contoso-1a2b3c/Images/render/Versions/1.0.0", "shared_gallery_image_id"),
+        (
+            "/CommunityGalleries/contoso-5678/Images/render/Versions/1.0.0",
+            "community_gallery_image_id",
+        ),
+    ],
+)
+def test_a_pool_boots_a_shared_or_community_gallery_image(
+    world: Target, tmp_path: Path, image: str, member: str
+) -> None:
+    """`image.id` of a shared or community gallery goes in its own imageReference member."""
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    spec = {
+        "apiVersion": "reconcile/v1",
+        "defaults": {"subscription": SUB, "resourceGroup": "rg-batch", "location": "westeurope"},
+        "batchAccounts": [
+            {
+                "name": "batchprodweu",
+                "pools": [
+                    {
+                        "name": "shared",
+                        "vmSize": "Standard_D2s_v5",
+                        "image": {"id": image},
+                        "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+                        "scale": {"fixed": {"dedicated": 1}},
+                    }
+                ],
+            }
+        ],
+    }
+    (spec_dir / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    loaded = load_spec([str(spec_dir)])
+    assert loaded.spec is not None, [d.format() for d in loaded.diagnostics]
+    with azure_clients(world) as clients:
+        plan = make_plan(
+            loaded.spec, read_live_state(clients, scope_for(loaded.spec)), target=world.describe()
+        )
+        assert not plan.errors, [d.format() for d in plan.errors]
+        result = apply_plan(plan, AzureOperations(clients), settings=FAST)
+        assert result.ok, [(o.change_id, o.error) for o in result.failed]
+        pool = clients.batch(SUB).pool.get("rg-batch", "batchprodweu", "shared")
+        reference = pool.deployment_configuration.virtual_machine_configuration.image_reference
+        assert getattr(reference, member) == image and reference.id is None
+        again = make_plan(
+            loaded.spec, read_live_state(clients, scope_for(loaded.spec)), target=world.describe()
+        )
+    assert [c.address for c in again.changes if c.action is not Action.NOOP] == []
