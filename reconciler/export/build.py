@@ -169,6 +169,18 @@ class _Notes:
 _NAMESPACES = frozenset(w for w in _ID_WORDS if w.startswith("microsoft."))
 
 
+_SHARED_WORDS = {
+    w.lower(): w for w in ("SharedGalleries", "CommunityGalleries", "Images", "Versions")
+}
+
+
+def _shared_spelling(image_id: str) -> str:
+    """A shared or community gallery image's id with its fixed segments as Azure spells
+    them (``/SharedGalleries/{name}/Images/{def}/Versions/{ver}``)."""
+    parts = image_id.strip("/").split("/")
+    return "/" + "/".join(_SHARED_WORDS.get(p, p) if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
 def pretty_id(resource_id: str) -> str:
     """A canonical (lower-case) id in Azure's usual spelling of its fixed segments."""
     parts = resource_id.strip("/").split("/")
@@ -571,6 +583,8 @@ class _Builder:
 
     def pool_image(self, pool: LiveResource, account: LiveResource) -> dict[str, Any]:
         image_id = pool.image_id or ""
+        if image_id and not image_id.startswith("/subscriptions/"):
+            return {"id": _shared_spelling(image_id)}  # a shared or community gallery's
         version = self.version_by_id.get(image_id)
         account_sub = parse_id(account.id).subscription
         if image_id and parse_id(image_id).subscription != account_sub:

@@ -224,6 +224,27 @@ def test_secrets_become_references_and_are_listed() -> None:
     assert all("s3cr3t" not in f.text for f in result.files)
 
 
+@pytest.mark.parametrize(
+    ("image", "spelled"),
+    [
+        (
+            "/sharedgalleries/contoso-1a2b/images/render/versions/1.0.0",
+            "/SharedGalleries/contoso-1a2b/Images/render/Versions/1.0.0",
+        ),
+        (
+            "/communitygalleries/contoso-5678/images/render/versions/1.0.0",
+            "/CommunityGalleries/contoso-5678/Images/render/Versions/1.0.0",
+        ),
+    ],
+)
+def test_a_shared_or_community_gallery_image_is_exported_by_id(image: str, spelled: str) -> None:
+    """Such a pool's image is written by id in Azure's spelling, with no subscription check."""
+    out, result = files(world(pool("p", image=image)))
+    (exported,) = out["pools.yaml"]["batchAccounts"][0]["pools"]
+    assert exported["image"] == {"id": spelled}
+    assert "RC604" not in codes(result)
+
+
 def test_problems_are_diagnostics_and_comments_next_to_the_resource() -> None:
     """Cross-subscription image (RC604) and unexpressed members (RC606), at file:line; pool
     tags are exported like any tags."""
