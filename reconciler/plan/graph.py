@@ -196,25 +196,21 @@ def _replace_steps(change: Change) -> tuple[Change, Change]:
     return delete, create
 
 
-def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
-    after = dict(change.after or {})
-    before = dict(change.before or {})
-    targets = tuple(p for p in SCALE_TARGETS if p in after or p in before)
-    zero = {**after, **dict.fromkeys(targets, 0)}
-    before_zero = {**before, **dict.fromkeys(targets, 0)}
-    at_zero = tuple(p for p in change.changed_paths if p not in SCALE_TARGETS)
+def _three_steps(
+    change: Change,
+    *,
+    zero: dict[str, Any],
+    before_zero: dict[str, Any],
+    at_zero: tuple[str, ...],
+    down: tuple[tuple[str, ...], str],
+    back: tuple[tuple[str, ...], str],
+) -> tuple[Change, Change, Change]:
+    """Scale to zero, update at zero (the paths `at_zero`), scale back: `down` and `back`
+    are the first and last steps' changed paths and reasons."""
     shown = (surface.parent_of(p) or p for p in at_zero if not p.startswith("scale."))
     fields = ", ".join(dict.fromkeys(shown)) or "the image"
-    goal = "+".join(f"{int(after.get(p, 0) or 0):,}" for p in targets)
-    # Show only the counts a step moves (a pool without spot nodes keeps 0 → 0 out).
-    down_paths = tuple(p for p in targets if before.get(p)) or targets[:1]
-    back_paths = tuple(p for p in targets if after.get(p)) or targets[:1]
-    down = replace(
-        change,
-        id=change.id + SCALE_DOWN,
-        after=zero,
-        changed_paths=down_paths,
-        reason=f"first of three steps: {change.reason}",
+    first = replace(
+        change, id=change.id + SCALE_DOWN, after=zero, changed_paths=down[0], reason=down[1]
     )
     # Later steps follow the pool's own writes, whose ETags the plan cannot know: each
     # reads the pool and writes with the ETag it just saw.
@@ -227,16 +223,34 @@ def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
         reason=f"change {fields} while the pool is steady at 0 nodes",
         observed=None,
     )
-    back = replace(
+    last = replace(
         change,
         id=change.id + SCALE_BACK,
         before=zero,
-        after=after,
-        changed_paths=back_paths,
-        reason=f"scale back to {goal} nodes",
+        after=dict(change.after or {}),
+        changed_paths=back[0],
+        reason=back[1],
         observed=None,
     )
-    return down, middle, back
+    return first, middle, last
+
+
+def _zero_steps(change: Change) -> tuple[Change, Change, Change]:
+    after = dict(change.after or {})
+    before = dict(change.before or {})
+    targets = tuple(p for p in SCALE_TARGETS if p in after or p in before)
+    goal = "+".join(f"{int(after.get(p, 0) or 0):,}" for p in targets)
+    # Show only the counts a step moves (a pool without spot nodes keeps 0 → 0 out).
+    down_paths = tuple(p for p in targets if before.get(p)) or targets[:1]
+    back_paths = tuple(p for p in targets if after.get(p)) or targets[:1]
+    return _three_steps(
+        change,
+        zero={**after, **dict.fromkeys(targets, 0)},
+        before_zero={**before, **dict.fromkeys(targets, 0)},
+        at_zero=tuple(p for p in change.changed_paths if p not in SCALE_TARGETS),
+        down=(down_paths, f"first of three steps: {change.reason}"),
+        back=(back_paths, f"scale back to {goal} nodes"),
+    )
 
 
 def _autoscale_zero_steps(change: Change) -> tuple[Change, Change, Change]:
@@ -253,42 +267,24 @@ def _autoscale_zero_steps(change: Change) -> tuple[Change, Change, Change]:
         SCALE_TARGETS[1]: 0,
         "scale.fixed.nodeDeallocationOption": AUTOSCALE_DRAIN,
     }
-    zero = {**{k: v for k, v in after.items() if not k.startswith(_AUTOSCALE)}, **fixed_zero}
-    before_zero = {
-        **{k: v for k, v in before.items() if not k.startswith(("scale.", _AUTOSCALE))},
-        **fixed_zero,
-    }
-    auto_paths = tuple(sorted(p for p in after if p.startswith(_AUTOSCALE)))
-    at_zero = tuple(p for p in change.changed_paths if not p.startswith("scale."))
-    fields = ", ".join(at_zero) or "the image"
-    down = replace(
+    return _three_steps(
         change,
-        id=change.id + SCALE_DOWN,
-        after=zero,
-        changed_paths=(*SCALE_TARGETS, "scale.fixed.nodeDeallocationOption"),
-        reason=f"first of three steps, autoscale off at fixed 0 nodes (drain "
-        f"{AUTOSCALE_DRAIN}): {change.reason}",
+        zero={**{k: v for k, v in after.items() if not k.startswith(_AUTOSCALE)}, **fixed_zero},
+        before_zero={
+            **{k: v for k, v in before.items() if not k.startswith(("scale.", _AUTOSCALE))},
+            **fixed_zero,
+        },
+        at_zero=tuple(p for p in change.changed_paths if not p.startswith("scale.")),
+        down=(
+            (*SCALE_TARGETS, "scale.fixed.nodeDeallocationOption"),
+            f"first of three steps, autoscale off at fixed 0 nodes (drain {AUTOSCALE_DRAIN}): "
+            + change.reason,
+        ),
+        back=(
+            tuple(sorted(p for p in after if p.startswith(_AUTOSCALE))),
+            "restore the declared autoscale settings (the formula sizes the pool again)",
+        ),
     )
-    # As for fixed pools, later steps write with the ETag they read (module doc).
-    middle = replace(
-        change,
-        id=change.id + UPDATE_AT_ZERO,
-        before=before_zero,
-        after=zero,
-        changed_paths=at_zero,
-        reason=f"change {fields} while the pool is steady at 0 nodes",
-        observed=None,
-    )
-    back = replace(
-        change,
-        id=change.id + SCALE_BACK,
-        before=zero,
-        after=after,
-        changed_paths=auto_paths,
-        reason="restore the declared autoscale settings (the formula sizes the pool again)",
-        observed=None,
-    )
-    return down, middle, back
 
 
 def dependencies(changes: Sequence[Change]) -> dict[str, set[str]]:
