@@ -10,7 +10,14 @@ from typing import Any
 from reconciler.errors import SecretError
 
 MASK = "***"
-_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+#: One reference, ``${env:NAME}`` (the JSON Schema spells a whole-string one with it).
+REFERENCE = r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}"
+_REF = re.compile(REFERENCE)
+
+
+def is_reference(value: object) -> bool:
+    """True for a string that is exactly one ``${env:NAME}`` reference, nothing around it."""
+    return isinstance(value, str) and _REF.fullmatch(value) is not None
 
 
 def references(value: str) -> tuple[str, ...]:

@@ -193,7 +193,6 @@ def source_kind(resource_id: str) -> str | None:
 
 # A version's target region: the members its friendly keys spell (`replicas`,
 # `storageAccountType`); the others keep Azure's names under `targetRegions[<region>].`.
-_REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
 _REGION_FRIENDLY = frozenset({"name", "regionalReplicaCount", "storageAccountType"})
 
 
@@ -220,7 +219,7 @@ def _version_flat(doc: Json) -> Flat:
         _set(flat, f"targetRegions[{name}].storageAccountType", region.get("storageAccountType"))
         extra = {k: v for k, v in region.items() if k not in _REGION_FRIENDLY}
         if extra:
-            for rel, value in surface.flatten_at(Kind.VERSION, _REGION_ITEM, extra).items():
+            for rel, value in surface.flatten_at(Kind.VERSION, surface.REGION_ITEM, extra).items():
                 flat[f"targetRegions[{name}].{rel}"] = value
     _set(flat, "excludeFromLatest", publishing.get("excludeFromLatest"), bool)
     _set(flat, "endOfLifeDate", _date(publishing.get("endOfLifeDate")))

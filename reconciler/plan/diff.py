@@ -212,7 +212,7 @@ def normalise(props: Mapping[str, Any], kind: Kind | None = None) -> dict[str, A
 
 
 # Azure-named paths (`reconciler.state.surface.is_azure_path`), as a prefix test.
-_AZURE = tuple(f"{key}{sep}" for key in surface.ROOT_KEYS for sep in ".[")
+_AZURE = surface.ROOT_PREFIXES
 _NOTHING: tuple[str, ...] = ()
 
 

@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 from reconciler.openapi.surface import Field
-from reconciler.secrets import is_secret
+from reconciler.secrets import is_reference
 from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.state import surface
 from reconciler.state.model import Kind
@@ -34,8 +34,6 @@ from reconciler.state.surface import MapKey, Node, Segments, flat_path
 
 At = tuple[str, int, int]
 Where = Callable[[Sequence[str | int]], At | None]
-
-_WHOLE_REF = re.compile(r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +117,7 @@ class _Walk:
     def leaf(self, f: Field, value: Any, segs: Segments, loc: tuple[str | int, ...]) -> None:
         shown = flat_path(segs)
         if f.secret:
-            if not (isinstance(value, str) and _WHOLE_REF.match(value)):
+            if not is_reference(value):
                 self.error(
                     "RC015",
                     f"{shown} is a secret: it takes a ${{env:NAME}} reference, not a literal",
@@ -133,7 +131,7 @@ class _Walk:
             if not isinstance(value, Mapping):
                 self.error("RC004", f"{shown} must be a mapping, not {_type(value)}", loc)
                 return
-            for path, leaf in surface._leaf(f, value, segs):
+            for path, leaf in surface.leaf_paths(f, value, segs):
                 self.values[path] = leaf
             self.complete.append(shown + "[")  # a map written is the whole map
             return
@@ -271,9 +269,4 @@ def check_at(
     return AzureMembers(values, complete), walk.diags
 
 
-def secret_refs(members: AzureMembers, kind: Kind) -> tuple[str, ...]:
-    """The paths of `members` that hold secret references."""
-    return tuple(p for p, v in members.values.items() if is_secret(v))
-
-
-__all__ = ["AzureMembers", "MapKey", "check", "check_at", "secret_refs"]
+__all__ = ["AzureMembers", "MapKey", "check", "check_at"]

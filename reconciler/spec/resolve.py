@@ -795,13 +795,13 @@ class _Builder:
         extra: dict[str, Any] = dict(pv["azure"].values)
         complete: list[str] = list(pv["azure"].complete)
         for index, region in enumerate(v.targetRegions):
-            if _REGION_MEMBERS_SET.isdisjoint(raw["targetRegions"][index]):
+            if _REGION_MEMBERS.isdisjoint(raw["targetRegions"][index]):
                 continue
             members, problems = azure_members.check_at(
                 Kind.VERSION,
-                _REGION_ITEM,
+                surface.REGION_ITEM,
                 raw["targetRegions"][index],
-                _REGION_MEMBERS,
+                surface.REGION_MEMBERS,
                 prefix=f"targetRegions[{ids.normalize_location(region.name)}].",
                 address=v_addr,
                 where=partial(self.where_in, file, raw, ("targetRegions", index)),
@@ -859,9 +859,7 @@ class _Builder:
 
 # A version's target region: its members besides the friendly `name`, `replicas` and
 # `storageAccountType`, under Azure's names.
-_REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
-_REGION_MEMBERS = ("encryption", "excludeFromLatest", "additionalReplicaSets")
-_REGION_MEMBERS_SET = frozenset(_REGION_MEMBERS)
+_REGION_MEMBERS = frozenset(surface.REGION_MEMBERS)
 _ROOT_KEYS = frozenset(surface.ROOT_KEYS)
 
 

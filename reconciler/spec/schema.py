@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from reconciler.openapi.surface import Field
+from reconciler.secrets import REFERENCE
 from reconciler.spec.models import SpecDocument
 from reconciler.state import surface
 from reconciler.state.model import Kind
@@ -24,8 +25,7 @@ _AZURE_MODELS = {
     "ManagedImage": Kind.MANAGED_IMAGE,
     "Pool": Kind.POOL,
 }
-_REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
-_SECRET_REF = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
+_SECRET_REF = f"^{REFERENCE}$"
 
 SCHEMA_PATH = "schemas/spec.schema.json"
 
@@ -44,10 +44,10 @@ def spec_json_schema() -> dict[str, Any]:
         for key in surface.roots(kind):
             members[key] = _node_schema(kind, root[key], (key,))
     region = schema["$defs"]["TargetRegion"]["properties"]
-    item = surface.node_at(Kind.VERSION, _REGION_ITEM)
+    item = surface.node_at(Kind.VERSION, surface.REGION_ITEM)
     for key, child in ((item.children or {}) if item is not None else {}).items():
         if key in region and key not in ("name", "storageAccountType"):
-            region[key] = _node_schema(Kind.VERSION, child, (*_REGION_ITEM, key))
+            region[key] = _node_schema(Kind.VERSION, child, (*surface.REGION_ITEM, key))
     ordered.update(schema)
     return ordered
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import SecretError
-from reconciler.secrets import MASK, references
+from reconciler.secrets import MASK, REFERENCE, references
 from reconciler.secrets import resolve as _resolve_one
 from reconciler.spec.diagnostics import Diagnostic, diag
 
@@ -45,7 +45,7 @@ UNSET_SECRET = "RC303"
 
 # Anything that starts like a reference; those not matching the strict form are errors.
 _LOOSE = re.compile(r"\$\{[^}]*\}?")
-_STRICT = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
+_STRICT = re.compile(REFERENCE)
 
 
 def malformed_references(text: str) -> tuple[str, ...]:

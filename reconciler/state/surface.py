@@ -45,7 +45,12 @@ SURFACE_KINDS: dict[Kind, SurfaceKind] = {
 _FRIENDLY_ROOTS = frozenset({"location", "tags"})
 #: Every key that holds Azure-named members in some kind (a cheap first test).
 ROOT_KEYS = ("properties", "identity", "extendedLocation")
-_ROOT_PREFIXES = tuple(f"{key}{sep}" for key in ROOT_KEYS for sep in ".[")
+#: How every Azure-named flat path starts (no friendly path of any kind does).
+ROOT_PREFIXES = tuple(f"{key}{sep}" for key in ROOT_KEYS for sep in ".[")
+#: A version's target region in the field table, and the members a spec writes there under
+#: Azure's names (its name, count and storage type are the friendly keys').
+REGION_ITEM = ("properties", "publishingProfile", "targetRegions", "[]")
+REGION_MEMBERS = ("encryption", "excludeFromLatest", "additionalReplicaSets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,7 @@ def segments_of(path: str) -> Segments:
 def parent_of(path: str) -> str | None:
     """The member an Azure-named leaf belongs to (its path without the last segment), for
     telling changes that go together as one; None for a friendly path or a top member."""
-    if not path.startswith(_ROOT_PREFIXES):
+    if not path.startswith(ROOT_PREFIXES):
         return None
     segments = segments_of(path)
     return flat_path(segments[:-1]) if len(segments) > 2 else None
@@ -132,7 +137,7 @@ def is_azure_path(kind: Kind, path: str) -> bool:
 
     No friendly path of any kind starts with these keys, so the answer needs no table
     (it is asked for every path of every resource a plan diffs)."""
-    return path.startswith(_ROOT_PREFIXES)
+    return path.startswith(ROOT_PREFIXES)
 
 
 # -- the field table as a trie -----------------------------------------------------------------
@@ -347,7 +352,7 @@ def _flatten(
     if at and _owned(kind, at, include_owned):
         return
     if node.field is not None:
-        for path, leaf in _leaf(node.field, value, at):
+        for path, leaf in leaf_paths(node.field, value, at):
             out[path] = leaf
         return
     if node.item is not None:
@@ -362,7 +367,8 @@ def _flatten(
                 _flatten(kind, child, sub, (*at, name), out, include_owned)
 
 
-def _leaf(field: Field, value: Any, at: Segments) -> Iterator[tuple[str, Any]]:
+def leaf_paths(field: Field, value: Any, at: Segments) -> Iterator[tuple[str, Any]]:
+    """The flat paths and values of one leaf's `value` at `at` (a map gives one per key)."""
     if field.type == "map" and isinstance(value, Mapping):
         for key, item in value.items():
             key = canonical_id(key) if str(key).startswith("/subscriptions/") else key
@@ -389,7 +395,7 @@ def groups_of(paths: Iterator[str] | tuple[str, ...] | list[str]) -> frozenset[s
     """The top-level groups (``identity``, ``properties.<member>``) that `paths` lie in."""
     out: set[str] = set()
     for path in paths:
-        if not path.startswith(_ROOT_PREFIXES):
+        if not path.startswith(ROOT_PREFIXES):
             continue  # a friendly path (a target region's members)
         segs = segments_of(path)
         if not segs:

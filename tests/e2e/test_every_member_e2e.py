@@ -99,7 +99,7 @@ FRIENDLY: dict[Kind, frozenset[str]] = {
     Kind.MANAGED_IMAGE: frozenset({"osType", "source"}),
     Kind.POOL: frozenset({"vmSize", "image", "nodeAgentSkuId", "scale"}),
 }
-_REGION_MEMBERS = ("encryption", "excludeFromLatest", "additionalReplicaSets")
+
 REGION: dict[str, Any] = {}
 
 
@@ -114,7 +114,9 @@ def _members(kind: Kind) -> tuple[dict[str, Any], list[str], dict[str, str]]:
         # friendly `targetRegions` entry, under Azure's names.
         (region,) = body["properties"]["publishingProfile"]["targetRegions"]
         REGION.clear()
-        REGION.update(copy.deepcopy({k: v for k, v in region.items() if k in _REGION_MEMBERS}))
+        REGION.update(
+            copy.deepcopy({k: v for k, v in region.items() if k in surface.REGION_MEMBERS})
+        )
     written: list[str] = []
     secrets: dict[str, str] = {}
     for field in writable_fields(skind):
