@@ -362,6 +362,13 @@ class _Builder:
     def commented(self, address: str, value: Any) -> Commented:
         return Commented(value, tuple(self.notes.comments.get(address, ())), anchor=address)
 
+    def members_doc(
+        self, resource: LiveResource, props: Mapping[str, Any], skip: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """What every kind ends with: the user's tags, then the Azure-named members."""
+        tags = _user_tags(props)
+        return {**({"tags": tags} if tags else {}), **self.azure_doc(resource, props, skip)}
+
     def azure_doc(
         self, resource: LiveResource, props: Mapping[str, Any], skip: frozenset[str] = frozenset()
     ) -> dict[str, Any]:
@@ -500,10 +507,7 @@ class _Builder:
             doc["excludeFromLatest"] = True
         if props.get("endOfLifeDate"):
             doc["endOfLifeDate"] = str(props["endOfLifeDate"])
-        tags = _user_tags(props)
-        if tags:
-            doc["tags"] = tags
-        doc.update(self.azure_doc(version, props, folded_version_members(props)))
+        doc.update(self.members_doc(version, props, folded_version_members(props)))
         self.note_unexpressed(version)
         return self.commented(version.address, doc)
 
@@ -515,10 +519,7 @@ class _Builder:
         doc: dict[str, Any] = {"name": gallery.name}
         if props.get("description"):
             doc["description"] = props["description"]
-        tags = _user_tags(props)
-        if tags:
-            doc["tags"] = tags
-        doc.update(self.azure_doc(gallery, props))
+        doc.update(self.members_doc(gallery, props))
         images = []
         for image in sorted(self.children.get(gallery.id, ()), key=lambda i: i.name):
             images.append(self.image_doc(image, gallery.location, needs))
@@ -544,10 +545,7 @@ class _Builder:
         }
         if props.get("description"):
             doc["description"] = props["description"]
-        tags = _user_tags(props)
-        if tags:
-            doc["tags"] = tags
-        doc.update(self.azure_doc(image, props))
+        doc.update(self.members_doc(image, props))
         versions = sorted(self.children.get(image.id, ()), key=lambda v: _version_key(v.name))
         if versions:
             doc["versions"] = [self.version_doc(v, gallery_location, needs) for v in versions]
@@ -572,10 +570,7 @@ class _Builder:
                 for lun, f in sorted(disks.items(), key=lambda kv: int(kv[0]))
             ]
         doc["source"] = source
-        tags = _user_tags(props)
-        if tags:
-            doc["tags"] = tags
-        doc.update(self.azure_doc(image, props))
+        doc.update(self.members_doc(image, props))
         self.note_unexpressed(image)
         return placement, self.commented(image.address, doc)
 
@@ -635,10 +630,7 @@ class _Builder:
         inter = props.get("interNodeCommunication")
         if inter is not None and not _is_default(Kind.POOL, "interNodeCommunication", inter):
             doc["interNodeCommunication"] = inter
-        tags = _user_tags(props)
-        if tags:
-            doc["tags"] = tags
-        doc.update(self.azure_doc(pool, props))
+        doc.update(self.members_doc(pool, props))
         self.note_unexpressed(pool)
         return self.commented(pool.address, doc)
 
