@@ -225,17 +225,9 @@ def get_at(doc: Any, loc: Location) -> Any:
     return node
 
 
-def set_at(doc: Json, loc: Location, value: Any) -> None:
-    """Set `loc` in `doc` (creating objects on the way)."""
-    node: Any = doc
-    for segment in loc[:-1]:
-        assert isinstance(segment, str), "set_at is for group locations"
-        node = node.setdefault(segment, {})
-    node[loc[-1]] = value
-
-
 def put_at(doc: Json, loc: Location, value: Any) -> None:
-    """Set `loc` in `doc`, creating objects and list items on the way."""
+    """Set `loc` in `doc`, creating objects and list items on the way (a group, or one
+    Azure-named member inside one)."""
     node: Any = doc
     for segment, following in itertools.pairwise(loc):
         fresh: Any = [] if isinstance(following, int) else {}
@@ -550,7 +542,7 @@ def update_body(
             value = {}
         elif value is None:
             value = empty_group(kind, group)
-        set_at(body, group, value)
+        put_at(body, group, value)
     return body
 
 
@@ -581,11 +573,11 @@ def create_body(kind: Kind, base: Mapping[str, Any] | None, declared: Mapping[st
     for group in _WHOLE_GROUPS.get(kind, frozenset()):
         want = get_at(declared, group)
         if want is not None:
-            set_at(body, group, copy.deepcopy(want))
+            put_at(body, group, copy.deepcopy(want))
     for group, record in _RECORDS.items():
         value = get_at(body, group)
         if value is not None:
-            set_at(body, group, _drop_stale_records(value, record, get_at(declared, group)))
+            put_at(body, group, _drop_stale_records(value, record, get_at(declared, group)))
     return body
 
 
