@@ -113,8 +113,16 @@ def test_every_problem_is_reported_at_once_with_its_position(tmp_path: Path) -> 
             "interNodeCommunicaton": "Enabled",
         },
     )
-    found = sorted((d.code, d.line is not None) for d in result.diagnostics)
-    assert found == [("RC003", True), ("RC011", True)]
+    lines = (tmp_path / "spec.yaml").read_text().splitlines()
+
+    def line_of(text: str) -> int:
+        return next(n for n, line in enumerate(lines, 1) if text in line)
+
+    found = sorted((d.code, d.line) for d in result.diagnostics)
+    assert found == [
+        ("RC003", line_of("interNodeCommunicaton:")),
+        ("RC011", line_of("nodeFillType:")),
+    ]
 
 
 def test_a_start_task_member_is_free_when_the_friendly_start_task_is_absent(
