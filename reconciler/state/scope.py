@@ -298,24 +298,21 @@ def scope_for(spec: Any) -> ReadScope:
         elif pool.image.image_kind == "managedImage":
             image_groups.append((image.subscription, image.resource_group))
     azure_groups: set[tuple[str, str]] = set()
-    resources = getattr(spec, "resources", None)
-    for resource in resources() if callable(resources) else ():
-        members = getattr(resource, "azure", None)
-        if members is not None and members.values:
-            kind = _KIND_OF[type(resource).__name__]
-            azure_groups |= {(kind, g) for g in surface.groups_of(list(members.values))}
+    for kind, declared in (
+        (Kind.GALLERY, spec.galleries),
+        (Kind.IMAGE, spec.images),
+        (Kind.VERSION, spec.versions),
+        (Kind.MANAGED_IMAGE, spec.managed_images),
+        (Kind.POOL, spec.pools),
+    ):
+        for resource in declared.values():
+            members = getattr(resource, "azure", None)
+            if members is not None and members.values:
+                groups = surface.groups_of(list(members.values))
+                azure_groups |= {(kind.value, g) for g in groups}
     return ReadScope(
         galleries=tuple(galleries),
         image_groups=tuple(image_groups),
         batch_accounts=tuple(a.id for a in spec.batch_accounts.values()),
         azure_groups=tuple(azure_groups),
     )
-
-
-_KIND_OF = {
-    "ResolvedGallery": Kind.GALLERY.value,
-    "ResolvedImage": Kind.IMAGE.value,
-    "ResolvedVersion": Kind.VERSION.value,
-    "ResolvedManagedImage": Kind.MANAGED_IMAGE.value,
-    "ResolvedPool": Kind.POOL.value,
-}
