@@ -186,8 +186,6 @@ FIELDS: dict[Kind, tuple[FieldRule, ...]] = {
         *(_pool_with_nodes(f"properties.{p}") for p in ("applicationPackages**", "certificates**")),
         # Metadata names may hold dots (the tool's own ``reconcile.owner``).
         _pool_with_nodes("metadata.**"),
-        *(_pool_with_nodes(p) for p in ("applicationPackages", "applicationPackages**")),
-        *(_pool_with_nodes(p) for p in ("certificates", "certificates**")),
         _pool_with_nodes("tags.**"),
         FieldRule(
             "identity.**",

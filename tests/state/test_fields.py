@@ -7,6 +7,7 @@ import pytest
 from reconciler.state.fields import FIELDS, UpdateMode, rule_for
 from reconciler.state.model import Kind
 
+VMC = "properties.deploymentConfiguration.virtualMachineConfiguration"
 IN, RS, ZERO, NEW, WO = (
     UpdateMode.IN_PLACE,
     UpdateMode.RESIZE,
@@ -28,12 +29,12 @@ IN, RS, ZERO, NEW, WO = (
         ("startTask.commandLine", IN, "U10"),
         ("startTask.environment.LICENSE_KEY", IN, "U10"),
         ("metadata.reconcile.owner", IN, "U10"),
-        ("applicationPackages", IN, "U10"),
-        ("applicationPackages[0].id", IN, "U10"),
-        ("certificates[0].thumbprint", IN, "U10"),
+        ("properties.applicationPackages[0].id", IN, "U10"),
+        ("properties.applicationPackages[0].version", IN, "U10"),
+        ("properties.startTask.resourceFiles[0].httpUrl", IN, "U10"),
         ("tags.team", IN, "U10"),
         ("identity.type", IN, "U11"),
-        ("identity.userAssignedIdentities", IN, "U11"),
+        ('identity.userAssignedIdentities["/subscriptions/s/x"]', IN, "U11"),
         # Every other updatable pool property: only while steady at 0 nodes.
         ("vmSize", ZERO, "U12"),
         ("image.id", ZERO, "U12"),
@@ -44,12 +45,13 @@ IN, RS, ZERO, NEW, WO = (
         ("taskSlotsPerNode", ZERO, "U12"),
         ("interNodeCommunication", ZERO, "U12"),
         ("displayName", ZERO, "U12"),
-        ("mountConfiguration[0].azureFileShareConfiguration.accountName", ZERO, "U12"),
-        ("containerConfiguration.containerImageNames", ZERO, "U12"),
-        ("securityProfile.securityType", ZERO, "U12"),
-        ("userAccounts[batch].elevationLevel", ZERO, "U12"),
-        ("taskSchedulingPolicy.nodeFillType", ZERO, "U12"),
-        ("upgradePolicy.mode", ZERO, "U12"),
+        ("properties.mountConfiguration[0].azureFileShareConfiguration.accountName", ZERO, "U12"),
+        (f"{VMC}.containerConfiguration.containerImageNames", ZERO, "U12"),
+        (f"{VMC}.securityProfile.securityType", ZERO, "U12"),
+        ("properties.userAccounts[0].elevationLevel", ZERO, "U12"),
+        ("properties.taskSchedulingPolicy.nodeFillType", ZERO, "U12"),
+        ("properties.upgradePolicy.mode", ZERO, "U12"),
+        ("properties.networkConfiguration.enableAcceleratedNetworking", ZERO, "U12"),
         ("scale.fixed.nodeDeallocationOption", WO, "U13"),
     ],
 )
@@ -78,6 +80,18 @@ def test_no_pool_path_forces_a_new_pool() -> None:
         (Kind.VERSION, "source.managedImage", NEW, "U5"),
         (Kind.VERSION, "source.snapshots.dataDisks[1]", NEW, "U5"),
         (Kind.VERSION, "targetRegions[eastus].storageAccountType", NEW, "U6"),
+        (
+            Kind.VERSION,
+            "targetRegions[eastus].encryption.osDiskImage.diskEncryptionSetId",
+            NEW,
+            "U6",
+        ),
+        (Kind.VERSION, "targetRegions[eastus].excludeFromLatest", IN, "U7"),
+        (Kind.VERSION, "properties.storageProfile.osDiskImage.hostCaching", NEW, "U5"),
+        (Kind.VERSION, "properties.securityProfile.uefiSettings.signatureTemplateNames", NEW, "U5"),
+        (Kind.VERSION, "properties.safetyProfile.blockDeletionBeforeEndOfLife", IN, "U7"),
+        (Kind.IMAGE, "properties.purchasePlan.name", NEW, "U3"),
+        (Kind.IMAGE, "properties.features[0].value", IN, "U4"),
         (Kind.VERSION, "targetRegions[eastus].replicas", IN, "U7"),
         (Kind.VERSION, "endOfLifeDate", IN, "U7"),
         (Kind.VERSION, "excludeFromLatest", IN, "U7"),
