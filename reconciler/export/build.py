@@ -31,10 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.export.members import azure_blocks, folded_version_members, secret_references
 from reconciler.export.yamltext import Commented, dump
 from reconciler.plan.diff import DEFAULTS
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.models import API_VERSION, P_OWNER
 from reconciler.spec.secrets import looks_secret
 from reconciler.spec.sizing import (

@@ -22,7 +22,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.plan.model import PlanDiagnostic
+from reconciler.diagnostics import Diagnostic, SourceLocation
 from reconciler.state.model import (
     OWNER_METADATA_KEY,
     OWNER_NAME_METADATA_KEY,
@@ -62,7 +62,7 @@ class DesiredResource:
     image_id: str | None = None  # pools: normalised id of the image they boot from
     account_id: str | None = None  # pools: normalised id of their Batch account
     notes: Mapping[str, str] = field(default_factory=dict)
-    where: str | None = None  # file:line:col of its declaration, for plan diagnostics
+    where: SourceLocation | None = None  # its declaration, for plan diagnostics
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "properties", _ro(self.properties))
@@ -81,7 +81,7 @@ class DesiredAccount:
     id: str  # normalised (lower-case) resource id
     name: str
     location: str
-    where: str | None = None  # file:line:col of its declaration
+    where: SourceLocation | None = None  # its declaration
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class DesiredState:
     owner: str = ""
     owner_derived: bool = False
     sizing: Mapping[str, Any] = field(default_factory=dict)
-    diagnostics: tuple[PlanDiagnostic, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
     accounts: Mapping[str, DesiredAccount] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -204,10 +204,9 @@ def desired_state(spec: Any) -> DesiredState:
     )
 
 
-def _where(r: Any) -> str | None:
-    """``file:line:col`` where the spec declares `r` (None for hand-built test values)."""
-    where = getattr(r, "declared_at", None)
-    return str(where) if where is not None else None
+def _where(r: Any) -> SourceLocation | None:
+    """Where the spec declares `r` (None for hand-built test values)."""
+    return getattr(r, "declared_at", None)
 
 
 def _account(a: Any) -> DesiredAccount:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan, Severity
+from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan
 from reconciler.render.text import CAUSE_LABEL, fmt_value, partial_note, path_lines, summary_counts
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -174,7 +174,7 @@ def _diagnostics(plan: Plan) -> list[str]:
         return []
     lines = ["### Diagnostics", ""]
     for d in plan.diagnostics:
-        icon = "❌" if d.severity is Severity.ERROR else "⚠️"
+        icon = "❌" if d.is_error else "⚠️"
         at = f" (`{d.address}`)" if d.address else ""
         where = f"`{d.where}` " if d.where else ""
         lines.append(f"- {icon} {where}**{d.code}** {_cell(d.message)}{at}")

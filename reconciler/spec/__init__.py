@@ -15,7 +15,7 @@ Public surface (everything else in this package is an implementation detail):
 Importing this package never imports the Azure SDK.
 """
 
-from reconciler.spec.diagnostics import CODES, Code, Diagnostic
+from reconciler.diagnostics import CODES, Code, Diagnostic
 from reconciler.spec.ids import (
     batch_account_address,
     batch_account_id,

@@ -34,8 +34,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reconciler.diagnostics import Diagnostic, diag, sort_key
 from reconciler.spec import ids
-from reconciler.spec.diagnostics import Diagnostic, diag, sort_key
 from reconciler.spec.models import (
     API_VERSION,
     PATTERN_HELP,

@@ -20,10 +20,10 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.spec import azure_members, ids
 from reconciler.spec import models as m
 from reconciler.spec.azure_members import AzureMembers
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolved import (
     AutoScale,
     DataDisk,

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reconciler.diagnostics import SourceLocation
 from reconciler.spec.azure_members import AzureMembers
 from reconciler.spec.secrets import mask_environment, mask_text, references
 from reconciler.spec.sizing import ReplicaSizing, ResizeTimeoutSizing
@@ -48,18 +49,6 @@ def frozen_map(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not mapping:
         return _EMPTY
     return MappingProxyType(dict(mapping))
-
-
-@dataclass(frozen=True, slots=True)
-class SourceLocation:
-    """Where something was written: file as given by the user, 1-based line and column."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True, slots=True)

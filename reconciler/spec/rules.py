@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.spec import ids
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolved import AutoScale, FixedScale, ResolvedImage, ResolvedPool
 from reconciler.spec.secrets import looks_secret, malformed_references, references
 from reconciler.spec.sizing import (
