@@ -338,6 +338,15 @@ def _managed_image(m: Any, owner: str) -> DesiredResource:
     )
 
 
+def marketplace_note(market: Any) -> str:
+    """What a plan says of a Marketplace image: which rules it is outside of."""
+    name = f"{market.publisher}/{market.offer}/{market.sku} {market.version}"
+    return (
+        f"Marketplace image {name}: the custom-image rules (R1 replicas, R6 in-use, "
+        "R8-R10 image checks) do not apply"
+    )
+
+
 def _pool_image(image: Any) -> dict[str, Any]:
     """``image.id`` for a custom image; ``image.publisher/offer/sku/version`` for a
     Marketplace one (the version always sent, ``latest`` unless pinned)."""
@@ -385,6 +394,9 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         )
         if p.resize_timeout is not None:
             notes["scale.fixed.resizeTimeout"] = timeout_note(p.resize_timeout)
+    market = p.image.marketplace
+    if market is not None:
+        notes["image.publisher"] = marketplace_note(market)
     task = p.start_task
     if task is not None:
         complete += ["startTask.", "startTask.environment."]
@@ -494,6 +506,7 @@ __all__ = [
     "DesiredState",
     "content_hash",
     "desired_state",
+    "marketplace_note",
     "owner_marks",
     "replica_note",
     "sizing_of",
