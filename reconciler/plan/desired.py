@@ -337,12 +337,32 @@ def _managed_image(m: Any, owner: str) -> DesiredResource:
     )
 
 
-def _pool(p: Any, owner: str) -> DesiredResource:
-    props: dict[str, Any] = {
-        "vmSize": p.vm_size,
-        "image.id": p.image.id,
-        "nodeAgentSkuId": p.node_agent_sku_id,
+def marketplace_note(market: Any) -> str:
+    """What a plan says of a Marketplace image: which rules it is outside of."""
+    name = f"{market.publisher}/{market.offer}/{market.sku} {market.version}"
+    return (
+        f"Marketplace image {name}: the custom-image rules (R1 replicas, R6 in-use, "
+        "R8-R10 image checks) do not apply"
+    )
+
+
+def _pool_image(image: Any) -> dict[str, Any]:
+    """``image.id`` for a custom image; ``image.publisher/offer/sku/version`` for a
+    Marketplace one (the version always sent, ``latest`` unless pinned)."""
+    market = image.marketplace
+    if market is None:
+        return {"image.id": image.id}
+    return {
+        "image.publisher": market.publisher,
+        "image.offer": market.offer,
+        "image.sku": market.sku,
+        "image.version": market.version,
     }
+
+
+def _pool(p: Any, owner: str) -> DesiredResource:
+    props: dict[str, Any] = {"vmSize": p.vm_size, **_pool_image(p.image)}
+    props["nodeAgentSkuId"] = p.node_agent_sku_id
     props.update(
         _declared(
             p,
@@ -354,7 +374,9 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         )
     )
     notes: dict[str, str] = {}
-    complete = ["scale."]
+    # The image is declared completely: a move between a custom and a Marketplace image
+    # takes the other kind's members away.
+    complete = ["scale.", "image."]
     scale = p.scale
     if p.is_autoscale:
         props["scale.autoScale.formula"] = scale.formula
@@ -371,6 +393,9 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         )
         if p.resize_timeout is not None:
             notes["scale.fixed.resizeTimeout"] = timeout_note(p.resize_timeout)
+    market = p.image.marketplace
+    if market is not None:
+        notes["image.publisher"] = marketplace_note(market)
     task = p.start_task
     if task is not None:
         complete += ["startTask.", "startTask.environment."]
@@ -425,7 +450,7 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         canonical_location(p.location),
         props,
         complete=tuple(complete),
-        image_id=canonical_id(p.image.id),
+        image_id=None if p.image.is_marketplace else canonical_id(p.image.id),
         account_id=canonical_id(p.account_id),
         notes=notes,
         where=_where(p),
@@ -480,6 +505,7 @@ __all__ = [
     "DesiredState",
     "content_hash",
     "desired_state",
+    "marketplace_note",
     "owner_marks",
     "replica_note",
     "sizing_of",

@@ -926,7 +926,7 @@ class _Planner:
     def check_pool_rules(self) -> None:
         for d in self.desired.resources.values():
             if d.kind is not Kind.POOL or d.image_id is None or d.account_id is None:
-                continue
+                continue  # a Marketplace image has no id: R9/R10 are custom-image rules
             if not d.image_id.startswith("/subscriptions/"):
                 continue  # a shared or community gallery's image: Azure shares it across
             account = self.live_by_id.get(d.account_id)
@@ -1122,6 +1122,8 @@ class _Planner:
                 notes.append(f"replicas {region.group(1)} {value}: {note}")
             elif path == "scale.fixed.resizeTimeout":
                 notes.append(f"resizeTimeout {value}: {note}")
+            elif path == "image.publisher":
+                notes.append(note)
         return head + (" (" + "; ".join(notes) + ")" if notes else "")
 
     def change_reason(

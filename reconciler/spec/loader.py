@@ -678,7 +678,9 @@ def _one_error(
     message = error.get("msg", "invalid value")
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    return diag("RC011", f"{path}: {message}", address=address, at=at)
+    return diag(
+        "RC011", f"{path}: {message}", hint=_VALUE_HINTS.get(field_name, ""), address=address, at=at
+    )
 
 
 #: Keys Azure has but the spec deliberately leaves out, and what to write instead
@@ -687,6 +689,13 @@ _NOT_SUPPORTED = {
     ("UserIdentity", "userName"): "a named user is not supported: it must be one of the "
     "pool's user accounts, which the spec does not declare; run the start task as the "
     "auto user with `elevationLevel: Admin` (or NonAdmin) and `scope: Pool` (or Task).",
+}
+
+#: How to fix a value that breaks a rule spanning a model's fields, by the field's key.
+_VALUE_HINTS = {
+    "image": "write one of {gallery: G, definition: D} (version optional), {managedImage: NAME}, "
+    "{id: IMAGE_ID}, or a Marketplace image {publisher: P, offer: O, sku: S} (version "
+    "optional, latest by default)",
 }
 
 _RANGE_HINTS = {

@@ -30,6 +30,7 @@ from reconciler.spec.resolved import (
     FixedScale,
     ImageIdentifier,
     InboundNatPool,
+    MarketplaceImage,
     Network,
     PoolImageRef,
     ResolvedBatchAccount,
@@ -543,6 +544,8 @@ class _Builder:
     ) -> PoolImageRef | None:
         ref = pool.image
         broken = self.loaded.broken
+        if ref.is_marketplace:
+            return _marketplace(ref)
         if ref.gallery is not None and ref.definition is not None:
             i_addr = ids.image_address(ref.gallery, ref.definition)
             wanted = ref.version or "latest"
@@ -877,6 +880,18 @@ def derived_owner(files: tuple[str, ...]) -> str:
     folder = os.path.basename(os.path.commonpath(parents)) if parents else ""
     name = re.sub(r"[^a-z0-9._-]+", "-", folder.lower()).strip("._-")[:64].strip("._-")
     return name or "spec"
+
+
+def _marketplace(ref: m.PoolImage) -> PoolImageRef:
+    """A Marketplace image: nothing in the spec to resolve; the version defaults to latest."""
+    assert ref.publisher is not None and ref.offer is not None and ref.sku is not None
+    return PoolImageRef(
+        kind="marketplace",
+        image_kind="marketplace",
+        id="",
+        address=None,
+        marketplace=MarketplaceImage(ref.publisher, ref.offer, ref.sku, ref.version or "latest"),
+    )
 
 
 def _unresolved(ref: m.PoolImage) -> PoolImageRef:
