@@ -90,7 +90,10 @@ class YMap(dict):  # type: ignore[type-arg]
         source = self._source
         if source is None:  # pragma: no cover - a full read always sets both
             raise RuntimeError("a mapping without positions or a text to read them from")
-        source.read_positions()
+        twin = source.twin(self)
+        self._key_pos = twin._key_pos
+        self._value_pos = twin._value_pos
+        self._source = None
 
 
 class YList(list):  # type: ignore[type-arg]
@@ -464,38 +467,44 @@ class _Unusual(Exception):
 
 
 class _Source:
-    """The text a document was read from by the fast reader, for its positions later."""
+    """The text a document was read from by the fast reader, for its positions later.
 
-    __slots__ = ("root", "text")
+    It holds the text and, once asked, the full read of it — never the fast-read data,
+    so the fast-read mappings (which point here) form no reference cycle and are freed
+    as soon as they are dropped.
+    """
+
+    __slots__ = ("_twins", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.root: Any = None
+        self._twins: dict[Pos, YMap] | None = None
 
-    def read_positions(self) -> None:
-        """Read the text again with positions and hand them to every mapping of `root`."""
-        full, problems = _read_full(self.text)
-        if problems:  # pragma: no cover - the fast read met no problem in this text
-            raise RuntimeError("a fast-read document has problems on a second read")
-        _adopt_positions(self.root, full)
+    def twin(self, mapping: YMap) -> YMap:
+        """The full read of the mapping that starts where `mapping` does.
 
-
-def _adopt_positions(fast: Any, full: Any) -> None:
-    """Give each fast-read mapping the key and value positions of its full-read twin."""
-    pending = [(fast, full)]
-    while pending:
-        mine, twin = pending.pop()
-        if isinstance(mine, YMap):
-            if not isinstance(twin, YMap) or list(mine) != list(twin) or mine.pos != twin.pos:
-                raise RuntimeError(f"the two reads of a document differ at {mine.pos}")
-            mine._key_pos = twin._key_pos
-            mine._value_pos = twin._value_pos
-            mine._source = None
-            pending.extend(zip(mine.values(), twin.values(), strict=True))
-        elif isinstance(mine, YList):
-            if not isinstance(twin, YList) or len(mine) != len(twin):
-                raise RuntimeError(f"the two reads of a document differ at {mine.pos}")
-            pending.extend(zip(mine, twin, strict=True))
+        The text is read again once per file, on the first question. Two mappings of
+        one document never start at the same place (a mapping as a key, which could,
+        sends a file to the full reader), so the start says which one it is.
+        """
+        if self._twins is None:
+            full, problems = _read_full(self.text)
+            if problems:  # pragma: no cover - the fast read met no problem in this text
+                raise RuntimeError("a fast-read document has problems on a second read")
+            twins: dict[Pos, YMap] = {}
+            pending = [full]
+            while pending:
+                value = pending.pop()
+                if isinstance(value, YMap):
+                    twins[value.pos] = value
+                    pending.extend(value.values())
+                elif isinstance(value, YList):
+                    pending.extend(value)
+            self._twins = twins
+        found = self._twins.get(mapping.pos)
+        if found is None or list(found) != list(mapping):  # pragma: no cover - a bug
+            raise RuntimeError(f"the two reads of a document differ at {mapping.pos}")
+        return found
 
 
 def _read_fast(text: str) -> Any:
@@ -514,7 +523,6 @@ def _read_fast(text: str) -> Any:
         raise _Unusual from exc
     finally:
         loader.dispose()
-    source.root = root
     return root
 
 

@@ -9,6 +9,7 @@ the example specs.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -177,20 +178,35 @@ def test_a_nested_mapping_is_placed_without_reading_the_text_again(
 ) -> None:
     """Where a nested mapping or list item sits is known from the fast read alone."""
     data, _ = load_yaml(SPEC)
-    monkeypatch.setattr(yamlpos._Source, "read_positions", _no_reread)
+    monkeypatch.setattr(yamlpos._Source, "twin", _no_reread)
     version = data["galleries"][0]["images"][0]["versions"][0]
     assert position_of(data, ("galleries", 0, "images", 0, "versions", 0)) == (11, 13)
     assert position_of(version, ("targetRegions", 1)) == (16, 17)
     assert position_of(version, ("source", "snapshots")) == (13, 26)
 
 
-def _no_reread(self: Any) -> None:
-    raise AssertionError("a file was read a second time")
+def _no_reread(self: Any, mapping: YMap) -> YMap:
+    raise AssertionError(f"a file was read a second time for the mapping at {mapping.pos}")
+
+
+@pytest.mark.parametrize("ask", [False, True], ids=["read once", "read again"])
+def test_fast_read_data_is_freed_without_the_cycle_collector(ask: bool) -> None:
+    """Fast-read mappings and their text form no reference cycle, asked or not."""
+    gc.collect()
+    gc.disable()
+    try:
+        data, _ = load_yaml(SPEC)
+        if ask:
+            assert position_of(data, ("batchAccounts", 0, "name")) == (19, 11)
+        del data
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_clean_spec_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Loading a spec with nothing to report never reads a file a second time."""
-    monkeypatch.setattr(yamlpos._Source, "read_positions", _no_reread)
+    monkeypatch.setattr(yamlpos._Source, "twin", _no_reread)
     result = load_spec([write(tmp_path, SPEC)], today=TODAY)
     assert result.ok and not result.diagnostics
 
