@@ -48,7 +48,7 @@ from reconciler.spec.resolved import (
     frozen_map,
 )
 from reconciler.spec.sizing import Contribution, size_replicas, size_resize_timeout
-from reconciler.spec.yamlpos import YMap, position_of
+from reconciler.spec.yamlpos import YList, YMap, position_of
 from reconciler.state import surface
 from reconciler.state.model import Kind
 
@@ -763,13 +763,17 @@ class _Builder:
         file, raw = pv["file"], pv["raw"]
         regions: dict[str, ResolvedTargetRegion] = {}
         declared = v.targetRegions or [m.TargetRegion(name=pv["location"], replicas=None)]
+        raw_regions = raw.get("targetRegions")
         for index, region in enumerate(declared):
             name = ids.normalize_location(region.name)
-            at = (
-                self.where(file, raw, "targetRegions", index)
-                if v.targetRegions
-                else self.where(file, raw)
-            )
+            if not v.targetRegions:
+                at: At = (file, *raw.pos)
+            elif isinstance(raw_regions, YList) and index < len(raw_regions):
+                # What `where` answers for ("targetRegions", index), without the walk:
+                # this runs for every region of every version.
+                at = (file, *raw_regions.item_pos[index])
+            else:  # pragma: no cover - the model was validated from this very list
+                at = self.where(file, raw, "targetRegions", index)
             if name in regions:
                 self.diags.append(
                     diag(
