@@ -40,6 +40,7 @@ from reconciler.spec.resolved import (
     FixedScale,
     ImageIdentifier,
     InboundNatPool,
+    ManagedImageSource,
     Network,
     PoolImageRef,
     ResolvedBatchAccount,
@@ -54,6 +55,7 @@ from reconciler.spec.resolved import (
     SourceLocation,
     StartTask,
     VersionSource,
+    VhdDisk,
     to_jsonable,
 )
 from reconciler.spec.secrets import PoolSecrets, Revealed, resolve_secrets
@@ -76,6 +78,7 @@ __all__ = [
     "ImageIdentifier",
     "InboundNatPool",
     "LoadResult",
+    "ManagedImageSource",
     "Network",
     "PoolImageRef",
     "PoolSecrets",
@@ -94,6 +97,7 @@ __all__ = [
     "SourceLocation",
     "StartTask",
     "VersionSource",
+    "VhdDisk",
     "batch_account_address",
     "batch_account_id",
     "gallery_address",

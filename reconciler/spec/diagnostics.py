@@ -62,7 +62,7 @@ _CODES = (
     Code("RC209", "warning", "R5", "managed images from one base snapshot used by several pools"),
     Code("RC210", "error", "R4", "managed-image node limit exceeded"),
     Code("RC211", "error", "Azure", "two image definitions share publisher/offer/sku"),
-    Code("RC213", "warning", "R13", "image version captured from a VM instead of snapshots"),
+    Code("RC213", "warning", "R13", "image built from a VM, managed disks or VHDs, not snapshots"),
     Code("RC215", "warning", "R6", "pool uses an image version past its endOfLifeDate"),
     Code("RC216", "error", "Azure", "targetRegions omit the gallery's own region"),
     Code("RC217", "error", "Azure", "image version source does not match its definition"),
