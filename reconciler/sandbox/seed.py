@@ -214,19 +214,17 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "provisioningState": "Succeeded",
         }
         _put_seeded(tx, rg_id, T_VM, vm, group, props, now)
+        # The VM's OS disk is a managed disk of its own, attached to it.
+        os_disk = {"name": disk_name, "location": vm.get("location", group["location"])}
+        _seed_disk(tx, rg_id, group, {**os_disk, "osType": vm.get("osType", "Linux")}, now)
+        attached = tx.get(_seeded_id(rg_id, T_DISK, os_disk))
+        assert attached is not None
+        attached["properties"]["diskState"] = "Attached"
+        attached["managedBy"] = _seeded_id(rg_id, T_VM, vm)
+        attached["properties"]["diskSizeGB"] = disk_size
+        tx.put(attached["id"], T_DISK, rg_id, attached)
     for disk in group.get("disks") or []:
-        props = {
-            "timeCreated": iso(now),
-            "creationData": {"createOption": "Empty"},
-            "diskSizeGB": int(disk.get("diskSizeGB", 64)),
-            "diskState": "Unattached",
-            "uniqueId": _stable_uuid(_seeded_id(rg_id, T_DISK, disk)),
-            "provisioningState": "Succeeded",
-        }
-        if disk.get("osType"):
-            props["osType"] = disk["osType"]
-        sku = {"name": "Standard_LRS", "tier": "Standard"}
-        _put_seeded(tx, rg_id, T_DISK, disk, group, props, now, sku=sku)
+        _seed_disk(tx, rg_id, group, disk, now)
     for account in group.get("storageAccounts") or []:
         props = {
             "provisioningState": "Succeeded",
@@ -259,6 +257,23 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "allowedAuthenticationModes": ["AAD", "TaskAuthenticationToken"],
         }
         _put_seeded(tx, rg_id, T_ACCOUNT, account, group, props, now, identity={"type": "None"})
+
+
+def _seed_disk(
+    tx: Tx, rg_id: str, group: Mapping[str, Any], disk: Mapping[str, Any], now: float
+) -> None:
+    props: dict[str, Any] = {
+        "timeCreated": iso(now),
+        "creationData": {"createOption": "Empty"},
+        "diskSizeGB": int(disk.get("diskSizeGB", 64)),
+        "diskState": "Unattached",
+        "uniqueId": _stable_uuid(_seeded_id(rg_id, T_DISK, disk)),
+        "provisioningState": "Succeeded",
+    }
+    if disk.get("osType"):
+        props["osType"] = disk["osType"]
+    sku = {"name": "Standard_LRS", "tier": "Standard"}
+    _put_seeded(tx, rg_id, T_DISK, disk, group, props, now, sku=sku)
 
 
 def _seed_community_gallery(tx: Tx, gallery: Mapping[str, Any], now: float) -> None:
