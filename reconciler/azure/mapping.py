@@ -249,7 +249,9 @@ def _version_json(
 ) -> Json:
     body: Json = {"location": location, "properties": {}}
     for kind, _ in _SOURCE_KINDS:
-        _put(body, "properties.storageProfile.source.id", props.get(f"source.{kind}"))
+        # A VM goes in its own member (example GalleryImageVersion_Create_WithVmAsSource).
+        member = "virtualMachineId" if kind == "virtualMachine" else "id"
+        _put(body, f"properties.storageProfile.source.{member}", props.get(f"source.{kind}"))
     _put(
         body,
         "properties.storageProfile.source.communityGalleryImageId",

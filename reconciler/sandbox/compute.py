@@ -574,8 +574,13 @@ def _fill_disk_images(world: World, storage: dict[str, Any]) -> None:
     community gallery image as the source gives its disks; snapshots and VHDs named per disk
     give theirs."""
     given = storage.get("source") or {}
-    source = get_alive(world, str(given.get("id") or given.get("communityGalleryImageId")))
-    if source is not None and source["type"].lower() == T_IMAGE.lower():
+    named = given.get("id") or given.get("communityGalleryImageId") or given.get("virtualMachineId")
+    source = get_alive(world, str(named))
+    if source is not None and source["type"].lower() == T_VM.lower():
+        # The VM's OS disk, captured (example GalleryImageVersion_Create_WithVmAsSource).
+        disk = (source["properties"].get("storageProfile") or {}).get("osDisk") or {}
+        storage["osDiskImage"] = {"hostCaching": "ReadOnly", "sizeInGB": disk.get("diskSizeGB")}
+    elif source is not None and source["type"].lower() == T_IMAGE.lower():
         # As Azure answers (recorded): an empty `source`, ReadWrite, the image's OS disk size.
         image = source["properties"].get("storageProfile") or {}
         os_size = (image.get("osDisk") or {}).get("diskSizeGB")
