@@ -223,15 +223,15 @@ _OS_DISK_LABEL: dict[str, str] = {
 def versions(ctx: Context) -> Iterator[Diagnostic]:
     """R13 snapshots preferred; Azure: home region replicated; source matches definition."""
     spec = ctx.spec
-    for image in spec.managed_images.values():
-        if image.source.kind in _NOT_SNAPSHOTS:
+    for managed in spec.managed_images.values():
+        if managed.source.kind in _NOT_SNAPSHOTS:
             yield diag(
                 "RC213",
-                f"{image.address} is {_NOT_SNAPSHOTS[image.source.kind]}",
+                f"{managed.address} is {_NOT_SNAPSHOTS[managed.source.kind]}",
                 hint="images built from snapshots of the VM's disks scale most reliably; "
                 "prefer `source: {osDiskSnapshot: ...}`",
-                address=image.address,
-                at=ctx.at(image.address, "source", image.source.kind),
+                address=managed.address,
+                at=ctx.at(managed.address, "source", managed.source.kind),
             )
     for version in spec.versions.values():
         model = ctx.models.get(version.address)
