@@ -341,9 +341,8 @@ def _managed_image(m: Any, owner: str) -> DesiredResource:
         f"source.{src.kind}": src.os_disk,
     }
     props.update(_declared(m, {"hyperVGeneration": "hyper_v_generation"}))
-    data_list = MANAGED_IMAGE_SOURCES[src.kind]
     for disk in src.data_disks:
-        props[f"source.{data_list}[{disk.lun}]"] = disk.snapshot_id
+        props[f"source.{disk.list}[{disk.lun}]"] = disk.ref
     return _with_tags(
         m,
         Kind.MANAGED_IMAGE,

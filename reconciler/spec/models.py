@@ -366,8 +366,9 @@ class DataDiskBlob(SpecModel):
 
 
 class ManagedImageSource(SpecModel):
-    """What a legacy managed image is built from: exactly one of snapshots of a VM's disks
-    (R13: the most reliable), managed disks, VHD blobs, or a generalized VM."""
+    """What a legacy managed image is built from: its OS disk from exactly one of a snapshot
+    (R13: the most reliable), a managed disk or a VHD blob, each data disk from any of them;
+    or a generalized VM, captured with its disks."""
 
     model_config = ConfigDict(
         json_schema_extra=_one_of_schema(*((k,) for k in MANAGED_IMAGE_SOURCES))
@@ -390,17 +391,23 @@ class ManagedImageSource(SpecModel):
     @model_validator(mode="after")
     def _one(self) -> ManagedImageSource:
         _exactly_one(self, tuple(MANAGED_IMAGE_SOURCES), "`source`")
-        for os_key, data_key in MANAGED_IMAGE_SOURCES.items():
-            for other in MANAGED_IMAGE_SOURCES.values():
-                if other and other != data_key and getattr(self, other) and getattr(self, os_key):
+        lists = [d for d in MANAGED_IMAGE_SOURCES.values() if d and getattr(self, d)]
+        if self.virtualMachine is not None and lists:
+            raise ValueError(
+                f"`{lists[0]}` does not go with `virtualMachine`: a virtual machine brings "
+                "its own data disks"
+            )
+        # Each data disk may come from a snapshot, a managed disk or a blob (Azure takes
+        # any per disk), but a lun names one disk.
+        seen: dict[int, str] = {}
+        for name in lists:
+            for disk in getattr(self, name):
+                if disk.lun in seen and seen[disk.lun] != name:
                     raise ValueError(
-                        f"`{other}` does not go with `{os_key}`: "
-                        + (
-                            f"list its data disks under `{data_key}`"
-                            if data_key
-                            else "a virtual machine brings its own data disks"
-                        )
+                        f"lun {disk.lun} is in both `{seen[disk.lun]}` and `{name}`; each "
+                        "data disk needs its own lun"
                     )
+                seen[disk.lun] = name
         return self
 
 

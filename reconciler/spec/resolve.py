@@ -28,6 +28,7 @@ from reconciler.spec.resolved import (
     AutoScale,
     DataDisk,
     FixedScale,
+    ImageDataDisk,
     ImageIdentifier,
     InboundNatPool,
     ManagedImageSource,
@@ -927,15 +928,20 @@ def resolve(
 
 
 def _managed_image_source(src: m.ManagedImageSource) -> ManagedImageSource:
-    """The one kind a managed image's `source` names (the model allows exactly one)."""
+    """The kind of OS disk a managed image's `source` names (the model allows exactly one),
+    and its data disks of every kind, in lun order."""
+    data = [ImageDataDisk(d.lun, "dataDiskSnapshots", d.snapshot) for d in src.dataDiskSnapshots]
+    data += [
+        ImageDataDisk(d.lun, "dataDiskManagedDisks", d.managedDisk)
+        for d in src.dataDiskManagedDisks
+    ]
+    data += [ImageDataDisk(d.lun, "dataDiskBlobUris", d.blobUri) for d in src.dataDiskBlobUris]
+    disks = tuple(sorted(data, key=lambda d: d.lun))
     if src.osDiskSnapshot is not None:
-        disks = tuple(DataDisk(d.lun, d.snapshot) for d in src.dataDiskSnapshots)
         return ManagedImageSource("osDiskSnapshot", src.osDiskSnapshot, disks)
     if src.osDiskManagedDisk is not None:
-        disks = tuple(DataDisk(d.lun, d.managedDisk) for d in src.dataDiskManagedDisks)
         return ManagedImageSource("osDiskManagedDisk", src.osDiskManagedDisk, disks)
     if src.osDiskBlobUri is not None:
-        disks = tuple(DataDisk(d.lun, d.blobUri) for d in src.dataDiskBlobUris)
         return ManagedImageSource("osDiskBlobUri", src.osDiskBlobUri, disks)
     assert src.virtualMachine is not None
     return ManagedImageSource("virtualMachine", src.virtualMachine)

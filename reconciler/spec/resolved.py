@@ -254,18 +254,28 @@ class ResolvedVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageDataDisk:
+    """A managed image's data disk: its lun, the spec list naming it (`dataDiskSnapshots`,
+    `dataDiskManagedDisks` or `dataDiskBlobUris`) and the snapshot id, disk id or blob URI."""
+
+    lun: int
+    list: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
 class ManagedImageSource:
     """What a managed image is built from: `kind` is the spec's OS disk key.
 
     ``osDiskSnapshot`` / ``osDiskManagedDisk`` / ``osDiskBlobUri``: `os_disk` is the
-    snapshot id, managed disk id or blob URI, `data_disks` the data disks of the same kind
-    (`DataDisk.snapshot_id` holds the disk's id or URI); ``virtualMachine``: `os_disk` is
-    the VM's id and there are no data disks (Azure captures the VM's own).
+    snapshot id, managed disk id or blob URI, `data_disks` the data disks, each of any of
+    the three kinds; ``virtualMachine``: `os_disk` is the VM's id and there are no data
+    disks (Azure captures the VM's own).
     """
 
     kind: Literal["osDiskSnapshot", "osDiskManagedDisk", "osDiskBlobUri", "virtualMachine"]
     os_disk: str
-    data_disks: tuple[DataDisk, ...] = ()
+    data_disks: tuple[ImageDataDisk, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +304,10 @@ class ResolvedManagedImage:
 
     @property
     def data_disks(self) -> tuple[DataDisk, ...]:
-        """The data disk snapshots, when the image is built from snapshots."""
-        return self.source.data_disks if self.source.kind == "osDiskSnapshot" else ()
+        """The data disks built from snapshots."""
+        return tuple(
+            DataDisk(d.lun, d.ref) for d in self.source.data_disks if d.list == "dataDiskSnapshots"
+        )
 
 
 # --- Batch ----------------------------------------------------------------------

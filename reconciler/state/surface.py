@@ -280,7 +280,8 @@ OWNED: dict[Kind, tuple[tuple[str, str, bool], ...]] = {
 
 
 #: A managed image's `source` kinds: the spec's OS disk key (also its flat path under
-#: ``source.``) and the data disk list that goes with it (a virtual machine brings its own).
+#: ``source.``) and the data disk list of the same kind (a virtual machine brings its own
+#: data disks; the others may be mixed, one kind per disk).
 MANAGED_IMAGE_SOURCES: dict[str, str | None] = {
     "osDiskSnapshot": "dataDiskSnapshots",
     "osDiskManagedDisk": "dataDiskManagedDisks",

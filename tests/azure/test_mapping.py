@@ -139,6 +139,14 @@ image_sources = st.one_of(
         st.just({"source.osDiskBlobUri": VHD.format("os")}),
         _opt("source.dataDiskBlobUris[3]", st.just(VHD.format("data0"))),
     ),
+    # Any kind per data disk.
+    st.just(
+        {
+            "source.osDiskSnapshot": SNAPSHOT.lower(),
+            "source.dataDiskBlobUris[0]": VHD.format("data0"),
+            "source.dataDiskManagedDisks[5]": DISK.format("data0"),
+        }
+    ),
 )
 managed_images = _merge(
     st.fixed_dictionaries(

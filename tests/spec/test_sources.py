@@ -1,7 +1,8 @@
 """Image sources a spec declares: every kind of a version's and a managed image's `source`
-loads and resolves, exactly one kind is allowed (errors at the source, naming both), data
-disks go with their OS disk's kind, and R13's advice (RC213) covers every source that is
-not snapshots nor an image already."""
+loads and resolves, exactly one kind is allowed (errors at the source, naming both), a
+managed image's data disks may each be of any kind (but not beside a VM, and one lun
+each), and R13's advice (RC213) covers every source that is not snapshots nor an image
+already."""
 
 from __future__ import annotations
 
@@ -108,8 +109,20 @@ def test_each_new_version_source_resolves(
             ("osDiskBlobUri", VHD.format("os"), ((0, VHD.format("d")),)),
         ),
         ({"virtualMachine": VM}, ("virtualMachine", VM, ())),
+        (
+            {
+                "osDiskSnapshot": snap("os"),
+                "dataDiskBlobUris": [{"lun": 4, "blobUri": VHD.format("b")}],
+                "dataDiskManagedDisks": [{"lun": 2, "managedDisk": rid("disks", "d")}],
+            },
+            (
+                "osDiskSnapshot",
+                snap("os"),
+                ((2, rid("disks", "d")), (4, VHD.format("b"))),
+            ),
+        ),
     ],
-    ids=["snapshots", "managed disks", "blobs", "vm"],
+    ids=["snapshots", "managed disks", "blobs", "vm", "mixed data disks"],
 )
 def test_each_managed_image_source_resolves(
     tmp_path: Path, source: dict[str, Any], expected: tuple[str, str, tuple[Any, ...]]
@@ -120,7 +133,7 @@ def test_each_managed_image_source_resolves(
     (image,) = result.spec.managed_images.values()
     kind, os_disk, data = expected
     assert image.source.kind == kind and image.source.os_disk == os_disk
-    assert tuple((d.lun, d.snapshot_id) for d in image.source.data_disks) == data
+    assert tuple((d.lun, d.ref) for d in image.source.data_disks) == data
     assert isinstance(image.source, ManagedImageSource)
     # Only snapshots are a base snapshot (RC209 groups images by it).
     assert image.os_disk_snapshot_id == (os_disk if kind == "osDiskSnapshot" else None)
@@ -184,10 +197,11 @@ def _formatted(tmp_path: Path, data: dict[str, Any]) -> list[str]:
                 {
                     "osDiskManagedDisk": rid("disks", "os"),
                     "dataDiskSnapshots": [{"lun": 0, "snapshot": snap("d")}],
+                    "dataDiskBlobUris": [{"lun": 0, "blobUri": VHD.format("d")}],
                 }
             ),
-            "spec.yaml:41:5: RC011 managedImages[0].source: `dataDiskSnapshots` does not go "
-            "with `osDiskManagedDisk`: list its data disks under `dataDiskManagedDisks` "
+            "spec.yaml:41:5: RC011 managedImages[0].source: lun 0 is in both "
+            "`dataDiskSnapshots` and `dataDiskBlobUris`; each data disk needs its own lun "
             "[managedImage:mi]",
         ),
         (
@@ -218,7 +232,7 @@ def _formatted(tmp_path: Path, data: dict[str, Any]) -> list[str]:
         "not a community image",
         "two image kinds",
         "no image kind",
-        "data disks of another kind",
+        "a lun in two lists",
         "data disks beside a vm",
         "a lun twice",
     ],
