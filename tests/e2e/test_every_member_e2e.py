@@ -5,8 +5,11 @@ own names (``properties:``, ``identity:``, ``extendedLocation:``), a value for e
 writable leaf of the committed field table (the body of the sandbox's own surface test,
 `tests.sandbox.test_surface_roundtrip`). Secrets are ``${env:NAME}`` references. The spec
 is planned (every resource created), applied through the SDK clients against the sandbox,
-read back, and planned again: no change. The test reports how many of the table's leaves
-the spec wrote, under which name, and which it could not, with the reason.
+read back, and planned again: no change. A source is one of several kinds, so one more
+version and managed image per other source kind is declared, and a leaf counted as a
+friendly key's must be in what Azure answers for one of them. The test reports how many
+of the table's leaves the spec wrote, under which name, and which it could not, with the
+reason.
 """
 
 from __future__ import annotations
