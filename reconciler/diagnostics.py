@@ -79,7 +79,7 @@ _CODES = (
     Code("RC209", WARNING, "R5", "managed images from one base snapshot used by several pools"),
     Code("RC210", ERROR, "R4", "managed-image node limit exceeded"),
     Code("RC211", ERROR, "Azure", "two image definitions share publisher/offer/sku"),
-    Code("RC213", WARNING, "R13", "image version captured from a VM instead of snapshots"),
+    Code("RC213", WARNING, "R13", "image built from a VM, managed disks or VHDs, not snapshots"),
     Code("RC215", WARNING, "R6", "pool uses an image version past its endOfLifeDate"),
     Code("RC216", ERROR, "Azure", "targetRegions omit the gallery's own region"),
     Code("RC217", ERROR, "Azure", "image version source does not match its definition"),

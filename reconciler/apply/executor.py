@@ -100,8 +100,8 @@ def mismatches(change: Change, live: LiveResource) -> list[str]:
     for path in paths:
         if not rule_for(change.kind, path).mode.diffed:
             continue
-        if surface.is_secret_path(change.kind, path):
-            continue  # Azure never returns what it marks secret
+        if surface.is_unanswered_path(change.kind, path):
+            continue  # Azure never returns what it marks secret, nor a write-only member
         want, got = after.get(path), live.properties.get(path)
         if surface.is_azure_path(change.kind, path):
             want = diff.comparable(change.kind, path, want)

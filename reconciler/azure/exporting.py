@@ -40,6 +40,15 @@ _FOLDED: dict[Kind, frozenset[str]] = {
         }
     ),
 }
+# Members Azure copies from what a resource was captured from, with the member that names
+# it: a managed image of a VM holds the VM's OS disk (its managed disk, size, OS type and
+# state), which the spec's `source: {virtualMachine: ...}` expresses.
+_CAPTURED: dict[Kind, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    Kind.MANAGED_IMAGE: (
+        ("properties", "sourceVirtualMachine"),
+        ("properties", "storageProfile", "osDisk"),
+    ),
+}
 # Lists whose items are told apart by a member rather than by position.
 _ITEM_KEYS = ("name", "lun")
 
@@ -110,6 +119,9 @@ def unexpressed_members(
     (``properties.mountConfiguration``, not every one of its leaves).
     """
     have = _without_fills(kind, merge.writable(kind, (), dict(doc)) or {}, "")
+    captured = _CAPTURED.get(kind)
+    if captured is not None and merge.get_at(have, captured[0]) is not None:
+        merge.remove(have, captured[1], None)
     location = canonical_location(str(doc.get("location") or ""))
     expressed = to_json(kind, props, location=location) if kind is not Kind.BATCH_ACCOUNT else {}
     folded = _FOLDED.get(kind, frozenset())

@@ -203,11 +203,17 @@ def _version_flat(doc: Json) -> Flat:
     source_id = _id(_get(storage, "source.id") or _get(storage, "source.virtualMachineId"))
     if source_id:
         flat[f"source.{source_kind(source_id) or 'managedImage'}"] = source_id
+    _set(flat, "source.communityGalleryImage", _get(storage, "source.communityGalleryImageId"))
     _set(flat, "source.snapshots.osDisk", _id(_get(storage, "osDiskImage.source.id")))
+    _vhd_to_flat(_get(storage, "osDiskImage.source") or {}, "source.vhd.osDisk", flat)
     for disk in storage.get("dataDiskImages") or ():
+        if disk.get("lun") is None:
+            continue
+        lun = int(disk["lun"])
         disk_id = _id(_get(disk, "source.id"))
-        if disk_id is not None and disk.get("lun") is not None:
-            flat[f"source.snapshots.dataDisks[{int(disk['lun'])}]"] = disk_id
+        if disk_id is not None:
+            flat[f"source.snapshots.dataDisks[{lun}]"] = disk_id
+        _vhd_to_flat(disk.get("source") or {}, f"source.vhd.dataDisks[{lun}]", flat)
     publishing = _get(doc, "properties.publishingProfile") or {}
     default_count = publishing.get("replicaCount")
     for region in publishing.get("targetRegions") or ():
@@ -227,21 +233,50 @@ def _version_flat(doc: Json) -> Flat:
     return flat
 
 
+def _vhd_to_flat(source: Json, head: str, flat: Flat) -> None:
+    """A disk image's VHD source (`uri` and the storage account holding it) as flat paths."""
+    if source.get("uri"):
+        flat[f"{head}.uri"] = source["uri"]
+        _set(flat, f"{head}.storageAccountId", _id(source.get("storageAccountId")))
+
+
+def _vhd_json(fields: Mapping[str, Any]) -> Json:
+    return {k: fields[k] for k in ("uri", "storageAccountId") if fields.get(k) is not None}
+
+
 def _version_json(
     props: Mapping[str, Any], location: str, *, allow_region_removal: bool = False
 ) -> Json:
     body: Json = {"location": location, "properties": {}}
     for kind, _ in _SOURCE_KINDS:
-        _put(body, "properties.storageProfile.source.id", props.get(f"source.{kind}"))
+        # A VM goes in its own member (example GalleryImageVersion_Create_WithVmAsSource).
+        member = "virtualMachineId" if kind == "virtualMachine" else "id"
+        _put(body, f"properties.storageProfile.source.{member}", props.get(f"source.{kind}"))
+    _put(
+        body,
+        "properties.storageProfile.source.communityGalleryImageId",
+        props.get("source.communityGalleryImage"),
+    )
     _put(
         body,
         "properties.storageProfile.osDiskImage.source.id",
         props.get("source.snapshots.osDisk"),
     )
+    vhd_os = _vhd_json(
+        {k.rsplit(".", 1)[1]: v for k, v in props.items() if k.startswith("source.vhd.osDisk.")}
+    )
+    if vhd_os:
+        _put(body, "properties.storageProfile.osDiskImage.source", vhd_os)
     data_disks = [
         {"lun": int(lun), "source": {"id": fields[""]}}
         for lun, fields in sorted(
             _keyed(props, "source.snapshots.dataDisks").items(), key=lambda kv: int(kv[0])
+        )
+    ]
+    data_disks += [
+        {"lun": int(lun), "source": _vhd_json(fields)}
+        for lun, fields in sorted(
+            _keyed(props, "source.vhd.dataDisks").items(), key=lambda kv: int(kv[0])
         )
     ]
     if data_disks:
@@ -291,39 +326,66 @@ def _replication(doc: Json) -> tuple[RegionReplication, ...]:
 # -- managed image ---------------------------------------------------------------------
 
 
+# Where each kind of managed image source names a disk (the spec's OS disk key → the
+# member of an OS or data disk holding it); a virtual machine is `sourceVirtualMachine`.
+_IMAGE_DISK_SOURCES: dict[str, tuple[str, ...]] = {
+    "osDiskSnapshot": ("snapshot", "id"),
+    "osDiskManagedDisk": ("managedDisk", "id"),
+    "osDiskBlobUri": ("blobUri",),
+}
+
+
+def _disk_ref(disk: Json, member: tuple[str, ...]) -> str | None:
+    value = _get(disk, ".".join(member))
+    if not isinstance(value, str) or not value:
+        return None
+    return _id(value) if member[-1] == "id" else value
+
+
 def _managed_image_flat(doc: Json) -> Flat:
     flat: Flat = {}
     _set(flat, "location", doc.get("location"), canonical_location)
     os_disk = _get(doc, "properties.storageProfile.osDisk") or {}
     _set(flat, "osType", os_disk.get("osType"))
     _set(flat, "hyperVGeneration", _get(doc, "properties.hyperVGeneration"))
-    _set(flat, "source.osDiskSnapshot", _id(_get(os_disk, "snapshot.id")))
-    for disk in _get(doc, "properties.storageProfile.dataDisks") or ():
-        snap = _id(_get(disk, "snapshot.id"))
-        if snap is not None and disk.get("lun") is not None:
-            flat[f"source.dataDiskSnapshots[{int(disk['lun'])}]"] = snap
+    vm = _id(_get(doc, "properties.sourceVirtualMachine.id"))
+    if vm is not None:
+        # Azure names the disks it captured from the VM: they are the VM's, not a source.
+        flat["source.virtualMachine"] = vm
+        _tags_to_flat(doc, flat)
+        return flat
+    for kind, member in _IMAGE_DISK_SOURCES.items():
+        _set(flat, f"source.{kind}", _disk_ref(os_disk, member))
+        data_list = surface.MANAGED_IMAGE_SOURCES[kind]
+        for disk in _get(doc, "properties.storageProfile.dataDisks") or ():
+            ref = _disk_ref(disk, member)
+            if ref is not None and disk.get("lun") is not None:
+                flat[f"source.{data_list}[{int(disk['lun'])}]"] = ref
     _tags_to_flat(doc, flat)
     return flat
 
 
 def _managed_image_json(props: Mapping[str, Any], location: str) -> Json:
     body: Json = {"location": location, "properties": {}}
-    os_disk: Json = {
-        "osType": props.get("osType", "Linux"),
-        # Required by the API, not part of the vocabulary: Batch needs generalized images.
-        "osState": props.get("osState", "Generalized"),
-    }
-    if props.get("source.osDiskSnapshot"):
-        os_disk["snapshot"] = {"id": props["source.osDiskSnapshot"]}
-    _put(body, "properties.storageProfile.osDisk", os_disk)
-    data_disks = [
-        {"lun": int(lun), "snapshot": {"id": fields[""]}}
-        for lun, fields in sorted(
-            _keyed(props, "source.dataDiskSnapshots").items(), key=lambda kv: int(kv[0])
-        )
-    ]
-    if data_disks:
-        _put(body, "properties.storageProfile.dataDisks", data_disks)
+    if props.get("source.virtualMachine"):
+        # Azure captures the VM's disks (and their OS type) itself.
+        _put(body, "properties.sourceVirtualMachine.id", props["source.virtualMachine"])
+    else:
+        os_disk: Json = {
+            "osType": props.get("osType", "Linux"),
+            # Required by the API, not part of the vocabulary: Batch needs generalized images.
+            "osState": props.get("osState", "Generalized"),
+        }
+        data: dict[int, Json] = {}
+        for kind, member in _IMAGE_DISK_SOURCES.items():
+            if props.get(f"source.{kind}"):
+                merge.put_at(os_disk, member, props[f"source.{kind}"])
+            data_list = surface.MANAGED_IMAGE_SOURCES[kind]
+            for lun, fields in _keyed(props, f"source.{data_list}").items():
+                merge.put_at(data.setdefault(int(lun), {"lun": int(lun)}), member, fields[""])
+        _put(body, "properties.storageProfile.osDisk", os_disk)
+        if data:
+            _put(body, "properties.storageProfile.dataDisks", [data[k] for k in sorted(data)])
     _put(body, "properties.hyperVGeneration", props.get("hyperVGeneration"))
     body["tags"] = _tags_from_flat(props)
     return body

@@ -59,6 +59,7 @@ from reconciler.state.model import (
     int_at,
 )
 from reconciler.state.scope import parse_id
+from reconciler.state.surface import MANAGED_IMAGE_SOURCES
 
 IMAGES_FILE = "images.yaml"
 POOLS_FILE = "pools.yaml"
@@ -79,6 +80,9 @@ _ID_WORDS = {
         "Microsoft.Compute",
         "Microsoft.Network",
         "Microsoft.Batch",
+        "Microsoft.Storage",
+        "storageAccounts",
+        "disks",
         "galleries",
         "images",
         "versions",
@@ -180,6 +184,31 @@ def _shared_spelling(image_id: str) -> str:
     them (``/SharedGalleries/{name}/Images/{def}/Versions/{ver}``)."""
     parts = image_id.strip("/").split("/")
     return "/" + "/".join(_SHARED_WORDS.get(p, p) if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
+# The member naming a data disk in each of a managed image's data disk lists.
+_DATA_DISK_MEMBER = {
+    "osDiskSnapshot": "snapshot",
+    "osDiskManagedDisk": "managedDisk",
+    "osDiskBlobUri": "blobUri",
+}
+
+
+def _image_source_ref(kind: str, value: str) -> str:
+    """A managed image's source as written: ids in Azure's spelling, blob URIs as they are."""
+    return value if kind == "osDiskBlobUri" else pretty_id(value)
+
+
+def _keyed_fields(props: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) :]: v for k, v in props.items() if k.startswith(prefix)}
+
+
+def _vhd_doc(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A VHD disk of a version's source: its blob URI and the storage account holding it."""
+    out: dict[str, Any] = {"uri": str(fields.get("uri"))}
+    if fields.get("storageAccountId"):
+        out["storageAccountId"] = pretty_id(str(fields["storageAccountId"]))
+    return out
 
 
 def pretty_id(resource_id: str) -> str:
@@ -455,6 +484,19 @@ class _Builder:
                     for lun, f in sorted(disks.items(), key=lambda kv: int(kv[0]))
                 ]
             source["snapshots"] = snaps
+        if "source.communityGalleryImage" in props:
+            source["communityGalleryImage"] = _shared_spelling(
+                str(props["source.communityGalleryImage"])
+            )
+        if "source.vhd.osDisk.uri" in props:
+            vhd: dict[str, Any] = {"osDisk": _vhd_doc(_keyed_fields(props, "source.vhd.osDisk."))}
+            vhd_disks = _keyed(props, "source.vhd.dataDisks")
+            if vhd_disks:
+                vhd["dataDisks"] = [
+                    {"lun": int(lun), **_vhd_doc(f)}
+                    for lun, f in sorted(vhd_disks.items(), key=lambda kv: int(kv[0]))
+                ]
+            source["vhd"] = vhd
         if source:
             doc["source"] = source
         regions = _keyed(props, "targetRegions")
@@ -562,14 +604,16 @@ class _Builder:
         if props.get("hyperVGeneration"):
             doc["hyperVGeneration"] = props["hyperVGeneration"]
         source: dict[str, Any] = {}
-        if props.get("source.osDiskSnapshot"):
-            source["osDiskSnapshot"] = pretty_id(str(props["source.osDiskSnapshot"]))
-        disks = _keyed(props, "source.dataDiskSnapshots")
-        if disks:
-            source["dataDiskSnapshots"] = [
-                {"lun": int(lun), "snapshot": pretty_id(str(f[""]))}
-                for lun, f in sorted(disks.items(), key=lambda kv: int(kv[0]))
-            ]
+        for kind, data_list in MANAGED_IMAGE_SOURCES.items():
+            if props.get(f"source.{kind}"):
+                source[kind] = _image_source_ref(kind, str(props[f"source.{kind}"]))
+            disks = _keyed(props, f"source.{data_list}") if data_list else {}
+            if disks:
+                member = _DATA_DISK_MEMBER[kind]
+                source[str(data_list)] = [
+                    {"lun": int(lun), member: _image_source_ref(kind, str(f[""]))}
+                    for lun, f in sorted(disks.items(), key=lambda kv: int(kv[0]))
+                ]
         doc["source"] = source
         doc.update(self.members_doc(image, props))
         self.note_unexpressed(image)

@@ -35,6 +35,7 @@ from reconciler.state.model import (
     canonical_id,
     canonical_location,
 )
+from reconciler.state.surface import MANAGED_IMAGE_SOURCES
 
 
 def _ro(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -294,9 +295,16 @@ def _version(v: Any, owner: str) -> DesiredResource:
         props["source.snapshots.osDisk"] = src.os_disk_snapshot_id
         for disk in src.data_disks:
             props[f"source.snapshots.dataDisks[{disk.lun}]"] = disk.snapshot_id
+    elif src.kind == "vhd":
+        disks = [("source.vhd.osDisk", src.vhd_os_disk)]
+        disks += [(f"source.vhd.dataDisks[{d.lun}]", d) for d in src.vhd_data_disks]
+        for key, disk in disks:
+            if disk is not None:
+                props[f"{key}.uri"] = disk.uri
+                props[f"{key}.storageAccountId"] = disk.storage_account_id
     else:
         source_id = src.id or src.managed_image_id or src.gallery_image_version_id
-        source_id = source_id or src.virtual_machine_id
+        source_id = source_id or src.virtual_machine_id or src.community_gallery_image_id
         props[f"source.{src.kind}"] = source_id
     notes: dict[str, str] = {}
     for region, target in v.target_regions.items():
@@ -313,27 +321,33 @@ def _version(v: Any, owner: str) -> DesiredResource:
         Kind.VERSION,
         props,
         owner,
-        complete=("targetRegions[", "source.", "source.snapshots.dataDisks["),
+        complete=(
+            "targetRegions[",
+            "source.",
+            "source.snapshots.dataDisks[",
+            "source.vhd.dataDisks[",
+        ),
         parent=v.image_address,
         notes=notes,
     )
 
 
 def _managed_image(m: Any, owner: str) -> DesiredResource:
+    src = m.source
     props: dict[str, Any] = {
         "location": canonical_location(m.location),
         "osType": m.os_type,
-        "source.osDiskSnapshot": m.os_disk_snapshot_id,
+        f"source.{src.kind}": src.os_disk,
     }
     props.update(_declared(m, {"hyperVGeneration": "hyper_v_generation"}))
-    for disk in m.data_disks:
-        props[f"source.dataDiskSnapshots[{disk.lun}]"] = disk.snapshot_id
+    for disk in src.data_disks:
+        props[f"source.{disk.list}[{disk.lun}]"] = disk.ref
     return _with_tags(
         m,
         Kind.MANAGED_IMAGE,
         props,
         owner,
-        complete=("source.", "source.dataDiskSnapshots["),
+        complete=("source.", *(f"source.{d}[" for d in MANAGED_IMAGE_SOURCES.values() if d)),
     )
 
 

@@ -63,7 +63,8 @@ _CASELESS = re.compile(
 )
 _DURATION_PATH = re.compile(r"(resizeTimeout|evaluationInterval)$")
 _ID_PATH = re.compile(
-    r"^(image\.id|source\.[A-Za-z]+(\.[A-Za-z]+)?(\[[^\]]*\])?|network\.subnetId|network\.publicIPs"
+    r"^(image\.id|source\.[A-Za-z]+(\.[A-Za-z]+)*(\[[^\]]*\](\.[A-Za-z]+)?)?|network\.subnetId"
+    r"|network\.publicIPs"
     r"|targetRegions\[[^\]]*\]\..*(?:SetId|Id|\.id))$"
 )
 _LOCATION_KEY = re.compile(r"^targetRegions\[([^\]]*)\]")
@@ -330,8 +331,9 @@ def diff_resource(
     changes: list[PathChange] = []
     for path in sorted(candidates):
         mode, why, code = _mode_for(kind, path, want, have)
-        if not mode.diffed or (path.startswith(_AZURE) and surface.is_secret_path(kind, path)):
-            # Azure never returns a secret (x-ms-secret): it is written, never compared.
+        if not mode.diffed or (path.startswith(_AZURE) and surface.is_unanswered_path(kind, path)):
+            # Azure never returns a secret (x-ms-secret) or a write-only member: it is
+            # written, never compared.
             continue
         after = want.get(path)
         before = have.get(path)

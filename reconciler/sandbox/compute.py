@@ -1,5 +1,10 @@
 """Microsoft.Compute: galleries, gallery image definitions and versions, managed images,
-snapshots (seeded, read-only) and virtual machines (seeded, read-only).
+snapshots, managed disks and virtual machines (seeded, read-only).
+
+Image sources are checked as Azure checks them: snapshots, managed disks, VMs, managed
+images and versions must exist; a community gallery image must be seeded; a VHD must be
+a blob of a seeded storage account (Microsoft.Storage, not served: the product never reads
+one), whose size the disk image then reports.
 
 Wire format follows GalleryRP 2026-03-03, ComputeRP 2026-04-01 (images) and DiskRP
 2026-03-02 (snapshots): PUT/PATCH/DELETE of galleries, definitions, versions and images
@@ -53,6 +58,8 @@ T_VERSION = "Microsoft.Compute/galleries/images/versions"
 T_IMAGE = "Microsoft.Compute/images"
 T_SNAPSHOT = "Microsoft.Compute/snapshots"
 T_VM = "Microsoft.Compute/virtualMachines"
+T_DISK = "Microsoft.Compute/disks"
+T_STORAGE = "Microsoft.Storage/storageAccounts"
 
 RG = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
 GALLERY = RG + "/galleries/{gallery}"
@@ -465,20 +472,50 @@ def _version_id(call: Call) -> str:
 
 
 def _source_ids(storage: dict[str, Any]) -> list[tuple[str, str]]:
-    """(property path, resource id) of every source an image version names."""
+    """(property path, id or blob URI) of every source an image version names."""
     out: list[tuple[str, str]] = []
     source = storage.get("source") or {}
-    for key in ("id", "virtualMachineId"):
+    for key in ("id", "virtualMachineId", "communityGalleryImageId"):
         if source.get(key):
             out.append((f"storageProfile.source.{key}", source[key]))
-    os_disk = (storage.get("osDiskImage") or {}).get("source") or {}
-    if os_disk.get("id"):
-        out.append(("storageProfile.osDiskImage.source.id", os_disk["id"]))
-    for i, disk in enumerate(storage.get("dataDiskImages") or []):
+    disks = [("storageProfile.osDiskImage", storage.get("osDiskImage"))]
+    disks += [
+        (f"storageProfile.dataDiskImages[{i}]", disk)
+        for i, disk in enumerate(storage.get("dataDiskImages") or [])
+    ]
+    for path, disk in disks:
         src = (disk or {}).get("source") or {}
-        if src.get("id"):
-            out.append((f"storageProfile.dataDiskImages[{i}].source.id", src["id"]))
+        for key in ("id", "uri"):
+            if src.get(key):
+                out.append((f"{path}.source.{key}", src[key]))
     return out
+
+
+def blob_size(world: World, uri: str, account_id: str | None = None) -> int | None:
+    """The size (GB) of the blob at `uri` in a seeded storage account, or None when there is
+    no such blob (or it is not in `account_id`, when given)."""
+    match = _BLOB_URI.match(uri)
+    if match is None:
+        return None
+    account, blob = match["account"].lower(), match["blob"]
+    if account_id is not None:
+        doc = get_alive(world, account_id)
+        candidates = [doc] if doc is not None and doc["name"].lower() == account else []
+    else:
+        candidates = [d for d in world.tx.of_type(T_STORAGE) if d["name"].lower() == account]
+    for doc in candidates:
+        size = (doc.get("_sys", {}).get("blobs") or {}).get(blob)
+        if size is not None:
+            return int(size)
+    return None
+
+
+_BLOB_URI = re.compile(r"^https://(?P<account>[^./]+)\.blob\.[^/]+/(?P<blob>[^?#]+)", re.IGNORECASE)
+
+
+def _inaccessible_blob(uri: str, target: str) -> ArmError:
+    # As Compute answers a VHD it cannot read (recorded for images; galleries alike).
+    return bad_request(f"The source blob {uri} is not accessible.", target=target)
 
 
 def _check_sources(world: World, storage: dict[str, Any]) -> None:
@@ -489,23 +526,61 @@ def _check_sources(world: World, storage: dict[str, Any]) -> None:
             "(storageProfile.source.id or storageProfile.osDiskImage.source.id).",
             target="galleryImageVersion.properties.storageProfile",
         )
-    for path, rid in sources:
-        if get_alive(world, rid) is None:
+    for path, ref in sources:
+        target = f"galleryImageVersion.properties.{path}"
+        if path.endswith(".uri"):
+            holder = path.rsplit(".", 1)[0] + ".storageAccountId"
+            account = _get_path(storage, holder.split(".", 1)[1])
+            if not account:
+                raise bad_request(
+                    f"'{holder}' is required with a VHD source ('{ref}'): the storage "
+                    "account holding the blob.",
+                    target=f"galleryImageVersion.properties.{holder}",
+                )
+            if get_alive(world, str(account)) is None:
+                raise bad_request(
+                    f"The storage account '{account}' of the gallery image version was not "
+                    "found.",
+                    target=f"galleryImageVersion.properties.{holder}",
+                )
+            if blob_size(world, ref, str(account)) is None:
+                raise _inaccessible_blob(ref, target)
+        elif get_alive(world, ref) is None:
             raise bad_request(
-                f"The source resource '{rid}' of the gallery image version was not found.",
-                target=f"galleryImageVersion.properties.{path}",
+                f"The source resource '{ref}' of the gallery image version was not found.",
+                target=target,
             )
+
+
+def _get_path(doc: Any, dotted: str) -> Any:
+    """`storageProfile.dataDiskImages[0].source.storageAccountId` in `doc` (None if absent)."""
+    for part in re.split(r"\.|(?=\[)", dotted):
+        if not part:
+            continue
+        if part.startswith("["):
+            index = int(part[1:-1])
+            doc = doc[index] if isinstance(doc, list) and index < len(doc) else None
+        else:
+            doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
 
 
 def _fill_disk_images(world: World, storage: dict[str, Any]) -> None:
     """Report the disks a new version holds, as Azure does (examples GalleryImageVersion_Create,
-    _WithSnapshotsAsSource, and recordings of versions made from managed images): each
-    disk's size from its source, host caching ReadOnly for a snapshot OS disk, ReadWrite for
-    a managed image's (with an empty `source`), None for data disks unless asked. A managed
-    image or another version as the source gives its disks; snapshots named per disk give
-    theirs."""
-    source = get_alive(world, str((storage.get("source") or {}).get("id")))
-    if source is not None and source["type"].lower() == T_IMAGE.lower():
+    _WithSnapshotsAsSource, _WithVHD, _WithCommunityImageVersionAsSource, and recordings of
+    versions made from managed images): each disk's size from its source, host caching
+    ReadOnly for a snapshot or VHD OS disk, ReadWrite for a managed image's (with an empty
+    `source`), None for data disks unless asked. A managed image, another version or a
+    community gallery image as the source gives its disks; snapshots and VHDs named per disk
+    give theirs."""
+    given = storage.get("source") or {}
+    named = given.get("id") or given.get("communityGalleryImageId") or given.get("virtualMachineId")
+    source = get_alive(world, str(named))
+    if source is not None and source["type"].lower() == T_VM.lower():
+        # The VM's OS disk, captured (example GalleryImageVersion_Create_WithVmAsSource).
+        disk = (source["properties"].get("storageProfile") or {}).get("osDisk") or {}
+        storage["osDiskImage"] = {"hostCaching": "ReadOnly", "sizeInGB": disk.get("diskSizeGB")}
+    elif source is not None and source["type"].lower() == T_IMAGE.lower():
         # As Azure answers (recorded): an empty `source`, ReadWrite, the image's OS disk size.
         image = source["properties"].get("storageProfile") or {}
         os_size = (image.get("osDisk") or {}).get("diskSizeGB")
@@ -516,14 +591,14 @@ def _fill_disk_images(world: World, storage: dict[str, Any]) -> None:
         ]
         if data:
             storage["dataDiskImages"] = data
-    elif source is not None and source["type"].lower() == T_VERSION.lower():
-        given = source["properties"]["storageProfile"]
+    elif source is not None and source["type"].lower() in _IMAGE_VERSION_TYPES:
+        held = source["properties"]["storageProfile"]
         storage["osDiskImage"] = {
-            k: v for k, v in (given.get("osDiskImage") or {}).items() if k != "source"
+            k: v for k, v in (held.get("osDiskImage") or {}).items() if k != "source"
         }
-        if given.get("dataDiskImages"):
+        if held.get("dataDiskImages"):
             storage["dataDiskImages"] = [
-                {k: v for k, v in d.items() if k != "source"} for d in given["dataDiskImages"]
+                {k: v for k, v in d.items() if k != "source"} for d in held["dataDiskImages"]
             ]
     else:
         disks = [("ReadOnly", storage.get("osDiskImage"))]
@@ -532,11 +607,26 @@ def _fill_disk_images(world: World, storage: dict[str, Any]) -> None:
             if not isinstance(disk, dict):
                 continue
             disk.setdefault("hostCaching", caching)
-            snapshot = get_alive(world, str((disk.get("source") or {}).get("id")))
+            src = disk.get("source") or {}
+            if src.get("uri"):
+                disk["sizeInGB"] = blob_size(world, str(src["uri"]), src.get("storageAccountId"))
+                continue
+            snapshot = get_alive(world, str(src.get("id")))
             disk["sizeInGB"] = (snapshot or {}).get("properties", {}).get("diskSizeGB")
     for disk in [storage.get("osDiskImage"), *(storage.get("dataDiskImages") or [])]:
         if isinstance(disk, dict) and disk.get("sizeInGB") is None:
             disk.pop("sizeInGB", None)  # a source that does not tell its size
+
+
+# What a version can be built from that holds disk images of its own.
+_IMAGE_VERSION_TYPES = frozenset(
+    t.lower()
+    for t in (
+        T_VERSION,
+        "Microsoft.Compute/communityGalleries/images",
+        "Microsoft.Compute/communityGalleries/images/versions",
+    )
+)
 
 
 def _replication_time(world: World, replicas: int) -> float:
@@ -628,6 +718,9 @@ def version_put(world: World, call: Call) -> Result:
     _refuse_if_deleting(world, existing)
     location = _location(call, body, existing)
     props = copy.deepcopy(body.get("properties") or {})
+    # `restore` asks for a soft-deleted version back; Azure never answers it. Soft deletion
+    # is not simulated: there is nothing to restore, and the version is made as asked.
+    props.pop("restore", None)
     if not props.get("storageProfile"):
         raise bad_request(
             "Required parameter 'storageProfile' is missing (null).",
@@ -710,7 +803,7 @@ def version_patch(world: World, call: Call) -> Result:
     existing = _existing(world, call, _version_id(call))
     _refuse_if_deleting(world, existing)
     props = copy.deepcopy(existing["properties"])
-    patch = body.get("properties") or {}
+    patch = {k: v for k, v in (body.get("properties") or {}).items() if k != "restore"}
     for key, value in patch.items():
         if key == "publishingProfile":
             merged = dict(props["publishingProfile"])
@@ -796,6 +889,7 @@ def image_put(world: World, call: Call) -> Result:
     _refuse_if_deleting(world, existing)
     location = _location(call, body, existing)
     props = _image_props_for_compare(body.get("properties") or {})
+    _captured_from_vm(world, props)
     if existing is not None:
         _fill_disks(world, props, existing["properties"])
         if _comparable(props) != _comparable(_image_props_for_compare(existing["properties"])):
@@ -813,6 +907,24 @@ def image_put(world: World, call: Call) -> Result:
         _top_level(body, "extendedLocation"),
     )
     return _write_lro(world, call, doc, existing, "managed_image")
+
+
+def _captured_from_vm(world: World, props: dict[str, Any]) -> None:
+    """An image of a VM holds the VM's disks: Azure answers them (managed disk id, size) in
+    `storageProfile` although only `sourceVirtualMachine` was sent (example
+    Image_CreateFromAVM)."""
+    vm_id = (props.get("sourceVirtualMachine") or {}).get("id")
+    vm = get_alive(world, str(vm_id)) if vm_id else None
+    if vm is None or (props.get("storageProfile") or {}).get("osDisk"):
+        return
+    disk = (vm["properties"].get("storageProfile") or {}).get("osDisk") or {}
+    os_disk: dict[str, Any] = {"osType": disk.get("osType", "Linux"), "osState": "Generalized"}
+    if (disk.get("managedDisk") or {}).get("id"):
+        os_disk["managedDisk"] = {"id": disk["managedDisk"]["id"]}
+    if disk.get("diskSizeGB"):
+        os_disk["diskSizeGB"] = disk["diskSizeGB"]
+    storage = props.setdefault("storageProfile", {})
+    storage["osDisk"] = os_disk
 
 
 def _fill_disks(world: World, props: dict[str, Any], previous: dict[str, Any] | None) -> None:
@@ -840,9 +952,10 @@ def _fill_disks(world: World, props: dict[str, Any], previous: dict[str, Any] | 
         source = get_alive(
             world, str((disk.get("snapshot") or disk.get("managedDisk") or {}).get("id"))
         )
-        size = (source or {}).get("properties", {}).get("diskSizeGB") or (old or {}).get(
-            "diskSizeGB"
-        )
+        size = (source or {}).get("properties", {}).get("diskSizeGB")
+        if size is None and disk.get("blobUri"):
+            size = blob_size(world, str(disk["blobUri"]))
+        size = size or (old or {}).get("diskSizeGB")
         if size and "diskSizeGB" not in disk:
             disk["diskSizeGB"] = size
 
@@ -881,6 +994,13 @@ def _check_image_sources(world: World, props: dict[str, Any]) -> None:
             rid = (disk.get(key) or {}).get("id")
             if rid:
                 refs.append((f"{path}.{key}.id", rid))
+        if disk.get("blobUri") and blob_size(world, str(disk["blobUri"])) is None:
+            raise ArmError(
+                400,
+                "InvalidParameter",
+                f"The source blob {disk['blobUri']} is not accessible.",
+                target="disks",
+            )
         if path == "storageProfile.osDisk" and not (disk.get("osType") and disk.get("osState")):
             raise bad_request(
                 "Required parameters 'osType' and 'osState' of the OS disk are " "missing.",
@@ -971,6 +1091,7 @@ def register(router: Router) -> None:
             "virtualMachines",
             ("VirtualMachines_ListAll", "VirtualMachines_List", "VirtualMachines_Get"),
         ),
+        (T_DISK, "disks", ("Disks_List", "Disks_ListByResourceGroup", "Disks_Get")),
     ):
         router.add(f"{sub}/{collection}", list_all, get=list_in_subscription(rtype))
         router.add(f"{RG}/{collection}", list_rg, get=list_in_group(rtype))

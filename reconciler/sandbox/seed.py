@@ -12,10 +12,21 @@ Format (see `default_seed.yaml`, the world the example specs expect)::
             managedImages: [{name, location, osType, osState?, hyperVGeneration?,
                              osDiskSnapshot: <snapshot name in this group>,
                              diskEncryptionSet?: <id>, tags?}]
-            virtualMachines: [{name, location, osType?, vmSize?}]
+            virtualMachines: [{name, location, osType?, vmSize?, osDiskSizeGB?}]
+            disks: [{name, location, osType?, diskSizeGB?}]       # managed disks
+            storageAccounts: [{name, location, blobs?: [{container, name, sizeGB?}]}]
             batchAccounts: [{name, location, poolAllocationMode?, pools?}]
             galleries: [{name, location?, tags?, images?}]
             tags: {...}
+
+Community galleries (published by someone else, read-only; image versions can be built
+from their images) sit at the top level, beside `subscriptions`::
+
+    communityGalleries:
+      - publicName: contoso-5678
+        location: westeurope
+        images: [{name, osType?, hyperVGeneration?, osDiskSizeGB?,
+                  dataDisks?: [{lun, sizeGB}], versions?: [1.0.0, ...]}]
 
 Galleries, image definitions, image versions and pools — what the product manages — can be
 seeded too, so benchmarks and tests start from a large estate without writing it through
@@ -65,6 +76,10 @@ DEFAULT_SEED = "default_seed.yaml"
 T_SNAPSHOT = "Microsoft.Compute/snapshots"
 T_IMAGE = "Microsoft.Compute/images"
 T_VM = "Microsoft.Compute/virtualMachines"
+T_DISK = "Microsoft.Compute/disks"
+T_STORAGE = "Microsoft.Storage/storageAccounts"
+T_COMMUNITY_IMAGE = "Microsoft.Compute/communityGalleries/images"
+T_COMMUNITY_VERSION = "Microsoft.Compute/communityGalleries/images/versions"
 T_ACCOUNT = "Microsoft.Batch/batchAccounts"
 
 
@@ -113,6 +128,8 @@ def apply_seed(tx: Tx, data: Mapping[str, Any], now: float, config: Any = None) 
         for group in sub.get("resourceGroups") or []:
             _seed_group(tx, sid, group, now)
             managed.append((sid, group))
+    for gallery in data.get("communityGalleries") or []:
+        _seed_community_gallery(tx, gallery, now)
     if any(_has_managed(group) for _, group in managed):
         _seed_managed(tx, managed, now, config)
 
@@ -177,19 +194,52 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
         }
         _put_seeded(tx, rg_id, T_IMAGE, image, group, props, now)
     for vm in group.get("virtualMachines") or []:
+        disk_name = f"{vm['name']}-osdisk"
+        disk_size = int(vm.get("osDiskSizeGB", 64))
         props = {
             "vmId": _stable_uuid(_seeded_id(rg_id, T_VM, vm)),
             "hardwareProfile": {"vmSize": vm.get("vmSize", "Standard_D4s_v5")},
             "storageProfile": {
                 "osDisk": {
                     "osType": vm.get("osType", "Linux"),
-                    "name": f"{vm['name']}-osdisk",
+                    "name": disk_name,
                     "createOption": "FromImage",
+                    "diskSizeGB": disk_size,
+                    "managedDisk": {
+                        "id": _seeded_id(rg_id, T_DISK, {"name": disk_name}),
+                        "storageAccountType": "Premium_LRS",
+                    },
                 }
             },
             "provisioningState": "Succeeded",
         }
         _put_seeded(tx, rg_id, T_VM, vm, group, props, now)
+        # The VM's OS disk is a managed disk of its own, attached to it.
+        os_disk = {"name": disk_name, "location": vm.get("location", group["location"])}
+        _seed_disk(tx, rg_id, group, {**os_disk, "osType": vm.get("osType", "Linux")}, now)
+        attached = tx.get(_seeded_id(rg_id, T_DISK, os_disk))
+        assert attached is not None
+        attached["properties"]["diskState"] = "Attached"
+        attached["managedBy"] = _seeded_id(rg_id, T_VM, vm)
+        attached["properties"]["diskSizeGB"] = disk_size
+        tx.put(attached["id"], T_DISK, rg_id, attached)
+    for disk in group.get("disks") or []:
+        _seed_disk(tx, rg_id, group, disk, now)
+    for account in group.get("storageAccounts") or []:
+        props = {
+            "provisioningState": "Succeeded",
+            "primaryEndpoints": {"blob": f"https://{account['name']}.blob.core.windows.net/"},
+        }
+        rid = _seeded_id(rg_id, T_STORAGE, account)
+        _put_seeded(tx, rg_id, T_STORAGE, account, group, props, now, kind="StorageV2")
+        doc = tx.get(rid)
+        assert doc is not None
+        # Blobs are data-plane objects: kept beside the account, never answered by ARM.
+        doc["_sys"]["blobs"] = {
+            f"{b['container']}/{b['name']}": int(b.get("sizeGB", 64))
+            for b in account.get("blobs") or []
+        }
+        tx.put(rid, T_STORAGE, rg_id, doc)
     for account in group.get("batchAccounts") or []:
         rid = _seeded_id(rg_id, T_ACCOUNT, account)
         region = region_key(str(account.get("location", group["location"])))
@@ -207,6 +257,62 @@ def _seed_group(tx: Tx, sid: str, group: Mapping[str, Any], now: float) -> None:
             "allowedAuthenticationModes": ["AAD", "TaskAuthenticationToken"],
         }
         _put_seeded(tx, rg_id, T_ACCOUNT, account, group, props, now, identity={"type": "None"})
+
+
+def _seed_disk(
+    tx: Tx, rg_id: str, group: Mapping[str, Any], disk: Mapping[str, Any], now: float
+) -> None:
+    props: dict[str, Any] = {
+        "timeCreated": iso(now),
+        "creationData": {"createOption": "Empty"},
+        "diskSizeGB": int(disk.get("diskSizeGB", 64)),
+        "diskState": "Unattached",
+        "uniqueId": _stable_uuid(_seeded_id(rg_id, T_DISK, disk)),
+        "provisioningState": "Succeeded",
+    }
+    if disk.get("osType"):
+        props["osType"] = disk["osType"]
+    sku = {"name": "Standard_LRS", "tier": "Standard"}
+    _put_seeded(tx, rg_id, T_DISK, disk, group, props, now, sku=sku)
+
+
+def _seed_community_gallery(tx: Tx, gallery: Mapping[str, Any], now: float) -> None:
+    """A community gallery's images and versions, under the ids Azure gives them
+    (``/CommunityGalleries/{publicName}/Images/{name}/Versions/{version}``)."""
+    gid = f"/CommunityGalleries/{gallery['publicName']}"
+    for image in gallery.get("images") or []:
+        iid = f"{gid}/Images/{image['name']}"
+        disks: dict[str, Any] = {
+            "osDiskImage": {
+                "sizeInGB": int(image.get("osDiskSizeGB", 30)),
+                "hostCaching": "ReadOnly",
+            }
+        }
+        data = [
+            {"lun": int(d["lun"]), "sizeInGB": int(d.get("sizeGB", 32)), "hostCaching": "None"}
+            for d in image.get("dataDisks") or []
+        ]
+        if data:
+            disks["dataDiskImages"] = data
+        props = {
+            "osType": image.get("osType", "Linux"),
+            "osState": "Generalized",
+            "hyperVGeneration": image.get("hyperVGeneration", "V2"),
+            "storageProfile": disks,
+        }
+        doc = {
+            "id": iid,
+            "name": image["name"],
+            "type": T_COMMUNITY_IMAGE,
+            "location": gallery.get("location", "westeurope"),
+            "properties": props,
+            "_sys": {"created": now},
+        }
+        tx.put(iid, T_COMMUNITY_IMAGE, gid, doc)
+        for version in image.get("versions") or []:
+            vid = f"{iid}/Versions/{version}"
+            vdoc = {**doc, "id": vid, "name": str(version), "type": T_COMMUNITY_VERSION}
+            tx.put(vid, T_COMMUNITY_VERSION, iid, vdoc)
 
 
 def _seeded_id(rg_id: str, rtype: str, entry: Mapping[str, Any]) -> str:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reconciler.state.surface import MANAGED_IMAGE_SOURCES
 
 API_VERSION = "reconcile/v1"
 
@@ -39,6 +41,13 @@ P_SNAPSHOT_ID = _RG_PREFIX + rf"Microsoft\.Compute/snapshots/{_SEG}$"
 P_MANAGED_IMAGE_ID = _RG_PREFIX + rf"Microsoft\.Compute/images/{_SEG}$"
 P_VERSION_ID = _RG_PREFIX + rf"Microsoft\.Compute/galleries/{_SEG}/images/{_SEG}/versions/{_SEG}$"
 P_VM_ID = _RG_PREFIX + rf"Microsoft\.Compute/virtualMachines/{_SEG}$"
+P_DISK_ID = _RG_PREFIX + rf"Microsoft\.Compute/disks/{_SEG}$"
+P_STORAGE_ACCOUNT_ID = _RG_PREFIX + rf"Microsoft\.Storage/storageAccounts/{_SEG}$"
+# A page blob in a storage account: https://{account}.blob.core.windows.net/{container}/{blob}
+# (any cloud's blob endpoint suffix).
+P_BLOB_URI = r"(?i)^https://[a-z0-9]{3,24}\.blob\.[a-z0-9.-]+/[a-z0-9$](?:[a-z0-9-]{1,62})/[^?#]+$"
+# A community gallery image (`latest` of it) or one of its versions, as Azure names them.
+P_COMMUNITY_IMAGE_ID = rf"(?i)^/CommunityGalleries/{_SEG}/Images/{_SEG}(?:/Versions/{_SEG})?$"
 P_SUBNET_ID = _RG_PREFIX + rf"Microsoft\.Network/virtualNetworks/{_SEG}/subnets/{_SEG}$"
 P_PUBLIC_IP_ID = _RG_PREFIX + rf"Microsoft\.Network/publicIPAddresses/{_SEG}$"
 P_OWNER = r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$"
@@ -66,6 +75,10 @@ PATTERN_HELP: dict[str, str] = {
     P_MANAGED_IMAGE_ID: "a managed image id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/images/{name}",
     P_VERSION_ID: "a gallery image version id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{g}/images/{def}/versions/{ver}",
     P_VM_ID: "a virtual machine id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}",
+    P_DISK_ID: "a managed disk id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}",
+    P_STORAGE_ACCOUNT_ID: "a storage account id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}",
+    P_BLOB_URI: "a blob URI: https://{account}.blob.core.windows.net/{container}/{blob}.vhd",
+    P_COMMUNITY_IMAGE_ID: "a community gallery image id: /CommunityGalleries/{publicName}/Images/{def}, optionally /Versions/{ver}",
     P_SUBNET_ID: "a subnet id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}",
     P_PUBLIC_IP_ID: "a public IP id: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/publicIPAddresses/{name}",
     P_POOL_IMAGE_ID: "a gallery image version id, a managed image id, or a shared or community "
@@ -179,6 +192,13 @@ class ImageIdentifier(SpecModel):
     sku: str = Field(min_length=1, max_length=64)
 
 
+class _HasLun(Protocol):
+    lun: int
+
+
+_Lunned = TypeVar("_Lunned", bound=_HasLun)
+
+
 class DataDiskSnapshot(SpecModel):
     """A data disk snapshot and the LUN it is attached at."""
 
@@ -186,7 +206,7 @@ class DataDiskSnapshot(SpecModel):
     snapshot: str = Field(pattern=P_SNAPSHOT_ID)
 
 
-def _unique_luns(disks: list[DataDiskSnapshot]) -> list[DataDiskSnapshot]:
+def _unique_luns(disks: list[_Lunned]) -> list[_Lunned]:
     seen: set[int] = set()
     for d in disks:
         if d.lun in seen:
@@ -204,27 +224,59 @@ class SnapshotSource(SpecModel):
     _luns = field_validator("dataDisks")(_unique_luns)
 
 
-class VersionSource(SpecModel):
-    """What an image version is built from: exactly one of the four kinds."""
+class VhdDisk(SpecModel):
+    """A VHD (page blob) the OS disk image is made from, and the storage account holding it."""
 
-    model_config = ConfigDict(
-        json_schema_extra=_one_of_schema(
-            ("managedImage",), ("snapshots",), ("galleryImageVersion",), ("virtualMachine",)
-        )
+    uri: str = Field(pattern=P_BLOB_URI, description="The blob's URI.")
+    storageAccountId: str = Field(
+        pattern=P_STORAGE_ACCOUNT_ID, description="The storage account holding the blob."
     )
+
+
+class VhdDataDisk(VhdDisk):
+    """A data disk VHD and the LUN it is attached at."""
+
+    lun: int = Field(ge=0, le=63)
+
+
+class VhdSource(SpecModel):
+    """An image version built from uploaded VHDs (R13: allowed; snapshots scale best)."""
+
+    osDisk: VhdDisk
+    dataDisks: list[VhdDataDisk] = Field(default_factory=list)
+
+    _luns = field_validator("dataDisks")(_unique_luns)
+
+
+_VERSION_SOURCES = (
+    "managedImage",
+    "snapshots",
+    "galleryImageVersion",
+    "virtualMachine",
+    "communityGalleryImage",
+    "vhd",
+)
+
+
+class VersionSource(SpecModel):
+    """What an image version is built from: exactly one of the six kinds."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_schema(*((k,) for k in _VERSION_SOURCES)))
 
     managedImage: str | None = Field(None, pattern=P_MANAGED_IMAGE_ID)
     snapshots: SnapshotSource | None = None
     galleryImageVersion: str | None = Field(None, pattern=P_VERSION_ID)
     virtualMachine: str | None = Field(None, pattern=P_VM_ID)
+    communityGalleryImage: str | None = Field(
+        None,
+        pattern=P_COMMUNITY_IMAGE_ID,
+        description="A community gallery's image (its latest version) or image version.",
+    )
+    vhd: VhdSource | None = None
 
     @model_validator(mode="after")
     def _one(self) -> VersionSource:
-        _exactly_one(
-            self,
-            ("managedImage", "snapshots", "galleryImageVersion", "virtualMachine"),
-            "`source`",
-        )
+        _exactly_one(self, _VERSION_SOURCES, "`source`")
         return self
 
 
@@ -299,17 +351,69 @@ class Gallery(Placement):
 # --- managed images ---------------------------------------------------------------
 
 
+class DataDiskManagedDisk(SpecModel):
+    """A managed data disk and the LUN it is attached at."""
+
+    lun: int = Field(ge=0, le=63)
+    managedDisk: str = Field(pattern=P_DISK_ID)
+
+
+class DataDiskBlob(SpecModel):
+    """A data disk VHD (page blob URI) and the LUN it is attached at."""
+
+    lun: int = Field(ge=0, le=63)
+    blobUri: str = Field(pattern=P_BLOB_URI)
+
+
 class ManagedImageSource(SpecModel):
-    """Snapshots a legacy managed image is built from."""
+    """What a legacy managed image is built from: its OS disk from exactly one of a snapshot
+    (R13: the most reliable), a managed disk or a VHD blob, each data disk from any of them;
+    or a generalized VM, captured with its disks."""
 
-    osDiskSnapshot: str = Field(pattern=P_SNAPSHOT_ID)
+    model_config = ConfigDict(
+        json_schema_extra=_one_of_schema(*((k,) for k in MANAGED_IMAGE_SOURCES))
+    )
+
+    osDiskSnapshot: str | None = Field(None, pattern=P_SNAPSHOT_ID)
     dataDiskSnapshots: list[DataDiskSnapshot] = Field(default_factory=list)
+    osDiskManagedDisk: str | None = Field(None, pattern=P_DISK_ID)
+    dataDiskManagedDisks: list[DataDiskManagedDisk] = Field(default_factory=list)
+    osDiskBlobUri: str | None = Field(None, pattern=P_BLOB_URI)
+    dataDiskBlobUris: list[DataDiskBlob] = Field(default_factory=list)
+    virtualMachine: str | None = Field(
+        None, pattern=P_VM_ID, description="A generalized VM, captured with its disks."
+    )
 
-    _luns = field_validator("dataDiskSnapshots")(_unique_luns)
+    _luns = field_validator("dataDiskSnapshots", "dataDiskManagedDisks", "dataDiskBlobUris")(
+        _unique_luns
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> ManagedImageSource:
+        _exactly_one(self, tuple(MANAGED_IMAGE_SOURCES), "`source`")
+        lists = [d for d in MANAGED_IMAGE_SOURCES.values() if d and getattr(self, d)]
+        if self.virtualMachine is not None and lists:
+            raise ValueError(
+                f"`{lists[0]}` does not go with `virtualMachine`: a virtual machine brings "
+                "its own data disks"
+            )
+        # Each data disk may come from a snapshot, a managed disk or a blob (Azure takes
+        # any per disk), but a lun names one disk.
+        seen: dict[int, str] = {}
+        for name in lists:
+            for disk in getattr(self, name):
+                if disk.lun in seen and seen[disk.lun] != name:
+                    raise ValueError(
+                        f"lun {disk.lun} is in both `{seen[disk.lun]}` and `{name}`; each "
+                        "data disk needs its own lun"
+                    )
+                seen[disk.lun] = name
+        return self
 
 
 class ManagedImage(Placement):
-    """A legacy managed image (Microsoft.Compute/images) built from snapshots."""
+    """A legacy managed image (Microsoft.Compute/images) built from snapshots, managed
+    disks, VHD blobs or a generalized VM."""
 
     name: str = Field(pattern=P_MANAGED_IMAGE)
     osType: Literal["Linux", "Windows"]

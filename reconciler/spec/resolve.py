@@ -28,8 +28,10 @@ from reconciler.spec.resolved import (
     AutoScale,
     DataDisk,
     FixedScale,
+    ImageDataDisk,
     ImageIdentifier,
     InboundNatPool,
+    ManagedImageSource,
     MarketplaceImage,
     Network,
     PoolImageRef,
@@ -45,6 +47,7 @@ from reconciler.spec.resolved import (
     SourceLocation,
     StartTask,
     VersionSource,
+    VhdDisk,
     frozen_map,
 )
 from reconciler.spec.sizing import Contribution, size_replicas, size_resize_timeout
@@ -386,10 +389,7 @@ class _Builder:
                 "location": location,
                 "os_type": mi.osType,
                 "hyper_v_generation": mi.hyperVGeneration,
-                "os_disk_snapshot_id": mi.source.osDiskSnapshot,
-                "data_disks": tuple(
-                    DataDisk(d.lun, d.snapshot) for d in mi.source.dataDiskSnapshots
-                ),
+                "source": _managed_image_source(mi.source),
                 "tags": frozen_map(mi.tags),
                 "declared_at": self.loc(item.file, item.raw),
                 "azure": self.azure(Kind.MANAGED_IMAGE, item.file, item.raw, addr),
@@ -838,9 +838,24 @@ class _Builder:
                 gallery_image_version_id=src.galleryImageVersion,
                 depends_on=id_index.get(ids.normalize_id(src.galleryImageVersion)),
             )
-        else:
+        elif src.virtualMachine is not None:
             source = VersionSource(
                 kind="virtualMachine", id=src.virtualMachine, virtual_machine_id=src.virtualMachine
+            )
+        elif src.communityGalleryImage is not None:
+            source = VersionSource(
+                kind="communityGalleryImage",
+                id=src.communityGalleryImage,
+                community_gallery_image_id=src.communityGalleryImage,
+            )
+        else:
+            assert src.vhd is not None  # the model allows exactly one kind
+            source = VersionSource(
+                kind="vhd",
+                vhd_os_disk=VhdDisk(src.vhd.osDisk.uri, src.vhd.osDisk.storageAccountId),
+                vhd_data_disks=tuple(
+                    VhdDisk(d.uri, d.storageAccountId, d.lun) for d in src.vhd.dataDisks
+                ),
             )
         return ResolvedVersion(
             address=v_addr,
@@ -929,3 +944,23 @@ def resolve(
     builder = _Builder(loaded, day)
     ctx = builder.build()
     return ctx.spec, [*builder.diags, *run_rules(ctx)]
+
+
+def _managed_image_source(src: m.ManagedImageSource) -> ManagedImageSource:
+    """The kind of OS disk a managed image's `source` names (the model allows exactly one),
+    and its data disks of every kind, in lun order."""
+    data = [ImageDataDisk(d.lun, "dataDiskSnapshots", d.snapshot) for d in src.dataDiskSnapshots]
+    data += [
+        ImageDataDisk(d.lun, "dataDiskManagedDisks", d.managedDisk)
+        for d in src.dataDiskManagedDisks
+    ]
+    data += [ImageDataDisk(d.lun, "dataDiskBlobUris", d.blobUri) for d in src.dataDiskBlobUris]
+    disks = tuple(sorted(data, key=lambda d: d.lun))
+    if src.osDiskSnapshot is not None:
+        return ManagedImageSource("osDiskSnapshot", src.osDiskSnapshot, disks)
+    if src.osDiskManagedDisk is not None:
+        return ManagedImageSource("osDiskManagedDisk", src.osDiskManagedDisk, disks)
+    if src.osDiskBlobUri is not None:
+        return ManagedImageSource("osDiskBlobUri", src.osDiskBlobUri, disks)
+    assert src.virtualMachine is not None
+    return ManagedImageSource("virtualMachine", src.virtualMachine)

@@ -139,25 +139,55 @@ class DataDisk:
 
 
 @dataclass(frozen=True, slots=True)
+class VhdDisk:
+    """A VHD blob a disk image is made from; `lun` is None for the OS disk."""
+
+    uri: str
+    storage_account_id: str
+    lun: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VersionSource:
     """What a version is built from. `kind` says which id field is set.
 
     kind ``managedImage`` → `managed_image_id`; ``snapshots`` → `os_disk_snapshot_id`
     and `data_disks`; ``galleryImageVersion`` → `gallery_image_version_id`;
-    ``virtualMachine`` → `virtual_machine_id`. `id` is the one id for the first,
-    third and fourth kinds (Azure's ``storageProfile.source.id``) and None for snapshots.
+    ``virtualMachine`` → `virtual_machine_id`; ``communityGalleryImage`` →
+    `community_gallery_image_id`; ``vhd`` → `vhd_os_disk` and `vhd_data_disks`. `id` is
+    the one id for the kinds named by one id (Azure's ``storageProfile.source``) and None
+    for snapshots and VHDs, which name each disk.
     `depends_on` is the address of the source when the spec declares it too
     (a managed image or another version), so the planner can order creation.
     """
 
-    kind: Literal["managedImage", "snapshots", "galleryImageVersion", "virtualMachine"]
+    kind: Literal[
+        "managedImage",
+        "snapshots",
+        "galleryImageVersion",
+        "virtualMachine",
+        "communityGalleryImage",
+        "vhd",
+    ]
     id: str | None = None
     managed_image_id: str | None = None
     os_disk_snapshot_id: str | None = None
     data_disks: tuple[DataDisk, ...] = ()
     gallery_image_version_id: str | None = None
     virtual_machine_id: str | None = None
+    community_gallery_image_id: str | None = None
+    vhd_os_disk: VhdDisk | None = None
+    vhd_data_disks: tuple[VhdDisk, ...] = ()
     depends_on: str | None = None
+
+    @property
+    def data_luns(self) -> frozenset[int] | None:
+        """The data disks' luns when the spec names each disk (snapshots, VHDs), else None."""
+        if self.kind == "snapshots":
+            return frozenset(d.lun for d in self.data_disks)
+        if self.kind == "vhd":
+            return frozenset(d.lun for d in self.vhd_data_disks if d.lun is not None)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +243,33 @@ class ResolvedVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageDataDisk:
+    """A managed image's data disk: its lun, the spec list naming it (`dataDiskSnapshots`,
+    `dataDiskManagedDisks` or `dataDiskBlobUris`) and the snapshot id, disk id or blob URI."""
+
+    lun: int
+    list: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedImageSource:
+    """What a managed image is built from: `kind` is the spec's OS disk key.
+
+    ``osDiskSnapshot`` / ``osDiskManagedDisk`` / ``osDiskBlobUri``: `os_disk` is the
+    snapshot id, managed disk id or blob URI, `data_disks` the data disks, each of any of
+    the three kinds; ``virtualMachine``: `os_disk` is the VM's id and there are no data
+    disks (Azure captures the VM's own).
+    """
+
+    kind: Literal["osDiskSnapshot", "osDiskManagedDisk", "osDiskBlobUri", "virtualMachine"]
+    os_disk: str
+    data_disks: tuple[ImageDataDisk, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ResolvedManagedImage:
-    """A legacy managed image built from snapshots; `used_by` lists pool addresses."""
+    """A legacy managed image and what it is built from; `used_by` lists pool addresses."""
 
     address: str
     name: str
@@ -224,13 +279,24 @@ class ResolvedManagedImage:
     location: str
     os_type: Literal["Linux", "Windows"]
     hyper_v_generation: Literal["V1", "V2"] | None
-    os_disk_snapshot_id: str
-    data_disks: tuple[DataDisk, ...]
+    source: ManagedImageSource
     tags: Mapping[str, str]
     used_by: tuple[str, ...]
     declared_at: SourceLocation
     # Members written under Azure's own names (`reconciler.spec.azure_members`).
     azure: AzureMembers = field(default_factory=AzureMembers)
+
+    @property
+    def os_disk_snapshot_id(self) -> str | None:
+        """The OS disk's snapshot, when the image is built from snapshots."""
+        return self.source.os_disk if self.source.kind == "osDiskSnapshot" else None
+
+    @property
+    def data_disks(self) -> tuple[DataDisk, ...]:
+        """The data disks built from snapshots."""
+        return tuple(
+            DataDisk(d.lun, d.ref) for d in self.source.data_disks if d.list == "dataDiskSnapshots"
+        )
 
 
 # --- Batch ----------------------------------------------------------------------

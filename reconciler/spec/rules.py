@@ -204,20 +204,45 @@ def _subscription_mismatch(ctx: Context, pool: ResolvedPool, image_sub: str) -> 
     )
 
 
+# Sources that are not snapshots of a VM's disks nor an image already (R13 prefers
+# snapshots; a VM, a managed disk or an uploaded VHD is allowed), as a message says them.
+_NOT_SNAPSHOTS: dict[str, str] = {
+    "virtualMachine": "captured from a virtual machine",
+    "vhd": "built from uploaded VHDs",
+    "osDiskManagedDisk": "built from managed disks",
+    "osDiskBlobUri": "built from uploaded VHDs",
+}
+_OS_DISK_LABEL: dict[str, str] = {
+    "osDiskSnapshot": "base snapshot",
+    "osDiskManagedDisk": "managed disk",
+    "osDiskBlobUri": "VHD",
+}
+
+
 @rule("RC213", "RC216", "RC217")
 def versions(ctx: Context) -> Iterator[Diagnostic]:
     """R13 snapshots preferred; Azure: home region replicated; source matches definition."""
     spec = ctx.spec
-    for version in spec.versions.values():
-        model = ctx.models.get(version.address)
-        if version.source.kind == "virtualMachine":
+    for managed in spec.managed_images.values():
+        if managed.source.kind in _NOT_SNAPSHOTS:
             yield diag(
                 "RC213",
-                f"{version.address} is captured from a virtual machine",
+                f"{managed.address} is {_NOT_SNAPSHOTS[managed.source.kind]}",
+                hint="images built from snapshots of the VM's disks scale most reliably; "
+                "prefer `source: {osDiskSnapshot: ...}`",
+                address=managed.address,
+                at=ctx.at(managed.address, "source", managed.source.kind),
+            )
+    for version in spec.versions.values():
+        model = ctx.models.get(version.address)
+        if version.source.kind in _NOT_SNAPSHOTS:
+            yield diag(
+                "RC213",
+                f"{version.address} is {_NOT_SNAPSHOTS[version.source.kind]}",
                 hint="images built from snapshots of the VM's disks scale most reliably; "
                 "prefer `source: {snapshots: {osDisk: ...}}`",
                 address=version.address,
-                at=ctx.at(version.address, "source", "virtualMachine"),
+                at=ctx.at(version.address, "source", version.source.kind),
             )
         if (
             model is not None
@@ -338,9 +363,12 @@ def managed_image_sharing(ctx: Context) -> Iterator[Diagnostic]:
     for key, pools in by_image.items():
         first = pools[0]
         image = spec.managed_images.get(first.image.address) if first.image.address else None
-        if image is not None:
-            base = ids.normalize_id(image.os_disk_snapshot_id)
-            label[base] = f"base snapshot {ids.parse_id(image.os_disk_snapshot_id).name}"  # type: ignore[union-attr]
+        if image is not None and image.source.kind != "virtualMachine":
+            # Images built from one OS disk (snapshot, managed disk or VHD) share it.
+            base = ids.normalize_id(image.source.os_disk)
+            parsed = ids.parse_id(image.source.os_disk)
+            what = _OS_DISK_LABEL[image.source.kind]
+            label[base] = f"{what} {parsed.name if parsed else image.source.os_disk}"
         else:
             base = key
             label[base] = f"managed image {first.image.managed_image or first.image.id}"
@@ -635,9 +663,9 @@ def azure_members(ctx: Context) -> Iterator[Diagnostic]:
     """Members written under Azure's names that Azure would refuse at apply time."""
     spec = ctx.spec
     for version in spec.versions.values():
-        if not version.azure.values or version.source.kind != "snapshots":
+        luns = version.source.data_luns
+        if not version.azure.values or luns is None:
             continue  # nothing encrypted here, or disks known only to Azure
-        luns = {d.lun for d in version.source.data_disks}
         for path, value in version.azure.values.items():
             is_lun = ".encryption.dataDiskImages[" in path and path.endswith(".lun")
             if is_lun and isinstance(value, int) and value not in luns:
@@ -647,7 +675,7 @@ def azure_members(ctx: Context) -> Iterator[Diagnostic]:
                     f"{version.address}: the encryption of region {region} names data "
                     f"disk lun {value}, which the version's source does not have",
                     hint="encrypt only the data disks listed under "
-                    "source.snapshots.dataDisks (luns: "
+                    f"source.{version.source.kind}.dataDisks (luns: "
                     + (", ".join(map(str, sorted(luns))) or "none")
                     + ")",
                     address=version.address,

@@ -267,10 +267,33 @@ OWNED: dict[Kind, tuple[tuple[str, str, bool], ...]] = {
     Kind.MANAGED_IMAGE: (
         ("properties.storageProfile.osDisk.osType", "osType", True),
         ("properties.storageProfile.osDisk.snapshot", "source.osDiskSnapshot", True),
+        ("properties.storageProfile.osDisk.managedDisk", "source.osDiskManagedDisk", True),
+        ("properties.storageProfile.osDisk.blobUri", "source.osDiskBlobUri", True),
+        ("properties.sourceVirtualMachine", "source.virtualMachine", True),
         ("properties.storageProfile.dataDisks.snapshot", "source.dataDiskSnapshots", False),
-        ("properties.storageProfile.dataDisks.lun", "source.dataDiskSnapshots", False),
+        ("properties.storageProfile.dataDisks.managedDisk", "source.dataDiskManagedDisks", False),
+        ("properties.storageProfile.dataDisks.blobUri", "source.dataDiskBlobUris", False),
+        ("properties.storageProfile.dataDisks.lun", "source", False),
         ("properties.hyperVGeneration", "hyperVGeneration", False),
     ),
+}
+
+
+#: A managed image's `source` kinds: the spec's OS disk key (also its flat path under
+#: ``source.``) and the data disk list of the same kind (a virtual machine brings its own
+#: data disks; the others may be mixed, one kind per disk).
+MANAGED_IMAGE_SOURCES: dict[str, str | None] = {
+    "osDiskSnapshot": "dataDiskSnapshots",
+    "osDiskManagedDisk": "dataDiskManagedDisks",
+    "osDiskBlobUri": "dataDiskBlobUris",
+    "virtualMachine": None,
+}
+
+#: Writable members Azure takes in a request and never answers, beside the ones the table
+#: marks secret: written when the spec declares them, never compared with what Azure
+#: returns. A version's `restore` asks Azure to restore a soft-deleted version.
+WRITE_ONLY: dict[Kind, frozenset[tuple[str, ...]]] = {
+    Kind.VERSION: frozenset({("properties", "restore")}),
 }
 
 
@@ -467,9 +490,20 @@ def is_secret_path(kind: Kind, path: str) -> bool:
     return field is not None and field.secret
 
 
+def is_unanswered_path(kind: Kind, path: str) -> bool:
+    """Whether Azure never returns `path`: a secret, or a write-only member (`WRITE_ONLY`).
+    Such a member is written when declared and never compared."""
+    if not is_azure_path(kind, path):
+        return False
+    field = field_of(kind, path)
+    return field is not None and (field.secret or field.path in WRITE_ONLY.get(kind, ()))
+
+
 __all__ = [
+    "MANAGED_IMAGE_SOURCES",
     "OWNED",
     "SURFACE_KINDS",
+    "WRITE_ONLY",
     "MapKey",
     "Node",
     "Segment",
@@ -483,6 +517,7 @@ __all__ = [
     "groups_of",
     "is_azure_path",
     "is_secret_path",
+    "is_unanswered_path",
     "node_at",
     "normal",
     "owner_of",

@@ -20,6 +20,7 @@ from tests.azure.conftest import (
     COMPUTE,
     DEFINITION,
     GALLERY,
+    IMAGES_RG,
     MANAGED_IMAGE,
     OWNED,
     SNAPSHOT,
@@ -83,12 +84,32 @@ target_regions = st.dictionaries(
         "targetRegions[westeurope].storageAccountType": d.get("westeurope", (0, "Standard_LRS"))[1],
     }
 )
+STORAGE_ACCOUNT = f"{IMAGES_RG}/providers/Microsoft.Storage/storageAccounts/stimagesweu".lower()
+VHD = "https://stimagesweu.blob.core.windows.net/vhds/render-{}-2026-10.vhd"
+VM = f"{COMPUTE}/virtualMachines/vm-build-sim-01".lower()
+DISK = f"{COMPUTE}/disks/disk-render-{{}}-2026-10".lower()
 sources = st.one_of(
     st.just({"source.managedImage": MANAGED_IMAGE.lower()}),
     st.booleans().map(
         lambda data: {
             "source.snapshots.osDisk": SNAPSHOT.lower(),
             **({"source.snapshots.dataDisks[0]": SNAPSHOT_DATA.lower()} if data else {}),
+        }
+    ),
+    st.just({"source.virtualMachine": VM}),
+    st.just({"source.communityGalleryImage": "/CommunityGalleries/contoso-5678/Images/render"}),
+    st.booleans().map(
+        lambda data: {
+            "source.vhd.osDisk.uri": VHD.format("os"),
+            "source.vhd.osDisk.storageAccountId": STORAGE_ACCOUNT,
+            **(
+                {
+                    "source.vhd.dataDisks[2].uri": VHD.format("data0"),
+                    "source.vhd.dataDisks[2].storageAccountId": STORAGE_ACCOUNT,
+                }
+                if data
+                else {}
+            ),
         }
     ),
 )
@@ -105,16 +126,37 @@ versions = _merge(
     tags,
 )
 
+image_sources = st.one_of(
+    _merge(
+        st.just({"source.osDiskSnapshot": SNAPSHOT.lower()}),
+        _opt("source.dataDiskSnapshots[1]", st.just(SNAPSHOT_DATA.lower())),
+    ),
+    _merge(
+        st.just({"source.osDiskManagedDisk": DISK.format("os")}),
+        _opt("source.dataDiskManagedDisks[1]", st.just(DISK.format("data0"))),
+    ),
+    _merge(
+        st.just({"source.osDiskBlobUri": VHD.format("os")}),
+        _opt("source.dataDiskBlobUris[3]", st.just(VHD.format("data0"))),
+    ),
+    # Any kind per data disk.
+    st.just(
+        {
+            "source.osDiskSnapshot": SNAPSHOT.lower(),
+            "source.dataDiskBlobUris[0]": VHD.format("data0"),
+            "source.dataDiskManagedDisks[5]": DISK.format("data0"),
+        }
+    ),
+)
 managed_images = _merge(
     st.fixed_dictionaries(
         {
             "location": st.just("westeurope"),
             "osType": st.sampled_from(["Linux", "Windows"]),
             "hyperVGeneration": st.sampled_from(["V1", "V2"]),
-            "source.osDiskSnapshot": st.just(SNAPSHOT.lower()),
         }
     ),
-    _opt("source.dataDiskSnapshots[1]", st.just(SNAPSHOT_DATA.lower())),
+    image_sources,
     tags,
 )
 
@@ -293,6 +335,45 @@ def test_normalisation_of_azure_spellings() -> None:
     assert version.location == "westeurope"
     assert version.replication[0].region == "northeurope"
     assert version.replication[0].progress == 40
+
+
+def test_a_managed_image_of_a_vm_reads_as_the_vm_alone() -> None:
+    """An image captured from a VM is read as `source.virtualMachine`: the OS disk Azure
+    reports is the VM's, not a source the spec names."""
+    props = {"location": "westeurope", "osType": "Linux", "source.virtualMachine": VM}
+    doc = mapping.to_json(Kind.MANAGED_IMAGE, props, location="westeurope")
+    assert doc["properties"] == {"sourceVirtualMachine": {"id": VM}}
+    disk = {"osType": "Linux", "managedDisk": {"id": DISK.format("vm")}, "diskSizeGB": 64}
+    doc["properties"]["storageProfile"] = {"osDisk": disk}
+    assert mapping.flat_properties(Kind.MANAGED_IMAGE, doc) == props
+
+
+def test_version_sources_go_where_azure_takes_them() -> None:
+    """A VM in `virtualMachineId`, a community image in `communityGalleryImageId`, a VHD as
+    a disk image's `uri` and `storageAccountId` (GalleryRP examples)."""
+    out = {}
+    for props in (
+        {"source.virtualMachine": VM},
+        {"source.communityGalleryImage": "/CommunityGalleries/c/Images/i"},
+        {
+            "source.vhd.osDisk.uri": VHD.format("os"),
+            "source.vhd.osDisk.storageAccountId": STORAGE_ACCOUNT,
+            "source.vhd.dataDisks[1].uri": VHD.format("data0"),
+            "source.vhd.dataDisks[1].storageAccountId": STORAGE_ACCOUNT,
+        },
+    ):
+        storage = mapping.to_json(Kind.VERSION, props)["properties"]["storageProfile"]
+        out[next(iter(props))] = storage
+    assert out["source.virtualMachine"] == {"source": {"virtualMachineId": VM}}
+    assert out["source.communityGalleryImage"] == {
+        "source": {"communityGalleryImageId": "/CommunityGalleries/c/Images/i"}
+    }
+    vhd = {"uri": VHD.format("os"), "storageAccountId": STORAGE_ACCOUNT}
+    data = {"uri": VHD.format("data0"), "storageAccountId": STORAGE_ACCOUNT}
+    assert out["source.vhd.osDisk.uri"] == {
+        "osDiskImage": {"source": vhd},
+        "dataDiskImages": [{"lun": 1, "source": data}],
+    }
 
 
 def test_source_kind_follows_the_id_shape() -> None:

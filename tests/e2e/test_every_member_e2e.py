@@ -3,11 +3,14 @@
 For each kind a resource is declared with the friendly keys it needs and, under Azure's
 own names (``properties:``, ``identity:``, ``extendedLocation:``), a value for every other
 writable leaf of the committed field table (the body of the sandbox's own surface test,
-`tests.sandbox.test_surface_roundtrip`). Secrets are ``${env:NAME}`` references. A second
-pool boots a Marketplace image (the image reference's alternative members; the first pool
-keeps its gallery image). The spec is planned (every resource created), applied through
-the SDK clients against the sandbox, read back, and planned again: no change. The test reports how many of the table's leaves
-the spec wrote, under which name, and which it could not, with the reason.
+`tests.sandbox.test_surface_roundtrip`). Secrets are ``${env:NAME}`` references. The spec
+is planned (every resource created), applied through the SDK clients against the sandbox,
+read back, and planned again: no change. A source is one of several kinds, so one more
+version and managed image per other source kind is declared, and a leaf counted as a
+friendly key's must be in what Azure answers for one of them; likewise a second pool boots
+a Marketplace image (the image reference's other members; the first pool keeps its gallery
+image). The test reports how many of the table's leaves the spec wrote, under which name,
+and which it could not, with the reason.
 """
 
 from __future__ import annotations
@@ -49,23 +52,7 @@ MARKETPLACE: dict[str, str] = {
 }
 
 # Leaves no spec can write, and why (counted and printed, never silently skipped).
-NOT_EXPRESSIBLE: dict[Kind, dict[str, str]] = {
-    Kind.VERSION: {
-        "properties.storageProfile.source.communityGalleryImageId": "`source` kinds",
-        "properties.storageProfile.osDiskImage.source.uri": "VHD sources: not a `source` kind",
-        "properties.storageProfile.osDiskImage.source.storageAccountId": "VHD sources",
-        "properties.storageProfile.dataDiskImages.[].source.uri": "VHD sources",
-        "properties.storageProfile.dataDiskImages.[].source.storageAccountId": "VHD sources",
-        "properties.restore": "a request to restore a soft-deleted version, not a property",
-    },
-    Kind.MANAGED_IMAGE: {
-        "properties.sourceVirtualMachine.": "`source` names the snapshots",
-        "properties.storageProfile.osDisk.managedDisk.": "`source.osDiskSnapshot`",
-        "properties.storageProfile.osDisk.blobUri": "`source.osDiskSnapshot`",
-        "properties.storageProfile.dataDisks.[].managedDisk.": "`source.dataDiskSnapshots`",
-        "properties.storageProfile.dataDisks.[].blobUri": "`source.dataDiskSnapshots`",
-    },
-}
+NOT_EXPRESSIBLE: dict[Kind, dict[str, str]] = {}
 
 MARKET_POOL = "pool:batchprodweu/market"
 
@@ -75,6 +62,40 @@ KINDS = {
     Kind.VERSION: "version:surfacegallery/surface/1.0.0",
     Kind.MANAGED_IMAGE: "managedImage:img-surface",
     Kind.POOL: "pool:batchprodweu/surface",
+}
+
+# A source is one of several kinds: the resource above writes snapshots; these write each
+# other kind, so that every leaf a friendly `source` owns is written by some resource.
+STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Storage"
+VHD = "https://stimagesweu.blob.core.windows.net/vhds/render-{}-2026-10.vhd"
+
+
+def _vhd(disk: str) -> dict[str, str]:
+    return {"uri": VHD.format(disk), "storageAccountId": f"{STORAGE}/storageAccounts/stimagesweu"}
+
+
+OTHER_VERSION_SOURCES: dict[str, dict[str, Any]] = {
+    "1.0.1": {"vhd": {"osDisk": _vhd("os"), "dataDisks": [{"lun": 0, **_vhd("data0")}]}},
+    "1.0.2": {"communityGalleryImage": "/CommunityGalleries/contoso-5678/Images/render"},
+    "1.0.3": {"managedImage": f"{COMPUTE}/images/img-build-render-2026-10"},
+    "1.0.4": {"virtualMachine": f"{COMPUTE}/virtualMachines/vm-build-sim-01"},
+}
+OTHER_IMAGE_SOURCES: dict[str, dict[str, Any]] = {
+    "img-surface-vm": {"virtualMachine": f"{COMPUTE}/virtualMachines/vm-build-sim-01"},
+    "img-surface-disks": {
+        "osDiskManagedDisk": f"{COMPUTE}/disks/disk-render-os-2026-10",
+        "dataDiskManagedDisks": [
+            {"lun": 0, "managedDisk": f"{COMPUTE}/disks/disk-render-data0-2026-10"}
+        ],
+    },
+    "img-surface-blobs": {
+        "osDiskBlobUri": VHD.format("os"),
+        "dataDiskBlobUris": [{"lun": 0, "blobUri": VHD.format("data0")}],
+    },
+}
+OTHERS = {
+    *(f"version:surfacegallery/surface/{name}" for name in OTHER_VERSION_SOURCES),
+    *(f"managedImage:{name}" for name in OTHER_IMAGE_SOURCES),
 }
 
 
@@ -199,12 +220,17 @@ def _spec(blocks: dict[Kind, dict[str, Any]]) -> dict[str, Any]:
         "targetRegions": [{"name": "westeurope", **REGION}],
         **blocks[Kind.VERSION],
     }
+    others = [
+        # Out of `latest`, so the pool keeps booting 1.0.0.
+        {"name": name, "source": source, "excludeFromLatest": True}
+        for name, source in OTHER_VERSION_SOURCES.items()
+    ]
     image = {
         "name": "surface",
         "osType": "Linux",
         "osState": "Generalized",
         "identifier": {"publisher": "contoso", "offer": "surface", "sku": "all"},
-        "versions": [version],
+        "versions": [version, *others],
         **blocks[Kind.IMAGE],
     }
     return {
@@ -223,7 +249,11 @@ def _spec(blocks: dict[Kind, dict[str, Any]]) -> dict[str, Any]:
                     ],
                 },
                 **blocks[Kind.MANAGED_IMAGE],
-            }
+            },
+            *(
+                {"name": name, "osType": "Linux", "source": source}
+                for name, source in OTHER_IMAGE_SOURCES.items()
+            ),
         ],
         "batchAccounts": [
             {
@@ -288,12 +318,13 @@ def test_every_writable_member_round_trips_through_a_spec(
         live = read_live_state(clients, scope_for(spec))
         plan = make_plan(spec, live, target=world.describe())
         assert not plan.errors, [d.format() for d in plan.errors]
-        creates = {c.address for c in plan.changes if c.action is Action.CREATE}
-        assert creates == {*KINDS.values(), MARKET_POOL}
+        created = {c.address for c in plan.changes if c.action is Action.CREATE}
+        assert created == {*KINDS.values(), MARKET_POOL} | OTHERS
         result = apply_plan(plan, AzureOperations(clients), settings=FAST, environ=os.environ)
         assert result.ok, [(o.change_id, o.error) for o in result.failed]
         market = rest_pool(clients, "market")
         again = make_plan(spec, read_live_state(clients, scope_for(spec)), target=world.describe())
+        answered = _answered(clients)
     assert [c.address for c in again.changes if c.action is not Action.NOOP] == []
     report = []
     total = 0
@@ -312,16 +343,42 @@ def test_every_writable_member_round_trips_through_a_spec(
             f.path[0] in ("location", "tags") or surface.owner_of(kind, f.path) is not None
             for f in friendly
         ), [f.dotted for f in friendly]
+        if kind in answered:
+            # A friendly key's leaf counts only if some resource of the spec wrote it.
+            unwritten = [
+                f.dotted
+                for f in friendly
+                if all(_get_path(body, f.path) is None for body in answered[kind])
+            ]
+            assert unwritten == [], (kind, unwritten)
         expressible[kind] = len(written[kind]) + len(friendly)
         report.append(
             f"{kind.value}: {len(written[kind])} under Azure's names + {len(friendly)} owned "
             f"by friendly keys, {len(excluded)} not expressible, of {len(fields)}"
         )
+    write_only = [".".join(p) for k in KINDS for p in sorted(surface.WRITE_ONLY.get(k, ()))]
+    report.append(f"written, never answered by Azure (write-only): {', '.join(write_only)}")
     print("\n".join(report))
     assert total == 279
     # What a spec cannot write yet, pinned: a change here is a decision, not an accident.
-    assert sum(len(written[k]) for k in KINDS) == 214
-    assert sum(expressible.values()) == 268
+    assert sum(len(written[k]) for k in KINDS) == 215
+    assert sum(expressible.values()) == 279
+
+
+def _answered(clients: Any) -> dict[Kind, list[dict[str, Any]]]:
+    """What Azure answers for every version and managed image the spec made, as REST JSON."""
+    compute = clients.compute(SUB)
+    versions = ["1.0.0", *OTHER_VERSION_SOURCES]
+    images = ["img-surface", *OTHER_IMAGE_SOURCES]
+    return {
+        Kind.VERSION: [
+            compute.gallery_image_versions.get(
+                "rg-images", "surfacegallery", "surface", name
+            ).as_dict()
+            for name in versions
+        ],
+        Kind.MANAGED_IMAGE: [compute.images.get("rg-images", name).as_dict() for name in images],
+    }
 
 
 @pytest.mark.parametrize(

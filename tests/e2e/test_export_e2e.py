@@ -118,11 +118,10 @@ def build_by_hand(world: World) -> None:
         props={
             "osType": "Linux",
             "source.osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12",
-            # A data disk from a VHD blob: a spec builds managed images from snapshots
-            # only, so this has no spelling (RC606).
-            "properties.storageProfile.dataDisks[0].lun": 0,
-            "properties.storageProfile.dataDisks[0].blobUri": (
-                "https://stlegacy.blob.core.windows.net/vhds/data0.vhd"
+            # A data disk from a VHD blob beside the OS disk's snapshot (Azure takes any
+            # source per disk): exported as `dataDiskBlobUris`.
+            "source.dataDiskBlobUris[0]": (
+                "https://stimagesweu.blob.core.windows.net/vhds/render-data0-2026-10.vhd"
             ),
         },
     )
@@ -216,13 +215,10 @@ def test_a_hand_made_estate_exports_validates_adopts_and_then_plans_empty(
     assert "managedImage: img-hand" in pools
     marketplace = "image:\n          publisher: Canonical\n          offer: ubuntu-24_04-lts\n"
     assert marketplace + "          sku: server\n" in pools  # version: latest, the default
-    for flagged in ("RC601", "RC602", "RC605", "RC606"):
+    for flagged in ("RC601", "RC602", "RC605"):
         assert flagged in text, flagged
     assert "taskSchedulingPolicy:\n" in pools  # under Azure's names, in `properties:`
-    assert (
-        "# RC606: not exported (the spec cannot express them yet; left untouched): "
-        "storageProfile.dataDisks" in images
-    )
+    assert "RC606" not in images and "dataDiskBlobUris:" in images  # every source is expressed
     assert "cost-centre: app" in pools  # pool tags are exported like any other tags
     assert "replicas: 3" in images  # westeurope floor kept, with its arithmetic
     assert "maxNodes: 1200" in pools  # read from the formula's min(1200, …) cap

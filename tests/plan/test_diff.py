@@ -145,6 +145,32 @@ def test_secret_references_compare_by_presence_only():
     assert (path.before, path.after, path.secret) == (None, MASK, True)
 
 
+def test_a_write_only_member_is_never_compared():
+    """A version's `restore` is sent when declared and Azure never answers it: no change,
+    whatever the live state holds."""
+    want = {"properties.restore": True, "source.vhd.osDisk.uri": "https://a.blob.x/c/os.vhd"}
+    live = {"source.vhd.osDisk.uri": "https://a.blob.x/c/os.vhd"}
+    assert diff_resource(Kind.VERSION, want, live, complete=VERSION_COMPLETE).paths == ()
+
+
+def test_vhd_and_community_sources_compare_case_blind_and_are_fixed():
+    """A VHD's storage account and a community image compare as ids (Azure echoes its own
+    casing); another VHD is a new version."""
+    account = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Storage/storageAccounts/A"
+    want = {
+        "source.vhd.dataDisks[1].storageAccountId": account,
+        "source.vhd.dataDisks[1].uri": "https://a.blob.core.windows.net/c/d.vhd",
+    }
+    live = {**want, "source.vhd.dataDisks[1].storageAccountId": account.lower()}
+    assert diff_resource(Kind.VERSION, want, live, complete=VERSION_COMPLETE).paths == ()
+    community = {"source.communityGalleryImage": "/CommunityGalleries/c/Images/i"}
+    lowered = {"source.communityGalleryImage": "/communitygalleries/c/images/i"}
+    assert diff_resource(Kind.VERSION, community, lowered, complete=VERSION_COMPLETE).paths == ()
+    other = {**want, "source.vhd.dataDisks[1].uri": "https://a.blob.core.windows.net/c/e.vhd"}
+    d = diff_resource(Kind.VERSION, other, live, complete=VERSION_COMPLETE)
+    assert d.action() is Action.REPLACE
+
+
 def test_pool_actions_follow_the_field_rules():
     """Node counts resize; vmSize and the subnet change only at zero nodes."""
     assert (
