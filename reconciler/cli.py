@@ -165,21 +165,11 @@ def cli() -> None:
     """
 
 
-def skip_unused_imports() -> None:
-    """Keep modules the command line never uses from being imported (start-up time).
-
-    httpx's package imports its own command-line client (`httpx._main`, which pulls in
-    rich, pygments and click's help machinery: ~60 ms) only to offer `httpx.main`; with
-    that module marked absent, httpx falls back to a stub `main` and nothing else
-    changes. Only this process's entry point does it: library users keep httpx whole.
-    """
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-
 def main() -> None:
     """Console-script entry point."""
-    skip_unused_imports()
+    from reconciler.startup import prepare
+
+    prepare()  # skip imports and look-ups no command needs (start-up time)
     sys.exit(cli.main(prog_name="reconcile", standalone_mode=True))
 
 
