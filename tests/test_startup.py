@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -9,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.startup import PYDANTIC_PLUGINS_ENV, prepare, pydantic_plugins_installed
+from reconciler import startup
+from reconciler.startup import (
+    PYDANTIC_PLUGINS_ENV,
+    collector_paused,
+    prepare,
+    pydantic_plugins_installed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,6 +94,9 @@ def test_prepare_tells_pydantic_only_what_it_would_find(
         tmp_path, "fakeplugin", "[pydantic]\nfake = fakeplugin:plugin\n" if plugin else None
     )
     monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    monkeypatch.setattr(
+        startup, "_freeze_imports", False
+    )  # restored: pytest's process is no console script
     if preset is None:
         monkeypatch.delenv(PYDANTIC_PLUGINS_ENV, raising=False)
     else:
@@ -114,3 +124,31 @@ def test_an_installed_pydantic_plugin_still_sees_the_spec_models(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr
     assert "SpecHeader" in saw.read_text(encoding="utf-8").split()
+
+
+@pytest.mark.parametrize("was_enabled", [True, False])
+def test_collector_paused_restores_the_collector(was_enabled: bool) -> None:
+    """The collector is off inside the block and as it was after it, exception or not."""
+    (gc.enable if was_enabled else gc.disable)()
+    try:
+        with pytest.raises(RuntimeError), collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("an import failed")
+        assert gc.isenabled() is was_enabled
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("console_script", [False, True], ids=["library", "console-script"])
+def test_imports_are_frozen_only_in_the_console_scripts_process(
+    monkeypatch: pytest.MonkeyPatch, console_script: bool
+) -> None:
+    """After `prepare`, what exists after the imports is frozen; in a library's process nothing is."""
+    monkeypatch.setattr(startup, "_freeze_imports", console_script)
+    before = gc.get_freeze_count()
+    try:
+        with collector_paused():
+            made = [[] for _ in range(10)]
+        assert (gc.get_freeze_count() >= before + len(made)) is console_script
+    finally:
+        gc.unfreeze()
