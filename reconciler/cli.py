@@ -6,7 +6,6 @@ when invoked, so `reconcile validate` never pays for (or imports) the Azure SDK.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -106,6 +105,8 @@ def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.
         if not guesses:
             return exc  # a plain unknown short option: click's own message says it all
     else:
+        import difflib  # only for a mistyped option: never on the way to a command
+
         guesses = difflib.get_close_matches(wanted, longs, n=2, cutoff=0.7)
     message = f"No such option '{typed.partition('=')[0]}': options take two dashes here"
     if guesses:
