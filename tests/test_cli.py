@@ -77,6 +77,7 @@ _IMPORTS_OF = (
     "except SystemExit as exit:\n"
     "    code = exit.code\n"
     "azure = sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.'))\n"
+    "print('HTTPX', 'httpx' in sys.modules, file=sys.stderr)\n"
     "print('EXIT', code, 'AZURE', ','.join(azure), file=sys.stderr)\n"
 )
 
@@ -143,7 +144,7 @@ _SUB = "00000000-0000-0000-0000-000000000001"  # the default sandbox world's sub
     ids=["plan-minimal", "plan-json", "drift", "export"],
 )
 def test_reads_never_import_the_generated_clients(args: list[str], tmp_path) -> None:
-    """`plan`, `drift` and `export` read through azure-mgmt-core alone: no azure.mgmt.compute / azure.mgmt.batch module is imported."""
+    """`plan`, `drift` and `export` read through azure-mgmt-core alone: no azure.mgmt.compute / azure.mgmt.batch module, and against the sandbox no httpx, is imported."""
     root = Path(__file__).resolve().parents[1]
     world = tmp_path / "w.sqlite"
     subprocess.run(
@@ -167,3 +168,5 @@ def test_reads_never_import_the_generated_clients(args: list[str], tmp_path) -> 
     assert "azure.mgmt.core" in loaded  # the read went through the SDK's ARM pipeline
     generated = [m for m in loaded if m.startswith(("azure.mgmt.compute", "azure.mgmt.batch"))]
     assert generated == []
+    # The sandbox is called in-process without an HTTP client (reconciler.azure.inprocess).
+    assert done.stderr.strip().splitlines()[-2] == "HTTPX False"
