@@ -27,14 +27,22 @@ Each size (default 60 and 300 pools) is applied `--runs` times, the default and 
 parallelism interleaved (A/B) so both see the same machine load; ratios are reported as
 medians with their range, beside the same ratio with the in-process sandbox's own CPU
 subtracted (Azure's never competes with the product for its interpreter).
+
+``--served`` runs the sandbox as Azure runs: in a process of its own, over loopback HTTPS
+(`reconciler.sandbox.server`), reached through the SDK's default `requests` transport with
+TLS, exactly as `reconcile apply` reaches Azure. The product then pays for its own HTTP and
+TLS and nothing of the emulator's; the emulator's CPU runs beside it on the other core.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import json
 import math
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +58,8 @@ from reconciler.apply import ApplyResult, ExecutorSettings, RetryPolicy, apply_p
 from reconciler.apply.journal import Journal
 from reconciler.apply.progress import PlainProgress
 from reconciler.azure import AzureOperations, Target, read_live_state
-from reconciler.azure.clients import RequestCounter
+from reconciler.azure.clients import AzureClients, RequestCounter
+from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.plan import Plan, make_plan
 from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import Durations, SandboxConfig, ThrottleConfig
@@ -203,19 +212,84 @@ def fresh_world(path: Path, config: SandboxConfig) -> Target:
     return Target.for_sandbox(path, config=config)
 
 
+def serve_forever(path: Path, speed: float) -> None:
+    """The `--serve` child: serve the world at `path` over HTTPS until stdin closes."""
+    from reconciler.sandbox.server import start_in_thread
+
+    server = start_in_thread(state_path=path, config=sandbox_config(speed))
+    print(json.dumps({"url": server.url, "ca": str(server.ca_path)}), flush=True)
+    sys.stdin.read()  # the parent closes our stdin when it is done
+    server.stop()
+
+
+def tls_transport(ca_path: str) -> object:
+    """The product's pooled `requests` transport, trusting the served sandbox's local CA."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+
+    from reconciler.azure.clients import POOL_CONNECTIONS
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_CONNECTIONS
+    )
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=True, connection_verify=ca_path)
+
+
+@contextlib.contextmanager
+def served_clients(path: Path, speed: float, counter: RequestCounter) -> Iterator[AzureClients]:
+    """Clients for the world at `path` served by a child process, as for a custom cloud."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(path), "--speed", str(speed)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        where = json.loads(child.stdout.readline())
+        target = Target.for_azure(endpoint=where["url"])
+        clients = AzureClients(
+            target,
+            credential=StaticTokenCredential(),
+            counter=counter,
+            # As for the in-process sandbox: its simulated clock paces long-running
+            # operations (Retry-After in simulated time), not the SDK's real-time default.
+            client_kwargs={"transport": tls_transport(where["ca"]), "polling_interval": 0},
+        )
+        with clients:
+            yield clients
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        child.wait(timeout=30)
+
+
 def plan_and_apply(
-    spec_dir: Path, path: Path, config: SandboxConfig, parallelism: int, poll: float
+    spec_dir: Path,
+    path: Path,
+    config: SandboxConfig,
+    parallelism: int,
+    poll: float,
+    *,
+    served: bool = False,
 ) -> tuple[Plan, Run, int]:
     """(plan, run, 429s the client saw) of one apply on a fresh world; the run carries the
-    sandbox's CPU during the apply."""
+    sandbox's CPU during the apply (in-process only: a served sandbox's is not ours)."""
     target = fresh_world(path, config)
     loaded = load_spec([str(spec_dir)])
     if loaded.spec is None:
         sys.exit("\n".join(d.format() for d in loaded.diagnostics))
     counter = RequestCounter()
-    with azure_clients(target, counter=counter) as clients:
+    connect = (
+        served_clients(path, config.speed, counter)
+        if served
+        else azure_clients(target, counter=counter)
+    )
+    with connect as clients:
         live = read_live_state(clients, scope_for(loaded.spec))
-        plan = make_plan(loaded.spec, live, target=target.describe())
+        plan = make_plan(loaded.spec, live, target=clients.target.describe())
         settings = ExecutorSettings(
             poll_interval=poll,
             max_poll_interval=2.0,
@@ -275,26 +349,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="applies per size and setting")
     parser.add_argument("--sequential", action="store_true", help="add the one-at-a-time run")
     parser.add_argument("--quick", action="store_true", help="60 pools, one run each")
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="the sandbox in its own process over loopback HTTPS, as Azure is reached",
+    )
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the served child
     args = parser.parse_args(argv)
+    if args.serve is not None:
+        serve_forever(args.serve, args.speed)
+        return 0
     if args.quick:
         args.pools, args.runs = "60", 1
     with METER.installed():
         return measure(args)
 
 
-def measure(args: argparse.Namespace) -> int:
-    """Print the table for `args`; 0 when every target is met."""
+def sandbox_config(speed: float) -> SandboxConfig:
+    """The world's settings, the same in-process and served."""
     # poll_pacing: an in-progress LRO monitor answers when the operation ends (or after 1 s),
     # so the SDK's pollers wait without hammering the world's single SQLite lock. Buckets:
     # Azure's, in simulated time; Retry-After exact (whole seconds are ~800 simulated s).
-    config = SandboxConfig(
-        speed=args.speed,
+    return SandboxConfig(
+        speed=speed,
         throttle=ThrottleConfig(enabled=True, fractional_retry_after=True),
         poll_pacing=1.0,
     )
+
+
+def measure(args: argparse.Namespace) -> int:
+    """Print the table for `args`; 0 when every target is met."""
+    config = sandbox_config(args.speed)
     settings = (("default parallelism", 10), ("parallelism ≥ graph width", 400))
     ok = True
-    print(f"sandbox speed ×{args.speed:g}, ARM buckets on, poll every {args.poll:g} s (real)")
+    where = "served over loopback HTTPS by its own process" if args.served else "in-process"
+    print(
+        f"sandbox {where}, speed ×{args.speed:g}, ARM buckets on, "
+        f"poll every {args.poll:g} s (real)"
+    )
     print()
     print(
         "| pools | run | parallelism | critical path s | wall s, median (min–max) "
@@ -314,7 +406,7 @@ def measure(args: argparse.Namespace) -> int:
                 for _, parallelism in settings:  # interleaved: both see the same load
                     world = base / f"w{run}-{parallelism}.sqlite"
                     plan, result, t429 = plan_and_apply(
-                        spec_dir, world, config, parallelism, args.poll
+                        spec_dir, world, config, parallelism, args.poll, served=args.served
                     )
                     walls[parallelism].append(result.wall)
                     net[parallelism].append(result.wall - result.sandbox_cpu)
@@ -344,7 +436,9 @@ def measure(args: argparse.Namespace) -> int:
                 ok &= good[parallelism] and throttled[parallelism] == 0
                 ok &= statistics.median(r) <= 1.2
             if args.sequential:
-                _, seq, t429 = plan_and_apply(spec_dir, base / "seq.sqlite", config, 1, args.poll)
+                _, seq, t429 = plan_and_apply(
+                    spec_dir, base / "seq.sqlite", config, 1, args.poll, served=args.served
+                )
                 print(
                     f"| {pools} | one change at a time | 1 | {bound:.2f} | {seq.wall:.2f} | "
                     f"{seq.wall / bound:.2f} | | {t429} | {'yes' if seq.ok else 'NO'} |"

@@ -4,14 +4,16 @@ Generates galleries, image definitions, versions, Batch accounts and pools (spli
 over one file per gallery and per account, as a large team would keep them) into a
 temporary directory, then runs ``reconcile validate DIR --format json`` in a fresh
 interpreter, exactly as a user or CI would. Reports wall time (median and spread of N
-runs, startup included; the verdict is the median's) and the child's peak RSS
-(``resource.getrusage``).
+runs, startup included; the verdict is the median's), the child's CPU time (user +
+system: steadier than wall on a shared machine) and its peak RSS (both from
+``os.wait4``, per child).
 
     .venv/bin/python bench/bench_validate.py [--resources 10000] [--runs 3] [--profile]
     .venv/bin/python bench/bench_validate.py --baseline DIR   # A/B against another checkout
 
 ``--baseline DIR`` runs DIR's ``reconcile validate`` (its own ``.venv``) on the same files,
-alternating with this checkout's run by run, and reports both medians and their ratio.
+alternating with this checkout's run by run (taking turns going first), and reports both
+checkouts' medians and the ratio of their wall medians.
 
 ``--profile`` also loads the spec in-process under cProfile and prints the top
 functions, with tracemalloc's peak of Python allocations.
@@ -26,7 +28,6 @@ import cProfile
 import json
 import os
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -110,25 +111,33 @@ def generate(root: Path, total: int) -> int:
     return count
 
 
-def run_cli(root: Path, checkout: Path | None = None) -> tuple[float, dict]:
-    """One `reconcile validate --format json` in a fresh interpreter; (seconds, report).
+def run_cli(root: Path, checkout: Path | None = None) -> tuple[float, float, float, dict]:
+    """One `reconcile validate --format json` in a fresh interpreter.
 
-    `checkout` runs another checkout's interpreter and code (A/B comparisons)."""
+    Returns (wall seconds, CPU seconds (user + system), peak RSS MiB, report), the CPU
+    and RSS of that one child (``os.wait4``). `checkout` runs another checkout's
+    interpreter and code (A/B comparisons)."""
     python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
-    start = time.perf_counter()
-    done = subprocess.run(
-        [python, "-m", "reconciler.cli", "validate", str(root), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=checkout,
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(
-            f"validate failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr}"
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [python, "-m", "reconciler.cli", "validate", str(root), "--format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            cwd=checkout,
         )
-    return elapsed, json.loads(done.stdout)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"validate failed ({proc.returncode}):\n{out[-2000:]!r}{stderr}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss / 1024, json.loads(out)  # ru_maxrss: KiB
 
 
 def profile(root: Path) -> None:
@@ -150,6 +159,18 @@ def profile(root: Path) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
+def _show(label: str, runs: list[tuple[float, float, float]]) -> float:
+    """Print one checkout's medians and spreads; return its median wall time."""
+    walls, cpus, rss = ([r[i] for r in runs] for i in range(3))
+    median = statistics.median(walls)
+    print(
+        f"{label + ':':<12} wall median {median:.2f} s ({min(walls):.2f}–{max(walls):.2f}), "
+        f"CPU median {statistics.median(cpus):.2f} s ({min(cpus):.2f}–{max(cpus):.2f}), "
+        f"peak RSS {max(rss):.0f} MiB"
+    )
+    return median
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=10_000)
@@ -162,32 +183,37 @@ def main() -> None:
         count = generate(root, args.resources)
         files = len(list(root.glob("*.yaml")))
         size = sum(p.stat().st_size for p in root.glob("*.yaml"))
-        times = []
-        base_times = []
+        this: list[tuple[float, float, float]] = []
+        base: list[tuple[float, float, float]] = []
         report: dict = {}
-        for _ in range(args.runs):
-            elapsed, report = run_cli(root)
-            times.append(elapsed)
-            if args.baseline is not None:
-                base_times.append(run_cli(root, args.baseline.resolve())[0])
-        peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB → MiB
+        base_report: dict = {}
+        for run in range(args.runs):
+            # With a baseline, the two take turns going first, so neither always
+            # inherits the other's warm caches.
+            if args.baseline is not None and run % 2:
+                *figures, base_report = run_cli(root, args.baseline.resolve())
+                base.append(tuple(figures))  # type: ignore[arg-type]
+            elapsed, cpu, rss, report = run_cli(root)
+            this.append((elapsed, cpu, rss))
+            if args.baseline is not None and not run % 2:
+                *figures, base_report = run_cli(root, args.baseline.resolve())
+                base.append(tuple(figures))  # type: ignore[arg-type]
         print(f"resources:   {count} in {files} files ({size / 2**20:.1f} MiB of YAML)")
         print(
             f"valid:       {report['valid']} ({report['errors']} errors, {report['warnings']} warnings)"
         )
-        median = statistics.median(times)
         print(
-            f"wall time:   median {median:.2f} s (spread {min(times):.2f}–{max(times):.2f}) "
-            f"over {len(times)} runs (fresh interpreter, startup included); "
+            f"runs:        {len(this)} per checkout, fresh interpreter, startup included"
+            f"{', alternating with the baseline' if base else ''}; "
             f"load average {os.getloadavg()[0]:.2f}"
         )
-        print(f"peak RSS:    {peak_rss:.0f} MiB (validate process)")
-        if base_times:
-            base = statistics.median(base_times)
-            print(
-                f"baseline:    median {base:.2f} s (spread {min(base_times):.2f}–"
-                f"{max(base_times):.2f}); this / baseline = {median / base:.2f}"
-            )
+        median = _show("this", this)
+        peak_rss = max(r[2] for r in this)
+        if base:
+            base_median = _show("baseline", base)
+            print(f"this / baseline (wall medians) = {median / base_median:.2f}")
+            same = "the same" if base_report == report else "DIFFERENT"
+            print(f"reports:     {same} JSON report from both checkouts")
         limit = 5.0 if args.resources >= 50_000 else args.resources / 10_000
         rss_ok = peak_rss < 300 or args.resources > 10_000
         verdict = median < limit and rss_ok

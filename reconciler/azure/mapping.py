@@ -352,6 +352,10 @@ def _pool_flat(doc: Json) -> Flat:
     reference = _get(doc, f"{_VMC}.imageReference") or {}
     image = reference.get("id") or reference.get(_shared_member(reference))
     _set(flat, "image.id", _id(image))
+    if not image:
+        # A Marketplace image: named by publisher/offer/sku (version `latest` if omitted).
+        for member in _MARKETPLACE:
+            _set(flat, f"image.{member}", reference.get(member))
     _set(flat, "nodeAgentSkuId", _get(doc, f"{_VMC}.nodeAgentSkuId"))
     fixed = _get(p, "scaleSettings.fixedScale")
     if isinstance(fixed, Mapping):
@@ -480,10 +484,17 @@ def _shared_member(reference: Mapping[str, Any]) -> str:
     return next((m for m in _SHARED_MEMBERS.values() if reference.get(m)), "id")
 
 
+# The members naming a Marketplace image, instead of an id.
+_MARKETPLACE = ("publisher", "offer", "sku", "version")
+
+
 def _pool_deployment_json(props: Mapping[str, Any]) -> Json:
     vmc: Json = {}
     image = props.get("image.id")
     _put(vmc, f"imageReference.{_image_member(image)}", image)
+    if image is None:
+        for member in _MARKETPLACE:
+            _put(vmc, f"imageReference.{member}", props.get(f"image.{member}"))
     _put(vmc, "nodeAgentSkuId", props.get("nodeAgentSkuId"))
     return {"virtualMachineConfiguration": vmc}
 

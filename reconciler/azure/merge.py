@@ -73,6 +73,10 @@ _LOCATIONS: dict[Kind, tuple[tuple[str, Callable[[re.Match[str]], Location]], ..
     Kind.POOL: (
         (r"(displayName|vmSize|interNodeCommunication|taskSlotsPerNode)", lambda m: (*_P, m[1])),
         (r"image\.id", lambda m: (*_VMC, "imageReference", "id")),
+        (
+            r"image\.(publisher|offer|sku|version)",
+            lambda m: (*_VMC, "imageReference", m[1]),
+        ),
         (r"nodeAgentSkuId", lambda m: (*_VMC, "nodeAgentSkuId")),
         (r"scale\..+", lambda m: (*_P, "scaleSettings")),
         (

@@ -16,8 +16,8 @@ import click
 
 from reconciler import jsontext
 from reconciler.commands._options import DEFAULT_PATH, format_option, use_color
+from reconciler.diagnostics import sort_key
 from reconciler.spec import LoadResult, ResolvedSpec, load_spec
-from reconciler.spec.diagnostics import sort_key
 from reconciler.spec.loader import gc_paused
 from reconciler.spec.resolved import AutoScale
 from reconciler.spec.secrets import unset_references

@@ -7,7 +7,8 @@ file, the diagnostics found, the secret variables to set and a summary come out.
 How values are written:
 - ids in Azure's usual casing; regions as ARM names; durations ISO-8601;
 - a pool's image as ``{gallery, definition, version}`` when that version is exported,
-  ``{managedImage}`` for an exported managed image, ``{id}`` otherwise;
+  ``{managedImage}`` for an exported managed image, ``{publisher, offer, sku, version}``
+  for a Marketplace image (``version`` left out when ``latest``), ``{id}`` otherwise;
 - computed values (R1 replicas, R2/R3 resizeTimeout) left out when live equals the
   computed value, kept as a floor when higher (with the arithmetic in a comment),
   left out and flagged (RC602/RC603) when lower: the first plan raises them;
@@ -31,10 +32,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.export.members import azure_blocks, folded_version_members, secret_references
 from reconciler.export.yamltext import Commented, dump
 from reconciler.plan.diff import DEFAULTS
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.models import API_VERSION, P_OWNER
 from reconciler.spec.secrets import looks_secret
 from reconciler.spec.sizing import (
@@ -577,6 +578,14 @@ class _Builder:
     # -- Batch -------------------------------------------------------------------------
 
     def pool_image(self, pool: LiveResource, account: LiveResource) -> dict[str, Any]:
+        props = self.props(pool)
+        if pool.image_id is None and props.get("image.publisher"):
+            # A Marketplace image: its names as Azure holds them; `latest` is the default.
+            market = {m: props[f"image.{m}"] for m in ("publisher", "offer", "sku")}
+            version = props.get("image.version")
+            if version and str(version).lower() != "latest":
+                market["version"] = version
+            return market
         image_id = pool.image_id or ""
         if image_id and not image_id.startswith("/subscriptions/"):
             return {"id": _shared_spelling(image_id)}  # a shared or community gallery's

@@ -30,6 +30,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.migrate.model import (
     ImageFacts,
     ImageMove,
@@ -38,7 +39,6 @@ from reconciler.migrate.model import (
     PoolFacts,
     PoolMove,
 )
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolved import (
     AutoScale,
     ResolvedManagedImage,
@@ -119,7 +119,7 @@ def plan_migration(
             os_state="Generalized",
             hyper_v_generation=managed.hyper_v_generation or "V1",
         )
-        at = _at(managed.declared_at)
+        at = managed.declared_at
         problems = _image_problems(managed, fact, at)
         out.extend(problems)
         if gallery is not None:
@@ -241,7 +241,7 @@ def _green_name_problems(spec: ResolvedSpec, pool: ResolvedPool, name: str) -> l
             hint="rename or remove that pool, or migrate without --blue-green "
             "(the pool is then moved in place)",
             address=pool.address,
-            at=_at(pool.declared_at),
+            at=pool.declared_at,
         )
     ]
 
@@ -252,10 +252,6 @@ _ID_HINT = (
 )
 
 
-def _at(where: SourceLocation) -> tuple[str, int, int]:
-    return (where.file, where.line, where.col)
-
-
 def _free_name(name: str, taken: set[str]) -> str:
     candidate, n = name, 2
     while candidate.lower() in taken:
@@ -264,7 +260,7 @@ def _free_name(name: str, taken: set[str]) -> str:
 
 
 def _image_problems(
-    managed: ResolvedManagedImage, fact: ImageFacts, at: tuple[str, int, int]
+    managed: ResolvedManagedImage, fact: ImageFacts, at: SourceLocation
 ) -> list[Diagnostic]:
     out = []
     if fact.os_state.lower() != "generalized":
@@ -299,7 +295,7 @@ def _pool_problems(
     pool: ResolvedPool, fact: ImageFacts, gallery_sub: str, now: PoolFacts | None
 ) -> list[Diagnostic]:
     out = []
-    at = _at(pool.declared_at)
+    at = pool.declared_at
     if pool.subscription.lower() != gallery_sub.lower():
         out.append(
             diag(
@@ -380,7 +376,7 @@ def _replica_problems(
                     hint="split the pools over several versions (migrate them in groups with "
                     "different --version) or reduce their nodes",
                     address=managed.address,
-                    at=_at(managed.declared_at),
+                    at=managed.declared_at,
                 )
             )
     return out

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.diagnostics import Diagnostic
+
 #: The default identifier template: unique per gallery as long as image names are.
 DEFAULT_IDENTIFIER = "publisher={gallery},offer={image},sku={image}"
 #: Drain used when a pool is scaled to zero for its image change (and declares none).
@@ -108,7 +110,7 @@ class Migration:
     """Everything `migrate` found to do (`moves`) and to say (`diagnostics`)."""
 
     moves: tuple[ImageMove, ...]
-    diagnostics: tuple[Any, ...] = field(default=())
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
 
     @property
     def has_errors(self) -> bool:

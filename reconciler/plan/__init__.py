@@ -15,9 +15,7 @@ from reconciler.plan.model import (
     DriftItem,
     DriftKind,
     Plan,
-    PlanDiagnostic,
     PlanOrigin,
-    Severity,
 )
 from reconciler.plan.planner import make_plan, plan_desired
 from reconciler.plan.saved import (
@@ -44,9 +42,7 @@ __all__ = [
     "DriftItem",
     "DriftKind",
     "Plan",
-    "PlanDiagnostic",
     "PlanOrigin",
-    "Severity",
     "check_stale",
     "drift_of",
     "dumps_plan",

@@ -1,6 +1,6 @@
 """The names of the diagnostic codes the planner raises.
 
-The registry (`reconciler.spec.diagnostics.CODES`) owns every code's severity, rule and
+The registry (`reconciler.diagnostics.CODES`) owns every code's severity, rule and
 title: RC501–RC505 (plan-phase rules R6, R7, R11, R3, R14), the cross-resource codes the
 planner re-checks against live state (RC202–RC205 for R9/R10, RC210 for R4) and the
 planner-only codes below. Those describe ownership, ordering and live facts the spec got

@@ -22,7 +22,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.plan.model import PlanDiagnostic
+from reconciler.diagnostics import Diagnostic, SourceLocation
 from reconciler.state.model import (
     OWNER_METADATA_KEY,
     OWNER_NAME_METADATA_KEY,
@@ -62,7 +62,7 @@ class DesiredResource:
     image_id: str | None = None  # pools: normalised id of the image they boot from
     account_id: str | None = None  # pools: normalised id of their Batch account
     notes: Mapping[str, str] = field(default_factory=dict)
-    where: str | None = None  # file:line:col of its declaration, for plan diagnostics
+    where: SourceLocation | None = None  # its declaration, for plan diagnostics
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "properties", _ro(self.properties))
@@ -81,7 +81,7 @@ class DesiredAccount:
     id: str  # normalised (lower-case) resource id
     name: str
     location: str
-    where: str | None = None  # file:line:col of its declaration
+    where: SourceLocation | None = None  # its declaration
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class DesiredState:
     owner: str = ""
     owner_derived: bool = False
     sizing: Mapping[str, Any] = field(default_factory=dict)
-    diagnostics: tuple[PlanDiagnostic, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
     accounts: Mapping[str, DesiredAccount] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -204,10 +204,9 @@ def desired_state(spec: Any) -> DesiredState:
     )
 
 
-def _where(r: Any) -> str | None:
-    """``file:line:col`` where the spec declares `r` (None for hand-built test values)."""
-    where = getattr(r, "declared_at", None)
-    return str(where) if where is not None else None
+def _where(r: Any) -> SourceLocation | None:
+    """Where the spec declares `r` (None for hand-built test values)."""
+    return getattr(r, "declared_at", None)
 
 
 def _account(a: Any) -> DesiredAccount:
@@ -338,12 +337,32 @@ def _managed_image(m: Any, owner: str) -> DesiredResource:
     )
 
 
-def _pool(p: Any, owner: str) -> DesiredResource:
-    props: dict[str, Any] = {
-        "vmSize": p.vm_size,
-        "image.id": p.image.id,
-        "nodeAgentSkuId": p.node_agent_sku_id,
+def marketplace_note(market: Any) -> str:
+    """What a plan says of a Marketplace image: which rules it is outside of."""
+    name = f"{market.publisher}/{market.offer}/{market.sku} {market.version}"
+    return (
+        f"Marketplace image {name}: the custom-image rules (R1 replicas, R6 in-use, "
+        "R8-R10 image checks) do not apply"
+    )
+
+
+def _pool_image(image: Any) -> dict[str, Any]:
+    """``image.id`` for a custom image; ``image.publisher/offer/sku/version`` for a
+    Marketplace one (the version always sent, ``latest`` unless pinned)."""
+    market = image.marketplace
+    if market is None:
+        return {"image.id": image.id}
+    return {
+        "image.publisher": market.publisher,
+        "image.offer": market.offer,
+        "image.sku": market.sku,
+        "image.version": market.version,
     }
+
+
+def _pool(p: Any, owner: str) -> DesiredResource:
+    props: dict[str, Any] = {"vmSize": p.vm_size, **_pool_image(p.image)}
+    props["nodeAgentSkuId"] = p.node_agent_sku_id
     props.update(
         _declared(
             p,
@@ -355,7 +374,9 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         )
     )
     notes: dict[str, str] = {}
-    complete = ["scale."]
+    # The image is declared completely: a move between a custom and a Marketplace image
+    # takes the other kind's members away.
+    complete = ["scale.", "image."]
     scale = p.scale
     if p.is_autoscale:
         props["scale.autoScale.formula"] = scale.formula
@@ -372,6 +393,9 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         )
         if p.resize_timeout is not None:
             notes["scale.fixed.resizeTimeout"] = timeout_note(p.resize_timeout)
+    market = p.image.marketplace
+    if market is not None:
+        notes["image.publisher"] = marketplace_note(market)
     task = p.start_task
     if task is not None:
         complete += ["startTask.", "startTask.environment."]
@@ -426,7 +450,7 @@ def _pool(p: Any, owner: str) -> DesiredResource:
         canonical_location(p.location),
         props,
         complete=tuple(complete),
-        image_id=canonical_id(p.image.id),
+        image_id=None if p.image.is_marketplace else canonical_id(p.image.id),
         account_id=canonical_id(p.account_id),
         notes=notes,
         where=_where(p),
@@ -481,6 +505,7 @@ __all__ = [
     "DesiredState",
     "content_hash",
     "desired_state",
+    "marketplace_note",
     "owner_marks",
     "replica_note",
     "sizing_of",

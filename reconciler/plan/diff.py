@@ -46,6 +46,7 @@ DEFAULTS: dict[Kind, tuple[tuple[str, Any], ...]] = {
         (r"startTask\.userIdentity\.elevationLevel", "NonAdmin"),
         (r"startTask\.userIdentity\.scope", "Pool"),
         (r"scale\.autoScale\.evaluationInterval", "PT15M"),
+        (r"image\.version", "latest"),
     ),
 }
 
@@ -57,6 +58,8 @@ _CASELESS = re.compile(
     r"(^|\.)(osType|osState|hyperVGeneration|architecture|storageAccountType|elevationLevel"
     r"|scope|protocol|interNodeCommunication|publicIPAddressProvisioningType"
     r"|nodeDeallocationOption|vmSize)$"
+    # Marketplace names: Azure matches them case-blind (`Canonical` is `canonical`).
+    r"|^image\.(publisher|offer|sku|version)$"
 )
 _DURATION_PATH = re.compile(r"(resizeTimeout|evaluationInterval)$")
 _ID_PATH = re.compile(

@@ -23,7 +23,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.diagnostic_text import format_diagnostic
+from reconciler.diagnostics import Diagnostic
 from reconciler.state.model import Kind
 
 # 2: no-ops are listed in `unchanged` (address, kind, id, location), without before/after.
@@ -122,37 +122,6 @@ class Change:
         return self.id.split("#", 1)[1] if "#" in self.id else ""
 
 
-class Severity(StrEnum):
-    """How bad a diagnostic is: errors make `plan` exit 1 and `apply` refuse."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanDiagnostic:
-    """A problem found while planning (or carried over from validation)."""
-
-    code: str
-    severity: Severity
-    message: str
-    address: str | None = None
-    hint: str = ""
-    where: str | None = None  # file:line:col of the spec resource (or line) it is about
-
-    def format(self, indent: str = "") -> str:
-        """The same text form as a spec diagnostic: ``file:line:col: CODE message``."""
-        return format_diagnostic(
-            code=self.code,
-            severity=self.severity.value,
-            message=self.message,
-            hint=self.hint,
-            address=self.address,
-            where=self.where,
-            indent=indent,
-        )
-
-
 class DriftKind(StrEnum):
     """How live state departs from the spec."""
 
@@ -211,7 +180,7 @@ class Plan:
     target: str
     changes: tuple[Change, ...] = ()
     drift: tuple[DriftItem, ...] = ()
-    diagnostics: tuple[PlanDiagnostic, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
     sizing: Mapping[str, Any] = field(default_factory=dict)
     observed: Mapping[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
@@ -252,9 +221,9 @@ class Plan:
         return tuple(c for c in self.changes if c.action is not Action.NOOP)
 
     @property
-    def errors(self) -> tuple[PlanDiagnostic, ...]:
+    def errors(self) -> tuple[Diagnostic, ...]:
         """The diagnostics that are errors."""
-        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+        return tuple(d for d in self.diagnostics if d.is_error)
 
     @property
     def has_errors(self) -> bool:

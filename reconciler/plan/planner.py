@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic, SourceLocation, diag
 from reconciler.plan import codes
 from reconciler.plan.applied import Cause, change_cause, classify, decode
 from reconciler.plan.desired import DesiredResource, DesiredState, desired_state, owner_marks
@@ -47,8 +48,6 @@ from reconciler.plan.model import (
     DriftItem,
     DriftKind,
     Plan,
-    PlanDiagnostic,
-    Severity,
 )
 from reconciler.secrets import MASK, is_secret
 from reconciler.state import surface
@@ -95,7 +94,7 @@ def make_plan(
     prune: bool | None = None,
     adopt: bool | None = None,
     now: date | None = None,
-    diagnostics: Iterable[Any] = (),
+    diagnostics: Iterable[Diagnostic] = (),
 ) -> Plan:
     """Plan the changes that bring `live` to the resolved `spec`.
 
@@ -121,7 +120,7 @@ def plan_desired(
     prune: bool | None = None,
     adopt: bool | None = None,
     now: date | None = None,
-    diagnostics: Iterable[Any] = (),
+    diagnostics: Iterable[Diagnostic] = (),
 ) -> Plan:
     """`make_plan` on an already built `DesiredState` (tests build those directly)."""
     return _Planner(desired, live, prune=prune, adopt=adopt, now=now).run(target, diagnostics)
@@ -132,21 +131,6 @@ def observation(resource: LiveResource | None) -> str:
     if resource is None:
         return ABSENT
     return resource.etag or resource.fingerprint()
-
-
-def carry_over(diagnostic: Any) -> PlanDiagnostic:
-    """A spec `Diagnostic` (or a PlanDiagnostic) as a plan diagnostic."""
-    if isinstance(diagnostic, PlanDiagnostic):
-        return diagnostic
-    where = getattr(diagnostic, "where", None)
-    return PlanDiagnostic(
-        code=diagnostic.code,
-        severity=Severity(diagnostic.severity),
-        message=diagnostic.message,
-        address=getattr(diagnostic, "address", None),
-        hint=getattr(diagnostic, "hint", "") or "",
-        where=None if where in (None, "<spec>") else where,
-    )
 
 
 def mask_live(props: Mapping[str, Any], desired: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -278,7 +262,7 @@ class _Planner:
         self.today = now or date.today()
         self.live_by_id = {r.id: r for r in live.resources.values()}
         self.desired_by_id = {d.id: d for d in desired.resources.values()}
-        self.diagnostics: list[PlanDiagnostic] = []
+        self.diagnostics: list[Diagnostic] = []
         self.changes: dict[str, Change] = {}  # by resource id
         self.waits: dict[str, Change] = {}  # wait steps, by resource id (before its change)
         self.adoptions: dict[str, Change] = {}  # adopt steps, by resource id (before all)
@@ -292,16 +276,11 @@ class _Planner:
 
     def diag(self, code: str, message: str, *, address: str | None, hint: str = "") -> None:
         """Record a diagnostic; its severity is the one the code registry gives `code`."""
-        # The registry lives with the spec; imported here so `import reconciler.plan` stays
-        # free of the spec package (pydantic, the loader).
-        from reconciler.spec.diagnostics import CODES
+        at = self.where_of(address)
+        self.diagnostics.append(diag(code, message, hint=hint, address=address, at=at))
 
-        severity = Severity(CODES[code].severity)
-        where = self.where_of(address)
-        self.diagnostics.append(PlanDiagnostic(code, severity, message, address, hint, where))
-
-    def where_of(self, address: str | None) -> str | None:
-        """``file:line:col`` of the spec resource at `address` (None: not in the spec)."""
+    def where_of(self, address: str | None) -> SourceLocation | None:
+        """Where the spec declares the resource at `address` (None: not in the spec)."""
         if address is None:
             return None
         declared = self.desired.resources.get(address) or self.desired.accounts.get(address)
@@ -326,8 +305,8 @@ class _Planner:
 
     # -- run ------------------------------------------------------------------------
 
-    def run(self, target: str, carried: Iterable[Any]) -> Plan:
-        self.diagnostics.extend(carry_over(d) for d in carried)
+    def run(self, target: str, carried: Iterable[Diagnostic]) -> Plan:
+        self.diagnostics.extend(carried)
         self.check_accounts()
         for resource in self.desired.resources.values():
             self.plan_declared(resource)
@@ -947,7 +926,7 @@ class _Planner:
     def check_pool_rules(self) -> None:
         for d in self.desired.resources.values():
             if d.kind is not Kind.POOL or d.image_id is None or d.account_id is None:
-                continue
+                continue  # a Marketplace image has no id: R9/R10 are custom-image rules
             if not d.image_id.startswith("/subscriptions/"):
                 continue  # a shared or community gallery's image: Azure shares it across
             account = self.live_by_id.get(d.account_id)
@@ -1143,6 +1122,8 @@ class _Planner:
                 notes.append(f"replicas {region.group(1)} {value}: {note}")
             elif path == "scale.fixed.resizeTimeout":
                 notes.append(f"resizeTimeout {value}: {note}")
+            elif path == "image.publisher":
+                notes.append(note)
         return head + (" (" + "; ".join(notes) + ")" if notes else "")
 
     def change_reason(
@@ -1233,7 +1214,7 @@ def _subscription(resource_id: str) -> str:
     return parts[1].lower() if len(parts) > 1 else ""
 
 
-def _dedupe(diagnostics: Iterable[PlanDiagnostic]) -> list[PlanDiagnostic]:
+def _dedupe(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Drop a planner diagnostic the spec already reported for the same address."""
     seen: set[tuple[str, str | None]] = set()
     out = []

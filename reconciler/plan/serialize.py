@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic, Severity, split_where
 from reconciler.plan.model import (
     FORMAT_VERSION,
     UNCHANGED_REASON,
@@ -28,9 +29,7 @@ from reconciler.plan.model import (
     Change,
     DriftItem,
     Plan,
-    PlanDiagnostic,
     PlanOrigin,
-    Severity,
 )
 from reconciler.secrets import mask
 from reconciler.state.model import Kind
@@ -92,7 +91,8 @@ def drift_to_dict(item: DriftItem) -> dict[str, Any]:
     }
 
 
-def diagnostic_to_dict(d: PlanDiagnostic) -> dict[str, Any]:
+def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as plan JSON has it: its position as one ``where`` string."""
     return {
         "code": d.code,
         "severity": d.severity.value,
@@ -101,6 +101,21 @@ def diagnostic_to_dict(d: PlanDiagnostic) -> dict[str, Any]:
         "hint": d.hint,
         "where": d.where,
     }
+
+
+def _diagnostic(d: Mapping[str, Any]) -> Diagnostic:
+    """`diagnostic_to_dict` read back: ``where`` split into file, line and column."""
+    file, line, col = split_where(d.get("where"))
+    return Diagnostic(
+        code=d["code"],
+        severity=Severity(d["severity"]),
+        message=d["message"],
+        hint=d.get("hint", ""),
+        address=d.get("address"),
+        file=file,
+        line=line,
+        col=col,
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -261,17 +276,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         )
         for d in data.get("drift", ())
     )
-    diagnostics = tuple(
-        PlanDiagnostic(
-            code=d["code"],
-            severity=Severity(d["severity"]),
-            message=d["message"],
-            address=d.get("address"),
-            hint=d.get("hint", ""),
-            where=d.get("where"),
-        )
-        for d in data.get("diagnostics", ())
-    )
+    diagnostics = tuple(_diagnostic(d) for d in data.get("diagnostics", ()))
     return Plan(
         spec_hash=data["spec_hash"],
         target=data["target"],

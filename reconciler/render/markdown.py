@@ -10,7 +10,7 @@ and the comment says so.
 
 from __future__ import annotations
 
-from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan, Severity
+from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan
 from reconciler.render.text import CAUSE_LABEL, fmt_value, partial_note, path_lines, summary_counts
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -176,7 +176,7 @@ def _diagnostics(plan: Plan) -> list[str]:
         return []
     lines = ["### Diagnostics", ""]
     for d in plan.diagnostics:
-        icon = "❌" if d.severity is Severity.ERROR else "⚠️"
+        icon = "❌" if d.is_error else "⚠️"
         at = f" (`{d.address}`)" if d.address else ""
         where = f"`{d.where}` " if d.where else ""
         lines.append(f"- {icon} {where}**{d.code}** {_cell(d.message)}{at}")

@@ -13,15 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.plan.model import (
-    Action,
-    Change,
-    DriftItem,
-    DriftKind,
-    Plan,
-    PlanDiagnostic,
-    Severity,
-)
+from reconciler.diagnostics import Diagnostic
+from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan
 from reconciler.secrets import mask
 
 _COLOURS = {
@@ -161,8 +154,8 @@ def _change_block(change: Change, paint: _Paint) -> list[str]:
     return lines
 
 
-def _diagnostic_lines(d: PlanDiagnostic, paint: _Paint) -> list[str]:
-    colour = "red" if d.severity is Severity.ERROR else "yellow"
+def _diagnostic_lines(d: Diagnostic, paint: _Paint) -> list[str]:
+    colour = "red" if d.is_error else "yellow"
     head, *rest = d.format(indent="  ").split("\n")
     return [paint(head, colour), *rest]
 

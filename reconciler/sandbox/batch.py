@@ -439,6 +439,7 @@ def _validate(
             "nodeAgentSkuId is required.",
             target="properties.deploymentConfiguration.virtualMachineConfiguration",
         )
+    _validate_reference(vmc["imageReference"])
     scale = props.get("scaleSettings") or {}
     if scale.get("fixedScale") and scale.get("autoScale"):
         raise _invalid(
@@ -482,10 +483,40 @@ def _validate(
         _validate_image(world, image_id_of(props), account)
 
 
+_REFERENCE = "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference"
+_IMAGE_IDS = ("id", "sharedGalleryImageId", "communityGalleryImageId")
+_MARKETPLACE = ("publisher", "offer", "sku")
+
+
+def _validate_reference(reference: dict[str, Any]) -> None:
+    """An image is named by exactly one id member, or by a Marketplace publisher, offer and
+    sku (version optional, `latest` by default). The Marketplace catalogue is not modelled:
+    any names are accepted, as Batch accepts them until it allocates nodes."""
+    named = [m for m in _IMAGE_IDS if reference.get(m)]
+    marketplace = [m for m in (*_MARKETPLACE, "version") if reference.get(m)]
+    if len(named) > 1 or (named and marketplace):
+        raise _invalid(
+            f"The image reference properties {', '.join([*named, *marketplace])} are mutually "
+            "exclusive: give one image id, or a Marketplace publisher, offer and sku.",
+            _REFERENCE,
+        )
+    if named:
+        return
+    missing = [m for m in _MARKETPLACE if not reference.get(m)]
+    if missing:
+        raise ArmError(
+            400,
+            "MissingRequiredProperty",
+            f"The image reference needs an id, or a Marketplace publisher, offer and sku; "
+            f"'{missing[0]}' is missing.",
+            target=f"{_REFERENCE}.{missing[0]}",
+        )
+
+
 def _validate_image(world: World, image_id: str | None, account: dict[str, Any]) -> None:
-    target = "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.id"
+    target = f"{_REFERENCE}.id"
     if not image_id:
-        return  # a Marketplace image reference
+        return  # a Marketplace image, or a shared or community gallery's
     account_sub, _ = scope_of(account["id"])
     image_sub, _ = scope_of(image_id)
     image = get_alive(world, image_id)

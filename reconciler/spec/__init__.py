@@ -6,7 +6,8 @@ Public surface (everything else in this package is an implementation detail):
   resolve, size, run the Batch rules. `LoadResult.spec` is a `ResolvedSpec` when there
   is no error, `LoadResult.diagnostics` every problem found (errors and warnings).
 - `Diagnostic` — ``code``, ``severity``, ``message``, ``hint``, ``address``, ``file``,
-  ``line``, ``col``; ``.format()`` → ``file:line:col: CODE message`` + hint line.
+  ``line``, ``col``; ``.format()`` → ``file:line:col: CODE message`` + hint line. The
+  one diagnostic type of every layer, re-exported from `reconciler.diagnostics`.
 - `ResolvedSpec` and its value objects (see `reconciler.spec.resolved`).
 - `resolve_secrets(spec, *, environ=None)` — the only place ``${env:NAME}`` is read.
 - Address and resource-id helpers (`reconciler.spec.ids`), sizing functions
@@ -15,7 +16,7 @@ Public surface (everything else in this package is an implementation detail):
 Importing this package never imports the Azure SDK.
 """
 
-from reconciler.spec.diagnostics import CODES, Code, Diagnostic
+from reconciler.diagnostics import CODES, Code, Diagnostic
 from reconciler.spec.ids import (
     batch_account_address,
     batch_account_id,

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.openapi.surface import Field
 from reconciler.secrets import is_reference
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.state import surface
 from reconciler.state.model import Kind
 from reconciler.state.surface import MapKey, Node, Segments, flat_path

@@ -364,15 +364,20 @@ class ManagedImage(Placement):
 
 
 class PoolImage(SpecModel):
-    """Which image a pool boots from: a gallery version, a managed image, or a raw id.
+    """Which image a pool boots from: a gallery version, a managed image, a raw id, or a
+    Marketplace image.
 
     ``{gallery, definition, version}`` refers to the spec (``version`` defaults to
     ``latest``: the highest declared version not excluded from latest, pinned);
-    ``{managedImage: name}`` to a managed image in the spec; ``{id}`` to any image.
+    ``{managedImage: name}`` to a managed image in the spec; ``{id}`` to any image;
+    ``{publisher, offer, sku, version}`` to an Azure Marketplace image (``version``
+    defaults to ``latest``, which Batch resolves when it allocates nodes, as Azure does).
     """
 
     model_config = ConfigDict(
-        json_schema_extra=_one_of_schema(("gallery", "definition"), ("managedImage",), ("id",))
+        json_schema_extra=_one_of_schema(
+            ("gallery", "definition"), ("managedImage",), ("id",), ("publisher", "offer", "sku")
+        )
     )
 
     gallery: str | None = Field(None, pattern=P_GALLERY)
@@ -380,28 +385,53 @@ class PoolImage(SpecModel):
     version: str | None = Field(None, description="X.Y.Z or `latest` (the default).")
     managedImage: str | None = Field(None, pattern=P_MANAGED_IMAGE)
     id: str | None = Field(None, pattern=P_POOL_IMAGE_ID)
+    publisher: str | None = Field(
+        None, min_length=1, description="Marketplace image publisher, e.g. `canonical`."
+    )
+    offer: str | None = Field(
+        None, min_length=1, description="Marketplace image offer, e.g. `ubuntu-24_04-lts`."
+    )
+    sku: str | None = Field(None, min_length=1, description="Marketplace image SKU, e.g. `server`.")
+
+    @property
+    def is_marketplace(self) -> bool:
+        """True when the image is named by Marketplace publisher/offer/sku."""
+        return any(v is not None for v in (self.publisher, self.offer, self.sku))
 
     @model_validator(mode="after")
     def _one(self) -> PoolImage:
         gallery_ref = self.gallery is not None or self.definition is not None
+        marketplace = self.is_marketplace
         kinds = [
             name
             for name, given in (
                 ("gallery/definition", gallery_ref),
                 ("managedImage", self.managedImage is not None),
                 ("id", self.id is not None),
+                ("publisher/offer/sku", marketplace),
             )
             if given
         ]
         if len(kinds) != 1:
             got = ", ".join(kinds) if kinds else "none"
             raise ValueError(
-                f"`image` needs exactly one of gallery+definition, managedImage, id; got {got}"
+                "`image` needs exactly one of gallery+definition, managedImage, id, "
+                f"publisher+offer+sku; got {got}"
             )
         if gallery_ref and (self.gallery is None or self.definition is None):
             raise ValueError("`image` refers to a gallery image: give both gallery and definition")
-        if self.version is not None and not gallery_ref:
-            raise ValueError("`version` only applies to a gallery image (gallery + definition)")
+        if marketplace:
+            missing = [n for n in ("publisher", "offer", "sku") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(
+                    "`image` refers to a Marketplace image: give publisher, offer and sku "
+                    f"(missing: {', '.join(missing)})"
+                )
+        if self.version is not None and not (gallery_ref or marketplace):
+            raise ValueError(
+                "`version` only applies to a gallery image (gallery + definition) "
+                "or a Marketplace image (publisher + offer + sku)"
+            )
         if self.version not in (None, "latest") and not re.fullmatch(P_VERSION, self.version):
             raise ValueError(f"version {self.version!r} is neither `latest` nor X.Y.Z (e.g. 1.0.0)")
         return self
@@ -493,7 +523,7 @@ class Network(SpecModel):
 
 
 class Pool(SpecModel):
-    """A Batch pool (virtual machine configuration) on a custom image."""
+    """A Batch pool (virtual machine configuration) on a custom or Marketplace image."""
 
     name: str = Field(pattern=P_POOL)
     displayName: str | None = Field(None, max_length=1024)

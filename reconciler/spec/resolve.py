@@ -20,16 +20,17 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.spec import azure_members, ids
 from reconciler.spec import models as m
 from reconciler.spec.azure_members import AzureMembers
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolved import (
     AutoScale,
     DataDisk,
     FixedScale,
     ImageIdentifier,
     InboundNatPool,
+    MarketplaceImage,
     Network,
     PoolImageRef,
     ResolvedBatchAccount,
@@ -47,7 +48,7 @@ from reconciler.spec.resolved import (
     frozen_map,
 )
 from reconciler.spec.sizing import Contribution, size_replicas, size_resize_timeout
-from reconciler.spec.yamlpos import YMap, position_of
+from reconciler.spec.yamlpos import YList, YMap, position_of
 from reconciler.state import surface
 from reconciler.state.model import Kind
 
@@ -543,6 +544,8 @@ class _Builder:
     ) -> PoolImageRef | None:
         ref = pool.image
         broken = self.loaded.broken
+        if ref.is_marketplace:
+            return _marketplace(ref)
         if ref.gallery is not None and ref.definition is not None:
             i_addr = ids.image_address(ref.gallery, ref.definition)
             wanted = ref.version or "latest"
@@ -760,13 +763,17 @@ class _Builder:
         file, raw = pv["file"], pv["raw"]
         regions: dict[str, ResolvedTargetRegion] = {}
         declared = v.targetRegions or [m.TargetRegion(name=pv["location"], replicas=None)]
+        raw_regions = raw.get("targetRegions")
         for index, region in enumerate(declared):
             name = ids.normalize_location(region.name)
-            at = (
-                self.where(file, raw, "targetRegions", index)
-                if v.targetRegions
-                else self.where(file, raw)
-            )
+            if not v.targetRegions:
+                at: At = (file, *raw.pos)
+            elif isinstance(raw_regions, YList) and index < len(raw_regions):
+                # What `where` answers for ("targetRegions", index), without the walk:
+                # this runs for every region of every version.
+                at = (file, *raw_regions.item_pos[index])
+            else:  # pragma: no cover - the model was validated from this very list
+                at = self.where(file, raw, "targetRegions", index)
             if name in regions:
                 self.diags.append(
                     diag(
@@ -877,6 +884,18 @@ def derived_owner(files: tuple[str, ...]) -> str:
     folder = os.path.basename(os.path.commonpath(parents)) if parents else ""
     name = re.sub(r"[^a-z0-9._-]+", "-", folder.lower()).strip("._-")[:64].strip("._-")
     return name or "spec"
+
+
+def _marketplace(ref: m.PoolImage) -> PoolImageRef:
+    """A Marketplace image: nothing in the spec to resolve; the version defaults to latest."""
+    assert ref.publisher is not None and ref.offer is not None and ref.sku is not None
+    return PoolImageRef(
+        kind="marketplace",
+        image_kind="marketplace",
+        id="",
+        address=None,
+        marketplace=MarketplaceImage(ref.publisher, ref.offer, ref.sku, ref.version or "latest"),
+    )
 
 
 def _unresolved(ref: m.PoolImage) -> PoolImageRef:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from reconciler.diagnostics import SourceLocation
 from reconciler.spec.azure_members import AzureMembers
 from reconciler.spec.secrets import mask_environment, mask_text, references
 from reconciler.spec.sizing import ReplicaSizing, ResizeTimeoutSizing
@@ -48,18 +49,6 @@ def frozen_map(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not mapping:
         return _EMPTY
     return MappingProxyType(dict(mapping))
-
-
-@dataclass(frozen=True, slots=True)
-class SourceLocation:
-    """Where something was written: file as given by the user, 1-based line and column."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,21 +251,35 @@ class ResolvedBatchAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class MarketplaceImage:
+    """An Azure Marketplace image: publisher, offer, sku and version (``latest`` unless
+    pinned; Batch picks the newest version when it allocates nodes)."""
+
+    publisher: str
+    offer: str
+    sku: str
+    version: str = "latest"
+
+
+@dataclass(frozen=True, slots=True)
 class PoolImageRef:
     """The image a pool boots from, as declared and as resolved.
 
     `kind`: ``gallery`` (a spec version, via gallery/definition/version),
     ``managedImage`` (a spec managed image), ``id`` (a raw id; if it names a spec
-    resource, `address` is filled in). `id` is the resource id the pool is created
-    with (for ``version: latest`` the pinned concrete version, never "latest").
-    `image_kind` says what `id` points at: ``galleryImageVersion`` or ``managedImage``.
+    resource, `address` is filled in), ``marketplace`` (an Azure Marketplace image,
+    `marketplace`; no id, no address: the custom-image rules do not apply to it).
+    `id` is the resource id the pool is created with (for ``version: latest`` the pinned
+    concrete version, never "latest"; empty for a Marketplace image).
+    `image_kind` says what `id` points at: ``galleryImageVersion`` or ``managedImage``
+    (``marketplace`` when there is no id).
     `declared_version` is what the user wrote (``latest`` or X.Y.Z) for gallery refs;
     `pinned_from_latest` is True when `latest` was resolved here.
     `address` is the spec address of the version/managed image, or None when unresolved.
     """
 
-    kind: Literal["gallery", "managedImage", "id"]
-    image_kind: Literal["galleryImageVersion", "managedImage"]
+    kind: Literal["gallery", "managedImage", "id", "marketplace"]
+    image_kind: Literal["galleryImageVersion", "managedImage", "marketplace"]
     id: str
     address: str | None
     gallery: str | None = None
@@ -284,11 +287,17 @@ class PoolImageRef:
     declared_version: str | None = None
     pinned_from_latest: bool = False
     managed_image: str | None = None
+    marketplace: MarketplaceImage | None = None
 
     @property
     def is_managed_image(self) -> bool:
         """True for legacy managed-image pools (R7)."""
         return self.image_kind == "managedImage"
+
+    @property
+    def is_marketplace(self) -> bool:
+        """True for pools on an Azure Marketplace image (no custom-image rules apply)."""
+        return self.marketplace is not None
 
 
 @dataclass(frozen=True, slots=True)

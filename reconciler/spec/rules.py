@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.spec import ids
-from reconciler.spec.diagnostics import Diagnostic, diag
 from reconciler.spec.resolved import AutoScale, FixedScale, ResolvedImage, ResolvedPool
 from reconciler.spec.secrets import looks_secret, malformed_references, references
 from reconciler.spec.sizing import (
@@ -390,7 +390,6 @@ def node_agent(ctx: Context) -> Iterator[Diagnostic]:
     spec = ctx.spec
     for pool in spec.pools.values():
         sku = pool.node_agent_sku_id
-        at = ctx.at(pool.address, "nodeAgentSkuId")
         if not sku.lower().startswith("batch.node."):
             yield diag(
                 "RC206",
@@ -398,7 +397,7 @@ def node_agent(ctx: Context) -> Iterator[Diagnostic]:
                 hint="node agent SKUs look like `batch.node.ubuntu 22.04` or "
                 "`batch.node.windows amd64`",
                 address=pool.address,
-                at=at,
+                at=ctx.at(pool.address, "nodeAgentSkuId"),
             )
             continue
         os_type = None
@@ -427,7 +426,7 @@ def node_agent(ctx: Context) -> Iterator[Diagnostic]:
                 hint=f"use a {os_type} node agent SKU ({expected}) matching the image's "
                 "distribution",
                 address=pool.address,
-                at=at,
+                at=ctx.at(pool.address, "nodeAgentSkuId"),
             )
 
 
@@ -450,7 +449,6 @@ def secrets(ctx: Context) -> Iterator[Diagnostic]:
                 at=ctx.at(pool.address, "startTask", "commandLine"),
             )
         for key, value in task.environment.items():
-            at = ctx.at(pool.address, "startTask", "environment", key)
             for bad in malformed_references(value):
                 yield diag(
                     "RC302",
@@ -458,7 +456,7 @@ def secrets(ctx: Context) -> Iterator[Diagnostic]:
                     f"startTask.environment.{key}",
                     hint="write references as ${env:NAME} (NAME: letters, digits, underscore)",
                     address=pool.address,
-                    at=at,
+                    at=ctx.at(pool.address, "startTask", "environment", key),
                 )
             if (
                 looks_secret(key)
@@ -473,7 +471,7 @@ def secrets(ctx: Context) -> Iterator[Diagnostic]:
                     hint=f'keep secrets out of git: `{key}: "${{env:{key}}}"` and export '
                     f"{key} where `reconcile apply` runs",
                     address=pool.address,
-                    at=at,
+                    at=ctx.at(pool.address, "startTask", "environment", key),
                 )
 
 

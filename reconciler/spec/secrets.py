@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from reconciler.diagnostics import Diagnostic, diag
 from reconciler.errors import SecretError
 from reconciler.secrets import MASK, REFERENCE, references
 from reconciler.secrets import resolve as _resolve_one
-from reconciler.spec.diagnostics import Diagnostic, diag
 
 if TYPE_CHECKING:
     from reconciler.spec.resolved import ResolvedSpec

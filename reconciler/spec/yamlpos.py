@@ -11,6 +11,16 @@ positions; we construct it ourselves instead of using a Constructor so that:
 - merge keys (``<<: *anchor``) and aliases work as in YAML 1.1.
 
 Positions are 1-based ``(line, col)`` tuples.
+
+Two readers build the same data. The fast one (`_read_fast`, what `load_yaml` tries
+first) records where each mapping and list starts and where each list item is, which is
+all a valid spec needs (a resource's ``declared_at``, a target region's place), but not
+where each key and scalar value is: those are read again from the text, with the full
+reader, the first time anyone asks for them (`YMap.key_pos` / `YMap.value_pos`), which
+happens when there is something to report. The fast reader gives up on anything
+unusual — a problem of any kind (syntax, duplicate key, tag, key type), an anchor, an
+alias, a merge key — and the full reader (`_Builder`) reads that file instead, so
+every problem is reported by the one reader that always did.
 """
 
 from __future__ import annotations
@@ -40,15 +50,50 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 
 class YMap(dict):  # type: ignore[type-arg]
-    """A dict that knows where it, each key and each value were written."""
+    """A dict that knows where it, each key and each value were written.
 
-    __slots__ = ("key_pos", "pos", "value_pos")
+    Read by the fast reader, a mapping knows its own `pos` at once and reads the
+    positions of its keys and values from its file's text when first asked (`_source`).
+    """
 
-    def __init__(self, pos: Pos) -> None:
-        super().__init__()
+    __slots__ = ("_key_pos", "_source", "_value_pos", "pos")
+
+    def __init__(self, pos: Pos, source: _Source | None = None) -> None:
         self.pos = pos
-        self.key_pos: dict[Any, Pos] = {}
-        self.value_pos: dict[Any, Pos] = {}
+        self._source = source
+        if source is None:
+            self._key_pos: dict[Any, Pos] | None = {}
+            self._value_pos: dict[Any, Pos] | None = {}
+        else:
+            self._key_pos = self._value_pos = None
+
+    @property
+    def key_pos(self) -> dict[Any, Pos]:
+        """Where each key was written."""
+        if self._key_pos is None:
+            self._read_positions()
+        return self._key_pos  # type: ignore[return-value]
+
+    @property
+    def value_pos(self) -> dict[Any, Pos]:
+        """Where each value was written (an alias: where the alias is)."""
+        if self._value_pos is None:
+            self._read_positions()
+        return self._value_pos  # type: ignore[return-value]
+
+    @property
+    def positions_read(self) -> bool:
+        """True when the positions of keys and values are known (no re-read needed)."""
+        return self._key_pos is not None
+
+    def _read_positions(self) -> None:
+        source = self._source
+        if source is None:  # pragma: no cover - a full read always sets both
+            raise RuntimeError("a mapping without positions or a text to read them from")
+        twin = source.twin(self)
+        self._key_pos = twin._key_pos
+        self._value_pos = twin._value_pos
+        self._source = None
 
 
 class YList(list):  # type: ignore[type-arg]
@@ -110,6 +155,21 @@ def _resolve_plain(value: str) -> str:
     return _STR
 
 
+def _plain_value(value: str) -> Any:
+    """The value of a plain (unquoted, untagged) scalar, as YAML 1.1 reads its text."""
+    tag = _resolve_plain(value)
+    if tag in (_STR, _MERGE):
+        return value
+    if tag == _NULL:
+        return None
+    try:
+        return _CONSTRUCT[tag](yaml.ScalarNode(tag, value))
+    except _CONSTRUCT_ERRORS:
+        # Looks like a date (or number) but is none (2026-02-30): keep the text and
+        # let the field's own check say what it expects.
+        return value
+
+
 class _Builder:
     """Builds YMap/YList/scalars straight from the parser's events.
 
@@ -133,18 +193,7 @@ class _Builder:
                 return self._plain[value]
             except KeyError:
                 pass
-            tag = _resolve_plain(value)
-            if tag in (_STR, _MERGE):
-                result: Any = value
-            elif tag == _NULL:
-                result = None
-            else:
-                try:
-                    result = _CONSTRUCT[tag](yaml.ScalarNode(tag, value))
-                except _CONSTRUCT_ERRORS:
-                    # Looks like a date (or number) but is none (2026-02-30): keep the
-                    # text and let the field's own check say what it expects.
-                    result = value
+            result = _plain_value(value)
             self._plain[value] = result
             return result
         if tag == _STR:
@@ -395,13 +444,172 @@ def _syntax_problem(text: str, exc: yaml.MarkedYAMLError) -> YamlProblem:
     return YamlProblem("syntax", f"YAML syntax error: {problem}", pos, hint)
 
 
-def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
+def load_yaml(text: str, *, fast: bool = True) -> tuple[Any, list[YamlProblem]]:
     """Parse one YAML document into position-aware data.
 
     Returns ``(data, problems)``. A syntax error yields ``(None, [problem])``; other
     problems (duplicate keys, unsupported tags) still return the data read. A second
     document in the same file is a syntax error.
+
+    With `fast` (the default) the fast reader is tried first; the data, the problems
+    and every position are the same either way (``fast=False`` only skips the try).
     """
+    if fast:
+        try:
+            return _read_fast(text), []
+        except _Unusual:
+            pass
+    return _read_full(text)
+
+
+class _Unusual(Exception):
+    """The fast reader met something only the full reader handles (or reports)."""
+
+
+class _Source:
+    """The text a document was read from by the fast reader, for its positions later.
+
+    It holds the text and, once asked, the full read of it — never the fast-read data,
+    so the fast-read mappings (which point here) form no reference cycle and are freed
+    as soon as they are dropped.
+    """
+
+    __slots__ = ("_twins", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._twins: dict[Pos, YMap] | None = None
+
+    def twin(self, mapping: YMap) -> YMap:
+        """The full read of the mapping that starts where `mapping` does.
+
+        The text is read again once per file, on the first question. Two mappings of
+        one document never start at the same place (a mapping as a key, which could,
+        sends a file to the full reader), so the start says which one it is.
+        """
+        if self._twins is None:
+            full, problems = _read_full(self.text)
+            if problems:  # pragma: no cover - the fast read met no problem in this text
+                raise RuntimeError("a fast-read document has problems on a second read")
+            twins: dict[Pos, YMap] = {}
+            pending = [full]
+            while pending:
+                value = pending.pop()
+                if isinstance(value, YMap):
+                    twins[value.pos] = value
+                    pending.extend(value.values())
+                elif isinstance(value, YList):
+                    pending.extend(value)
+            self._twins = twins
+        found = self._twins.get(mapping.pos)
+        if found is None or list(found) != list(mapping):  # pragma: no cover - a bug
+            raise RuntimeError(f"the two reads of a document differ at {mapping.pos}")
+        return found
+
+
+def _read_fast(text: str) -> Any:
+    """The document's data, mappings without key/value positions; `_Unusual` otherwise."""
+    loader = _Loader(text)
+    source = _Source(text)
+    try:
+        get = loader.get_event
+        get()  # StreamStart
+        if type(get()) is yaml.StreamEndEvent:
+            return None  # no document at all
+        root = _fast_document(get, source)
+        if type(get()) is not yaml.StreamEndEvent:
+            raise _Unusual  # a second document: the full reader says so
+    except yaml.YAMLError as exc:
+        raise _Unusual from exc
+    finally:
+        loader.dispose()
+    return root
+
+
+_ScalarEvent = yaml.ScalarEvent
+_MappingStart = yaml.MappingStartEvent
+_MappingEnd = yaml.MappingEndEvent
+_SequenceStart = yaml.SequenceStartEvent
+_SequenceEnd = yaml.SequenceEndEvent
+_DocumentEnd = yaml.DocumentEndEvent
+
+
+def _fast_document(get: Any, source: _Source) -> Any:
+    """One document's events (after DocumentStart) → data; `_Unusual` on anything odd.
+
+    One loop with the state in locals: this is the inner loop of reading a large spec.
+    A mapping or list goes into its parent when it starts (the order of keys is the
+    same), so ending one only restores the parent's state.
+    """
+    plain: dict[str, Any] = {}
+    stack: list[tuple[Any, bool]] = []
+    current: Any = None  # the mapping or list being filled (None: at the top)
+    in_map = False
+    key: Any = _NO_KEY
+    root: Any = None
+    while True:
+        event = get()
+        cls = type(event)
+        if cls is _ScalarEvent:
+            if event.tag is not None or event.anchor is not None:
+                raise _Unusual
+            value = event.value
+            if not event.style and event.implicit[0]:
+                try:
+                    value = plain[value]
+                except KeyError:
+                    if value == "<<":
+                        raise _Unusual from None  # a merge key (or its text as a value)
+                    resolved = plain[value] = _plain_value(value)
+                    value = resolved
+        elif cls is _MappingStart or cls is _SequenceStart:
+            if event.tag is not None or event.anchor is not None:
+                raise _Unusual
+            mark = event.start_mark
+            pos = (mark.line + 1, mark.column + 1)
+            new: Any = YMap(pos, source) if cls is _MappingStart else YList(pos)
+            if in_map:
+                if key is _NO_KEY or key in current:
+                    raise _Unusual  # a mapping or list as a key, or a duplicate key
+                current[key] = new
+            elif current is not None:
+                current.append(new)
+                current.item_pos.append(pos)
+            else:
+                root = new
+            stack.append((current, in_map))
+            current = new
+            in_map = cls is _MappingStart
+            key = _NO_KEY
+            continue
+        elif cls is _MappingEnd or cls is _SequenceEnd:
+            current, in_map = stack.pop()
+            key = _NO_KEY
+            continue
+        elif cls is _DocumentEnd:
+            return root
+        else:
+            raise _Unusual  # an alias
+        if in_map:
+            if key is _NO_KEY:
+                if type(value) is not str:
+                    raise _Unusual  # not a string key: the full reader reports it
+                key = value
+            else:
+                if key in current:
+                    raise _Unusual  # a duplicate key: the full reader reports it
+                current[key] = value
+                key = _NO_KEY
+        elif current is not None:
+            current.append(value)
+            mark = event.start_mark
+            current.item_pos.append((mark.line + 1, mark.column + 1))
+        else:
+            root = value
+
+
+def _read_full(text: str) -> tuple[Any, list[YamlProblem]]:
+    """Every position and every problem (the reader of record)."""
     loader = _Loader(text)
     builder = _Builder()
     try:
@@ -441,8 +649,14 @@ def position_of(root: Any, loc: Sequence[str | int], *, key: bool = False) -> Po
                 return best
             if last and key:
                 return current.key_pos.get(part, best)
-            best = current.value_pos.get(part, best)
-            current = current[part]
+            child = current[part]
+            if not current.positions_read and isinstance(child, YMap | YList):
+                # Read fast (so no alias): a nested mapping or list is where it starts,
+                # and its text need not be read again to say so.
+                best = child.pos
+            else:
+                best = current.value_pos.get(part, best)
+            current = child
         elif isinstance(current, YList) and isinstance(part, int):
             if not 0 <= part < len(current):
                 return best

@@ -172,17 +172,26 @@ network = _merge(
         }
     ),
 )
+marketplace = st.fixed_dictionaries(
+    {
+        "image.publisher": st.sampled_from(["canonical", "MicrosoftWindowsServer"]),
+        "image.offer": st.sampled_from(["ubuntu-24_04-lts", "WindowsServer"]),
+        "image.sku": st.sampled_from(["server", "2022-datacenter"]),
+        "image.version": st.sampled_from(["latest", "1.0.20261101"]),
+    }
+)
 pools = _merge(
     st.fixed_dictionaries(
         {
             "vmSize": st.sampled_from(["standard_d4s_v5", "standard_e8s_v5"]),
             "interNodeCommunication": st.sampled_from(["Enabled", "Disabled"]),
             "taskSlotsPerNode": st.integers(1, 4),
-            "image.id": st.just(VERSION.lower()),
             "nodeAgentSkuId": st.just("batch.node.ubuntu 22.04"),
             "metadata.reconcile.managed-by": st.just("reconcile"),
         }
     ),
+    # A custom image by id, or a Marketplace image by publisher/offer/sku/version.
+    st.one_of(st.just({"image.id": VERSION.lower()}), marketplace),
     _opt("displayName", values.filter(str.strip)),
     st.one_of(fixed_scale, auto_scale),
     st.one_of(st.just({}), start_task),
@@ -314,6 +323,14 @@ def test_pool_patch_groups_follow_changed_paths() -> None:
     }
     both = mapping.pool_patch_json(props, ["image.id", "vmSize"])
     assert set(both["properties"]) == {"deploymentConfiguration", "vmSize"}
+    market = {k: v for k, v in props.items() if k != "image.id"}
+    market.update({"image.publisher": "canonical", "image.offer": "o", "image.sku": "s"})
+    market["image.version"] = "latest"
+    moved = mapping.pool_patch_json(market, ["image.id", "image.publisher"])
+    assert moved["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"] == {
+        "imageReference": {"publisher": "canonical", "offer": "o", "sku": "s", "version": "latest"},
+        "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+    }
     assert mapping.pool_patch_json(props, ["tags.x"]) == {"tags": {"x": "y"}}
 
 

@@ -106,6 +106,39 @@ def test_an_image_change_keeps_the_rest_of_the_deployment_configuration() -> Non
     assert set(body["properties"]) == {"deploymentConfiguration"}
 
 
+def test_a_move_to_a_marketplace_image_sends_its_names_without_the_id() -> None:
+    """A Marketplace image replaces an id whole (the id the plan removes goes too); the
+    rest of the deployment configuration stays."""
+    live = _live_pool()
+    vmc_live = live["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"]
+    vmc_live["imageReference"] = {"id": IMAGE}
+    market = {
+        "image.publisher": "Canonical",
+        "image.offer": "ubuntu-24_04-lts",
+        "image.sku": "server",
+        "image.version": "latest",
+        "nodeAgentSkuId": "batch.node.ubuntu 24.04",
+    }
+    paths = ["image.id", "image.offer", "image.publisher", "image.sku", "nodeAgentSkuId"]
+    body = mapping.pool_patch_json(market, paths, live)
+    vmc = body["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"]
+    assert vmc["imageReference"] == {
+        "publisher": "Canonical",
+        "offer": "ubuntu-24_04-lts",
+        "sku": "server",
+        "version": "latest",
+    }
+    assert vmc["nodeAgentSkuId"] == "batch.node.ubuntu 24.04"
+    assert vmc["containerConfiguration"] == {"type": "DockerCompatible"}
+    assert merge.location(Kind.POOL, "image.sku") == (
+        "properties",
+        "deploymentConfiguration",
+        "virtualMachineConfiguration",
+        "imageReference",
+        "sku",
+    )
+
+
 def test_a_start_task_change_keeps_resource_files_and_applies_removals() -> None:
     """Declared paths change, removed ones go, unmodelled members stay; an auto user drops the named one."""
     props = {

@@ -3,9 +3,10 @@
 For each kind a resource is declared with the friendly keys it needs and, under Azure's
 own names (``properties:``, ``identity:``, ``extendedLocation:``), a value for every other
 writable leaf of the committed field table (the body of the sandbox's own surface test,
-`tests.sandbox.test_surface_roundtrip`). Secrets are ``${env:NAME}`` references. The spec
-is planned (every resource created), applied through the SDK clients against the sandbox,
-read back, and planned again: no change. The test reports how many of the table's leaves
+`tests.sandbox.test_surface_roundtrip`). Secrets are ``${env:NAME}`` references. A second
+pool boots a Marketplace image (the image reference's alternative members; the first pool
+keeps its gallery image). The spec is planned (every resource created), applied through
+the SDK clients against the sandbox, read back, and planned again: no change. The test reports how many of the table's leaves
 the spec wrote, under which name, and which it could not, with the reason.
 """
 
@@ -37,27 +38,18 @@ SUB = "00000000-0000-0000-0000-000000000001"
 COMPUTE = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute"
 FAST = ExecutorSettings(poll_interval=0.02, retry=RetryPolicy(initial=0.05, maximum=1.0))
 
-_CUSTOM = (
-    "a pool boots a custom image: `image` names a gallery version (the account's, or a "
-    "shared or community gallery's) or a managed image; Marketplace images are out of scope"
-)
+# The Marketplace members of a pool's image reference: the first pool keeps its gallery
+# image, so a second pool (`market`) writes these through the friendly `image` key.
+_IMAGE_REFERENCE = "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference"
+MARKETPLACE: dict[str, str] = {
+    f"{_IMAGE_REFERENCE}.publisher": "canonical",
+    f"{_IMAGE_REFERENCE}.offer": "ubuntu-24_04-lts",
+    f"{_IMAGE_REFERENCE}.sku": "server",
+    f"{_IMAGE_REFERENCE}.version": "1.0.20261101",
+}
 
 # Leaves no spec can write, and why (counted and printed, never silently skipped).
 NOT_EXPRESSIBLE: dict[Kind, dict[str, str]] = {
-    Kind.POOL: {
-        "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.publisher": (
-            _CUSTOM
-        ),
-        "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.offer": (
-            _CUSTOM
-        ),
-        "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.sku": (
-            _CUSTOM
-        ),
-        "properties.deploymentConfiguration.virtualMachineConfiguration.imageReference.version": (
-            _CUSTOM
-        ),
-    },
     Kind.VERSION: {
         "properties.storageProfile.source.communityGalleryImageId": "`source` kinds",
         "properties.storageProfile.osDiskImage.source.uri": "VHD sources: not a `source` kind",
@@ -74,6 +66,8 @@ NOT_EXPRESSIBLE: dict[Kind, dict[str, str]] = {
         "properties.storageProfile.dataDisks.[].blobUri": "`source.dataDiskSnapshots`",
     },
 }
+
+MARKET_POOL = "pool:batchprodweu/market"
 
 KINDS = {
     Kind.GALLERY: "gallery:surfacegallery",
@@ -243,11 +237,27 @@ def _spec(blocks: dict[Kind, dict[str, Any]]) -> dict[str, Any]:
                         "nodeAgentSkuId": "batch.node.ubuntu 22.04",
                         "scale": {"fixed": {"dedicated": 0}},
                         **blocks[Kind.POOL],
-                    }
+                    },
+                    {
+                        # A build pool on a Marketplace image: the image reference's
+                        # publisher/offer/sku/version, through the friendly `image` key.
+                        "name": "market",
+                        "vmSize": "Standard_D2s_v5",
+                        "image": {path.rsplit(".", 1)[1]: v for path, v in MARKETPLACE.items()},
+                        "nodeAgentSkuId": "batch.node.ubuntu 24.04",
+                        "scale": {"fixed": {"dedicated": 0}},
+                    },
                 ],
             }
         ],
     }
+
+
+def rest_pool(clients: Any, name: str) -> dict[str, Any]:
+    """Pool `name` of the account as Azure's REST body (read through the SDK client)."""
+    pool = clients.batch(SUB).pool.get("rg-batch", "batchprodweu", name)
+    body: dict[str, Any] = pool.as_dict()
+    return body
 
 
 @pytest.fixture
@@ -278,9 +288,11 @@ def test_every_writable_member_round_trips_through_a_spec(
         live = read_live_state(clients, scope_for(spec))
         plan = make_plan(spec, live, target=world.describe())
         assert not plan.errors, [d.format() for d in plan.errors]
-        assert {c.address for c in plan.changes if c.action is Action.CREATE} == set(KINDS.values())
+        creates = {c.address for c in plan.changes if c.action is Action.CREATE}
+        assert creates == {*KINDS.values(), MARKET_POOL}
         result = apply_plan(plan, AzureOperations(clients), settings=FAST, environ=os.environ)
         assert result.ok, [(o.change_id, o.error) for o in result.failed]
+        market = rest_pool(clients, "market")
         again = make_plan(spec, read_live_state(clients, scope_for(spec)), target=world.describe())
     assert [c.address for c in again.changes if c.action is not Action.NOOP] == []
     report = []
@@ -290,6 +302,10 @@ def test_every_writable_member_round_trips_through_a_spec(
         fields = writable_fields(surface.SURFACE_KINDS[kind])
         total += len(fields)
         excluded = [f for f in fields if _excluded(kind, f)]
+        if kind is Kind.POOL:
+            # The Marketplace leaves, written on the second pool: each read back as sent.
+            read = {path: _get_path(market, tuple(path.split("."))) for path in MARKETPLACE}
+            assert read == MARKETPLACE
         friendly = [f for f in fields if f.dotted not in written[kind] and f not in excluded]
         # Whatever is neither written under Azure's names nor excluded is a friendly key's.
         assert all(
@@ -305,7 +321,7 @@ def test_every_writable_member_round_trips_through_a_spec(
     assert total == 279
     # What a spec cannot write yet, pinned: a change here is a decision, not an accident.
     assert sum(len(written[k]) for k in KINDS) == 214
-    assert sum(expressible.values()) == 264
+    assert sum(expressible.values()) == 268
 
 
 @pytest.mark.parametrize(

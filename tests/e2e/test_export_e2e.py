@@ -1,7 +1,7 @@
 """Export end to end: what exists is written down, validates, adopts and then plans empty.
 
 An estate built outside the tool through the Azure SDK (a gallery with versions in two
-regions, a managed image, pools on both, a start-task secret, a member the spec cannot
+regions, a managed image, pools on both and one on a Marketplace image, a start-task secret, a member the spec cannot
 express) is exported with `reconcile export` against the sandbox; the files validate,
 `plan --adopt` holds only adopt actions and the flagged sizing fixes, `apply --adopt`
 carries them out and the next `plan --detailed-exitcode` exits 0. `specs/production`,
@@ -127,7 +127,14 @@ def build_by_hand(world: World) -> None:
         },
     )
 
-    def pool(account: str, name: str, image: str, scale: bm.ScaleSettings, **extra: object) -> None:
+    def pool(
+        account: str,
+        name: str,
+        image: str | bm.ImageReference,
+        scale: bm.ScaleSettings,
+        **extra: object,
+    ) -> None:
+        reference = image if isinstance(image, bm.ImageReference) else bm.ImageReference(id=image)
         world.clients.batch(SUB).pool.create(
             "rg-batch",
             account,
@@ -136,7 +143,7 @@ def build_by_hand(world: World) -> None:
                 vm_size="Standard_D4s_v5",
                 deployment_configuration=bm.DeploymentConfiguration(
                     virtual_machine_configuration=bm.VirtualMachineConfiguration(
-                        image_reference=bm.ImageReference(id=image),
+                        image_reference=reference,
                         node_agent_sku_id="batch.node.ubuntu 22.04",
                     )
                 ),
@@ -172,6 +179,13 @@ def build_by_hand(world: World) -> None:
             fixed_scale=bm.FixedScaleSettings(target_dedicated_nodes=10, resize_timeout="PT30M")
         ),
     )
+    # A build pool on a Marketplace image, beside the custom-image ones.
+    pool(
+        "batchprodweu",
+        "build",
+        bm.ImageReference(publisher="Canonical", offer="ubuntu-24_04-lts", sku="server"),
+        bm.ScaleSettings(fixed_scale=bm.FixedScaleSettings(target_dedicated_nodes=2)),
+    )
     pool(
         "batchprodeus",
         "app-eus",
@@ -200,6 +214,8 @@ def test_a_hand_made_estate_exports_validates_adopts_and_then_plans_empty(
     assert "hunter2" not in pools and "${env:APP_DB_PASSWORD}" in pools
     assert "{gallery" not in pools and "definition: app-linux" in pools
     assert "managedImage: img-hand" in pools
+    marketplace = "image:\n          publisher: Canonical\n          offer: ubuntu-24_04-lts\n"
+    assert marketplace + "          sku: server\n" in pools  # version: latest, the default
     for flagged in ("RC601", "RC602", "RC605", "RC606"):
         assert flagged in text, flagged
     assert "taskSchedulingPolicy:\n" in pools  # under Azure's names, in `properties:`
@@ -229,6 +245,7 @@ def test_a_hand_made_estate_exports_validates_adopts_and_then_plans_empty(
         "managedImage:img-hand",
         "pool:batchprodweu/app",
         "pool:batchprodweu/legacy",
+        "pool:batchprodweu/build",
         "pool:batchprodeus/app-eus",
     }
     # Only the flagged sizing fixes change anything besides the marks.

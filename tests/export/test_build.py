@@ -245,6 +245,33 @@ def test_a_shared_or_community_gallery_image_is_exported_by_id(image: str, spell
     assert "RC604" not in codes(result)
 
 
+def marketplace_pool(name: str, version: str | None) -> LiveResource:
+    """A live pool booting a Marketplace image (no image id)."""
+    found = pool(name)
+    props = {k: v for k, v in found.properties.items() if k != "image.id"}
+    props.update({"image.publisher": "Canonical", "image.offer": "ubuntu-24_04-lts"})
+    props["image.sku"] = "server"
+    if version is not None:
+        props["image.version"] = version
+    return LiveResource(found.address, found.kind, found.id, found.name, found.location, props)
+
+
+@pytest.mark.parametrize(
+    ("version", "written"),
+    [("latest", None), ("Latest", None), (None, None), ("1.0.20261101", "1.0.20261101")],
+)
+def test_a_marketplace_pool_is_exported_with_its_publisher_offer_and_sku(
+    version: str | None, written: str | None
+) -> None:
+    """Such a pool's image is its publisher/offer/sku as Azure holds them, the version only
+    when pinned; it boots no exported image and draws no image diagnostic."""
+    out, result = files(world(marketplace_pool("build", version)))
+    (exported,) = out["pools.yaml"]["batchAccounts"][0]["pools"]
+    expected = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server"}
+    assert exported["image"] == expected | ({"version": written} if written else {})
+    assert not {"RC601", "RC604", "RC606"} & set(codes(result))
+
+
 def test_problems_are_diagnostics_and_comments_next_to_the_resource() -> None:
     """Cross-subscription image (RC604) and unexpressed members (RC606), at file:line; pool
     tags are exported like any tags."""

@@ -776,6 +776,33 @@ def failed_version_is_repaired():
     return spec, live, {}
 
 
+def _marketplace_pool(name: str, dedicated: int, **image: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "vmSize": "Standard_D2s_v5",
+        "image": {"publisher": "canonical", "offer": "ubuntu-24_04-lts", "sku": "server", **image},
+        "nodeAgentSkuId": "batch.node.ubuntu 24.04",
+        "scale": {"fixed": {"dedicated": dedicated}},
+    }
+
+
+@case
+def marketplace_pools():
+    """Pools on Marketplace images: a new one, Azure's casing is no change, a pinned version and a move to a custom image at 0 nodes (U12)."""
+    spec = base_spec()
+    account = account_of(spec, "batchprodweu")
+    account["pools"] += [_marketplace_pool("tools", 2), _marketplace_pool("ci", 0)]
+    account_of(spec, "batchprodeus")["pools"].append(_marketplace_pool("lint", 4))
+    live = applied(spec)
+    # Azure answers the names in the publisher's own casing: the same image.
+    lint = res(live, "pool:batchprodeus/lint")["properties"]
+    lint["image.publisher"], lint["image.sku"] = "Canonical", "Server"
+    account["pools"].append(_marketplace_pool("build", 3, version="1.0.20261101"))
+    pool_of(spec, "batchprodweu", "tools")["image"]["version"] = "1.0.20261101"
+    pool_of(spec, "batchprodweu", "ci")["image"] = {"gallery": "gal", "definition": "render"}
+    return spec, live, {}
+
+
 def write(name: str, fn: Case) -> None:
     spec, live, options = fn()
     folder = HERE / name

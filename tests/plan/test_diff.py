@@ -241,3 +241,44 @@ def test_changed_values_keep_the_spelling_each_side_wrote():
         {"vmSize": "standard_d8s_v5", "image.id": wrote.lower() + "/"},
     )
     assert same_but_case.paths == ()
+
+
+MARKET = {
+    "image.publisher": "canonical",
+    "image.offer": "ubuntu-24_04-lts",
+    "image.sku": "server",
+    "image.version": "latest",
+}
+CUSTOM = {"image.id": "/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/images/i"}
+
+
+def test_marketplace_names_compare_case_blind_and_version_latest_is_the_default():
+    """Azure matches publisher/offer/sku case-blind, and an omitted version is `latest`."""
+    live = {
+        "image.publisher": "Canonical",
+        "image.offer": "Ubuntu-24_04-LTS",
+        "image.sku": "Server",
+    }
+    d = diff_resource(Kind.POOL, MARKET, live, complete=(*POOL_COMPLETE, "image."))
+    assert d.paths == ()
+    pinned = {**MARKET, "image.version": "1.0.20261101"}
+    d = diff_resource(Kind.POOL, pinned, live, complete=(*POOL_COMPLETE, "image."))
+    assert [(p.path, p.before, p.after) for p in d.paths] == [
+        ("image.version", None, "1.0.20261101")
+    ]
+    assert d.action() is Action.SCALE_TO_ZERO_UPDATE
+
+
+def test_a_move_between_a_custom_and_a_marketplace_image_is_an_at_zero_nodes_update():
+    """Either way, the other kind's members go (the image is declared completely) and the
+    pool is updated at zero nodes like any image change, never replaced."""
+    complete = (*POOL_COMPLETE, "image.")
+    to_market = diff_resource(Kind.POOL, MARKET, CUSTOM, complete=complete)
+    # `version: latest` is Azure's default, so it is no difference of its own either way.
+    marketplace = {"image.publisher", "image.offer", "image.sku"}
+    assert set(to_market.changed_paths) == {"image.id", *marketplace}
+    assert to_market.action() is Action.SCALE_TO_ZERO_UPDATE
+    assert {p.code for p in to_market.paths} == {"U12"}
+    to_custom = diff_resource(Kind.POOL, CUSTOM, MARKET, complete=complete)
+    assert set(to_custom.changed_paths) == {"image.id", *marketplace}
+    assert to_custom.action() is Action.SCALE_TO_ZERO_UPDATE

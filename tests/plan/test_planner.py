@@ -219,9 +219,11 @@ def _with_accounts(*resources, location="westeurope", prune=False):
     """A desired state referring to account weu, placed in `location` by the spec."""
     from dataclasses import replace
 
+    from reconciler.diagnostics import SourceLocation
     from reconciler.plan.desired import DesiredAccount
 
-    account = DesiredAccount("batchAccount:weu", ACCOUNT_WEU, "weu", location, "spec.yaml:12:3")
+    at = SourceLocation("spec.yaml", 12, 3)
+    account = DesiredAccount("batchAccount:weu", ACCOUNT_WEU, "weu", location, at)
     return replace(desired_state(*resources, prune=prune), accounts={account.address: account})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +43,18 @@ def test_a_saved_plan_loads_back_equal(tmp_path, monkeypatch):
     # Once checked against a fresh plan, apply works on the fresh no-ops: the very plan.
     check_matches(loaded, plan)
     assert with_fresh_unchanged(loaded, plan) == plan
+
+
+def test_a_plan_file_of_the_previous_version_loads_and_writes_back_unchanged():
+    """A plan file written before diagnostics were one type loads, positions split, byte for byte."""
+    path = Path(__file__).parent / "data" / "plan-format-2.json"
+    loaded = load_plan(path)
+    positions = {(d.code, d.address): (d.file, d.line, d.col) for d in loaded.diagnostics}
+    assert positions[("RC502", "pool:batchprodweu/legacy-new")] == ("spec.yaml", 59, 5)
+    assert positions[("RC507", "gallery:old")] == (None, None, None)
+    assert positions[("RC001", None)] == ("broken.yaml", None, None)
+    assert positions[("RC003", "pool:a/b")] == ("teams/a:b/spec.yaml", 4, 7)
+    assert dumps_plan(loaded) == path.read_text()
 
 
 def test_a_plan_file_lists_unchanged_resources_by_address(monkeypatch):

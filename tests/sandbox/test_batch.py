@@ -534,3 +534,85 @@ def _subset(expected: Any, got: Any) -> bool:
             and all(_subset(e, g) for e, g in zip(expected, got, strict=True))
         )
     return expected == got
+
+
+UBUNTU = {
+    "publisher": "canonical",
+    "offer": "ubuntu-24_04-lts",
+    "sku": "server",
+    "version": "latest",
+}
+_VMC_PATH = "properties.deploymentConfiguration.virtualMachineConfiguration"
+
+
+def marketplace_body(reference: dict[str, Any], dedicated: int = 0) -> dict[str, Any]:
+    """A pool body booting the Marketplace image `reference`."""
+    body = pool_body("", dedicated)
+    body["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"][
+        "imageReference"
+    ] = reference
+    return body
+
+
+def test_a_marketplace_pool_is_created_answered_as_sent_and_allocates(frozen: Sandbox):
+    """A pool on publisher/offer/sku/version is accepted (no catalogue), answered with the
+    members as sent, and allocates its nodes like any pool."""
+    body = marketplace_body(dict(UBUNTU), 10)
+    rest(frozen, "PUT", f"{POOL_PATH}/market", body)
+    frozen.advance(900)
+    got = rest(frozen, "GET", f"{POOL_PATH}/market")
+    vmc = got["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"]
+    assert vmc["imageReference"] == UBUNTU
+    assert nodes(batch_client(frozen).pool.get(RG_BATCH, ACCOUNT, "market")) == ("Steady", 10, [])
+
+
+@pytest.mark.parametrize(
+    ("reference", "code", "target"),
+    [
+        pytest.param(
+            {"publisher": "canonical", "offer": "ubuntu-24_04-lts"},
+            "MissingRequiredProperty",
+            f"{_VMC_PATH}.imageReference.sku",
+            id="no-sku",
+        ),
+        pytest.param(
+            {"version": "latest"},
+            "MissingRequiredProperty",
+            f"{_VMC_PATH}.imageReference.publisher",
+            id="version-only",
+        ),
+        pytest.param(
+            {**UBUNTU, "id": MANAGED_IMAGE},
+            "InvalidPropertyValue",
+            f"{_VMC_PATH}.imageReference",
+            id="id-and-marketplace",
+        ),
+    ],
+)
+def test_an_incomplete_or_ambiguous_image_reference_is_refused(
+    batch, reference: dict[str, Any], code: str, target: str
+):
+    """An image reference needs one id or a whole publisher/offer/sku, never both."""
+    with pytest.raises(HttpResponseError) as caught:
+        batch.pool.create(RG_BATCH, ACCOUNT, "p", marketplace_body(reference))
+    assert caught.value.status_code == 400
+    assert caught.value.error.code == code
+    assert caught.value.error.target == target
+
+
+def test_a_pool_moves_between_a_custom_and_a_marketplace_image_at_zero_nodes(frozen: Sandbox):
+    """The image reference is replaced whole by a PATCH at zero nodes, either way."""
+    image = frozen_version(frozen, {"westeurope": 1})
+    batch = batch_client(frozen)
+    batch.pool.create(RG_BATCH, ACCOUNT, "p", pool_body(image, 0))
+    frozen.advance(900)  # a new pool reads Resizing for a while
+    to_market = {
+        "deploymentConfiguration": marketplace_body(UBUNTU)["properties"]["deploymentConfiguration"]
+    }
+    rest(frozen, "PATCH", f"{POOL_PATH}/p", {"properties": to_market})
+    vmc = rest(frozen, "GET", f"{POOL_PATH}/p")["properties"]["deploymentConfiguration"]
+    assert vmc["virtualMachineConfiguration"]["imageReference"] == UBUNTU
+    back = {"deploymentConfiguration": pool_body(image)["properties"]["deploymentConfiguration"]}
+    rest(frozen, "PATCH", f"{POOL_PATH}/p", {"properties": back})
+    vmc = rest(frozen, "GET", f"{POOL_PATH}/p")["properties"]["deploymentConfiguration"]
+    assert vmc["virtualMachineConfiguration"]["imageReference"] == {"id": image}
