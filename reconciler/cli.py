@@ -6,7 +6,6 @@ when invoked, so `reconcile validate` never pays for (or imports) the Azure SDK.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -106,6 +105,8 @@ def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.
         if not guesses:
             return exc  # a plain unknown short option: click's own message says it all
     else:
+        import difflib  # only for a mistyped option: never on the way to a command
+
         guesses = difflib.get_close_matches(wanted, longs, n=2, cutoff=0.7)
     message = f"No such option '{typed.partition('=')[0]}': options take two dashes here"
     if guesses:
@@ -165,21 +166,11 @@ def cli() -> None:
     """
 
 
-def skip_unused_imports() -> None:
-    """Keep modules the command line never uses from being imported (start-up time).
-
-    httpx's package imports its own command-line client (`httpx._main`, which pulls in
-    rich, pygments and click's help machinery: ~60 ms) only to offer `httpx.main`; with
-    that module marked absent, httpx falls back to a stub `main` and nothing else
-    changes. Only this process's entry point does it: library users keep httpx whole.
-    """
-    if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-
 def main() -> None:
     """Console-script entry point."""
-    skip_unused_imports()
+    from reconciler.startup import prepare
+
+    prepare()  # skip imports and look-ups no command needs (start-up time)
     sys.exit(cli.main(prog_name="reconcile", standalone_mode=True))
 
 

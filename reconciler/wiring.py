@@ -6,6 +6,7 @@ it is tested with (both are layer contracts checked in CI). Commands, tests and
 benchmarks build their clients here:
 
     azure_clients(target)                    AzureClients for a sandbox or an Azure target
+                                             (a sandbox's through `in_process_transport`)
     sandbox_client_kwargs(path)              keyword arguments for a bare SDK client::
 
         ComputeManagementClient(subscription_id=sub, **sandbox_client_kwargs(path))
@@ -27,6 +28,7 @@ from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.azure.target import Target
 
 if TYPE_CHECKING:
+    from reconciler.azure.inprocess import InProcessTransport
     from reconciler.azure.transport import HttpxTransport
     from reconciler.sandbox.app import Sandbox
     from reconciler.sandbox.config import SandboxConfig
@@ -88,6 +90,39 @@ def azure_clients(
     sandbox's transport, so a test can still inject its own.
     """
     if target.sandbox is not None:
-        transport = sandbox_transport(target.sandbox, config=target.sandbox_config)
+        transport = in_process_transport(target.sandbox, config=target.sandbox_config)
         client_kwargs = {"transport": transport, **(client_kwargs or {})}
     return AzureClients(target, client_kwargs=client_kwargs, **kwargs)
+
+
+def in_process_transport(
+    path: str | os.PathLike[str] | Sandbox, *, config: SandboxConfig | None = None
+) -> InProcessTransport:
+    """An azure-core transport that calls the sandbox in `path` directly (no HTTP client).
+
+    What `azure_clients` gives a sandbox target: the same requests and answers as
+    `sandbox_transport`'s (the sandbox sees the SDK's headers, without those an HTTP
+    client adds, which it never reads), without importing httpx (start-up time).
+    """
+    from reconciler.azure.inprocess import ConnectionLost, InProcessTransport
+    from reconciler.sandbox.app import ConnectionDropped, Sandbox, SandboxRequest
+
+    sandbox = path if isinstance(path, Sandbox) else open_sandbox(path, config=config)
+
+    def handle(
+        method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        try:
+            answer = sandbox.handle(
+                SandboxRequest(method=method, url=url, headers=headers, body=body)
+            )
+        except ConnectionDropped as dropped:
+            # The messages a socket's failure gives through the HTTP transports.
+            if dropped.processed:
+                message = "Server disconnected without sending a response."
+            else:
+                message = "Connection refused by the sandbox."
+            raise ConnectionLost(message, processed=dropped.processed) from dropped
+        return answer.status, answer.headers, answer.body
+
+    return InProcessTransport(handle)

@@ -1,4 +1,9 @@
-"""The real SDK clients (compute, batch) for one target, cached per subscription.
+"""The SDK clients for one target, cached per subscription: read pipelines and generated clients.
+
+Reads (`reader`) go through `reconciler.azure.arm.ReadClient`, the generated clients'
+pipeline on azure-mgmt-core without their typed operations; writes (`compute`, `batch`)
+use the generated `ComputeManagementClient` / `BatchManagementClient`, imported when first
+asked for, so `plan` never loads them. Both get the same keyword arguments.
 
 Sandbox mode uses a static token, ARM's public URL and `polling_interval=0`, with the
 emulator's in-process transport given by the caller (`reconciler.wiring.azure_clients`:
@@ -17,18 +22,21 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
-from azure.mgmt.batch import BatchManagementClient
-from azure.mgmt.compute import ComputeManagementClient
 
 from reconciler import __version__
+from reconciler.azure.arm import Family, ReadClient
 from reconciler.azure.clouds import AZURE_PUBLIC
 from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.azure.pacing import Pacing, PacingPolicy
 from reconciler.azure.target import Target
+
+if TYPE_CHECKING:
+    from azure.mgmt.batch import BatchManagementClient
+    from azure.mgmt.compute import ComputeManagementClient
 
 USER_AGENT = f"reconcile/{__version__}"
 
@@ -90,7 +98,7 @@ class RequestCounter(SansIOHTTPPolicy):
 
 
 class AzureClients:
-    """Cached `ComputeManagementClient` / `BatchManagementClient` per subscription; thread-safe.
+    """Cached read pipelines and generated clients per subscription; thread-safe.
 
     `client_kwargs` is merged last (tests inject a transport or policies). `counter`, when
     given, is installed on every client so all HTTP attempts are counted. `pacing` (a
@@ -117,10 +125,20 @@ class AzureClients:
         self._cache: dict[tuple[str, str], Any] = {}
         self._base: dict[str, Any] | None = None
 
+    def reader(self, family: Family, subscription_id: str) -> ReadClient:
+        """The read pipeline of the `family` client (``compute`` or ``batch``): `send_request` only."""
+        return self._get(f"read-{family}", subscription_id, lambda **kw: ReadClient(family, **kw))
+
     def compute(self, subscription_id: str) -> ComputeManagementClient:
+        """The generated compute client (typed operations, for writes)."""
+        from azure.mgmt.compute import ComputeManagementClient
+
         return self._get("compute", subscription_id, ComputeManagementClient)
 
     def batch(self, subscription_id: str) -> BatchManagementClient:
+        """The generated Batch client (typed operations, for writes)."""
+        from azure.mgmt.batch import BatchManagementClient
+
         return self._get("batch", subscription_id, BatchManagementClient)
 
     def close(self) -> None:

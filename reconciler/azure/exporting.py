@@ -191,7 +191,7 @@ def scope_problem(clients: AzureClients, subscription: str, group: str) -> tuple
         resource_group_id(quote(subscription), quote(group))
         + "/providers/Microsoft.Compute/galleries"
     )
-    response = clients.compute(subscription).send_request(
+    response = clients.reader("compute", subscription).send_request(
         HttpRequest("GET", url, params={"api-version": GALLERY_API})
     )
     if response.status_code == 200:

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
-
-from azure.mgmt.batch import models as batch_models
-from azure.mgmt.compute import models as compute_models
 
 from reconciler.azure import merge
 from reconciler.state import surface
@@ -707,13 +705,20 @@ def to_json(
     return merge.with_azure_members(kind, body, props)
 
 
-_MODELS: dict[Kind, Callable[[Json], Any]] = {
-    Kind.GALLERY: compute_models.Gallery,
-    Kind.IMAGE: compute_models.GalleryImage,
-    Kind.VERSION: compute_models.GalleryImageVersion,
-    Kind.MANAGED_IMAGE: compute_models.Image,
-    Kind.POOL: batch_models.Pool,
-}
+@cache
+def _models() -> dict[Kind, Callable[[Json], Any]]:
+    """The SDK model of each kind's create; the generated packages are imported only by
+    writes (a read maps JSON and never needs them)."""
+    from azure.mgmt.batch import models as batch_models
+    from azure.mgmt.compute import models as compute_models
+
+    return {
+        Kind.GALLERY: compute_models.Gallery,
+        Kind.IMAGE: compute_models.GalleryImage,
+        Kind.VERSION: compute_models.GalleryImageVersion,
+        Kind.MANAGED_IMAGE: compute_models.Image,
+        Kind.POOL: batch_models.Pool,
+    }
 
 
 def to_body(
@@ -724,7 +729,7 @@ def to_body(
     allow_region_removal: bool = False,
 ) -> Any:
     """The SDK model to send for a create / full update of `kind`."""
-    return _MODELS[kind](
+    return _models()[kind](
         to_json(kind, props, location=location, allow_region_removal=allow_region_removal)
     )
 
@@ -737,7 +742,7 @@ def create_body(
     base: Mapping[str, Any] | None = None,
 ) -> Any:
     """The SDK model of a create, keeping `base`'s members where the spec is silent."""
-    return _MODELS[kind](create_json(kind, props, location=location, base=base))
+    return _models()[kind](create_json(kind, props, location=location, base=base))
 
 
 # Members an update always carries besides what changed: Compute writes the applied
@@ -783,13 +788,19 @@ def update_json(
     return merge.update_body(kind, _json(live), declared, props, paths, extra_groups=tuple(extra))
 
 
-_UPDATE_MODELS: dict[Kind, Callable[[Json], Any]] = {
-    Kind.GALLERY: compute_models.GalleryUpdate,
-    Kind.IMAGE: compute_models.GalleryImageUpdate,
-    Kind.VERSION: compute_models.GalleryImageVersionUpdate,
-    Kind.MANAGED_IMAGE: compute_models.ImageUpdate,
-    Kind.POOL: batch_models.Pool,
-}
+@cache
+def _update_models() -> dict[Kind, Callable[[Json], Any]]:
+    """The SDK model of each kind's update (PATCH), imported on first use like `_models`."""
+    from azure.mgmt.batch import models as batch_models
+    from azure.mgmt.compute import models as compute_models
+
+    return {
+        Kind.GALLERY: compute_models.GalleryUpdate,
+        Kind.IMAGE: compute_models.GalleryImageUpdate,
+        Kind.VERSION: compute_models.GalleryImageVersionUpdate,
+        Kind.MANAGED_IMAGE: compute_models.ImageUpdate,
+        Kind.POOL: batch_models.Pool,
+    }
 
 
 def update_body(
@@ -802,7 +813,7 @@ def update_body(
     allow_region_removal: bool = False,
 ) -> Any:
     """The SDK model of an update (PATCH) of `kind`, merged into `live` (see `update_json`)."""
-    return _UPDATE_MODELS[kind](
+    return _update_models()[kind](
         update_json(
             kind,
             live,
@@ -818,7 +829,7 @@ def pool_patch_body(
     props: Mapping[str, Any], changed_paths: Iterable[str], live: Any = None
 ) -> Any:
     """The SDK `Pool` model for a PATCH carrying only what `changed_paths` touch, merged."""
-    return batch_models.Pool(pool_patch_json(props, changed_paths, live))
+    return _update_models()[Kind.POOL](pool_patch_json(props, changed_paths, live))
 
 
 def replacement_json(

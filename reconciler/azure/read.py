@@ -21,11 +21,13 @@ What is read:
 - managed images by resource group;
 - each Batch account (one GET: its location and pool allocation mode) and its pools.
 
-Listings go through each client's own pipeline (`send_request`: the same credential,
-retry policy, user agent and transport as the typed operations) and are mapped from their
-JSON directly: the typed models' deserialisation costs ~0.3 ms per resource, which at a
-thousand versions outweighs the round trips this module exists to save. URLs and
-api-versions are those of the SDK's list operations (a test keeps them equal).
+Every request goes through a read pipeline (`AzureClients.reader`: the generated clients'
+policies — credential, retry, user agent, transport — on azure-mgmt-core's
+`ARMPipelineClient`, see `reconciler.azure.arm`) and is mapped from its JSON directly: the
+typed models' deserialisation costs ~0.3 ms per resource, which at a thousand versions
+outweighs the round trips this module exists to save, and the generated packages cost
+0.2 s to import. URLs, api-versions and headers are those of the SDK's typed list and get
+operations (tests keep them equal).
 
 Image-version replication status needs ``$expand=ReplicationStatus``, which only the
 single-version GET supports (the list operation has no ``$expand``). A version the listing
@@ -48,10 +50,18 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from azure.core.exceptions import HttpResponseError
-from azure.core.rest import HttpRequest
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
+    map_error,
+)
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
+from reconciler.azure.arm import API_VERSIONS
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.errors import classify, is_not_found
 from reconciler.azure.mapping import to_live
@@ -72,11 +82,20 @@ from reconciler.state.scope import (
 
 DEFAULT_CONCURRENCY = 16
 
-# api-versions of the SDK operations whose URLs the listings use (azure-mgmt-compute 39,
-# azure-mgmt-batch 19); `tests/azure/test_read.py` checks them against the SDK.
-GALLERY_API = "2026-03-03"  # galleries, gallery images, gallery image versions
-IMAGES_API = "2026-04-01"  # managed images
-BATCH_API = "2025-06-01"  # Batch pools
+# api-versions of the SDK operations whose URLs the reads use (`reconciler.azure.arm`'s
+# table; `tests/azure/test_read.py` checks them against the SDK).
+GALLERY_API = API_VERSIONS["Microsoft.Compute/galleries"]  # galleries, definitions, versions
+IMAGES_API = API_VERSIONS["Microsoft.Compute/images"]  # managed images
+BATCH_API = API_VERSIONS["Microsoft.Batch/batchAccounts"]  # Batch accounts and pools
+
+# What the typed operations raise for these statuses (their `error_map`), before the
+# generic `HttpResponseError`: the account GET answers as `batch_account.get` did.
+_ERROR_MAP = {
+    401: ClientAuthenticationError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+    304: ResourceNotModifiedError,
+}
 
 
 def read_live_state(
@@ -219,7 +238,7 @@ class _Walk:
 
     def _galleries(self, sub: str, group: str) -> None:
         url = f"{_rg(sub, group)}/providers/Microsoft.Compute/galleries"
-        found = _list_json(self._clients.compute(sub), url, GALLERY_API)
+        found = _list_json(self._clients.reader("compute", sub), url, GALLERY_API)
         galleries = [self._live(Kind.GALLERY, g) for g in found]
         self._record(listed(GALLERIES_IN, rg_id(sub, group)), galleries)
         for gallery in galleries:
@@ -229,7 +248,7 @@ class _Walk:
     def _images(self, gallery_id: str) -> None:
         rid = parse_id(gallery_id)
         url = f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Compute/galleries/{rid.names[0]}/images"
-        found = _list_json(self._clients.compute(rid.subscription), url, GALLERY_API)
+        found = _list_json(self._clients.reader("compute", rid.subscription), url, GALLERY_API)
         images = [self._live(Kind.IMAGE, i) for i in found]
         self._record(listed(IMAGES_IN, gallery_id), images)
         for image in images:
@@ -242,7 +261,7 @@ class _Walk:
             f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Compute"
             f"/galleries/{gallery}/images/{image}/versions"
         )
-        client = self._clients.compute(rid.subscription)
+        client = self._clients.reader("compute", rid.subscription)
         found = _list_json(client, url, GALLERY_API)
         settled = [v for v in found if _provisioning(v) == "succeeded"]
         self._record(listed(VERSIONS_IN, image_id), [self._live(Kind.VERSION, v) for v in settled])
@@ -272,7 +291,7 @@ class _Walk:
 
     def _managed_images(self, sub: str, group: str) -> None:
         url = f"{_rg(sub, group)}/providers/Microsoft.Compute/images"
-        found = _list_json(self._clients.compute(sub), url, IMAGES_API)
+        found = _list_json(self._clients.reader("compute", sub), url, IMAGES_API)
         self._record(
             listed(MANAGED_IMAGES_IN, rg_id(sub, group)),
             [self._live(Kind.MANAGED_IMAGE, i) for i in found],
@@ -280,15 +299,23 @@ class _Walk:
 
     def _account(self, account_id: str) -> None:
         rid = parse_id(account_id)
-        batch = self._clients.batch(rid.subscription)
+        url = (
+            f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Batch"
+            f"/batchAccounts/{quote(rid.names[0], safe='')}"
+        )
+        # The typed `batch_account.get`'s request: its URL, api-version and Accept header.
+        request = HttpRequest(
+            "GET", url, params={"api-version": BATCH_API}, headers={"Accept": "application/json"}
+        )
+        response = self._clients.reader("batch", rid.subscription).send_request(request)
         try:
-            model = batch.batch_account.get(rid.resource_group, rid.name)
+            _raise_unless_ok(response)
         except HttpResponseError as exc:
             if not is_not_found(exc):
                 raise
             self._record(listed(ACCOUNTS, account_id), ())
             return
-        account = to_live(Kind.BATCH_ACCOUNT, model)
+        account = to_live(Kind.BATCH_ACCOUNT, response.json())
         with self._lock:
             self._account_locations[account_id] = account.location
         self._record(listed(ACCOUNTS, account_id), (account,))
@@ -299,7 +326,7 @@ class _Walk:
             f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Batch"
             f"/batchAccounts/{rid.names[0]}/pools"
         )
-        found = _list_json(self._clients.batch(rid.subscription), url, BATCH_API)
+        found = _list_json(self._clients.reader("batch", rid.subscription), url, BATCH_API)
         self._record(listed(POOLS_IN, account_id), [self._live(Kind.POOL, p) for p in found])
 
     def _assemble(self) -> dict[str, LiveResource]:
@@ -326,6 +353,13 @@ class _Walk:
 
 def _provisioning(doc: dict[str, Any]) -> str:
     return str((doc.get("properties") or {}).get("provisioningState") or "succeeded").lower()
+
+
+def _raise_unless_ok(response: HttpResponse) -> None:
+    """Raise for anything but 200 as the SDK's typed operations do (`_ERROR_MAP`, ARM's error format)."""
+    if response.status_code != 200:
+        map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
 
 
 def _rg(subscription: str, group: str) -> str:

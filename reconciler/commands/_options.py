@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 import click
 
 from reconciler.errors import ReconcileError
+from reconciler.startup import collector_paused
 
 DEFAULT_PATH = "specs/"
 ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -189,8 +190,9 @@ def load_spec_or_exit(
     The diagnostics include RC303 for secret references unset in this environment, so
     plan, drift and apply all show them (as warnings: planning needs no secret value).
     """
-    from reconciler.spec import load_spec
-    from reconciler.spec.secrets import unset_references
+    with collector_paused():  # importing the spec's modules: nothing to collect
+        from reconciler.spec import load_spec
+        from reconciler.spec.secrets import unset_references
 
     result = load_spec(list(paths) or [DEFAULT_PATH])
     if result.spec is None:
@@ -202,13 +204,15 @@ def load_spec_or_exit(
 
 def read_live(target: Any, spec: Any, *, clients: Any = None) -> Any:
     """Live state for the spec's scope, through `clients` when given (the seam tests replace)."""
-    from reconciler.azure.read import read_live_state
-    from reconciler.state.scope import scope_for
-    from reconciler.wiring import azure_clients
+    with collector_paused():  # importing the SDK (and the sandbox): nothing to collect
+        from reconciler.azure.read import read_live_state
+        from reconciler.state.scope import scope_for
+        from reconciler.wiring import azure_clients
 
-    if clients is not None:
+        own = azure_clients(target) if clients is None else None
+    if own is None:
         return read_live_state(clients, scope_for(spec))
-    with azure_clients(target) as own:
+    with own:
         return read_live_state(own, scope_for(spec))
 
 

@@ -25,6 +25,7 @@ from reconciler.commands._options import (
     target_options,
     use_color,
 )
+from reconciler.startup import collector_paused
 
 
 @click.command("plan")
@@ -57,10 +58,11 @@ def plan(
     from dataclasses import replace
     from pathlib import Path
 
-    from reconciler.commands._saved_plan import origin_for
-    from reconciler.plan.saved import dumps_document
-    from reconciler.plan.serialize import plan_to_dict, shown_document
-    from reconciler.render import render, render_markdown
+    with collector_paused():  # importing the planner and renderers: nothing to collect
+        from reconciler.commands._saved_plan import origin_for
+        from reconciler.plan.saved import dumps_document
+        from reconciler.plan.serialize import plan_to_dict, shown_document
+        from reconciler.render import render, render_markdown
 
     result = compute(paths, target, prune=prune, adopt=adopt, targets=targets)
     saved = None

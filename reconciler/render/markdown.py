@@ -10,8 +10,6 @@ and the comment says so.
 
 from __future__ import annotations
 
-import html
-
 from reconciler.plan.model import Action, Change, DriftItem, DriftKind, Plan
 from reconciler.render.text import CAUSE_LABEL, fmt_value, partial_note, path_lines, summary_counts
 
@@ -35,6 +33,8 @@ _ICON = {
 
 
 def _cell(text: str) -> str:
+    import html  # here, not at the top: text and JSON plans never load it (start-up time)
+
     return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
@@ -60,6 +60,8 @@ def _warning(plan: Plan) -> list[str]:
 
 
 def _details(change: Change) -> list[str]:
+    import html
+
     summary = (
         f"<code>{html.escape(change.action.symbol)} {html.escape(change.id)}</code> "
         f"{_ICON[change.action]} <b>{change.action.value}</b>"
