@@ -108,9 +108,18 @@ class ReadClient:
         """Run `request` (a path under the ARM endpoint, or an absolute `nextLink`) through the pipeline.
 
         Like the generated clients' `send_request`: the caller's request is left as it was.
+        A request without a body (every read) is rebuilt from its method, URL and headers,
+        which is all it carries; others are deep-copied as the generated clients do.
         """
-        request_copy = copy.deepcopy(request)
-        request_copy.url = self._client.format_url(request_copy.url)
+        if request.content is None and not request.files and not request.data:
+            request_copy = HttpRequest(
+                request.method,
+                self._client.format_url(request.url),
+                headers=dict(request.headers),
+            )
+        else:
+            request_copy = copy.deepcopy(request)
+            request_copy.url = self._client.format_url(request_copy.url)
         return self._client.send_request(request_copy, stream=stream, **kwargs)
 
     def close(self) -> None:

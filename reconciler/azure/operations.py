@@ -274,10 +274,12 @@ class AzureOperations:
         params = {"api-version": api_version}
         if kind is Kind.VERSION:
             params["$expand"] = "ReplicationStatus"
+        # The read pipeline: the same request on the wire as the typed client's (reads
+        # poll many times per change; the typed client's send_request costs more per call).
         client = (
-            self._clients.batch(rid.subscription)
+            self._clients.reader("batch", rid.subscription)
             if kind in (Kind.POOL, Kind.BATCH_ACCOUNT)
-            else self._clients.compute(rid.subscription)
+            else self._clients.reader("compute", rid.subscription)
         )
         response = client.send_request(HttpRequest("GET", url, params=params))
         if response.status_code == 404:

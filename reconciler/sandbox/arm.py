@@ -317,6 +317,16 @@ def public(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "_sys"}
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars): what `copy.deepcopy` gives it, at a
+    fraction of the cost (no memo, no dispatch), for the documents every answer renders."""
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value
+
+
 def is_alive(world: World, doc: Mapping[str, Any]) -> bool:
     gone_at = doc.get("_sys", {}).get("gone_at")
     return gone_at is None or world.now < float(gone_at)

@@ -32,6 +32,7 @@ from reconciler.sandbox.arm import (
     Router,
     World,
     get_alive,
+    json_copy,
     list_in_group,
     list_in_subscription,
     not_found,
@@ -330,7 +331,7 @@ def _drop(node: Any, path: tuple[str, ...]) -> None:
 
 
 def _render_pool(world: World, doc: dict[str, Any], call: Call | None) -> dict[str, Any]:
-    out = copy.deepcopy(public(doc))
+    out = json_copy(public(doc))
     props = out.get("properties") or {}
     for path in _secret_paths():
         if path[1] in props:

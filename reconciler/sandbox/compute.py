@@ -33,6 +33,7 @@ from reconciler.sandbox.arm import (
     get_alive,
     is_alive,
     is_busy,
+    json_copy,
     list_in_group,
     list_in_subscription,
     mark_lro,
@@ -320,7 +321,7 @@ def _delete(
 
 
 def _render_tracked(world: World, doc: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(public(doc))
+    out = json_copy(public(doc))
     out.setdefault("properties", {})["provisioningState"] = provisioning_state(world, doc)
     return out
 

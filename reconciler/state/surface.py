@@ -297,6 +297,7 @@ WRITE_ONLY: dict[Kind, frozenset[tuple[str, ...]]] = {
 }
 
 
+@cache  # asked for every member of every resource read; the overlay never changes
 def owner_of(kind: Kind, template: tuple[str, ...]) -> tuple[str, bool] | None:
     """The friendly key owning the field-table path `template` (and whether always)."""
     dotted = ".".join(p for p in template if p != "[]")
