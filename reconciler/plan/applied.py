@@ -32,6 +32,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from reconciler.plan.diff import comparable, normalise_path
@@ -76,6 +77,7 @@ def _b64(data: bytes, chars: int) -> str:
     return base64.urlsafe_b64encode(data).decode()[:chars]
 
 
+@lru_cache(maxsize=8192)  # the same few paths, for every resource an apply writes
 def path_key(path: str) -> str:
     """3 base64url characters naming a (normalised) path in the record."""
     return _b64(hashlib.sha256(path.encode()).digest(), KEY_CHARS)
