@@ -232,28 +232,29 @@ class _Builder:
 
     def settings(self) -> Settings:
         chosen: dict[str, Any] = {}
-        origin: dict[str, At] = {}
+        # Where each setting was first made, as (file, mapping): a position is read only
+        # for a conflict to report (asking for one re-reads the file with every position).
+        origin: dict[str, tuple[str, YMap]] = {}
         for doc in self.loaded.docs:
             s = doc.header.settings
             if s is None:
                 continue
             for name in sorted(s.model_fields_set):
                 value = getattr(s, name)
-                at = self.where(doc.file, doc.raw, "settings", name)
                 if name in chosen and chosen[name] != value:
-                    first = origin[name]
+                    first = self.where(*origin[name], "settings", name)
                     self.diags.append(
                         diag(
                             "RC009",
                             f"settings.{name} is {value!r} here but {chosen[name]!r} in {first[0]}",
                             hint=f"set it once (first set at {first[0]}:{first[1]}:{first[2]}) "
                             "or make the values agree",
-                            at=at,
+                            at=self.where(doc.file, doc.raw, "settings", name),
                         )
                     )
                     continue
                 chosen[name] = value
-                origin[name] = at
+                origin[name] = (doc.file, doc.raw)
         owner = chosen.get("owner")
         return Settings(
             vms_per_replica=chosen.get("vmsPerReplica", 600),

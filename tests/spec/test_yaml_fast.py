@@ -211,6 +211,30 @@ def test_a_clean_spec_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.ok and not result.diagnostics
 
 
+def test_settings_repeated_in_every_file_are_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files that each set the same `settings` are not read again to place them."""
+    monkeypatch.setattr(yamlpos._Source, "twin", _no_reread)
+    header = "apiVersion: reconcile/v1\nsettings: {owner: platform, vmsPerReplica: 600}\n"
+    paths = [
+        write(tmp_path, SPEC.replace("apiVersion: reconcile/v1\n", header), "a.yaml"),
+        write(tmp_path, header, "b.yaml"),
+    ]
+    result = load_spec(paths, today=TODAY)
+    assert result.ok and not result.diagnostics
+
+
+def test_conflicting_settings_are_placed_at_both_files(tmp_path: Path) -> None:
+    """A setting made twice with two values is reported where each was written."""
+    first = write(tmp_path, "apiVersion: reconcile/v1\nsettings:\n  owner: a\n", "a.yaml")
+    second = write(tmp_path, "apiVersion: reconcile/v1\n\nsettings: {owner: b}\n", "b.yaml")
+    result = load_spec([first, second], today=TODAY)
+    (problem,) = [d for d in result.diagnostics if d.code == "RC009"]
+    assert (problem.file, problem.line, problem.col) == (str(second), 3, 19)
+    assert f"first set at {first}:3:10" in problem.hint
+
+
 def _both(paths: list[Path], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     fast = load_spec(paths, today=TODAY)
     with monkeypatch.context() as patch:
