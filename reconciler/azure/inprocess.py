@@ -14,15 +14,14 @@ service, `ServiceResponseError` when it may have been processed, so azure-core's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from http import HTTPStatus
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
-from azure.core.rest._http_response_impl import HttpResponseImpl
-from azure.core.utils import case_insensitive_dict
+
+from reconciler.azure.response import LoadedResponse
 
 # (method, URL, headers, body) -> (status, headers, body)
 Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
@@ -34,47 +33,6 @@ class ConnectionLost(Exception):
     def __init__(self, message: str, *, processed: bool) -> None:
         super().__init__(message)
         self.processed = processed
-
-
-class _Answered:
-    """What `HttpResponseImpl` keeps as the transport's own response: nothing to release."""
-
-    def close(self) -> None:
-        pass
-
-
-class InProcessResponse(HttpResponseImpl):
-    """An azure-core response over a handler's answer (the whole body, in memory)."""
-
-    def __init__(
-        self, request: HttpRequest, status: int, headers: Mapping[str, str], body: bytes
-    ) -> None:
-        fields = case_insensitive_dict(headers.items())
-        super().__init__(
-            request=request,
-            internal_response=_Answered(),
-            status_code=status,
-            headers=fields,
-            reason=_reason(status),
-            content_type=fields.get("content-type"),
-            stream_download_generator=_no_stream,
-        )
-        # "Streaming" (which the mgmt SDKs ask for on LRO initial calls) iterates over memory.
-        self._content = body
-
-    def iter_raw(self, **kwargs: Any) -> Iterator[bytes]:
-        yield from self.iter_bytes(**kwargs)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _no_stream(**kwargs: Any) -> Iterator[bytes]:  # pragma: no cover - content always loaded
-    raise RuntimeError("the in-process transport loads every body; nothing to stream")
 
 
 class InProcessTransport(HttpTransport):
@@ -95,7 +53,7 @@ class InProcessTransport(HttpTransport):
     def close(self) -> None:
         pass
 
-    def send(self, request: Any, **kwargs: Any) -> InProcessResponse:  # type: ignore[override]
+    def send(self, request: Any, **kwargs: Any) -> LoadedResponse:  # type: ignore[override]
         if not isinstance(request, HttpRequest):
             raise TypeError("InProcessTransport sends azure.core.rest.HttpRequest only")
         content = request.content
@@ -109,4 +67,4 @@ class InProcessTransport(HttpTransport):
         except ConnectionLost as lost:
             error = ServiceResponseError if lost.processed else ServiceRequestError
             raise error(str(lost), error=lost) from lost
-        return InProcessResponse(request, status, headers, answer)
+        return LoadedResponse(request, status, headers, answer)

@@ -9,7 +9,6 @@ them exactly as it treats its own transports' failures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,34 +20,8 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
-from azure.core.rest._http_response_impl import HttpResponseImpl
-from azure.core.utils import case_insensitive_dict
 
-
-class HttpxTransportResponse(HttpResponseImpl):
-    """An azure-core response over a fully read `httpx.Response`."""
-
-    def __init__(self, request: HttpRequest, response: httpx.Response) -> None:
-        headers = case_insensitive_dict(response.headers.items())
-        super().__init__(
-            request=request,
-            internal_response=response,
-            status_code=response.status_code,
-            headers=headers,
-            reason=response.reason_phrase,
-            content_type=headers.get("content-type"),
-            stream_download_generator=_no_stream,
-        )
-        # The body is read before the response is handed out, so "streaming" (which the
-        # mgmt SDKs ask for on LRO initial calls) iterates over memory.
-        self._content = response.content
-
-    def iter_raw(self, **kwargs: Any) -> Iterator[bytes]:
-        yield from self.iter_bytes(**kwargs)
-
-
-def _no_stream(**kwargs: Any) -> Iterator[bytes]:  # pragma: no cover - content always loaded
-    raise RuntimeError("the httpx transport loads every body; nothing to stream")
+from reconciler.azure.response import LoadedResponse
 
 
 class HttpxTransport(HttpTransport):
@@ -84,7 +57,7 @@ class HttpxTransport(HttpTransport):
         if self._own_client:
             self.client.close()
 
-    def send(self, request: Any, **kwargs: Any) -> HttpxTransportResponse:  # type: ignore[override]
+    def send(self, request: Any, **kwargs: Any) -> LoadedResponse:  # type: ignore[override]
         if not isinstance(request, HttpRequest):
             raise TypeError("HttpxTransport sends azure.core.rest.HttpRequest only")
         for key in (
@@ -116,4 +89,11 @@ class HttpxTransport(HttpTransport):
         except httpx.TransportError as exc:
             # RemoteProtocolError, ReadError, WriteError...: the request may have been processed.
             raise ServiceResponseError(str(exc), error=exc) from exc
-        return HttpxTransportResponse(request, response)
+        return LoadedResponse(
+            request,
+            response.status_code,
+            response.headers,
+            response.content,
+            reason=response.reason_phrase,
+            internal_response=response,
+        )
