@@ -58,7 +58,7 @@ from reconciler.apply import ApplyResult, ExecutorSettings, RetryPolicy, apply_p
 from reconciler.apply.journal import Journal
 from reconciler.apply.progress import PlainProgress
 from reconciler.azure import AzureOperations, Target, read_live_state
-from reconciler.azure.clients import AzureClients, RequestCounter
+from reconciler.azure.clients import AzureClients, RequestCounter, pooled_transport
 from reconciler.azure.credentials import StaticTokenCredential
 from reconciler.plan import Plan, make_plan
 from reconciler.sandbox.app import Sandbox
@@ -222,21 +222,6 @@ def serve_forever(path: Path, speed: float) -> None:
     server.stop()
 
 
-def tls_transport(ca_path: str) -> object:
-    """The product's pooled `requests` transport, trusting the served sandbox's local CA."""
-    import requests
-    from azure.core.pipeline.transport import RequestsTransport
-
-    from reconciler.azure.clients import POOL_CONNECTIONS
-
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(
-        pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_CONNECTIONS
-    )
-    session.mount("https://", adapter)
-    return RequestsTransport(session=session, session_owner=True, connection_verify=ca_path)
-
-
 @contextlib.contextmanager
 def served_clients(path: Path, speed: float, counter: RequestCounter) -> Iterator[AzureClients]:
     """Clients for the world at `path` served by a child process, as for a custom cloud."""
@@ -256,7 +241,7 @@ def served_clients(path: Path, speed: float, counter: RequestCounter) -> Iterato
             counter=counter,
             # As for the in-process sandbox: its simulated clock paces long-running
             # operations (Retry-After in simulated time), not the SDK's real-time default.
-            client_kwargs={"transport": tls_transport(where["ca"]), "polling_interval": 0},
+            client_kwargs={"transport": pooled_transport(where["ca"]), "polling_interval": 0},
         )
         with clients:
             yield clients

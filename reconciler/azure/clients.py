@@ -196,14 +196,17 @@ class AzureClients:
                 credential=self._credential or credential_for(self.target),
                 base_url=cloud.arm_endpoint,
                 credential_scopes=[cloud.scope],
-                transport=_pooled_transport(),
+                transport=pooled_transport(),
             )
         kwargs.update(self._client_kwargs)
         return kwargs
 
 
-def _pooled_transport() -> Any:
-    """azure-core's requests transport with a connection pool sized for concurrent reads."""
+def pooled_transport(ca_path: str | None = None) -> Any:
+    """azure-core's requests transport with a connection pool sized for concurrent reads.
+
+    `ca_path` is a CA bundle to trust instead of the system's (a served sandbox's local CA).
+    """
     import requests
     from azure.core.pipeline.transport import RequestsTransport
 
@@ -212,4 +215,4 @@ def _pooled_transport() -> Any:
         pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_CONNECTIONS
     )
     session.mount("https://", adapter)
-    return RequestsTransport(session=session, session_owner=True)
+    return RequestsTransport(session=session, session_owner=True, connection_verify=ca_path or True)
