@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,45 @@ _IMPORTS_OF = (
     "print('HTTPX', 'httpx' in sys.modules, file=sys.stderr)\n"
     "print('EXIT', code, 'AZURE', ','.join(azure), file=sys.stderr)\n"
 )
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class _Imported:
+    """What one `reconcile` run exited with and imported."""
+
+    exit: str
+    azure: list[str]  # azure.* modules
+    httpx: bool
+    stderr: str
+
+
+def _imports_of(argv: list[str]) -> _Imported:
+    """Run `reconcile *argv` in a fresh interpreter, as the console script does."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF, *argv],
+        cwd=_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("EXIT ") and lines[-2].startswith("HTTPX "), done.stderr
+    code, _, azure = lines[-1].removeprefix("EXIT ").partition(" AZURE")
+    modules = [m for m in azure.strip().split(",") if m]
+    return _Imported(code, modules, lines[-2] == "HTTPX True", done.stderr)
+
+
+def _reconcile(*args: str) -> None:
+    """Run `reconcile *args` (set-up), which must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler.cli", *args],
+        cwd=_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(
@@ -95,34 +135,14 @@ _IMPORTS_OF = (
 )
 def test_offline_commands_never_import_the_azure_sdk(args: list[str], tmp_path) -> None:
     """`--help`, `validate`, `schema` and `show` run to exit 0 without importing any azure.* module."""
-    root = Path(__file__).resolve().parents[1]
     plan = tmp_path / "plan.json"
     if "{plan}" in args:
         world = tmp_path / "w.sqlite"
-        for setup in (
-            ["sandbox", "init", "--sandbox", str(world)],
-            ["plan", "specs/minimal", "--sandbox", str(world), "--out", str(plan)],
-        ):
-            done = subprocess.run(
-                [sys.executable, "-m", "reconciler.cli", *setup],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert done.returncode in (0, 2), done.stderr  # plan: 2 means "changes"
-    argv = [a.replace("{plan}", str(plan)) for a in args]
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORTS_OF, *argv],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("EXIT "), done.stderr
-    assert last.split()[1] in ("0", "None"), done.stderr
-    assert last.split("AZURE", 1)[1].strip() == ""
+        _reconcile("sandbox", "init", "--sandbox", str(world))
+        _reconcile("plan", "specs/minimal", "--sandbox", str(world), "--out", str(plan))
+    run = _imports_of([a.replace("{plan}", str(plan)) for a in args])
+    assert run.exit == "0", run.stderr
+    assert run.azure == []
 
 
 _SUB = "00000000-0000-0000-0000-000000000001"  # the default sandbox world's subscription
@@ -145,28 +165,13 @@ _SUB = "00000000-0000-0000-0000-000000000001"  # the default sandbox world's sub
 )
 def test_reads_never_import_the_generated_clients(args: list[str], tmp_path) -> None:
     """`plan`, `drift` and `export` read through azure-mgmt-core alone: no azure.mgmt.compute / azure.mgmt.batch module, and against the sandbox no httpx, is imported."""
-    root = Path(__file__).resolve().parents[1]
     world = tmp_path / "w.sqlite"
-    subprocess.run(
-        [sys.executable, "-m", "reconciler.cli", "sandbox", "init", "--sandbox", str(world)],
-        cwd=root,
-        capture_output=True,
-        check=True,
-    )
+    _reconcile("sandbox", "init", "--sandbox", str(world))
     argv = [a.replace("{world}", str(world)).replace("{out}", str(tmp_path / "out")) for a in args]
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORTS_OF, *argv],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("EXIT "), done.stderr
-    assert last.split()[1] in ("0", "2", "None"), done.stderr  # plan and drift: 2 is "changes"
-    loaded = last.split("AZURE", 1)[1].strip().split(",")
-    assert "azure.mgmt.core" in loaded  # the read went through the SDK's ARM pipeline
-    generated = [m for m in loaded if m.startswith(("azure.mgmt.compute", "azure.mgmt.batch"))]
+    run = _imports_of(argv)
+    assert run.exit == "0", run.stderr  # plan and drift without --detailed-exitcode
+    assert "azure.mgmt.core" in run.azure  # the read went through the SDK's ARM pipeline
+    generated = [m for m in run.azure if m.startswith(("azure.mgmt.compute", "azure.mgmt.batch"))]
     assert generated == []
     # The sandbox is called in-process without an HTTP client (reconciler.azure.inprocess).
-    assert done.stderr.strip().splitlines()[-2] == "HTTPX False"
+    assert run.httpx is False
