@@ -19,11 +19,10 @@ from azure.mgmt.compute.operations import _operations as compute_ops
 from reconciler.azure.arm import API_VERSIONS, SDK_MONIKERS, Family, ReadClient
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.credentials import SANDBOX_TOKEN, StaticTokenCredential
-from reconciler.azure.read import read_live_state
 from reconciler.azure.target import Target
 from reconciler.wiring import sandbox_transport
 from tests.azure.conftest import ACCOUNT, FAST, SUB, World, make_world
-from tests.azure.test_read import SCOPE, populate
+from tests.azure.test_read import populate, read_scope_through
 
 # Random per request (azure-core's RequestIdPolicy): present on both, never equal.
 _REQUEST_ID = "x-ms-client-request-id"
@@ -70,12 +69,8 @@ class GeneratedReads(AzureClients):
 
 def _recorded(world: World, clients_type: type[AzureClients]) -> RecordingTransport:
     """Every request one read of `SCOPE` sends, through `clients_type` on `world`."""
-    transport = RecordingTransport(sandbox_transport(world.path, config=world.config))
-    clients = clients_type(world.target(), client_kwargs={"transport": transport})
-    try:
-        read_live_state(clients, SCOPE)
-    finally:
-        clients.close()
+    transport = RecordingTransport(sandbox_transport(world.sandbox))
+    read_scope_through(world, transport, clients_type)
     return transport
 
 
@@ -106,7 +101,7 @@ def test_the_account_get_is_the_typed_operations_request(world: World) -> None:
     """The Batch account GET sends what the typed `batch_account.get` sends: URL, api-version, Accept, user agent, authorization."""
     ours = _recorded(world, AzureClients)
     mine = next(w for w in ours.sent if w[1].split("?")[0].endswith("/batchprodweu"))
-    transport = RecordingTransport(sandbox_transport(world.path, config=world.config))
+    transport = RecordingTransport(sandbox_transport(world.sandbox))
     clients = AzureClients(world.target(), client_kwargs={"transport": transport})
     try:
         account = clients.batch(SUB).batch_account.get("rg-batch", "batchprodweu")

@@ -12,12 +12,11 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import HttpTransport
 
 from reconciler.azure.clients import AzureClients
-from reconciler.azure.read import read_live_state
 from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import FaultRule
 from reconciler.wiring import in_process_transport, sandbox_transport
 from tests.azure.conftest import FAST, SUB, World, make_world
-from tests.azure.test_read import SCOPE, populate
+from tests.azure.test_read import populate, read_scope_through
 
 # What an HTTP client adds on its own; the sandbox never reads them.
 _CLIENT_HEADERS = {"host", "accept-encoding", "connection", "content-length"}
@@ -82,12 +81,9 @@ def _asked(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any,
 
 
 def _read(world: World, transport: Any) -> Answers:
+    """What the SDK hears in one read of `SCOPE` through `transport`."""
     answers = Answers(transport)
-    clients = AzureClients(world.target(), client_kwargs={"transport": answers})
-    try:
-        read_live_state(clients, SCOPE)
-    finally:
-        clients.close()
+    read_scope_through(world, answers)
     return answers
 
 

@@ -12,7 +12,7 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.mgmt.batch import BatchManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 
-from reconciler.azure.clients import RequestCounter
+from reconciler.azure.clients import AzureClients, RequestCounter
 from reconciler.azure.read import read_live_state
 from reconciler.errors import PermanentAzureError
 from reconciler.sandbox.config import FaultRule
@@ -124,6 +124,17 @@ SCOPE = ReadScope(
     image_groups=((SUB, "rg-images"),),
     batch_accounts=(ACCOUNT, ACCOUNT_EUS, RESEARCH),
 )
+
+
+def read_scope_through(
+    world: World, transport: Any, clients_type: type[AzureClients] = AzureClients
+) -> None:
+    """One read of `SCOPE` on `world`, every request through `transport` (clients closed after)."""
+    clients = clients_type(world.target(), client_kwargs={"transport": transport})
+    try:
+        read_live_state(clients, SCOPE)
+    finally:
+        clients.close()
 
 
 def test_reads_exactly_the_populated_world(world: World) -> None:
