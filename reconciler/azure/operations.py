@@ -35,6 +35,7 @@ from azure.mgmt.batch import models as batch_models
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from reconciler.azure import merge
+from reconciler.azure.arm import Family
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.errors import is_not_found, translated
 from reconciler.azure.mapping import (
@@ -45,7 +46,7 @@ from reconciler.azure.mapping import (
     update_body,
     update_json,
 )
-from reconciler.azure.read import BATCH_API, GALLERY_API, IMAGES_API
+from reconciler.azure.read import BATCH_API, GALLERY_API, IMAGES_API, get_json
 from reconciler.errors import ConflictError, PermanentAzureError
 from reconciler.state.model import Kind, LiveResource
 from reconciler.state.scope import ResourceId, address_for, parse_id
@@ -276,17 +277,10 @@ class AzureOperations:
             params["$expand"] = "ReplicationStatus"
         # The read pipeline: the same request on the wire as the typed client's (reads
         # poll many times per change; the typed client's send_request costs more per call).
-        client = (
-            self._clients.reader("batch", rid.subscription)
-            if kind in (Kind.POOL, Kind.BATCH_ACCOUNT)
-            else self._clients.reader("compute", rid.subscription)
-        )
-        response = client.send_request(HttpRequest("GET", url, params=params))
-        if response.status_code == 404:
+        family: Family = "batch" if kind in (Kind.POOL, Kind.BATCH_ACCOUNT) else "compute"
+        doc = get_json(self._clients.reader(family, rid.subscription), url, params)
+        if doc is None:
             return None
-        if response.status_code != 200:
-            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        doc = response.json()
         return doc if isinstance(doc, dict) else {}
 
     def _get_or_none(self, kind: Kind, rid: ResourceId) -> Any:

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -58,12 +58,12 @@ from azure.core.exceptions import (
     ResourceNotModifiedError,
     map_error,
 )
-from azure.core.rest import HttpRequest, HttpResponse
+from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from reconciler.azure.arm import API_VERSIONS
 from reconciler.azure.clients import AzureClients
-from reconciler.azure.errors import classify, is_not_found
+from reconciler.azure.errors import classify
 from reconciler.azure.mapping import to_live
 from reconciler.state.model import Kind, LiveResource, LiveState
 from reconciler.state.scope import (
@@ -277,15 +277,10 @@ class _Walk:
 
     def _version_detail(self, client: Any, url: str, listed_doc: dict[str, Any]) -> None:
         """One in-flight version with its per-region replication status."""
-        request = HttpRequest(
-            "GET", url, params={"api-version": GALLERY_API, "$expand": "ReplicationStatus"}
-        )
-        response = client.send_request(request)
-        if response.status_code == 404:
+        doc = get_json(client, url, {"api-version": GALLERY_API, "$expand": "ReplicationStatus"})
+        if doc is None:
             return  # deleted since it was listed
-        if response.status_code != 200:
-            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
-        resource = self._live(Kind.VERSION, response.json() or listed_doc)
+        resource = self._live(Kind.VERSION, doc or listed_doc)
         with self._lock:
             self._resources.append(resource)
 
@@ -304,18 +299,16 @@ class _Walk:
             f"/batchAccounts/{quote(rid.names[0], safe='')}"
         )
         # The typed `batch_account.get`'s request: its URL, api-version and Accept header.
-        request = HttpRequest(
-            "GET", url, params={"api-version": BATCH_API}, headers={"Accept": "application/json"}
+        doc = get_json(
+            self._clients.reader("batch", rid.subscription),
+            url,
+            {"api-version": BATCH_API},
+            headers={"Accept": "application/json"},
         )
-        response = self._clients.reader("batch", rid.subscription).send_request(request)
-        try:
-            _raise_unless_ok(response)
-        except HttpResponseError as exc:
-            if not is_not_found(exc):
-                raise
+        if doc is None:
             self._record(listed(ACCOUNTS, account_id), ())
             return
-        account = to_live(Kind.BATCH_ACCOUNT, response.json())
+        account = to_live(Kind.BATCH_ACCOUNT, doc)
         with self._lock:
             self._account_locations[account_id] = account.location
         self._record(listed(ACCOUNTS, account_id), (account,))
@@ -355,11 +348,27 @@ def _provisioning(doc: dict[str, Any]) -> str:
     return str((doc.get("properties") or {}).get("provisioningState") or "succeeded").lower()
 
 
-def _raise_unless_ok(response: HttpResponse) -> None:
-    """Raise for anything but 200 as the SDK's typed operations do (`_ERROR_MAP`, ARM's error format)."""
+def get_json(
+    client: Any,
+    url: str,
+    params: Mapping[str, str],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """The JSON of one ARM GET through `client`'s pipeline; None when Azure answers 404.
+
+    Any other status but 200 raises as the SDK's typed operations do (`_ERROR_MAP`,
+    ARM's error format).
+    """
+    response = client.send_request(
+        HttpRequest("GET", url, params=dict(params), headers=dict(headers or {}))
+    )
+    if response.status_code == 404:
+        return None
     if response.status_code != 200:
         map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
         raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    return response.json()
 
 
 def _rg(subscription: str, group: str) -> str:
