@@ -35,6 +35,7 @@ from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
 from reconciler.wiring import azure_clients
 from tests.sandbox.test_surface_roundtrip import NOT_SENT, OVERRIDES, _body, _get_path
+from tests.support.sources import IMAGE_SOURCES, VERSION_SOURCES
 from tests.support.worlds import seeded_world
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -66,32 +67,11 @@ KINDS = {
 
 # A source is one of several kinds: the resource above writes snapshots; these write each
 # other kind, so that every leaf a friendly `source` owns is written by some resource.
-STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Storage"
-VHD = "https://stimagesweu.blob.core.windows.net/vhds/render-{}-2026-10.vhd"
-
-
-def _vhd(disk: str) -> dict[str, str]:
-    return {"uri": VHD.format(disk), "storageAccountId": f"{STORAGE}/storageAccounts/stimagesweu"}
-
-
 OTHER_VERSION_SOURCES: dict[str, dict[str, Any]] = {
-    "1.0.1": {"vhd": {"osDisk": _vhd("os"), "dataDisks": [{"lun": 0, **_vhd("data0")}]}},
-    "1.0.2": {"communityGalleryImage": "/CommunityGalleries/contoso-5678/Images/render"},
-    "1.0.3": {"managedImage": f"{COMPUTE}/images/img-build-render-2026-10"},
-    "1.0.4": {"virtualMachine": f"{COMPUTE}/virtualMachines/vm-build-sim-01"},
+    f"1.0.{n}": source for n, source in enumerate(VERSION_SOURCES.values(), start=1)
 }
 OTHER_IMAGE_SOURCES: dict[str, dict[str, Any]] = {
-    "img-surface-vm": {"virtualMachine": f"{COMPUTE}/virtualMachines/vm-build-sim-01"},
-    "img-surface-disks": {
-        "osDiskManagedDisk": f"{COMPUTE}/disks/disk-render-os-2026-10",
-        "dataDiskManagedDisks": [
-            {"lun": 0, "managedDisk": f"{COMPUTE}/disks/disk-render-data0-2026-10"}
-        ],
-    },
-    "img-surface-blobs": {
-        "osDiskBlobUri": VHD.format("os"),
-        "dataDiskBlobUris": [{"lun": 0, "blobUri": VHD.format("data0")}],
-    },
+    f"img-surface-{kind}": source for kind, source in IMAGE_SOURCES.items()
 }
 OTHERS = {
     *(f"version:surfacegallery/surface/{name}" for name in OTHER_VERSION_SOURCES),
