@@ -9,8 +9,8 @@ read back, and planned again: no change. A source is one of several kinds, so on
 version and managed image per other source kind is declared, and a leaf counted as a
 friendly key's must be in what Azure answers for one of them; likewise a second pool boots
 a Marketplace image (the image reference's other members; the first pool keeps its gallery
-image). The test reports how many of the table's leaves the spec wrote, under which name,
-and which it could not, with the reason.
+image). The test reports how many of the table's leaves the spec wrote, under which name
+(Azure's, or a friendly key's), and pins the counts: every leaf is expressible.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import yaml
 
 from reconciler.apply import ExecutorSettings, RetryPolicy, apply_plan
 from reconciler.azure import AzureOperations, Target, read_live_state
-from reconciler.openapi.surface import Field, writable_fields
+from reconciler.openapi.surface import writable_fields
 from reconciler.plan import Action, make_plan
 from reconciler.sandbox.config import SandboxConfig
 from reconciler.spec import load_spec
@@ -35,6 +35,7 @@ from reconciler.state.model import Kind
 from reconciler.state.scope import scope_for
 from reconciler.wiring import azure_clients
 from tests.sandbox.test_surface_roundtrip import NOT_SENT, OVERRIDES, _body, _get_path
+from tests.support.sources import IMAGE_SOURCES, VERSION_SOURCES
 from tests.support.worlds import seeded_world
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -51,9 +52,6 @@ MARKETPLACE: dict[str, str] = {
     f"{_IMAGE_REFERENCE}.version": "1.0.20261101",
 }
 
-# Leaves no spec can write, and why (counted and printed, never silently skipped).
-NOT_EXPRESSIBLE: dict[Kind, dict[str, str]] = {}
-
 MARKET_POOL = "pool:batchprodweu/market"
 
 KINDS = {
@@ -66,44 +64,16 @@ KINDS = {
 
 # A source is one of several kinds: the resource above writes snapshots; these write each
 # other kind, so that every leaf a friendly `source` owns is written by some resource.
-STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Storage"
-VHD = "https://stimagesweu.blob.core.windows.net/vhds/render-{}-2026-10.vhd"
-
-
-def _vhd(disk: str) -> dict[str, str]:
-    return {"uri": VHD.format(disk), "storageAccountId": f"{STORAGE}/storageAccounts/stimagesweu"}
-
-
 OTHER_VERSION_SOURCES: dict[str, dict[str, Any]] = {
-    "1.0.1": {"vhd": {"osDisk": _vhd("os"), "dataDisks": [{"lun": 0, **_vhd("data0")}]}},
-    "1.0.2": {"communityGalleryImage": "/CommunityGalleries/contoso-5678/Images/render"},
-    "1.0.3": {"managedImage": f"{COMPUTE}/images/img-build-render-2026-10"},
-    "1.0.4": {"virtualMachine": f"{COMPUTE}/virtualMachines/vm-build-sim-01"},
+    f"1.0.{n}": source for n, source in enumerate(VERSION_SOURCES.values(), start=1)
 }
 OTHER_IMAGE_SOURCES: dict[str, dict[str, Any]] = {
-    "img-surface-vm": {"virtualMachine": f"{COMPUTE}/virtualMachines/vm-build-sim-01"},
-    "img-surface-disks": {
-        "osDiskManagedDisk": f"{COMPUTE}/disks/disk-render-os-2026-10",
-        "dataDiskManagedDisks": [
-            {"lun": 0, "managedDisk": f"{COMPUTE}/disks/disk-render-data0-2026-10"}
-        ],
-    },
-    "img-surface-blobs": {
-        "osDiskBlobUri": VHD.format("os"),
-        "dataDiskBlobUris": [{"lun": 0, "blobUri": VHD.format("data0")}],
-    },
+    f"img-surface-{kind}": source for kind, source in IMAGE_SOURCES.items()
 }
 OTHERS = {
     *(f"version:surfacegallery/surface/{name}" for name in OTHER_VERSION_SOURCES),
     *(f"managedImage:{name}" for name in OTHER_IMAGE_SOURCES),
 }
-
-
-def _excluded(kind: Kind, field: Field) -> str | None:
-    for prefix, why in NOT_EXPRESSIBLE.get(kind, {}).items():
-        if field.dotted == prefix or field.dotted.startswith(prefix):
-            return why
-    return None
 
 
 # The friendly keys `_spec` writes per kind: the paths they own are theirs.
@@ -141,9 +111,6 @@ def _members(kind: Kind) -> tuple[dict[str, Any], list[str], dict[str, str]]:
         owner = surface.owner_of(kind, field.path)
         owned = owner is not None and (owner[1] or owner[0].split(".")[0] in FRIENDLY[kind])
         if field.path[0] in ("location", "tags") or owned:
-            _drop(body, field.path)
-            continue
-        if _excluded(kind, field):
             _drop(body, field.path)
             continue
         if field.secret:
@@ -327,18 +294,16 @@ def test_every_writable_member_round_trips_through_a_spec(
         answered = _answered(clients)
     assert [c.address for c in again.changes if c.action is not Action.NOOP] == []
     report = []
-    total = 0
-    expressible: dict[Kind, int] = {}
+    table: dict[Kind, int] = {}
     for kind in KINDS:
         fields = writable_fields(surface.SURFACE_KINDS[kind])
-        total += len(fields)
-        excluded = [f for f in fields if _excluded(kind, f)]
+        table[kind] = len(fields)
         if kind is Kind.POOL:
             # The Marketplace leaves, written on the second pool: each read back as sent.
             read = {path: _get_path(market, tuple(path.split("."))) for path in MARKETPLACE}
             assert read == MARKETPLACE
-        friendly = [f for f in fields if f.dotted not in written[kind] and f not in excluded]
-        # Whatever is neither written under Azure's names nor excluded is a friendly key's.
+        friendly = [f for f in fields if f.dotted not in written[kind]]
+        # Whatever is not written under Azure's names is a friendly key's.
         assert all(
             f.path[0] in ("location", "tags") or surface.owner_of(kind, f.path) is not None
             for f in friendly
@@ -351,18 +316,29 @@ def test_every_writable_member_round_trips_through_a_spec(
                 if all(_get_path(body, f.path) is None for body in answered[kind])
             ]
             assert unwritten == [], (kind, unwritten)
-        expressible[kind] = len(written[kind]) + len(friendly)
         report.append(
             f"{kind.value}: {len(written[kind])} under Azure's names + {len(friendly)} owned "
-            f"by friendly keys, {len(excluded)} not expressible, of {len(fields)}"
+            f"by friendly keys, of {len(fields)}"
         )
     write_only = [".".join(p) for k in KINDS for p in sorted(surface.WRITE_ONLY.get(k, ()))]
     report.append(f"written, never answered by Azure (write-only): {', '.join(write_only)}")
     print("\n".join(report))
-    assert total == 279
-    # What a spec cannot write yet, pinned: a change here is a decision, not an accident.
-    assert sum(len(written[k]) for k in KINDS) == 215
-    assert sum(expressible.values()) == 279
+    # The table's leaves per kind (279), and how many the spec writes under Azure's names
+    # (215; the rest are friendly keys'), pinned: a change here is a decision, not an accident.
+    assert table == {
+        Kind.GALLERY: 13,
+        Kind.IMAGE: 26,
+        Kind.VERSION: 61,
+        Kind.MANAGED_IMAGE: 24,
+        Kind.POOL: 155,
+    }
+    assert {k: len(written[k]) for k in KINDS} == {
+        Kind.GALLERY: 11,
+        Kind.IMAGE: 19,
+        Kind.VERSION: 35,
+        Kind.MANAGED_IMAGE: 13,
+        Kind.POOL: 137,
+    }
 
 
 def _answered(clients: Any) -> dict[Kind, list[dict[str, Any]]]:

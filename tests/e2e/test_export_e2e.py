@@ -48,8 +48,8 @@ LEGACY_POOL = f"/subscriptions/{SUB}/resourceGroups/rg-legacy/providers/Microsof
 LEGACY_IMAGE = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers/Microsoft.Compute/images/img-legacy-render"
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@pytest.fixture(name="world")
+def world_without_legacy(tmp_path: Path) -> Iterator[World]:
     """The default world without its legacy estate (it shares rg-images with the exports)."""
     w = World(tmp_path / "world.sqlite")
     w.ops.delete(kind=Kind.POOL, resource_id=LEGACY_POOL)

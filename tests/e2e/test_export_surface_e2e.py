@@ -14,7 +14,6 @@ secrets are declared, a later change to a group holding them is applied, not ref
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,10 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.plan import Action
-from reconciler.state.model import Kind
 from tests.e2e.test_apply_e2e import BEFORE_R7, SUB, World
 from tests.e2e.test_apply_e2e import _clean_env as _clean_env  # autouse: no env sandbox
-from tests.e2e.test_export_e2e import LEGACY_IMAGE, LEGACY_POOL, reconcile
+from tests.e2e.test_export_e2e import reconcile
+from tests.e2e.test_export_e2e import world_without_legacy as world_without_legacy  # `world`
 
 RG = f"/subscriptions/{SUB}/resourceGroups"
 GALLERY = "surfacegallery"
@@ -52,16 +51,6 @@ SECRETS = {
     "FARM_USER_RENDER_PASSWORD": "e2e-user-password",
     "FARM_MOUNT_SCENES_ACCOUNT_KEY": "e2e-files-key",
 }
-
-
-@pytest.fixture
-def estate(tmp_path: Path) -> Iterator[World]:
-    """The default world without its legacy estate (it shares rg-images with the export)."""
-    world = World(tmp_path / "world.sqlite")
-    world.ops.delete(kind=Kind.POOL, resource_id=LEGACY_POOL)
-    world.ops.delete(kind=Kind.MANAGED_IMAGE, resource_id=LEGACY_IMAGE)
-    yield world
-    world.close()
 
 
 def _pool() -> dict[str, Any]:
@@ -190,10 +179,9 @@ def _exported_pool(out: Path) -> dict[str, Any]:
 
 
 def test_a_production_pool_made_by_hand_exports_adopts_and_plans_empty(
-    estate: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """export → validate → plan --adopt (adopts only) → apply --adopt → plan exits 0."""
-    world = estate
     build_by_hand(world)
     out = tmp_path / "farm"
     code, text = reconcile("export", *SCOPE, "--out", str(out), sandbox=world.path)

@@ -76,7 +76,9 @@ def test_a_pool_moves_to_a_marketplace_image_and_back_at_zero_nodes(
     assert not plan.errors, [d.message for d in plan.errors]
     (change,) = [c for c in plan.actionable if c.address == "pool:batchprodweu/minimal"]
     assert change.action is Action.UPDATE  # the pool is at 0 nodes: no scale-down needed
-    assert {"image.id", "image.publisher", "image.offer", "image.sku"} <= set(change.changed_paths)
+    # The image reference whole (the gallery id out, the Marketplace members in), and the size.
+    image = {"image.id", "image.publisher", "image.offer", "image.sku"}
+    assert set(change.changed_paths) == image | {"scale.fixed.dedicated"}
     result = world.apply(plan)
     assert result.ok, [(o.address, o.error) for o in result.failed]
     after = _reference(world)
@@ -94,7 +96,13 @@ def test_a_pool_moves_to_a_marketplace_image_and_back_at_zero_nodes(
     back = _spec(tmp_path, "back", image=GALLERY_IMAGE, dedicated=2)
     plan = world.plan(back)
     steps = [c for c in plan.actionable if c.address == "pool:batchprodweu/minimal"]
-    assert {c.action for c in steps} == {Action.SCALE_TO_ZERO_UPDATE}  # 2 nodes: down, update, back
+    # 2 nodes: down, the image moved at zero, back.
+    assert {c.action for c in steps} == {Action.SCALE_TO_ZERO_UPDATE}
+    assert [(c.step, set(c.changed_paths)) for c in steps] == [
+        ("scale-down", {"scale.fixed.dedicated"}),
+        ("update-at-zero", image),
+        ("scale-back", {"scale.fixed.dedicated"}),
+    ]
     result = world.apply(plan, allow_disruptive=True)
     assert result.ok, [(o.address, o.error) for o in result.failed]
     again = _reference(world)

@@ -163,6 +163,17 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
     version = order.index("version:farmgallery/img-farm/1.0.0")
     assert gallery < definition < version
     moves = {c.id: c for c in plan.actionable if c.kind is Kind.POOL}
+    assert sorted(moves) == sorted(
+        [
+            *(f"pool:batchprodweu/{name}" for name in ("farm-idle", "farm-elastic")),
+            *(
+                f"pool:batchprodweu/{name}#{step}"
+                for name in ("farm-busy", "farm-elastic-busy")
+                for step in ("scale-down", "update-at-zero", "scale-back")
+            ),
+        ]
+    )
+    assert len(order) == 3 + len(moves)  # nothing else: the managed image stays as it is
     assert all(order.index(pid) > version for pid in moves)
     assert moves["pool:batchprodweu/farm-idle"].action is Action.UPDATE
     assert moves["pool:batchprodweu/farm-elastic"].action is Action.UPDATE
@@ -177,7 +188,13 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
         "update-at-zero",
         "scale-back",
     ]
-    assert not any(p.startswith("scale.autoScale.") for p in moves[elastic + "#scale-down"].after)
+    # Autoscale off: fixed at zero, the nodes finishing their tasks.
+    elastic_down = moves[elastic + "#scale-down"].after
+    assert {p: v for p, v in elastic_down.items() if p.startswith("scale.")} == {
+        "scale.fixed.dedicated": 0,
+        "scale.fixed.lowPriority": 0,
+        "scale.fixed.nodeDeallocationOption": "TaskCompletion",
+    }
     busy_down = moves["pool:batchprodweu/farm-busy#scale-down"]
     assert busy_down.after["scale.fixed.nodeDeallocationOption"] == "TaskCompletion"
     assert not any(c.kind is Kind.MANAGED_IMAGE and c.action is Action.DELETE for c in plan.changes)
@@ -206,7 +223,8 @@ def test_migrated_pools_boot_the_gallery_version_and_keep_everything_else(
 
     again = world.plan(legacy)
     assert not again.actionable
-    assert [d.code for d in again.diagnostics if d.code == "RC708"] == ["RC708"]
+    # The seed's pre-owner-name resources (RC522), and the managed image no pool boots (RC708).
+    assert [d.code for d in again.diagnostics] == ["RC522", "RC708"]
 
 
 def test_blue_green_creates_gallery_pools_and_deletes_the_old_only_when_removed(
@@ -261,9 +279,10 @@ def test_blue_green_creates_gallery_pools_and_deletes_the_old_only_when_removed(
         "pool:batchprodweu/farm-busy": Action.DELETE,
         "pool:batchprodweu/farm-elastic-busy": Action.DELETE,
     }
-    assert "RC708" in [d.code for d in retire.diagnostics]
+    assert [d.code for d in retire.diagnostics] == ["RC522", "RC708"]
     assert world.apply(retire).ok
-    assert world.clients.compute(SUB).images.get("rg-images", "img-farm") is not None
+    image = world.clients.compute(SUB).images.get("rg-images", "img-farm")  # kept
+    assert image.id.lower() == IMAGE_ID.lower()
 
 
 def _without_pool(text: str, name: str) -> str:

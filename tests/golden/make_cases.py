@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,17 @@ def add_sim_pool(spec: dict[str, Any], *, dedicated: int) -> None:
 # -- live state "as applied" ------------------------------------------------------------
 
 
+@contextmanager
+def spec_file(spec: dict[str, Any]) -> Iterator[Path]:
+    """`spec` written as a YAML file beside this script for as long as the block runs."""
+    path = HERE / "_tmp_spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    try:
+        yield path
+    finally:
+        path.unlink()
+
+
 def applied(spec: dict[str, Any]) -> dict[str, Any]:
     """The live snapshot Azure would report after applying `spec` (plus the accounts).
 
@@ -155,12 +167,8 @@ def applied(spec: dict[str, Any]) -> dict[str, Any]:
     from reconciler.spec import load_spec
     from reconciler.state.model import Kind, LiveResource, LiveState
 
-    path = HERE / "_tmp_spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    try:
+    with spec_file(spec) as path:
         result = load_spec([str(path)])
-    finally:
-        path.unlink()
     assert result.spec is not None, [d.format() for d in result.diagnostics]
     desired = desired_state(result.spec)
     resources = {}
@@ -571,14 +579,8 @@ def managed_image_rules():
     return spec, live, {"now": "2026-11-24"}
 
 
-@case
-def migrate_managed_image_pools():
-    """`reconcile migrate` output: definition → version → pools moved (in place at 0 nodes, else via 0)."""
-    from reconciler.migrate import MigrateOptions, plan_migration
-    from reconciler.migrate.rewrite import rewrite
-    from reconciler.spec import load_spec
-
-    spec = base_spec()
+def _legacy_image(spec: dict[str, Any]) -> None:
+    """The managed image `img-legacy` (Gen2, from the legacy snapshot), the spec's only one."""
     spec["managedImages"] = [
         {
             "name": "img-legacy",
@@ -587,77 +589,63 @@ def migrate_managed_image_pools():
             "source": {"osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12"},
         }
     ]
-    account = account_of(spec, "batchprodweu")
-    for name, dedicated in (("legacy-busy", 300), ("legacy-idle", 0)):
-        account["pools"].append(
-            {
-                "name": name,
-                "vmSize": "Standard_D4s_v5",
-                "image": {"managedImage": "img-legacy"},
-                "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-                "scale": {"fixed": {"dedicated": dedicated}},
-                "metadata": {"team": "vfx"},
-            }
-        )
-    live = applied(spec)
-    path = HERE / "_tmp_spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    try:
+
+
+def _legacy_pool(name: str, scale: dict[str, Any]) -> dict[str, Any]:
+    """A pool of batchprodweu on `img-legacy`."""
+    return {
+        "name": name,
+        "vmSize": "Standard_D4s_v5",
+        "image": {"managedImage": "img-legacy"},
+        "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+        "scale": scale,
+        "metadata": {"team": "vfx"},
+    }
+
+
+def migrated(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` as `reconcile migrate --gallery gal --write` rewrites it (nothing reported)."""
+    from reconciler.migrate import MigrateOptions, plan_migration
+    from reconciler.migrate.rewrite import rewrite
+    from reconciler.spec import load_spec
+
+    with spec_file(spec) as path:
         loaded = load_spec([str(path)]).spec
         assert loaded is not None
         migration = plan_migration(loaded, MigrateOptions(gallery="gal"))
         assert not migration.diagnostics, migration.diagnostics
         text = rewrite(migration, {str(path): path.read_text()})[str(path)]
-    finally:
-        path.unlink()
-    return yaml.safe_load(text), live, {"now": "2026-11-24"}
+    return yaml.safe_load(text)
+
+
+@case
+def migrate_managed_image_pools():
+    """`reconcile migrate` output: definition → version → pools moved (in place at 0 nodes, else via 0)."""
+    spec = base_spec()
+    _legacy_image(spec)
+    account = account_of(spec, "batchprodweu")
+    for name, dedicated in (("legacy-busy", 300), ("legacy-idle", 0)):
+        account["pools"].append(_legacy_pool(name, {"fixed": {"dedicated": dedicated}}))
+    live = applied(spec)
+    return migrated(spec), live, {"now": "2026-11-24"}
 
 
 @case
 def migrate_autoscale_pool_with_nodes():
     """An autoscale pool with nodes moves to the gallery version: fixed 0 (drain), update, autoscale back."""
-    from reconciler.migrate import MigrateOptions, plan_migration
-    from reconciler.migrate.rewrite import rewrite
-    from reconciler.spec import load_spec
-
     spec = base_spec()
-    spec["managedImages"] = [
-        {
-            "name": "img-legacy",
-            "osType": "Linux",
-            "hyperVGeneration": "V2",
-            "source": {"osDiskSnapshot": f"{SNAP}/snap-legacy-os-2025-12"},
-        }
-    ]
+    _legacy_image(spec)
+    autoscale = {
+        "formula": "$TargetDedicatedNodes = min(40, $PendingTasks.GetSample(1));",
+        "evaluationInterval": "PT5M",
+        "maxNodes": 40,
+    }
     account_of(spec, "batchprodweu")["pools"].append(
-        {
-            "name": "legacy-elastic",
-            "vmSize": "Standard_D4s_v5",
-            "image": {"managedImage": "img-legacy"},
-            "nodeAgentSkuId": "batch.node.ubuntu 22.04",
-            "scale": {
-                "autoScale": {
-                    "formula": "$TargetDedicatedNodes = min(40, $PendingTasks.GetSample(1));",
-                    "evaluationInterval": "PT5M",
-                    "maxNodes": 40,
-                }
-            },
-            "metadata": {"team": "vfx"},
-        }
+        _legacy_pool("legacy-elastic", {"autoScale": autoscale})
     )
     live = applied(spec)
     res(live, "pool:batchprodweu/legacy-elastic")["current_dedicated"] = 12
-    path = HERE / "_tmp_spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    try:
-        loaded = load_spec([str(path)]).spec
-        assert loaded is not None
-        migration = plan_migration(loaded, MigrateOptions(gallery="gal"))
-        assert not migration.has_errors, migration.diagnostics
-        text = rewrite(migration, {str(path): path.read_text()})[str(path)]
-    finally:
-        path.unlink()
-    return yaml.safe_load(text), live, {"now": "2026-11-24"}
+    return migrated(spec), live, {"now": "2026-11-24"}
 
 
 @case
