@@ -67,7 +67,7 @@ def test_write_keeps_every_comment_and_the_result_validates(legacy: Path) -> Non
         "/galleries/legacygallery/images/img-legacy-render/versions/1.0.0"
     )
     version = spec.versions["version:legacygallery/img-legacy-render/1.0.0"]
-    assert version.source.managed_image_id == IMAGE_ID
+    assert (version.source.kind, version.source.id) == ("managedImage", IMAGE_ID)
     assert dict(version.replicas) == {"westeurope": 1}
     assert "managedImage:img-legacy-render" in spec.managed_images  # kept (R6)
     # Migrating again finds nothing left to move.

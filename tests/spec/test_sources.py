@@ -44,16 +44,13 @@ def _with_image_source(source: dict[str, Any]) -> dict[str, Any]:
     [
         (
             {"communityGalleryImage": COMMUNITY},
-            VersionSource(
-                kind="communityGalleryImage", id=COMMUNITY, community_gallery_image_id=COMMUNITY
-            ),
+            VersionSource(kind="communityGalleryImage", id=COMMUNITY),
         ),
         (
             {"communityGalleryImage": COMMUNITY + "/Versions/1.0.0"},
             VersionSource(
                 kind="communityGalleryImage",
                 id=COMMUNITY + "/Versions/1.0.0",
-                community_gallery_image_id=COMMUNITY + "/Versions/1.0.0",
             ),
         ),
         (
