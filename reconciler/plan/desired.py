@@ -303,9 +303,7 @@ def _version(v: Any, owner: str) -> DesiredResource:
                 props[f"{key}.uri"] = disk.uri
                 props[f"{key}.storageAccountId"] = disk.storage_account_id
     else:
-        source_id = src.id or src.managed_image_id or src.gallery_image_version_id
-        source_id = source_id or src.virtual_machine_id or src.community_gallery_image_id
-        props[f"source.{src.kind}"] = source_id
+        props[f"source.{src.kind}"] = src.id
     notes: dict[str, str] = {}
     for region, target in v.target_regions.items():
         key = f"targetRegions[{canonical_location(region)}]"

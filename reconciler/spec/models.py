@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
+from reconciler.spec.resolved import VersionSourceKind
 from reconciler.state.surface import MANAGED_IMAGE_SOURCES
 
 API_VERSION = "reconcile/v1"
@@ -288,14 +289,7 @@ class VhdSource(SpecModel):
     _luns = field_validator("dataDisks")(_unique_luns)
 
 
-_VERSION_SOURCES = (
-    "managedImage",
-    "snapshots",
-    "galleryImageVersion",
-    "virtualMachine",
-    "communityGalleryImage",
-    "vhd",
-)
+_VERSION_SOURCES: tuple[str, ...] = get_args(VersionSourceKind)
 
 
 class VersionSource(SpecModel):

@@ -47,6 +47,7 @@ from reconciler.spec.resolved import (
     SourceLocation,
     StartTask,
     VersionSource,
+    VersionSourceKind,
     VhdDisk,
     frozen_map,
 )
@@ -825,32 +826,15 @@ class _Builder:
                 os_disk_snapshot_id=src.snapshots.osDisk,
                 data_disks=tuple(DataDisk(d.lun, d.snapshot) for d in src.snapshots.dataDisks),
             )
-        elif src.managedImage is not None:
-            source = VersionSource(
-                kind="managedImage",
-                id=src.managedImage,
-                managed_image_id=src.managedImage,
-                depends_on=id_index.get(ids.normalize_id(src.managedImage)),
+        elif src.vhd is None:
+            # A kind named by one id; it is a version or managed image of this spec or not.
+            kind, source_id = next(
+                (k, getattr(src, k)) for k in _ONE_ID_SOURCES if getattr(src, k) is not None
             )
-        elif src.galleryImageVersion is not None:
             source = VersionSource(
-                kind="galleryImageVersion",
-                id=src.galleryImageVersion,
-                gallery_image_version_id=src.galleryImageVersion,
-                depends_on=id_index.get(ids.normalize_id(src.galleryImageVersion)),
-            )
-        elif src.virtualMachine is not None:
-            source = VersionSource(
-                kind="virtualMachine", id=src.virtualMachine, virtual_machine_id=src.virtualMachine
-            )
-        elif src.communityGalleryImage is not None:
-            source = VersionSource(
-                kind="communityGalleryImage",
-                id=src.communityGalleryImage,
-                community_gallery_image_id=src.communityGalleryImage,
+                kind=kind, id=source_id, depends_on=id_index.get(ids.normalize_id(source_id))
             )
         else:
-            assert src.vhd is not None  # the model allows exactly one kind
             source = VersionSource(
                 kind="vhd",
                 vhd_os_disk=VhdDisk(src.vhd.osDisk.uri, src.vhd.osDisk.storageAccountId),
@@ -883,6 +867,13 @@ class _Builder:
 # A version's target region: its members besides the friendly `name`, `replicas` and
 # `storageAccountType`, under Azure's names.
 _REGION_MEMBERS = frozenset(surface.REGION_MEMBERS)
+# The version sources named by one id (the others, snapshots and VHDs, name each disk).
+_ONE_ID_SOURCES: tuple[VersionSourceKind, ...] = (
+    "managedImage",
+    "galleryImageVersion",
+    "virtualMachine",
+    "communityGalleryImage",
+)
 _ROOT_KEYS = frozenset(surface.ROOT_KEYS)
 
 

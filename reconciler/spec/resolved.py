@@ -147,35 +147,32 @@ class VhdDisk:
     lun: int | None = None
 
 
+#: What a version can be built from, as the spec's `source` keys name them.
+VersionSourceKind = Literal[
+    "managedImage",
+    "snapshots",
+    "galleryImageVersion",
+    "virtualMachine",
+    "communityGalleryImage",
+    "vhd",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class VersionSource:
-    """What a version is built from. `kind` says which id field is set.
+    """What a version is built from, of the `kind` the spec's `source` key names.
 
-    kind ``managedImage`` → `managed_image_id`; ``snapshots`` → `os_disk_snapshot_id`
-    and `data_disks`; ``galleryImageVersion`` → `gallery_image_version_id`;
-    ``virtualMachine`` → `virtual_machine_id`; ``communityGalleryImage`` →
-    `community_gallery_image_id`; ``vhd`` → `vhd_os_disk` and `vhd_data_disks`. `id` is
-    the one id for the kinds named by one id (Azure's ``storageProfile.source``) and None
-    for snapshots and VHDs, which name each disk.
+    ``snapshots`` → `os_disk_snapshot_id` and `data_disks`; ``vhd`` → `vhd_os_disk` and
+    `vhd_data_disks`; every other kind is named by one id, `id` (Azure's
+    ``storageProfile.source``), which is None for snapshots and VHDs, which name each disk.
     `depends_on` is the address of the source when the spec declares it too
     (a managed image or another version), so the planner can order creation.
     """
 
-    kind: Literal[
-        "managedImage",
-        "snapshots",
-        "galleryImageVersion",
-        "virtualMachine",
-        "communityGalleryImage",
-        "vhd",
-    ]
+    kind: VersionSourceKind
     id: str | None = None
-    managed_image_id: str | None = None
     os_disk_snapshot_id: str | None = None
     data_disks: tuple[DataDisk, ...] = ()
-    gallery_image_version_id: str | None = None
-    virtual_machine_id: str | None = None
-    community_gallery_image_id: str | None = None
     vhd_os_disk: VhdDisk | None = None
     vhd_data_disks: tuple[VhdDisk, ...] = ()
     depends_on: str | None = None

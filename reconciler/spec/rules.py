@@ -219,31 +219,33 @@ _OS_DISK_LABEL: dict[str, str] = {
 }
 
 
+def _not_snapshots(ctx: Context, address: str, kind: str, prefer: str) -> Iterator[Diagnostic]:
+    """RC213 for an image whose source is of `kind`, when that is not snapshots; `prefer`
+    is the snapshot source to suggest instead."""
+    if kind in _NOT_SNAPSHOTS:
+        yield diag(
+            "RC213",
+            f"{address} is {_NOT_SNAPSHOTS[kind]}",
+            hint="images built from snapshots of the VM's disks scale most reliably; "
+            f"prefer `source: {prefer}`",
+            address=address,
+            at=ctx.at(address, "source", kind),
+        )
+
+
 @rule("RC213", "RC216", "RC217")
 def versions(ctx: Context) -> Iterator[Diagnostic]:
     """R13 snapshots preferred; Azure: home region replicated; source matches definition."""
     spec = ctx.spec
     for managed in spec.managed_images.values():
-        if managed.source.kind in _NOT_SNAPSHOTS:
-            yield diag(
-                "RC213",
-                f"{managed.address} is {_NOT_SNAPSHOTS[managed.source.kind]}",
-                hint="images built from snapshots of the VM's disks scale most reliably; "
-                "prefer `source: {osDiskSnapshot: ...}`",
-                address=managed.address,
-                at=ctx.at(managed.address, "source", managed.source.kind),
-            )
+        yield from _not_snapshots(
+            ctx, managed.address, managed.source.kind, "{osDiskSnapshot: ...}"
+        )
     for version in spec.versions.values():
         model = ctx.models.get(version.address)
-        if version.source.kind in _NOT_SNAPSHOTS:
-            yield diag(
-                "RC213",
-                f"{version.address} is {_NOT_SNAPSHOTS[version.source.kind]}",
-                hint="images built from snapshots of the VM's disks scale most reliably; "
-                "prefer `source: {snapshots: {osDisk: ...}}`",
-                address=version.address,
-                at=ctx.at(version.address, "source", version.source.kind),
-            )
+        yield from _not_snapshots(
+            ctx, version.address, version.source.kind, "{snapshots: {osDisk: ...}}"
+        )
         if (
             model is not None
             and model.targetRegions

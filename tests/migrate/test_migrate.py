@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.migrate import ImageFacts, MigrateOptions, PoolFacts, plan_migration
 from reconciler.spec import load_spec
+from reconciler.spec.resolved import ResolvedSpec
 from reconciler.state.model import canonical_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +68,7 @@ def test_write_keeps_every_comment_and_the_result_validates(legacy: Path) -> Non
         "/galleries/legacygallery/images/img-legacy-render/versions/1.0.0"
     )
     version = spec.versions["version:legacygallery/img-legacy-render/1.0.0"]
-    assert version.source.managed_image_id == IMAGE_ID
+    assert (version.source.kind, version.source.id) == ("managedImage", IMAGE_ID)
     assert dict(version.replicas) == {"westeurope": 1}
     assert "managedImage:img-legacy-render" in spec.managed_images  # kept (R6)
     # Migrating again finds nothing left to move.
@@ -125,15 +126,25 @@ def options(**kw: str) -> MigrateOptions:
     return MigrateOptions(gallery="legacygallery", **kw)  # type: ignore[arg-type]
 
 
-def legacy_spec(text_edit: tuple[str, str] | None = None, tmp: Path | None = None):  # type: ignore[no-untyped-def]
-    if text_edit is None:
+def legacy_spec(
+    text_edit: tuple[str, str] | None = None,
+    tmp: Path | None = None,
+    *,
+    gallery: str | None = None,
+) -> ResolvedSpec:
+    """The legacy example spec, with `text_edit` made to its spec.yaml and `gallery` written
+    as its gallery.yaml (a copy in `tmp` when either is given)."""
+    if text_edit is None and gallery is None:
         spec = load_spec([str(LEGACY)]).spec
     else:
         assert tmp is not None
         spec_dir = tmp / "edited"
         shutil.copytree(LEGACY, spec_dir)
-        path = spec_dir / "spec.yaml"
-        path.write_text(path.read_text().replace(*text_edit))
+        if text_edit is not None:
+            path = spec_dir / "spec.yaml"
+            path.write_text(path.read_text().replace(*text_edit))
+        if gallery is not None:
+            (spec_dir / "gallery.yaml").write_text(gallery)
         spec = load_spec([str(spec_dir)]).spec
     assert spec is not None
     return spec
@@ -176,14 +187,13 @@ galleries:
     resourceGroup: rg-research
     location: westeurope
 """
-    spec_dir = tmp_path / "two"
-    shutil.copytree(LEGACY, spec_dir)
-    (spec_dir / "gallery.yaml").write_text(gallery)
-    spec = load_spec([str(spec_dir)]).spec
-    assert spec is not None
+    spec = legacy_spec(tmp=tmp_path, gallery=gallery)
     migration = plan_migration(spec, MigrateOptions(gallery="othergallery"))
     assert [d.code for d in migration.diagnostics] == ["RC703"]
-    assert "pool:batchlegacy/legacy-render" in migration.diagnostics[0].message
+    assert migration.diagnostics[0].message == (
+        f"pool:batchlegacy/legacy-render: its Batch account is in subscription {SUB}, the "
+        f"gallery in {SUB2}; a pool boots only gallery images of its own subscription (R9)"
+    )
 
 
 def test_autoscale_pool_above_its_max_nodes(tmp_path: Path) -> None:
@@ -198,7 +208,11 @@ def test_autoscale_pool_above_its_max_nodes(tmp_path: Path) -> None:
     now = {canonical_id(POOL_ID): PoolFacts("Steady", 700, 0)}
     migration = plan_migration(spec, options(), pools_now=now)
     assert [d.code for d in migration.diagnostics] == ["RC705", "RC707"]
-    assert "700 nodes" in migration.diagnostics[0].message
+    assert migration.diagnostics[0].message == (
+        "pool:batchlegacy/legacy-render: it has 700 nodes now, more than its maxNodes 100 "
+        "the version's replicas are sized for (R1)"
+    )
+    assert migration.diagnostics[0].hint == "raise autoScale.maxNodes to at least 700"
 
 
 def test_identifier_collision_and_unknown_placeholder(tmp_path: Path) -> None:
@@ -206,10 +220,14 @@ def test_identifier_collision_and_unknown_placeholder(tmp_path: Path) -> None:
     spec = legacy_spec()
     unknown = plan_migration(spec, options(identifier="publisher={nope},offer=o,sku=s"))
     assert [d.code for d in unknown.diagnostics] == ["RC706"]
-    taken = tmp_path / "taken"
-    shutil.copytree(LEGACY, taken)
-    (taken / "gallery.yaml").write_text(
-        f"""\
+    assert unknown.diagnostics[0].message == (
+        "managedImage:img-legacy-render: the identifier template's publisher uses {nope}, "
+        "which is neither a placeholder (account, gallery, generation, image, os, pool, team) "
+        "nor a metadata key of pool:batchlegacy/legacy-render"
+    )
+    spec = legacy_spec(
+        tmp=tmp_path,
+        gallery=f"""\
 apiVersion: reconcile/v1
 galleries:
   - name: legacygallery
@@ -221,13 +239,14 @@ galleries:
         osType: Linux
         osState: Generalized
         identifier: {{publisher: p, offer: o, sku: s}}
-"""
+""",
     )
-    spec = load_spec([str(taken)]).spec
-    assert spec is not None
     clash = plan_migration(spec, options(identifier="publisher=p,offer=o,sku=s"))
     assert [d.code for d in clash.diagnostics] == ["RC706"]
-    assert "image:legacygallery/other" in clash.diagnostics[0].message
+    assert clash.diagnostics[0].message == (
+        "managedImage:img-legacy-render: identifier p/o/s is already used by "
+        "image:legacygallery/other in gallery legacygallery"
+    )
 
 
 def test_a_refusal_writes_nothing_and_exits_1(legacy: Path) -> None:

@@ -44,16 +44,13 @@ def _with_image_source(source: dict[str, Any]) -> dict[str, Any]:
     [
         (
             {"communityGalleryImage": COMMUNITY},
-            VersionSource(
-                kind="communityGalleryImage", id=COMMUNITY, community_gallery_image_id=COMMUNITY
-            ),
+            VersionSource(kind="communityGalleryImage", id=COMMUNITY),
         ),
         (
             {"communityGalleryImage": COMMUNITY + "/Versions/1.0.0"},
             VersionSource(
                 kind="communityGalleryImage",
                 id=COMMUNITY + "/Versions/1.0.0",
-                community_gallery_image_id=COMMUNITY + "/Versions/1.0.0",
             ),
         ),
         (
@@ -277,8 +274,13 @@ def test_r13_advises_snapshots_over_other_disk_sources(
 ) -> None:
     """A version or managed image built from a VM, managed disks or VHDs gets RC213 at its
     source; an image already (community gallery image) does not."""
-    out = _formatted(tmp_path, data)
-    assert [line.split("\n")[0] for line in out] == [f"{where}: RC213 warning: {message}"]
+    prefer = (
+        "{snapshots: {osDisk: ...}}" if message.startswith("version:") else "{osDiskSnapshot: ...}"
+    )
+    assert _formatted(tmp_path, data) == [
+        f"{where}: RC213 warning: {message}\n  hint: images built from snapshots of the VM's "
+        f"disks scale most reliably; prefer `source: {prefer}`"
+    ]
     assert _formatted(tmp_path, _with_version_source({"communityGalleryImage": COMMUNITY})) == []
 
 
