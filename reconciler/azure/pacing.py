@@ -8,7 +8,10 @@ one bucket on the client:
 
 - on each answer the estimate is reset from the header — the server's count, minus the
   requests still in flight, which may have taken tokens since — so other processes sharing
-  the subscription, and a refill faster than assumed, are seen at once;
+  the subscription, and a refill faster than assumed, are seen at once. An answer that
+  arrives after the answer to a request sent later is stale (the server counted it before
+  the tokens that later answer already showed spent): it may lower the estimate, never
+  raise it;
 - each request sent takes one token from the estimate, which refills between answers at
   the published rate (the header corrects any error on the next answer);
 - a request waits only when sending it would leave fewer than `reserve` tokens: concurrency
@@ -93,6 +96,8 @@ class Pacer:
         self._tokens: float | None = None  # None: no answer seen yet
         self._at = clock()
         self._in_flight = 0
+        self._sent = 0  # tickets handed out by `acquire`, in send order
+        self._answered = 0  # the newest ticket whose answer has been observed
         self._blocked_until = 0.0
         self._headerless = False  # answers come without the header: nothing to pace by
         self.waited = 0.0  # seconds requests spent waiting here, for reports
@@ -121,8 +126,9 @@ class Pacer:
             return 0.0
         return short / self._model.refill if self._model.refill > 0 else 1.0
 
-    def acquire(self, sleep: Callable[[float], Any] | None = None) -> None:
-        """Wait until the bucket has room, then count one request as sent."""
+    def acquire(self, sleep: Callable[[float], Any] | None = None) -> int:
+        """Wait until the bucket has room, then count one request as sent; returns its
+        ticket (send order) for `observe`."""
         started = self._clock()
         with self._cond:
             while True:
@@ -143,18 +149,32 @@ class Pacer:
             if tokens is not None:
                 self._tokens, self._at = tokens - 1.0, now
             self._in_flight += 1
+            self._sent += 1
             waited = self._clock() - started
             if waited > 0.001:
                 self.waited += waited
                 self.waits += 1
+            return self._sent
 
-    def observe(self, remaining: int | None, *, retry_after: float | None = None) -> None:
-        """Count an answer: `remaining` from its header (None: absent), `retry_after` on a 429."""
+    def observe(
+        self,
+        remaining: int | None,
+        *,
+        retry_after: float | None = None,
+        ticket: int | None = None,
+    ) -> None:
+        """Count an answer: `remaining` from its header (None: absent), `retry_after` on a
+        429, `ticket` the request's from `acquire` (None: taken as the newest)."""
         with self._cond:
             now = self._clock()
             self._in_flight = max(0, self._in_flight - 1)
+            stale = ticket is not None and ticket < self._answered
+            if not stale:
+                self._answered = self._sent if ticket is None else ticket
             if remaining is not None:
-                self._tokens = float(remaining) - self._in_flight
+                told = float(remaining) - self._in_flight
+                estimate = self._now_tokens(now)
+                self._tokens = min(told, estimate) if stale and estimate is not None else told
                 self._at = now
             elif self._tokens is None:
                 self._headerless = True
@@ -214,14 +234,16 @@ class PacingPolicy(HTTPPolicy):  # type: ignore[type-arg]
         http = request.http_request
         cls = op_class(http.method)
         pacer = self.pacing.pacer(subscription_of(http.url), cls)
-        pacer.acquire()
+        ticket = pacer.acquire()
         try:
             response = self.next.send(request)
         except BaseException:
             pacer.cancel()
             raise
         headers = response.http_response.headers
-        pacer.observe(_int(headers.get(HEADERS[cls])), retry_after=_retry_after(response))
+        pacer.observe(
+            _int(headers.get(HEADERS[cls])), retry_after=_retry_after(response), ticket=ticket
+        )
         return response
 
 

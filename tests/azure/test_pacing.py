@@ -82,6 +82,21 @@ def test_the_header_corrects_the_estimate_both_ways() -> None:
     assert pacer.wait_time() == 0
 
 
+def test_a_late_answer_to_an_earlier_request_never_raises_the_estimate() -> None:
+    """An answer overtaken by the answer to a later request may lower the estimate only."""
+    fake = FakeTime()
+    pacer = Pacer(BucketModel(refill=1.0, reserve=0), clock=fake.clock)
+    early = pacer.acquire(fake.sleep)
+    late = pacer.acquire(fake.sleep)
+    pacer.observe(0, ticket=late)  # none left, and `early` still in flight: -1
+    pacer.observe(10, ticket=early)  # counted before that: stale
+    assert pacer.wait_time() == pytest.approx(2.0)  # two tokens at 1/s
+    pacer.acquire(fake.sleep)
+    again = pacer.acquire(fake.sleep)
+    pacer.observe(10, ticket=again)  # the newest answer tells the truth, either way
+    assert pacer.wait_time() == 0
+
+
 def test_a_429_blocks_the_bucket_for_its_retry_after() -> None:
     """After a 429 nothing is sent to that bucket until Retry-After has passed."""
     fake = FakeTime()
