@@ -9,6 +9,7 @@ the next plan is empty.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,13 @@ def test_adopting_a_pool_that_also_needs_a_change_applies_both(world: World) -> 
             )
         ),
     )
+    # A resize in progress would plan a wait first; adopt a pool that has settled at one node.
+    deadline = time.monotonic() + 60
+    while (live := world.clients.batch(SUB).pool.get("rg-batch", "batchprodweu", "minimal")) and (
+        live.allocation_state != "Steady" or live.current_dedicated_nodes != 1
+    ):
+        assert time.monotonic() < deadline, f"the pool did not settle: {live.allocation_state}"
+        time.sleep(0.05)
     plan = world.load(MINIMAL)
     from reconciler.plan import make_plan
 
