@@ -18,17 +18,17 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from azure.core.rest import HttpRequest
 
 from reconciler.azure import merge
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.mapping import to_json
-from reconciler.azure.read import GALLERY_API, read_live_state
+from reconciler.azure.read import read_live_state
+from reconciler.azure.urls import collection_url
 from reconciler.export.members import is_filled
 from reconciler.state.model import Kind, LiveState, canonical_id, canonical_location
-from reconciler.state.scope import ReadScope, resource_group_id
+from reconciler.state.scope import ReadScope
 
 # Members the vocabulary folds into others: a version's default replica count and storage
 # type become per-region values (`targetRegions[…]`), so they are expressed.
@@ -187,12 +187,9 @@ def scope_problem(clients: AzureClients, subscription: str, group: str) -> tuple
     One GET of the group's galleries: ARM answers ``SubscriptionNotFound`` or
     ``ResourceGroupNotFound`` (404), or ``AuthorizationFailed`` (403).
     """
-    url = (
-        resource_group_id(quote(subscription), quote(group))
-        + "/providers/Microsoft.Compute/galleries"
-    )
+    url = collection_url(Kind.GALLERY, subscription, group)
     response = clients.reader("compute", subscription).send_request(
-        HttpRequest("GET", url, params={"api-version": GALLERY_API})
+        HttpRequest("GET", url.path, params={"api-version": url.api_version})
     )
     if response.status_code == 200:
         return None

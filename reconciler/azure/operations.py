@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
@@ -46,7 +45,8 @@ from reconciler.azure.mapping import (
     update_body,
     update_json,
 )
-from reconciler.azure.read import BATCH_API, GALLERY_API, IMAGES_API, get_json
+from reconciler.azure.read import get_json
+from reconciler.azure.urls import resource_url
 from reconciler.errors import ConflictError, PermanentAzureError
 from reconciler.state.model import Kind, LiveResource
 from reconciler.state.scope import ResourceId, address_for, parse_id
@@ -106,7 +106,7 @@ class AzureOperations:
                 # The typed `pool.create`'s request (URL, api-version, If-None-Match: *, body),
                 # sent as JSON and answered as JSON: building and parsing the Pool model
                 # twice cost more than the rest of the call (a test keeps them equal).
-                url, api_version = _get_url(kind, rid)
+                url, api_version = resource_url(kind, rid)
                 response = self._clients.batch(rid.subscription).send_request(
                     HttpRequest(
                         "PUT",
@@ -271,7 +271,7 @@ class AzureOperations:
 
     def _get_json(self, kind: Kind, rid: ResourceId) -> dict[str, Any] | None:
         """The resource's JSON from the GET `_get` sends, or None when Azure answers 404."""
-        url, api_version = _get_url(kind, rid)
+        url, api_version = resource_url(kind, rid)
         params = {"api-version": api_version}
         if kind is Kind.VERSION:
             params["$expand"] = "ReplicationStatus"
@@ -319,28 +319,6 @@ class AzureOperations:
         with self._lock:
             self._account_locations[account_id] = location
         return location
-
-
-# The path below the resource group, and the api-version, of each kind's typed GET.
-_GET_PATHS: Mapping[Kind, tuple[str, str]] = {
-    Kind.GALLERY: ("Microsoft.Compute/galleries/{0}", GALLERY_API),
-    Kind.IMAGE: ("Microsoft.Compute/galleries/{0}/images/{1}", GALLERY_API),
-    Kind.VERSION: ("Microsoft.Compute/galleries/{0}/images/{1}/versions/{2}", GALLERY_API),
-    Kind.MANAGED_IMAGE: ("Microsoft.Compute/images/{0}", IMAGES_API),
-    Kind.BATCH_ACCOUNT: ("Microsoft.Batch/batchAccounts/{0}", BATCH_API),
-    Kind.POOL: ("Microsoft.Batch/batchAccounts/{0}/pools/{1}", BATCH_API),
-}
-
-
-def _get_url(kind: Kind, rid: ResourceId) -> tuple[str, str]:
-    """(URL path, api-version) of the typed GET of `rid`; a test keeps them the SDK's."""
-    template, api_version = _GET_PATHS[kind]
-    names = [quote(n, safe="") for n in rid.names]
-    path = (
-        f"/subscriptions/{quote(rid.subscription, safe='')}/resourceGroups/"
-        f"{quote(rid.resource_group, safe='')}/providers/" + template.format(*names)
-    )
-    return path, api_version
 
 
 def _removes_region(props: Mapping[str, Any], changed_paths: Sequence[str]) -> bool:

@@ -48,7 +48,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -61,10 +60,10 @@ from azure.core.exceptions import (
 from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
-from reconciler.azure.arm import API_VERSIONS
 from reconciler.azure.clients import AzureClients
 from reconciler.azure.errors import classify
 from reconciler.azure.mapping import to_live
+from reconciler.azure.urls import Url, collection_url, resource_url
 from reconciler.state.model import Kind, LiveResource, LiveState
 from reconciler.state.scope import (
     ACCOUNTS,
@@ -76,17 +75,10 @@ from reconciler.state.scope import (
     ReadScope,
     listed,
     parse_id,
-    resource_group_id,
     rg_id,
 )
 
 DEFAULT_CONCURRENCY = 16
-
-# api-versions of the SDK operations whose URLs the reads use (`reconciler.azure.arm`'s
-# table; `tests/azure/test_read.py` checks them against the SDK).
-GALLERY_API = API_VERSIONS["Microsoft.Compute/galleries"]  # galleries, definitions, versions
-IMAGES_API = API_VERSIONS["Microsoft.Compute/images"]  # managed images
-BATCH_API = API_VERSIONS["Microsoft.Batch/batchAccounts"]  # Batch accounts and pools
 
 # What the typed operations raise for these statuses (their `error_map`), before the
 # generic `HttpResponseError`: the account GET answers as `batch_account.get` did.
@@ -237,8 +229,8 @@ class _Walk:
     # -- listings -----------------------------------------------------------------------
 
     def _galleries(self, sub: str, group: str) -> None:
-        url = f"{_rg(sub, group)}/providers/Microsoft.Compute/galleries"
-        found = _list_json(self._clients.reader("compute", sub), url, GALLERY_API)
+        url = collection_url(Kind.GALLERY, sub, group)
+        found = _list_json(self._clients.reader("compute", sub), url)
         galleries = [self._live(Kind.GALLERY, g) for g in found]
         self._record(listed(GALLERIES_IN, rg_id(sub, group)), galleries)
         for gallery in galleries:
@@ -247,8 +239,8 @@ class _Walk:
 
     def _images(self, gallery_id: str) -> None:
         rid = parse_id(gallery_id)
-        url = f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Compute/galleries/{rid.names[0]}/images"
-        found = _list_json(self._clients.reader("compute", rid.subscription), url, GALLERY_API)
+        url = collection_url(Kind.IMAGE, rid.subscription, rid.resource_group, *rid.names)
+        found = _list_json(self._clients.reader("compute", rid.subscription), url)
         images = [self._live(Kind.IMAGE, i) for i in found]
         self._record(listed(IMAGES_IN, gallery_id), images)
         for image in images:
@@ -256,13 +248,9 @@ class _Walk:
 
     def _versions(self, image_id: str) -> None:
         rid = parse_id(image_id)
-        gallery, image = rid.names[0], rid.names[1]
-        url = (
-            f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Compute"
-            f"/galleries/{gallery}/images/{image}/versions"
-        )
+        url = collection_url(Kind.VERSION, rid.subscription, rid.resource_group, *rid.names)
         client = self._clients.reader("compute", rid.subscription)
-        found = _list_json(client, url, GALLERY_API)
+        found = _list_json(client, url)
         settled = [v for v in found if _provisioning(v) == "succeeded"]
         self._record(listed(VERSIONS_IN, image_id), [self._live(Kind.VERSION, v) for v in settled])
         for version in found:
@@ -271,13 +259,14 @@ class _Walk:
                     rid.subscription,
                     self._version_detail,
                     client,
-                    f"{url}/{quote(version['name'])}",
+                    resource_url(Kind.VERSION, replace(rid, names=(*rid.names, version["name"]))),
                     version,
                 )
 
-    def _version_detail(self, client: Any, url: str, listed_doc: dict[str, Any]) -> None:
+    def _version_detail(self, client: Any, url: Url, listed_doc: dict[str, Any]) -> None:
         """One in-flight version with its per-region replication status."""
-        doc = get_json(client, url, {"api-version": GALLERY_API, "$expand": "ReplicationStatus"})
+        params = {"api-version": url.api_version, "$expand": "ReplicationStatus"}
+        doc = get_json(client, url.path, params)
         if doc is None:
             return  # deleted since it was listed
         resource = self._live(Kind.VERSION, doc or listed_doc)
@@ -285,8 +274,8 @@ class _Walk:
             self._resources.append(resource)
 
     def _managed_images(self, sub: str, group: str) -> None:
-        url = f"{_rg(sub, group)}/providers/Microsoft.Compute/images"
-        found = _list_json(self._clients.reader("compute", sub), url, IMAGES_API)
+        url = collection_url(Kind.MANAGED_IMAGE, sub, group)
+        found = _list_json(self._clients.reader("compute", sub), url)
         self._record(
             listed(MANAGED_IMAGES_IN, rg_id(sub, group)),
             [self._live(Kind.MANAGED_IMAGE, i) for i in found],
@@ -294,15 +283,12 @@ class _Walk:
 
     def _account(self, account_id: str) -> None:
         rid = parse_id(account_id)
-        url = (
-            f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Batch"
-            f"/batchAccounts/{quote(rid.names[0], safe='')}"
-        )
+        url = resource_url(Kind.BATCH_ACCOUNT, rid)
         # The typed `batch_account.get`'s request: its URL, api-version and Accept header.
         doc = get_json(
             self._clients.reader("batch", rid.subscription),
-            url,
-            {"api-version": BATCH_API},
+            url.path,
+            {"api-version": url.api_version},
             headers={"Accept": "application/json"},
         )
         if doc is None:
@@ -315,11 +301,8 @@ class _Walk:
 
     def _pools(self, account_id: str) -> None:
         rid = parse_id(account_id)
-        url = (
-            f"{_rg(rid.subscription, rid.resource_group)}/providers/Microsoft.Batch"
-            f"/batchAccounts/{rid.names[0]}/pools"
-        )
-        found = _list_json(self._clients.reader("batch", rid.subscription), url, BATCH_API)
+        url = collection_url(Kind.POOL, rid.subscription, rid.resource_group, *rid.names)
+        found = _list_json(self._clients.reader("batch", rid.subscription), url)
         self._record(listed(POOLS_IN, account_id), [self._live(Kind.POOL, p) for p in found])
 
     def _assemble(self) -> dict[str, LiveResource]:
@@ -371,15 +354,12 @@ def get_json(
     return response.json()
 
 
-def _rg(subscription: str, group: str) -> str:
-    """The group's id as a URL path (each name quoted)."""
-    return resource_group_id(quote(subscription), quote(group))
-
-
-def _list_json(client: Any, url: str, api_version: str) -> list[dict[str, Any]]:
+def _list_json(client: Any, url: Url) -> list[dict[str, Any]]:
     """Every item of an ARM list (following `nextLink`) as JSON; a missing parent (404) is empty."""
     items: list[dict[str, Any]] = []
-    request: HttpRequest | None = HttpRequest("GET", url, params={"api-version": api_version})
+    request: HttpRequest | None = HttpRequest(
+        "GET", url.path, params={"api-version": url.api_version}
+    )
     while request is not None:
         response = client.send_request(request)
         if response.status_code == 404:

@@ -358,7 +358,7 @@ def test_non_404_errors_are_classified(tmp_path: Path) -> None:
 
 def test_listing_urls_and_api_versions_match_the_sdk(world: World) -> None:
     """The JSON listings request exactly the URLs and api-versions of the SDK's typed list operations."""
-    from reconciler.azure import read
+    from reconciler.azure import urls
 
     seen: list[str] = []
     hook = {"raw_request_hook": lambda r: seen.append(r.http_request.url)}
@@ -377,6 +377,6 @@ def test_listing_urls_and_api_versions_match_the_sdk(world: World) -> None:
     )
     ours = {url for method, url in counter.paths if not url.split("?")[0].endswith("batchprodweu")}
     assert set(seen) == ours
-    assert f"api-version={read.GALLERY_API}" in seen[0]
-    assert f"api-version={read.IMAGES_API}" in seen[1]
-    assert f"api-version={read.BATCH_API}" in seen[2]
+    assert f"api-version={urls.GALLERY_API}" in seen[0]
+    assert f"api-version={urls.IMAGES_API}" in seen[1]
+    assert f"api-version={urls.BATCH_API}" in seen[2]
