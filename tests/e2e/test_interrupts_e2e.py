@@ -22,6 +22,8 @@ import pytest
 from reconciler.apply import state_for_sandbox
 from reconciler.sandbox.app import Sandbox
 from reconciler.sandbox.config import ENV_CONFIG, SandboxConfig
+from reconciler.spec import load_spec
+from reconciler.spec.resolved import FixedScale
 from tests.support.worlds import journal_records, seeded_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,33 +120,29 @@ def versions_in_flight(journal: Path) -> list[str]:
 
 
 def assert_converged(world: Path) -> None:
-    """The world's truth, read from the sandbox: pools steady at target, versions replicated."""
+    """The world's truth, read from the sandbox: every declared pool steady at its declared
+    node counts (an autoscale pool at whatever its formula gives), every declared version
+    replicated."""
+    spec = load_spec([str(SPECS / "production")]).spec
+    assert spec is not None
     sandbox = Sandbox(world)
     try:
-        items = sandbox.resources()
+        items = {str(i.get("id", "")).lower(): i for i in sandbox.resources()}
     finally:
         sandbox.close()
-    pools = [i for i in items if "/pools/" in str(i.get("id", "")).lower()]
-    # Gallery image versions (the seed's community gallery image versions are not the spec's).
-    versions = [
-        i
-        for i in items
-        if str(i.get("type", "")).lower() == "microsoft.compute/galleries/images/versions"
-    ]
-    assert len(versions) == 5 and len(pools) >= 7
-    fixed = 0
-    for pool in pools:
-        p = pool["properties"]
-        assert p["allocationState"] == "Steady", pool["id"]
-        target = (p.get("scaleSettings") or {}).get("fixedScale")
-        if target is None:
-            continue  # autoscale: its formula, not the spec, sets the node count
-        fixed += 1
-        assert p["currentDedicatedNodes"] == target.get("targetDedicatedNodes", 0), pool["id"]
-        assert p["currentLowPriorityNodes"] == target.get("targetLowPriorityNodes", 0), pool["id"]
-    assert fixed >= 5
-    for version in versions:
-        assert version["properties"]["provisioningState"] == "Succeeded", version["id"]
+    for pool in spec.pools.values():
+        live = items.get(pool.id.lower())
+        assert live is not None, f"{pool.address} was never created"
+        p = live["properties"]
+        assert p["allocationState"] == "Steady", pool.address
+        if not isinstance(pool.scale, FixedScale):
+            continue
+        assert p["currentDedicatedNodes"] == pool.scale.dedicated, pool.address
+        assert p["currentLowPriorityNodes"] == pool.scale.low_priority, pool.address
+    for version in spec.versions.values():
+        live = items.get(version.id.lower())
+        assert live is not None, f"{version.address} was never created"
+        assert live["properties"]["provisioningState"] == "Succeeded", version.address
 
 
 def apply_args(world: Path | str, *extra: str) -> list[str]:
