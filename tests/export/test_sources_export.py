@@ -22,36 +22,19 @@ from reconciler.sandbox.config import SandboxConfig
 from reconciler.spec import load_spec
 from reconciler.state.scope import scope_for
 from reconciler.wiring import azure_clients
+from tests.support import sources
+from tests.support.sources import SUB
 from tests.support.worlds import seeded_world
 
-SUB = "00000000-0000-0000-0000-000000000001"
-RG = f"/subscriptions/{SUB}/resourceGroups/rg-images/providers"
-ACCOUNT = f"{RG}/Microsoft.Storage/storageAccounts/stimagesweu"
-VHD = "https://stimagesweu.blob.core.windows.net/vhds/render-{}-2026-10.vhd"
 FAST = ExecutorSettings(poll_interval=0.02, retry=RetryPolicy(initial=0.05, maximum=1.0))
 
-VERSION_SOURCES: dict[str, dict[str, Any]] = {
-    "1.0.0": {"communityGalleryImage": "/CommunityGalleries/contoso-5678/Images/render"},
-    "1.0.1": {
-        "vhd": {
-            "osDisk": {"uri": VHD.format("os"), "storageAccountId": ACCOUNT},
-            "dataDisks": [{"lun": 0, "uri": VHD.format("data0"), "storageAccountId": ACCOUNT}],
-        }
-    },
+# A version of each source kind a version gains beyond snapshots and managed images, and a
+# managed image of each kind beyond snapshots.
+VERSION_SOURCES = {
+    "1.0.0": sources.VERSION_SOURCES["community"],
+    "1.0.1": sources.VERSION_SOURCES["vhd"],
 }
-IMAGE_SOURCES: dict[str, dict[str, Any]] = {
-    "img-vm": {"virtualMachine": f"{RG}/Microsoft.Compute/virtualMachines/vm-build-sim-01"},
-    "img-disks": {
-        "osDiskManagedDisk": f"{RG}/Microsoft.Compute/disks/disk-render-os-2026-10",
-        "dataDiskManagedDisks": [
-            {"lun": 1, "managedDisk": f"{RG}/Microsoft.Compute/disks/disk-render-data0-2026-10"}
-        ],
-    },
-    "img-blobs": {
-        "osDiskBlobUri": VHD.format("os"),
-        "dataDiskBlobUris": [{"lun": 2, "blobUri": VHD.format("data0")}],
-    },
-}
+IMAGE_SOURCES = {f"img-{kind}": source for kind, source in sources.IMAGE_SOURCES.items()}
 
 
 def _spec() -> dict[str, Any]:
