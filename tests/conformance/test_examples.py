@@ -128,9 +128,9 @@ SOURCE_REWRITES = {
 # Examples whose documented outcome the sandbox deliberately does not reproduce.
 EXPECTED_TO_DIFFER: dict[str, str] = {
     "Image_Update": (
-        "the sandbox refuses a PATCH that changes anything but tags on a managed image "
-        "(409 PropertyChangeNotAllowed: reconcile replaces a managed image whose source "
-        "changes, so the sandbox keeps managed images immutable but for tags); the "
+        "the sandbox refuses a PATCH that changes anything but tags on a managed image (409 "
+        "PropertyChangeNotAllowed), as Azure does: Microsoft's Compute team stated that no "
+        "property of an image but its tags can be updated (Azure/azure-cli#5172); the "
         "example shows Azure echoing a new sourceVirtualMachine for an image made from a snapshot"
     ),
 }
