@@ -54,7 +54,7 @@ def test_help_lists_every_command_without_importing_them():
 def test_single_dash_options_suggest_two_dashes(args: list[str], expected: str) -> None:
     """A Terraform-style single-dash option names the option as typed and its two-dash form."""
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     typed = next(a for a in args if a.startswith("-")).partition("=")[0]
     assert f"Error: No such option '{typed}': options take two dashes here; {expected}" in (
         result.output
@@ -64,8 +64,28 @@ def test_single_dash_options_suggest_two_dashes(args: list[str], expected: str) 
 def test_unknown_short_option_keeps_clicks_message() -> None:
     """A one-letter option that matches nothing keeps click's own short message."""
     result = CliRunner().invoke(cli, ["plan", "-x"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "Error: No such option '-x'." in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "--format", "yaml"], "Invalid value for '--format'"),
+        (["plan", "--detailed-exitcode", "--bogus"], "No such option '--bogus'"),
+        (["drift", "--format", "markdwn"], "Invalid value for '--format'"),
+        (["drift", "--detailed-exitcode", "--bogus"], "No such option '--bogus'"),
+        (["apply", "no-such-dir/"], "Path 'no-such-dir/' does not exist"),
+        (["apply", "--parallelism", "0"], "Invalid value for '--parallelism'"),
+        (["sandbox", "show", "--nope"], "No such option '--nope'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_usage_errors_exit_1_never_the_findings_code_2(args: list[str], message: str) -> None:
+    """A usage error exits 1, so CI never reads it as plan's "changes" or drift's "drift" (2)."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
 
 
 # Run as the console script does, then list what the process imported.
