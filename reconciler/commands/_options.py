@@ -77,6 +77,43 @@ def require_sandbox(path: str | os.PathLike[str]) -> None:
             f"{path} is not a sandbox state file",
             hint=f"run `reconcile sandbox init --sandbox PATH` with a file path, not {path}",
         )
+    problem = not_a_world(path)
+    if problem:
+        fail(
+            f"{path} is not a sandbox state file ({problem})",
+            hint="check the path; `reconcile sandbox init --sandbox PATH` creates a world "
+            "in a new file",
+        )
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+
+
+def not_a_world(path: str | os.PathLike[str]) -> str:
+    """Why the existing file `path` holds no sandbox world ("" when it does).
+
+    Opening it as the sandbox would fail with SQLite's own traceback (a spec file, a
+    plan) or write the sandbox's tables into someone else's database; only the header
+    and the table list are read here.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    if head != _SQLITE_MAGIC:
+        return "it is empty" if not head else "it is not an SQLite database"
+    import sqlite3
+    from contextlib import closing
+
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resources'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        return f"SQLite cannot read it: {exc}"
+    return "" if found else "an SQLite database without a sandbox world in it"
 
 
 def sandbox_option(help: str) -> Callable[..., Any]:
