@@ -5,6 +5,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -195,3 +196,32 @@ def test_reads_never_import_the_generated_clients(args: list[str], tmp_path) -> 
     assert generated == []
     # The sandbox is called in-process without an HTTP client (reconciler.azure.inprocess).
     assert run.httpx is False
+
+
+def _every_command() -> list[tuple[str, click.Command]]:
+    """(`reconcile …` name, command) of every command and sandbox subcommand."""
+    from reconciler.cli import COMMANDS, LazyGroup
+
+    group = cli
+    assert isinstance(group, LazyGroup)
+    ctx = click.Context(group)
+    out: list[tuple[str, click.Command]] = []
+    for name in COMMANDS:
+        command = group.get_command(ctx, name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            out += [(f"{name} {sub}", command.commands[sub]) for sub in command.commands]
+        else:
+            out.append((name, command))
+    return out
+
+
+@pytest.mark.parametrize(("name", "command"), _every_command(), ids=lambda v: str(v))
+def test_every_option_in_help_says_what_it_does(name: str, command: click.Command) -> None:
+    """Each option of each command has its own help text in `--help`."""
+    silent = [
+        param.opts[0]
+        for param in command.params
+        if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()
+    ]
+    assert silent == [], f"reconcile {name}: options without help: {silent}"

@@ -109,7 +109,11 @@ def _echo_plan(plan: Any, fmt: str) -> None:
 @prune_option
 @adopt_option
 @target_filter_option
-@format_option("text", "json")
+@format_option(
+    "text",
+    "json",
+    help="text for people; json: one JSON object per line (the plan, each event, the summary).",
+)
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
 @click.option(
     "--state-dir",

@@ -160,7 +160,13 @@ def reset(sandbox: str | None, seed_file: str | None) -> None:
 
 @sandbox.command()
 @sandbox_path_option
-@click.option("--port", type=int, default=8443, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8443,
+    show_default=True,
+    help="Loopback port to listen on (0: any free port).",
+)
 @click.option(
     "--cert-dir",
     type=click.Path(file_okay=False, path_type=Path),
