@@ -123,7 +123,9 @@ def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.
 def _usage_error(exc: click.UsageError, raw_args: Sequence[str]) -> click.UsageError:
     """`exc` (with the two-dash hint for a single-dash option), exiting `USAGE_EXIT`."""
     error = double_dash_hint(exc, raw_args) if isinstance(exc, click.NoSuchOption) else exc
-    error.exit_code = USAGE_EXIT
+    # Per instance: click reads `exit_code` from the raised error, and its classes stay as
+    # they are for anything else that uses click in the same process.
+    error.exit_code = USAGE_EXIT  # type: ignore[misc]
     return error
 
 
