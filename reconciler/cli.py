@@ -71,6 +71,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 _RAW_ARGS = "reconcile.raw_args"
+# Not click's 2: `plan --detailed-exitcode` and `drift` exit 2 for "changes" / "drift",
+# so a mistyped option in CI must not read as a finding. Every error exits 1.
+USAGE_EXIT = 1
 
 
 def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.UsageError:
@@ -117,25 +120,34 @@ def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.
     return click.UsageError(message, ctx=exc.ctx)
 
 
+def _usage_error(exc: click.UsageError, raw_args: Sequence[str]) -> click.UsageError:
+    """`exc` (with the two-dash hint for a single-dash option), exiting `USAGE_EXIT`."""
+    error = double_dash_hint(exc, raw_args) if isinstance(exc, click.NoSuchOption) else exc
+    # Per instance: click reads `exit_code` from the raised error, and its classes stay as
+    # they are for anything else that uses click in the same process.
+    error.exit_code = USAGE_EXIT  # type: ignore[misc]
+    return error
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use.
 
     It also turns Terraform-style single-dash options (``-target``) into a hint to use
-    two dashes, for every command at once.
+    two dashes, and makes every usage error exit `USAGE_EXIT`, for every command at once.
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         raw = ctx.meta[_RAW_ARGS] = tuple(args)  # the parser consumes `args`
         try:
             return super().parse_args(ctx, args)
-        except click.NoSuchOption as exc:
-            raise double_dash_hint(exc, raw) from None
+        except click.UsageError as exc:
+            raise _usage_error(exc, raw) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.NoSuchOption as exc:
-            raise double_dash_hint(exc, ctx.meta.get(_RAW_ARGS, ())) from None
+        except click.UsageError as exc:
+            raise _usage_error(exc, ctx.meta.get(_RAW_ARGS, ())) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

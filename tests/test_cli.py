@@ -5,6 +5,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -54,7 +55,7 @@ def test_help_lists_every_command_without_importing_them():
 def test_single_dash_options_suggest_two_dashes(args: list[str], expected: str) -> None:
     """A Terraform-style single-dash option names the option as typed and its two-dash form."""
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     typed = next(a for a in args if a.startswith("-")).partition("=")[0]
     assert f"Error: No such option '{typed}': options take two dashes here; {expected}" in (
         result.output
@@ -64,8 +65,28 @@ def test_single_dash_options_suggest_two_dashes(args: list[str], expected: str) 
 def test_unknown_short_option_keeps_clicks_message() -> None:
     """A one-letter option that matches nothing keeps click's own short message."""
     result = CliRunner().invoke(cli, ["plan", "-x"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "Error: No such option '-x'." in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "--format", "yaml"], "Invalid value for '--format'"),
+        (["plan", "--detailed-exitcode", "--bogus"], "No such option '--bogus'"),
+        (["drift", "--format", "markdwn"], "Invalid value for '--format'"),
+        (["drift", "--detailed-exitcode", "--bogus"], "No such option '--bogus'"),
+        (["apply", "no-such-dir/"], "Path 'no-such-dir/' does not exist"),
+        (["apply", "--parallelism", "0"], "Invalid value for '--parallelism'"),
+        (["sandbox", "show", "--nope"], "No such option '--nope'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_usage_errors_exit_1_never_the_findings_code_2(args: list[str], message: str) -> None:
+    """A usage error exits 1, so CI never reads it as plan's "changes" or drift's "drift" (2)."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
 
 
 # Run as the console script does, then list what the process imported.
@@ -175,3 +196,32 @@ def test_reads_never_import_the_generated_clients(args: list[str], tmp_path) -> 
     assert generated == []
     # The sandbox is called in-process without an HTTP client (reconciler.azure.inprocess).
     assert run.httpx is False
+
+
+def _every_command() -> list[tuple[str, click.Command]]:
+    """(`reconcile …` name, command) of every command and sandbox subcommand."""
+    from reconciler.cli import COMMANDS, LazyGroup
+
+    group = cli
+    assert isinstance(group, LazyGroup)
+    ctx = click.Context(group)
+    out: list[tuple[str, click.Command]] = []
+    for name in COMMANDS:
+        command = group.get_command(ctx, name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            out += [(f"{name} {sub}", command.commands[sub]) for sub in command.commands]
+        else:
+            out.append((name, command))
+    return out
+
+
+@pytest.mark.parametrize(("name", "command"), _every_command(), ids=lambda v: str(v))
+def test_every_option_in_help_says_what_it_does(name: str, command: click.Command) -> None:
+    """Each option of each command has its own help text in `--help`."""
+    silent = [
+        param.opts[0]
+        for param in command.params
+        if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()
+    ]
+    assert silent == [], f"reconcile {name}: options without help: {silent}"

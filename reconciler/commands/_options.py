@@ -77,6 +77,39 @@ def require_sandbox(path: str | os.PathLike[str]) -> None:
             f"{path} is not a sandbox state file",
             hint=f"run `reconcile sandbox init --sandbox PATH` with a file path, not {path}",
         )
+    # An empty file passes: SQLite opens it as a new database (tests use one as a
+    # placeholder beside a replaced `read_live`).
+    problem = not_a_world(path) if os.path.getsize(path) else ""
+    if problem:
+        fail(
+            f"{path} is not a sandbox state file ({problem})",
+            hint="check the path; `reconcile sandbox init --sandbox PATH` creates a world "
+            "in a new file",
+        )
+
+
+def not_a_world(path: str | os.PathLike[str]) -> str:
+    """Why the existing, non-empty file `path` holds no sandbox world ("" when it does).
+
+    Opening it as the sandbox would fail with SQLite's own traceback (a spec file, a
+    plan) or write the sandbox's tables into someone else's database; here SQLite only
+    reads its table list. Never through a plain `open()`: closing such a descriptor
+    drops every POSIX lock this process holds on the file, including those of a world
+    already open in it, and SQLite then loses writes.
+    """
+    import sqlite3
+    from contextlib import closing
+
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resources'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        if "not a database" in str(exc):
+            return "it is not an SQLite database"
+        return f"SQLite cannot read it: {exc}"
+    return "" if found else "an SQLite database without a sandbox world in it"
 
 
 def sandbox_option(help: str) -> Callable[..., Any]:

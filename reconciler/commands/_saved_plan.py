@@ -173,7 +173,8 @@ def plan_file_data(path: Path) -> dict[str, Any] | None:
     """The parsed JSON when `path` is a plan file, else None (specs are YAML).
 
     A plan file is JSON with ``"kind": "reconcile-plan"``. A ``*.json`` file that is not
-    JSON at all is reported as a broken plan file (it cannot be a spec either).
+    JSON at all, or JSON that is no spec either (no ``apiVersion``), is reported as a
+    broken plan file.
     """
     from reconciler.plan.serialize import PLAN_FILE_KIND
 
@@ -189,7 +190,15 @@ def plan_file_data(path: Path) -> dict[str, Any] | None:
             f"{path} is not a plan file (invalid JSON: {detail})",
             hint="create one with `reconcile plan --out FILE`",
         ) from None
-    return data if isinstance(data, dict) and data.get("kind") == PLAN_FILE_KIND else None
+    if isinstance(data, dict) and data.get("kind") == PLAN_FILE_KIND:
+        return data
+    if path.suffix.lower() == ".json" and not (isinstance(data, dict) and "apiVersion" in data):
+        # Neither a plan nor a spec written as JSON: say so, not "missing apiVersion".
+        raise ReconcileError(
+            f'{path} is not a plan file (no "kind": "{PLAN_FILE_KIND}")',
+            hint="create one with `reconcile plan --out FILE`",
+        )
+    return None
 
 
 PARTIAL_WARNING = (

@@ -109,7 +109,11 @@ def _echo_plan(plan: Any, fmt: str) -> None:
 @prune_option
 @adopt_option
 @target_filter_option
-@format_option("text", "json")
+@format_option(
+    "text",
+    "json",
+    help="text for people; json: one JSON object per line (the plan, each event, the summary).",
+)
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (CI).")
 @click.option(
     "--state-dir",
@@ -253,7 +257,14 @@ def _plan_and_apply(
     journal_path = where.journal
 
     with _held(where, lock_timeout):
-        previous = Journal.read_last_run(journal_path)
+        _require_writable(journal_path.parent)
+        try:
+            previous = Journal.read_last_run(journal_path)
+        except OSError as exc:
+            raise ReconcileError(
+                f"cannot read the apply journal {journal_path}: {exc.strerror or exc}",
+                hint="make it readable by you, or pass --state-dir another directory",
+            ) from None
         if previous is not None and not previous.complete:
             click.echo(f"Note: {previous.describe()}", err=True)
         clients = azure_clients(target)
@@ -341,6 +352,27 @@ def _state_paths(target: Any, spec: Any, state_dir: Path | None) -> Any:
     subscriptions = {s for s, _ in (*scope.gallery_groups, *scope.image_groups)}
     subscriptions |= {parse_id(a).subscription for a in scope.batch_accounts}
     return state_for_azure(target.describe(), subscriptions, state_dir=state_dir)
+
+
+def _require_writable(directory: Path) -> None:
+    """Refuse, before anything is read or changed, a journal directory apply cannot write.
+
+    The journal is opened for writing only once the first change is about to start;
+    finding out there would end the apply with the OS's traceback instead of a sentence.
+    """
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ReconcileError(
+            f"cannot write the apply journal in {directory}: {exc.strerror or exc}; "
+            "nothing was changed",
+            hint="pass --state-dir a directory you can write to (or leave it out for "
+            "the default)",
+        ) from None
 
 
 @contextmanager

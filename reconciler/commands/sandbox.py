@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands._options import require_sandbox, sandbox_option
+from reconciler.commands._options import not_a_world, require_sandbox, sandbox_option
 from reconciler.sandbox.app import DEFAULT_STATE_PATH, ENV_STATE_PATH
 
 sandbox_path_option = sandbox_option(
@@ -77,6 +77,13 @@ def init(
     from reconciler.sandbox.seed import load_seed
 
     path = _state_path(sandbox)
+    if path.is_file() and path.stat().st_size and (problem := not_a_world(path)):
+        # Recreating a world only ever replaces a world (or an empty file, as from
+        # mktemp), never a file that is something else.
+        raise click.ClickException(
+            f"{path} exists and is not a sandbox state file ({problem}); nothing was written. "
+            "Choose another --sandbox path or remove the file."
+        )
     try:
         config = load_config(config_file) if config_file else SandboxConfig()
         if speed is not None:
@@ -153,7 +160,13 @@ def reset(sandbox: str | None, seed_file: str | None) -> None:
 
 @sandbox.command()
 @sandbox_path_option
-@click.option("--port", type=int, default=8443, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8443,
+    show_default=True,
+    help="Loopback port to listen on (0: any free port).",
+)
 @click.option(
     "--cert-dir",
     type=click.Path(file_okay=False, path_type=Path),

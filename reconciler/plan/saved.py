@@ -93,9 +93,16 @@ def load_plan(path: str | Path) -> Plan:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ReconcileError(f"cannot read plan file {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ReconcileError(f"{path} is not a plan file (invalid JSON: {exc.msg})") from None
+        raise ReconcileError(
+            f"cannot read plan file {path}: {exc.strerror or exc}",
+            hint="check the path; `reconcile plan --out FILE` writes one",
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise ReconcileError(
+            f"{path} is not a plan file (invalid JSON: {detail})",
+            hint="create one with `reconcile plan --out FILE`",
+        ) from None
     return plan_from_file(data, path)
 
 

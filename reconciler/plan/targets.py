@@ -50,9 +50,17 @@ def matches(address: str, pattern: str) -> bool:
 def select(plan: Plan, patterns: Sequence[str]) -> Plan:
     """The partial plan for `patterns` (see module doc); `plan` itself when there are none.
 
-    Raises `ReconcileError` naming the first pattern that matches nothing.
+    Raises `ReconcileError` for an empty pattern and naming the first pattern that
+    matches nothing.
     """
-    patterns = tuple(dict.fromkeys(p.strip() for p in patterns if p.strip()))
+    if any(not p.strip() for p in patterns):
+        # `--target "$POOL"` with $POOL unset must not quietly become the whole plan.
+        raise ReconcileError(
+            "--target is empty; an empty target would reconcile the whole spec",
+            hint="give an address such as pool:ACCOUNT/POOL (a glob works too), or leave "
+            "--target out to plan everything",
+        )
+    patterns = tuple(dict.fromkeys(p.strip() for p in patterns))
     if not patterns:
         return plan
     known = sorted({c.address for c in plan.changes})

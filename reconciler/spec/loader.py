@@ -158,7 +158,7 @@ def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnost
                 diag(
                     "RC010",
                     f"no such file or directory: {str(raw)!r}",
-                    hint="check the path; `reconcile validate` defaults to specs/",
+                    hint="check the path; without one, commands read specs/",
                     at=(str(raw), 1, 1),
                 )
             )

@@ -395,6 +395,37 @@ def test_a_second_concurrent_apply_is_refused_cleanly(world: World) -> None:
     assert world.plan(SPECS / "minimal").actionable != ()
 
 
+@pytest.mark.parametrize(
+    ("layout", "reason"),
+    [
+        ("under-a-file", "Not a directory"),
+        ("journal-is-a-directory", "is not a regular file"),
+    ],
+)
+def test_an_unusable_state_dir_is_one_sentence_and_changes_nothing(
+    world: World, tmp_path: Path, layout: str, reason: str
+) -> None:
+    """A --state-dir apply cannot use is refused in one sentence with a hint, before any change."""
+    state_dir = tmp_path / "state"
+    if layout == "under-a-file":
+        (tmp_path / "a-file").write_text("", encoding="utf-8")
+        state_dir = tmp_path / "a-file" / "state"
+    else:
+        journal = state_for_sandbox(world.path, state_dir=state_dir).journal
+        journal.mkdir(parents=True)
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("apply", str(SPECS / "minimal"), "--sandbox", str(world.path)),
+            *("--state-dir", str(state_dir), "--auto-approve"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # no OSError traceback
+    assert reason in result.output and "\n  hint: " in result.output
+    assert len(world.plan(SPECS / "minimal").actionable) == 4
+
+
 # -- resize re-issue (R3) ---------------------------------------------------------------------
 
 

@@ -105,3 +105,59 @@ def test_ctrl_c_after_all_work_finished_is_a_success(
     assert "Stopping (SIGINT): no new change will start; nothing is running.\n" in result.output
     assert "Apply complete: 4 change(s) done" in result.output
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def _not_a_world(kind: str, path: Path) -> str:
+    """Write a file at `path` that is not a sandbox world; return why it is refused."""
+    import sqlite3
+    from contextlib import closing
+
+    if kind == "yaml":
+        path.write_text("apiVersion: reconcile/v1\n", encoding="utf-8")
+        return "it is not an SQLite database"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE notes(text TEXT)")
+        conn.commit()
+    return "an SQLite database without a sandbox world in it"
+
+
+@pytest.mark.parametrize("kind", ["yaml", "other-database"])
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_file_that_is_not_a_world_is_refused_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, kind: str
+) -> None:
+    """A --sandbox naming some other file: exit 1, one sentence saying why, the file unchanged."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "w.sqlite"
+    why = _not_a_world(kind, path)
+    before = path.read_bytes()
+    result = CliRunner().invoke(cli, [*COMMANDS[name], "--sandbox", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"error: {path} is not a sandbox state file ({why})\n")
+    assert isinstance(result.exception, SystemExit)  # an exit, not SQLite's DatabaseError
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.sqlite"]
+
+
+@pytest.mark.parametrize("kind", ["yaml", "other-database"])
+def test_sandbox_init_never_overwrites_a_file_that_is_not_a_world(
+    tmp_path: Path, kind: str
+) -> None:
+    """`sandbox init` over a spec or a foreign database refuses and leaves it as it was."""
+    path = tmp_path / "w.sqlite"
+    why = _not_a_world(kind, path)
+    before = path.read_bytes()
+    result = CliRunner().invoke(cli, ["sandbox", "init", "--sandbox", str(path)])
+    assert result.exit_code == 1, result.output
+    assert f"{path} exists and is not a sandbox state file ({why}); nothing was written" in (
+        result.output
+    )
+    assert path.read_bytes() == before
+
+
+def test_sandbox_init_fills_an_empty_file(tmp_path: Path) -> None:
+    """An empty file (as `mktemp` makes) is a fine place for a new world."""
+    path = tmp_path / "w.sqlite"
+    path.write_bytes(b"")
+    assert CliRunner().invoke(cli, ["sandbox", "init", "--sandbox", str(path)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["plan", MINIMAL, "--sandbox", str(path)]).exit_code == 0

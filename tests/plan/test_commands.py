@@ -182,6 +182,7 @@ def test_show_needs_no_azure_and_no_spec(world, tmp_path, monkeypatch):
     [
         (None, "error: cannot read plan file {path}: No such file or directory\n"),
         ("{", "error: {path} is not a plan file (invalid JSON: Expecting property name"),
+        (b"\xff\xfe{}", "error: {path} is not a plan file (invalid JSON: not UTF-8 text)\n"),
         ("[]", "error: {path} is not a plan file\n"),
         (
             '{"kind": "reconcile-plan", "format_version": 2}',
@@ -192,17 +193,33 @@ def test_show_needs_no_azure_and_no_spec(world, tmp_path, monkeypatch):
             "error: {path} has plan format 1; this reconcile reads format 2\n",
         ),
     ],
-    ids=["missing", "invalid JSON", "not a plan", "incomplete", "older format"],
+    ids=["missing", "invalid JSON", "not UTF-8", "not a plan", "incomplete", "older format"],
 )
 def test_show_of_a_bad_file_is_one_clear_error(tmp_path, content, message):
-    """A missing, broken or incomplete plan file is one sentence and exit 1."""
+    """A missing, broken or incomplete plan file is one sentence, a hint and exit 1."""
     path = tmp_path / "p.json"
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
     result = CliRunner().invoke(cli, ["show", str(path)])
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert message.format(path=path) in result.output
+    assert result.output.count("error: ") == 1 and "\n  hint: " in result.output
+
+
+@pytest.mark.parametrize("content", ["{}", "[]", '{"kind": "terraform-plan"}'])
+def test_apply_of_a_json_file_that_is_no_plan_says_so(tmp_path, content):
+    """A *.json that is neither a plan nor a spec is "not a plan file", not a spec error."""
+    path = tmp_path / "p.json"
+    path.write_text(content)
+    result = CliRunner().invoke(cli, ["apply", str(path), "--sandbox", str(tmp_path / "w")])
+    assert result.exit_code == 1
+    assert result.output == (
+        f'error: {path} is not a plan file (no "kind": "reconcile-plan")\n'
+        "  hint: create one with `reconcile plan --out FILE`\n"
+    )
 
 
 def test_plan_target_is_partial_and_a_mistyped_one_is_an_error(world):

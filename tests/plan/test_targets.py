@@ -123,6 +123,17 @@ def test_a_target_matching_nothing_is_an_error_with_suggestions(target, message,
     assert "gallery:gal" in err.value.hint
 
 
+@pytest.mark.parametrize("blank", ["", "  "], ids=["empty", "spaces"])
+def test_an_empty_target_is_an_error_not_the_whole_plan(blank, monkeypatch):
+    """`--target "$UNSET"` is refused rather than silently planning the whole spec."""
+    with pytest.raises(ReconcileError) as err:
+        select(plan_for("split_grow_and_shrink", monkeypatch), ["pool:batchprodweu/*", blank])
+    assert err.value.message == (
+        "--target is empty; an empty target would reconcile the whole spec"
+    )
+    assert "leave --target out to plan everything" in err.value.hint
+
+
 def test_every_view_says_the_plan_is_partial(monkeypatch):
     """Text, JSON and Markdown each say the plan is partial and name its targets."""
     partial = select(plan_for("split_grow_and_shrink", monkeypatch), ["pool:batchprodweu/*"])
