@@ -101,7 +101,7 @@ _CODES = (
     Code("RC402", ERROR, "Azure", "public IP configuration cannot serve the pool size"),
     Code("RC403", ERROR, "Azure", "inbound NAT pools with NoPublicIPAddresses"),
     Code("RC404", ERROR, "Azure", "autoscale evaluationInterval outside 5 minutes..168 hours"),
-    Code("RC405", ERROR, "Azure", "VM size Batch does not support"),
+    Code("RC405", ERROR, "Azure", "not a VM size Batch supports"),
     # Judged by the planner against live state (listed so the table is complete).
     Code("RC501", ERROR, "R6", "image still used by a pool must not be deleted", "plan"),
     Code("RC502", ERROR, "R7", "new managed-image pools are refused after 2026-03-31", "plan"),

@@ -624,13 +624,27 @@ def autoscale_interval(ctx: Context) -> Iterator[Diagnostic]:
 # STANDARD_A0 and those with premium storage (STANDARD_GS, STANDARD_DS, and
 # STANDARD_DSV2 series)."
 _UNSUPPORTED_VM_SIZE = re.compile(r"^standard_(a0|gs\d+(-\d+)?|ds\d+(-\d+)?(_v2)?(_promo)?)$")
+# Every Azure VM size is named `<tier>_<family><vCPUs>[<features>][_<version>]`, the tier
+# Standard or Basic (`Standard_D4s_v5`, `Standard_NC24ads_A100_v4`); anything else is a
+# typo Azure would refuse at create.
+_VM_SIZE_NAME = re.compile(r"^(standard|basic)_[a-z]+\d", re.IGNORECASE)
 
 
 @rule("RC405")
 def vm_sizes(ctx: Context) -> Iterator[Diagnostic]:
-    """Batch refuses STANDARD_A0 and the premium-storage GS, DS and DSv2 series."""
+    """A pool's vmSize must be an Azure VM size name, and not one Batch refuses (STANDARD_A0,
+    the premium-storage GS, DS and DSv2 series)."""
     for pool in ctx.spec.pools.values():
-        if _UNSUPPORTED_VM_SIZE.match(pool.vm_size.lower()):
+        if not _VM_SIZE_NAME.match(pool.vm_size):
+            yield diag(
+                "RC405",
+                f"{pool.address}: {pool.vm_size!r} is not an Azure VM size",
+                hint="VM sizes read Standard_<family><vCPUs>…, e.g. Standard_D4s_v5; "
+                "`az vm list-sizes --location REGION` lists a region's",
+                address=pool.address,
+                at=ctx.at(pool.address, "vmSize"),
+            )
+        elif _UNSUPPORTED_VM_SIZE.match(pool.vm_size.lower()):
             yield diag(
                 "RC405",
                 f"{pool.address}: Batch does not support VM size {pool.vm_size}",

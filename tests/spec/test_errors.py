@@ -92,7 +92,7 @@ def test_tab_indentation_says_replace_the_tab(tmp_path: Path, text: str, where: 
     ("text", "expected"),
     [
         pytest.param(
-            HEAD + GALLERY + POOLS.replace("vmSize:", "vmSize: x\n        vmSize:"),
+            HEAD + GALLERY + POOLS.replace("vmSize:", "vmSize: Standard_D2s_v5\n        vmSize:"),
             "f0.yaml:23:9: RC002 duplicate key 'vmSize'\n"
             "  hint: first defined at line 22, column 9; keep one",
             id="duplicate-key-at-the-second-naming-the-first",

@@ -290,6 +290,38 @@ def test_code_is_not_triggered_by_the_near_miss(tmp_path: Path, code: str) -> No
     assert code not in codes(result), [d.format() for d in result.diagnostics]
 
 
+@pytest.mark.parametrize(
+    ("vm_size", "says"),
+    [
+        ("huge", "is not an Azure VM size"),
+        ("Standrad_D4s_v5", "is not an Azure VM size"),
+        ("D4s_v5", "is not an Azure VM size"),
+        ("Standard_DS3_v2", "Batch does not support"),
+        ("STANDARD_A0", "Batch does not support"),
+    ],
+)
+def test_rc405_names_what_is_wrong_with_a_vm_size(tmp_path: Path, vm_size: str, says: str) -> None:
+    """A vmSize that is no Azure size name, or one Batch refuses, is RC405 saying which."""
+    result = load(tmp_path, world(_set(pool, vmSize=vm_size)))
+    (found,) = [d for d in result.diagnostics if d.code == "RC405"]
+    assert says in found.message
+
+
+@pytest.mark.parametrize(
+    "vm_size",
+    [
+        "Standard_D4s_v5",
+        "standard_nc24ads_a100_v4",
+        "STANDARD_HB120RS_V3",
+        "Standard_B1ls",
+        "Basic_A1",
+    ],
+)
+def test_rc405_accepts_any_azure_size_name_batch_supports(tmp_path: Path, vm_size: str) -> None:
+    """Sizes of any family and casing that Batch supports pass RC405."""
+    assert "RC405" not in codes(load(tmp_path, world(_set(pool, vmSize=vm_size))))
+
+
 # Codes that need more than one file, raw text, or a missing path.
 def test_rc001_yaml_syntax(tmp_path: Path) -> None:
     """Broken YAML is RC001 at the parser's position."""
