@@ -28,6 +28,7 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, diag
 from reconciler.openapi.surface import Field
 from reconciler.secrets import is_reference
+from reconciler.spec.hints import type_hint
 from reconciler.state import surface
 from reconciler.state.model import Kind
 from reconciler.state.surface import MapKey, Node, Segments, flat_path
@@ -90,14 +91,24 @@ class _Walk:
             self.leaf(node.field, value, segs, loc)
         elif node.item is not None:
             if not isinstance(value, list):
-                self.error("RC004", f"{shown} must be a list, not {_type(value)}", loc)
+                self.error(
+                    "RC004",
+                    f"{shown} must be a list, not {_type(value)}",
+                    loc,
+                    _hint(loc, "array", value),
+                )
                 return
             self.complete.append(shown + "[")
             for index, item in enumerate(value):
                 self.walk(node.item, item, (*segs, index), (*loc, index))
         elif node.children is not None:
             if not isinstance(value, Mapping):
-                self.error("RC004", f"{shown} must be a mapping, not {_type(value)}", loc)
+                self.error(
+                    "RC004",
+                    f"{shown} must be a mapping, not {_type(value)}",
+                    loc,
+                    _hint(loc, "object", value),
+                )
                 return
             for name, sub in value.items():
                 child = node.children.get(str(name))
@@ -129,7 +140,12 @@ class _Walk:
             return
         if f.type == "map":
             if not isinstance(value, Mapping):
-                self.error("RC004", f"{shown} must be a mapping, not {_type(value)}", loc)
+                self.error(
+                    "RC004",
+                    f"{shown} must be a mapping, not {_type(value)}",
+                    loc,
+                    _hint(loc, "object", value),
+                )
                 return
             for path, leaf in surface.leaf_paths(f, value, segs):
                 self.values[path] = leaf
@@ -137,13 +153,23 @@ class _Walk:
             return
         if f.type == "object":
             if not isinstance(value, Mapping):
-                self.error("RC004", f"{shown} must be a mapping, not {_type(value)}", loc)
+                self.error(
+                    "RC004",
+                    f"{shown} must be a mapping, not {_type(value)}",
+                    loc,
+                    _hint(loc, "object", value),
+                )
                 return
             self.values[shown] = surface.canonical_json(_plain(value))
             return
         if f.type == "array":
             if not isinstance(value, list):
-                self.error("RC004", f"{shown} must be a list, not {_type(value)}", loc)
+                self.error(
+                    "RC004",
+                    f"{shown} must be a list, not {_type(value)}",
+                    loc,
+                    _hint(loc, "array", value),
+                )
                 return
             for index, item in enumerate(value):
                 if not self.scalar(f, f.item_type or "string", item, shown, (*loc, index)):
@@ -166,7 +192,7 @@ class _Walk:
             "boolean": isinstance(value, bool),
         }.get(type_, True)
         if not ok:
-            hint = f'quote it: {shown}: "{value}"' if type_ == "string" else ""
+            hint = _hint(loc, type_, value)
             self.error("RC004", f"{shown} must be {_article(type_)}, not {_type(value)}", loc, hint)
             return False
         known = {e.casefold() for e in f.enum} if type_ == f.type else set()
@@ -216,6 +242,12 @@ def _type(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
     return type(value).__name__
+
+
+def _hint(loc: Sequence[str | int], type_: str, value: Any) -> str:
+    """RC004's fix, named by the member's own key (a list item's: its list's)."""
+    name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
+    return type_hint(name, type_, value)
 
 
 def _article(type_: str) -> str:

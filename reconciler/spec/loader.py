@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.diagnostics import Diagnostic, diag, sort_key
 from reconciler.spec import ids
+from reconciler.spec.hints import type_hint
 from reconciler.spec.models import (
     API_VERSION,
     PATTERN_HELP,
@@ -400,6 +401,18 @@ _TYPE_WORDS = {
     "float_type": "a number",
     "none_required": "nothing (null)",
 }
+# The JSON type each of those error kinds expects, by the kind's first word.
+_JSON_TYPES = {
+    "string": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "list": "array",
+    "tuple": "array",
+    "dict": "object",
+    "model": "object",
+    "date": "date",
+}
 
 
 def _type_name(value: Any) -> str:
@@ -588,22 +601,7 @@ def _one_error(
         )
     if kind in _TYPE_WORDS:
         expected = _TYPE_WORDS[kind]
-        hint = ""
-        if kind == "string_type" and (
-            isinstance(value, int | float | bool) or hasattr(value, "isoformat")
-        ):
-            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-            if isinstance(value, bool):
-                text = "true" if value else "false"
-            hint = f'quote it to make it a string: {field_name}: "{text}"'
-        elif (
-            kind in ("int_type", "int_parsing")
-            and isinstance(value, str)
-            and value.strip().lstrip("-").isdigit()
-        ):
-            hint = f"remove the quotes: {field_name}: {value.strip()}"
-        elif kind in ("bool_type", "bool_parsing") and isinstance(value, str):
-            hint = f"write true or false without quotes: {field_name}: {value.strip().lower()}"
+        hint = type_hint(field_name, _JSON_TYPES.get(kind.split("_")[0], ""), value)
         return diag(
             "RC004",
             f"wrong type for {path}: expected {expected}, got {_type_name(value)}",

@@ -77,11 +77,13 @@ def test_null_or_empty_means_ensure_absent(tmp_path: Path, empty: Any) -> None:
         ),
         (
             {"properties": {"taskSlotsPerNode": "4"}},
-            "RC004 properties.taskSlotsPerNode must be an integer, not a string | ",
+            "RC004 properties.taskSlotsPerNode must be an integer, not a string | "
+            "remove the quotes: taskSlotsPerNode: 4",
         ),
         (
             {"properties": {"mountConfiguration": {"nfs": 1}}},
-            "RC004 properties.mountConfiguration must be a list, not a mapping | ",
+            "RC004 properties.mountConfiguration must be a list, not a mapping | "
+            "write a list: one `- item` line per entry, indented under `mountConfiguration:`",
         ),
         (
             {"properties": {"vmSize": "Standard_D2s_v5"}},

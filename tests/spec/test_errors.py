@@ -100,7 +100,8 @@ def test_tab_indentation_says_replace_the_tab(tmp_path: Path, text: str, where: 
         pytest.param(
             HEAD + GALLERY + POOLS.replace("dedicated: 10", "dedicated: ten"),
             "f0.yaml:26:30: RC004 wrong type for batchAccounts[0].pools[0].scale.fixed.dedicated: "
-            "expected an integer, got string 'ten' [pool:acct/p1]",
+            "expected an integer, got string 'ten' [pool:acct/p1]\n"
+            "  hint: write a whole number without quotes, e.g. dedicated: 4",
             id="wrong-type-at-the-value-saying-what-was-expected",
         ),
         pytest.param(
