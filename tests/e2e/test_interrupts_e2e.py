@@ -223,24 +223,24 @@ def test_a_second_signal_stops_waiting_on_azure_and_the_next_apply_converges(
         run.kill()
     assert returncode == 130, run.stderr() + run.stdout()
     assert took < 4.0, f"the second signal took {took:.1f}s to end the apply"
-    assert "Stopping now (SIGINT again): no longer waiting on Azure" in run.stderr()
+    assert "Stopping now (SIGINT again): no longer waiting on Azure" in run.stderr(), run.stderr()
     recs = journal_records(journal)
     stopped = [r["address"] for r in recs if r["event"] == "stopped"]
     # What was left waiting on Azure: every change started and not finished, versions among
     # them (other image definitions may still be in flight when the first version is).
     started = {r["address"] for r in recs if r["event"] == "start"}
     finished = {r["address"] for r in recs if r["event"] in ("done", "failed")}
-    assert stopped and set(stopped) == started - finished
-    assert any(a.startswith("version:") for a in stopped)
-    assert recs[-1]["event"] == "apply-end" and recs[-1]["interrupted"] is True
-    assert "stopped waiting (Azure carries on)" in run.stdout()
+    assert stopped and set(stopped) == started - finished, (stopped, started, finished)
+    assert any(a.startswith("version:") for a in stopped), stopped
+    assert recs[-1]["event"] == "apply-end" and recs[-1]["interrupted"] is True, recs[-1]
+    assert "stopped waiting (Azure carries on)" in run.stdout(), run.stdout()
 
     set_speed(slow_world, FAST)
     again = subprocess.run(
         command(*apply_args(slow_world)), env=env(), capture_output=True, text=True, timeout=120
     )
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "was stopped by SIGINT" in again.stderr
+    assert "was stopped by SIGINT" in again.stderr, again.stderr
     # The note lists what was left in flight in journal order; a definition may come first.
     in_flight = again.stderr.split("; in flight: ", 1)[1].split(". Re-planning", 1)[0].split(", ")
     assert set(in_flight) == set(stopped), again.stderr
