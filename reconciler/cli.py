@@ -74,6 +74,8 @@ _RAW_ARGS = "reconcile.raw_args"
 # Not click's 2: `plan --detailed-exitcode` and `drift` exit 2 for "changes" / "drift",
 # so a mistyped option in CI must not read as a finding. Every error exits 1.
 USAGE_EXIT = 1
+# What a shell reports for a command ended by SIGINT (128 + 2); apply says the same.
+INTERRUPTED_EXIT = 130
 
 
 def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.UsageError:
@@ -148,6 +150,11 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise _usage_error(exc, ctx.meta.get(_RAW_ARGS, ())) from None
+        except KeyboardInterrupt:
+            # Ctrl-C outside apply's own handling: the shell's code for SIGINT, as apply
+            # exits, not click's "Aborted!" and 1, which CI cannot tell from a failure.
+            click.echo("\nStopped by SIGINT.", err=True)
+            ctx.exit(INTERRUPTED_EXIT)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

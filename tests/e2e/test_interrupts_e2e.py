@@ -253,6 +253,29 @@ def test_a_second_signal_stops_waiting_on_azure_and_the_next_apply_converges(
     assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
+@pytest.mark.parametrize("verb", ["plan", "drift"])
+def test_ctrl_c_during_a_read_only_command_exits_130_without_a_traceback(
+    tmp_path: Path, verb: str
+) -> None:
+    """SIGINT while plan or drift reads Azure ends it at once with 130 and one line, as apply does."""
+    world = seeded_world(tmp_path / "w.sqlite", SandboxConfig(latency=5.0))
+    run = Running([verb, str(SPECS / "production"), "--sandbox", str(world)], cwd=tmp_path)
+    try:
+        time.sleep(2.0)  # start-up, then into the first reads (each answered after 5 s)
+        assert run.process.poll() is None, "it ended before the signal: " + run.stderr()
+        sent = time.monotonic()
+        run.process.send_signal(signal.SIGINT)
+        returncode = run.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        run.kill()
+    assert returncode == 130, run.stderr()
+    # At once: the reads in flight would have taken 5 s more.
+    assert took < 3.0, f"{verb} took {took:.1f}s to end after SIGINT"
+    assert run.stderr().strip().endswith("Stopped by SIGINT."), run.stderr()
+    assert "Traceback" not in run.stderr() and "Aborted" not in run.stderr(), run.stderr()
+
+
 # -- one lock per target ----------------------------------------------------------------------
 
 
