@@ -636,23 +636,26 @@ def vm_sizes(ctx: Context) -> Iterator[Diagnostic]:
     the premium-storage GS, DS and DSv2 series)."""
     for pool in ctx.spec.pools.values():
         if not _VM_SIZE_NAME.match(pool.vm_size):
-            yield diag(
-                "RC405",
-                f"{pool.address}: {pool.vm_size!r} is not an Azure VM size",
-                hint="VM sizes read Standard_<family><vCPUs>…, e.g. Standard_D4s_v5; "
-                "`az vm list-sizes --location REGION` lists a region's",
-                address=pool.address,
-                at=ctx.at(pool.address, "vmSize"),
+            message = f"{pool.vm_size!r} is not an Azure VM size"
+            hint = (
+                "VM sizes read Standard_<family><vCPUs>…, e.g. Standard_D4s_v5; "
+                "`az vm list-sizes --location REGION` lists a region's"
             )
         elif _UNSUPPORTED_VM_SIZE.match(pool.vm_size.lower()):
-            yield diag(
-                "RC405",
-                f"{pool.address}: Batch does not support VM size {pool.vm_size}",
-                hint="Batch supports all sizes except Standard_A0 and the GS, DS and DSv2 "
-                "series; e.g. use the Dsv5 equivalent (Standard_D4s_v5)",
-                address=pool.address,
-                at=ctx.at(pool.address, "vmSize"),
+            message = f"Batch does not support VM size {pool.vm_size}"
+            hint = (
+                "Batch supports all sizes except Standard_A0 and the GS, DS and DSv2 "
+                "series; e.g. use the Dsv5 equivalent (Standard_D4s_v5)"
             )
+        else:
+            continue
+        yield diag(
+            "RC405",
+            f"{pool.address}: {message}",
+            hint=hint,
+            address=pool.address,
+            at=ctx.at(pool.address, "vmSize"),
+        )
 
 
 # --- members under Azure's names ---------------------------------------------------------
