@@ -259,7 +259,7 @@ class _Walk:
                     rid.subscription,
                     self._version_detail,
                     client,
-                    resource_url(Kind.VERSION, replace(rid, names=(*rid.names, version["name"]))),
+                    resource_url(Kind.VERSION, parse_id(version["id"])),
                     version,
                 )
 
