@@ -77,9 +77,7 @@ def require_sandbox(path: str | os.PathLike[str]) -> None:
             f"{path} is not a sandbox state file",
             hint=f"run `reconcile sandbox init --sandbox PATH` with a file path, not {path}",
         )
-    # An empty file passes: SQLite opens it as a new database (tests use one as a
-    # placeholder beside a replaced `read_live`).
-    problem = not_a_world(path) if os.path.getsize(path) else ""
+    problem = not_a_world(path)
     if problem:
         fail(
             f"{path} is not a sandbox state file ({problem})",
@@ -89,7 +87,8 @@ def require_sandbox(path: str | os.PathLike[str]) -> None:
 
 
 def not_a_world(path: str | os.PathLike[str]) -> str:
-    """Why the existing, non-empty file `path` holds no sandbox world ("" when it does).
+    """Why the existing file `path` holds no sandbox world ("" when it does, or is empty:
+    SQLite makes an empty file a new database, as `mktemp` leaves one for `sandbox init`).
 
     Opening it as the sandbox would fail with SQLite's own traceback (a spec file, a
     plan) or write the sandbox's tables into someone else's database; here SQLite only
@@ -100,6 +99,8 @@ def not_a_world(path: str | os.PathLike[str]) -> str:
     import sqlite3
     from contextlib import closing
 
+    if os.path.getsize(path) == 0:
+        return ""
     try:
         with closing(sqlite3.connect(path)) as conn:
             found = conn.execute(

@@ -77,7 +77,7 @@ def init(
     from reconciler.sandbox.seed import load_seed
 
     path = _state_path(sandbox)
-    if path.is_file() and path.stat().st_size and (problem := not_a_world(path)):
+    if path.is_file() and (problem := not_a_world(path)):
         # Recreating a world only ever replaces a world (or an empty file, as from
         # mktemp), never a file that is something else.
         raise click.ClickException(
