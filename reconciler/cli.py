@@ -7,6 +7,7 @@ when invoked, so `reconcile validate` never pays for (or imports) the Azure SDK.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -74,8 +75,8 @@ _RAW_ARGS = "reconcile.raw_args"
 # Not click's 2: `plan --detailed-exitcode` and `drift` exit 2 for "changes" / "drift",
 # so a mistyped option in CI must not read as a finding. Every error exits 1.
 USAGE_EXIT = 1
-# What a shell reports for a command ended by SIGINT (128 + 2); apply says the same.
-INTERRUPTED_EXIT = 130
+# Shells report death by signal N as 128 + N (apply's `STOP_SIGNALS` says the same).
+INTERRUPTED_EXIT = 128 + signal.SIGINT
 
 
 def double_dash_hint(exc: click.NoSuchOption, raw_args: Sequence[str]) -> click.UsageError:
